@@ -1,0 +1,287 @@
+"""Scenario files: one journey per YAML file, validated before anything runs.
+
+An error names the file, the step and the key, so that an administrator can fix it from the
+status line alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from cxcheck.runtime import ConfigError, nagios_range
+
+METHODS = ("get", "post", "put", "patch", "delete", "head")
+STEP_KEYS = set(METHODS) | {
+    "name", "submit_form", "json", "form", "data", "headers", "params", "expect", "extract",
+    "warning", "critical", "timeout", "follow_redirects",
+}
+EXPECT_KEYS = {"status", "contains", "not_contains", "regex", "url_matches", "header", "json"}
+EXTRACT_KINDS = {"json", "regex", "header", "cookie"}
+SUBMIT_KEYS = {"form", "fields", "button"}
+TOP_KEYS = {"name", "base_url", "variables", "steps", "timeout", "max_body"}
+MAX_STEPS = 50
+STEP_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}$")
+
+
+class ScenarioError(ConfigError):
+    """A scenario that cannot run as written."""
+
+
+@dataclass
+class SubmitForm:
+    form: object = None                # '#id', name, index, None; or (programmatic) callable(forms) -> Form
+    fields: object = field(default_factory=dict)   # or (programmatic) callable(form) -> dict
+    button: str | None = None
+
+
+@dataclass
+class Step:
+    name: str
+    method: str | None = None          # None with submit_form: the form's own method
+    url: str | None = None
+    submit_form: SubmitForm | None = None
+    json: object = None
+    form: dict | None = None
+    data: str | None = None
+    headers: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    expect: dict = field(default_factory=dict)
+    extract: dict = field(default_factory=dict)
+    warning: str | None = None
+    critical: str | None = None
+    timeout: float | None = None
+    follow_redirects: bool = True
+    verify: object = None              # programmatic only: callable(response, cookies) -> [reasons]
+
+
+@dataclass
+class Scenario:
+    name: str
+    steps: list
+    base_url: str | None = None
+    variables: dict = field(default_factory=dict)
+    source: str = "<scenario>"
+
+
+def load(path: str) -> Scenario:
+    """Read and validate a scenario file."""
+    import yaml  # only runs that use a scenario pay for it
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(1024 * 1024 + 1)
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario {path}: {exc.strerror or exc}") from None
+    if len(raw) > 1024 * 1024:
+        raise ScenarioError(f"{path}: larger than 1 MiB, not a scenario")
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ScenarioError(f"{path}:{where}: malformed YAML: {problem}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: malformed YAML: nested too deeply") from None
+    return from_dict(data, source=path)
+
+
+def from_dict(data, source: str = "<scenario>") -> Scenario:
+    def fail(message: str):
+        raise ScenarioError(f"{source}: {message}")
+
+    if not isinstance(data, dict):
+        fail("a scenario is a mapping with 'name' and 'steps'")
+    unknown = sorted(str(k) for k in data if k not in TOP_KEYS)
+    if unknown:
+        fail(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
+    name = data.get("name", "journey")
+    if not isinstance(name, str) or not name:
+        fail("'name' must be a non-empty string")
+    base_url = data.get("base_url")
+    if base_url is not None and (not isinstance(base_url, str) or not re.match(r"^(https?://|\$\{)", base_url)):
+        fail("'base_url' must be an http:// or https:// URL")
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict) or not all(isinstance(k, str) for k in variables):
+        fail("'variables' must be a mapping of names to values")
+    for key, value in variables.items():
+        if not isinstance(value, (str, int, float, bool)):
+            fail(f"variable {key!r} must be a string or a number")
+    steps = data.get("steps")
+    if not isinstance(steps, list) or not steps:
+        fail("'steps' must be a non-empty list")
+    if len(steps) > MAX_STEPS:
+        fail(f"{len(steps)} steps, more than the {MAX_STEPS} a journey may have")
+    parsed, seen = [], set()
+    for index, raw in enumerate(steps, 1):
+        step = _step(raw, index, fail)
+        if step.name in seen:
+            fail(f"step {index}: name {step.name!r} is used twice (perfdata labels must be unique)")
+        seen.add(step.name)
+        if step.submit_form is not None and index == 1:
+            fail(f"step {step.name!r}: submit_form needs a previous step that fetched the page")
+        parsed.append(step)
+    return Scenario(name=name, steps=parsed, base_url=base_url,
+                    variables={k: str(v) for k, v in variables.items()}, source=source)
+
+
+def _step(raw, index: int, fail) -> Step:
+    if not isinstance(raw, dict):
+        fail(f"step {index}: a step is a mapping (name, get/post/... or submit_form, expect)")
+    name = raw.get("name", f"step{index}")
+    if not isinstance(name, str) or not STEP_NAME.match(name):
+        fail(f"step {index}: key 'name': use letters, digits, _ . - (at most 41), got {name!r}")
+    where = f"step {name!r}"
+    unknown = sorted(str(k) for k in raw if k not in STEP_KEYS)
+    if unknown:
+        fail(f"{where}: unknown key {unknown[0]!r}")
+    verbs = [m for m in METHODS if m in raw]
+    if len(verbs) + ("submit_form" in raw) != 1:
+        fail(f"{where}: give exactly one of {', '.join(METHODS)} or submit_form")
+    step = Step(name=name)
+    if verbs:
+        step.method = verbs[0].upper()
+        step.url = raw[verbs[0]]
+        if not isinstance(step.url, str) or not step.url:
+            fail(f"{where}: key {verbs[0]!r}: a URL (absolute, or relative to base_url)")
+    else:
+        step.submit_form = _submit(raw["submit_form"], where, fail)
+    bodies = [k for k in ("json", "form", "data") if k in raw]
+    if len(bodies) > 1:
+        fail(f"{where}: give at most one of json, form, data")
+    if bodies and step.submit_form is not None:
+        fail(f"{where}: key {bodies[0]!r}: a submit_form sends the form's own fields")
+    step.json = raw.get("json")
+    step.form = _mapping(raw, "form", where, fail) if "form" in raw else None
+    if "data" in raw:
+        if not isinstance(raw["data"], str):
+            fail(f"{where}: key 'data': a string body")
+        step.data = raw["data"]
+    step.headers = _mapping(raw, "headers", where, fail)
+    step.params = _mapping(raw, "params", where, fail)
+    step.expect = _expect(raw.get("expect"), where, fail)
+    step.extract = _extract(raw.get("extract"), where, fail)
+    for key in ("warning", "critical"):
+        if raw.get(key) is not None:
+            try:
+                setattr(step, key, nagios_range(str(raw[key])))
+            except Exception:
+                fail(f"{where}: key {key!r}: {raw[key]!r} is not a Nagios range")
+    if raw.get("timeout") is not None:
+        if not isinstance(raw["timeout"], (int, float)) or isinstance(raw["timeout"], bool) or raw["timeout"] <= 0:
+            fail(f"{where}: key 'timeout': seconds, a positive number")
+        step.timeout = float(raw["timeout"])
+    if "follow_redirects" in raw:
+        if not isinstance(raw["follow_redirects"], bool):
+            fail(f"{where}: key 'follow_redirects': true or false")
+        step.follow_redirects = raw["follow_redirects"]
+    return step
+
+
+def _mapping(raw: dict, key: str, where: str, fail) -> dict:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        fail(f"{where}: key {key!r}: a mapping of names to values")
+    for name, item in value.items():
+        if not isinstance(item, (str, int, float, bool)) or isinstance(name, (list, dict)):
+            fail(f"{where}: key {key!r}: value of {name!r} must be a string or a number")
+    return {str(k): ("" if v is None else str(v)) for k, v in value.items()}
+
+
+def _submit(raw, where: str, fail) -> SubmitForm:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        fail(f"{where}: key 'submit_form': a mapping (form, fields, button)")
+    unknown = sorted(str(k) for k in raw if k not in SUBMIT_KEYS)
+    if unknown:
+        fail(f"{where}: submit_form: unknown key {unknown[0]!r} (known: form, fields, button)")
+    form = raw.get("form")
+    if form is not None and not isinstance(form, (str, int)) or isinstance(form, bool):
+        fail(f"{where}: submit_form: key 'form': an id (#id), a name, or an index")
+    button = raw.get("button")
+    if button is not None and not isinstance(button, str):
+        fail(f"{where}: submit_form: key 'button': the name of a submit button")
+    fields = _mapping(raw, "fields", f"{where}: submit_form", fail)
+    return SubmitForm(form=form, fields=fields, button=button)
+
+
+def _expect(raw, where: str, fail) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        fail(f"{where}: key 'expect': a mapping ({', '.join(sorted(EXPECT_KEYS))})")
+    unknown = sorted(str(k) for k in raw if k not in EXPECT_KEYS)
+    if unknown:
+        fail(f"{where}: expect: unknown key {unknown[0]!r} (known: {', '.join(sorted(EXPECT_KEYS))})")
+    expect = dict(raw)
+    status = expect.get("status")
+    if status is not None:
+        codes = status if isinstance(status, list) else [status]
+        if not codes or not all(isinstance(c, int) and not isinstance(c, bool) and 100 <= c <= 599 for c in codes):
+            fail(f"{where}: expect: key 'status': an HTTP status or a list of them")
+        expect["status"] = codes
+    for key in ("contains", "not_contains"):
+        if key in expect:
+            values = expect[key] if isinstance(expect[key], list) else [expect[key]]
+            if not values or not all(isinstance(v, (str, int, float)) for v in values):
+                fail(f"{where}: expect: key {key!r}: a text or a list of texts")
+            expect[key] = [str(v) for v in values]
+    for key in ("regex", "url_matches"):
+        if key in expect:
+            if not isinstance(expect[key], str):
+                fail(f"{where}: expect: key {key!r}: a regular expression")
+            if "${" not in expect[key]:
+                try:
+                    re.compile(expect[key])
+                except re.error as exc:
+                    fail(f"{where}: expect: key {key!r}: invalid regular expression: {exc}")
+    if "header" in expect:
+        if not isinstance(expect["header"], dict) or not expect["header"]:
+            fail(f"{where}: expect: key 'header': a mapping of header names to regular expressions")
+        expect["header"] = {str(k): str(v) for k, v in expect["header"].items()}
+    if "json" in expect:
+        if not isinstance(expect["json"], dict) or not expect["json"]:
+            fail(f"{where}: expect: key 'json': a mapping of JMESPath expressions to values")
+        _check_jmespath(expect["json"].keys(), f"{where}: expect: key 'json'", fail)
+    return expect
+
+
+def _extract(raw, where: str, fail) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        fail(f"{where}: key 'extract': a mapping of variable names to {{json|regex|header|cookie: ...}}")
+    out = {}
+    for var, rule in raw.items():
+        if not isinstance(var, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+            fail(f"{where}: extract: {var!r} is not a variable name")
+        if not isinstance(rule, dict) or len(rule) != 1:
+            fail(f"{where}: extract: {var}: one of json, regex, header, cookie")
+        (kind, expr), = rule.items()
+        if kind not in EXTRACT_KINDS or not isinstance(expr, str) or not expr:
+            fail(f"{where}: extract: {var}: unknown kind {kind!r} (json, regex, header, cookie)")
+        if kind == "regex":
+            try:
+                if re.compile(expr).groups < 1:
+                    fail(f"{where}: extract: {var}: the regex needs a group ( ) to capture")
+            except re.error as exc:
+                fail(f"{where}: extract: {var}: invalid regular expression: {exc}")
+        if kind == "json":
+            _check_jmespath([expr], f"{where}: extract: {var}", fail)
+        out[var] = (kind, expr)
+    return out
+
+
+def _check_jmespath(expressions, where: str, fail):
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    for expr in expressions:
+        try:
+            jmespath.compile(str(expr))
+        except JMESPathError as exc:
+            fail(f"{where}: invalid JMESPath {expr!r}: {str(exc).splitlines()[0]}")
