@@ -249,6 +249,21 @@ def name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
+def add_http_arguments(http):
+    """TLS, proxy and header options; on a plugin's parser and on `cxcheck scenario check`."""
+    http.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    http.add_argument("--ca-file", metavar="PATH", help="CA bundle to verify the server against")
+    http.add_argument("--client-cert", metavar="PATH", help="client certificate (PEM) for mutual TLS")
+    http.add_argument("--client-key", metavar="PATH", help="private key of --client-cert")
+    http.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy for every request (default: none, "
+                                                     "environment proxies are ignored)")
+    http.add_argument("--user-agent", metavar="TEXT", default=f"cxcheck/{__version__}",
+                      help="User-Agent header (default cxcheck/VERSION)")
+    http.add_argument("--header", type=header, action="append", default=[], metavar="'NAME: VALUE'",
+                      help="extra request header, repeatable")
+    return http
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with the options every plugin shares; errors become ConfigError (UNKNOWN)."""
 
@@ -274,18 +289,7 @@ class Parser(argparse.ArgumentParser):
                             help="more detail: -v one line per request, -vv debug, -vvv tracebacks")
 
     def add_http_options(self):
-        http = self.add_argument_group("HTTP and TLS")
-        http.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
-        http.add_argument("--ca-file", metavar="PATH", help="CA bundle to verify the server against")
-        http.add_argument("--client-cert", metavar="PATH", help="client certificate (PEM) for mutual TLS")
-        http.add_argument("--client-key", metavar="PATH", help="private key of --client-cert")
-        http.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy for every request (default: none, "
-                                                         "environment proxies are ignored)")
-        http.add_argument("--user-agent", metavar="TEXT", default=f"cxcheck/{__version__}",
-                          help="User-Agent header (default cxcheck/VERSION)")
-        http.add_argument("--header", type=header, action="append", default=[], metavar="'NAME: VALUE'",
-                          help="extra request header, repeatable")
-        return http
+        return add_http_arguments(self.add_argument_group("HTTP and TLS"))
 
     def add_secret(self, name: str, what: str, group=None):
         """--NAME-env VAR and --NAME-file PATH: secrets never have to sit on argv."""

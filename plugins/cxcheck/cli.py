@@ -1,0 +1,98 @@
+"""`cxcheck`: the things that are not checks.
+
+  cxcheck demo [--serve]                 the demo shop and every plugin run against it
+  cxcheck scenario check FILE [--run]    validate a scenario; with --run, run it and trace each step
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cxcheck import __version__, runtime
+
+
+def _scenario_parser(sub):
+    scenario = sub.add_parser("scenario", help="work with scenario files")
+    verbs = scenario.add_subparsers(dest="verb", required=True)
+    check = verbs.add_parser("check", help="validate a scenario file; --run runs it once with a trace")
+    check.add_argument("file")
+    check.add_argument("--run", action="store_true", help="run the journey and print a per-step trace")
+    check.add_argument("-t", "--timeout", type=runtime.positive_float, default=30.0, metavar="SECONDS")
+    from cxcheck.checks.journeys import add_variable_options
+
+    add_variable_options(check)
+    # The same TLS/proxy/header options as the plugins, so a trace matches what a check sees.
+    runtime.add_http_arguments(check.add_argument_group("HTTP and TLS"))
+
+
+def scenario_check(args) -> int:
+    from cxcheck.checks.journeys import variables_from_args
+    from cxcheck.journey.runner import Journey, check_references, trace_lines
+    from cxcheck.journey.scenario import load
+
+    runtime.install_masking()
+    try:
+        scenario = load(args.file)
+        plain, secret = variables_from_args(args)
+        if not args.run:
+            # Variables given only at run time (--var) are fine; extracted ones must come first.
+            check_references(scenario, set(plain) | set(secret) | _run_time_names(scenario))
+            print(f"{args.file}: OK, journey {scenario.name!r} with {len(scenario.steps)} steps: "
+                  + ", ".join(s.name for s in scenario.steps))
+            return 0
+        deadline = runtime.Deadline(args.timeout)
+        journey = Journey(scenario, runtime.HttpOptions.from_args(args), deadline,
+                          overrides=plain, secret_overrides=secret)
+        try:
+            result = journey.run()
+        except runtime.DeadlineExceeded:
+            print(f"{args.file}: timed out after {args.timeout:g} s")
+            return 2
+    except runtime.ConfigError as exc:
+        print(f"error: {exc}")
+        return 3
+    for line in trace_lines(result, with_variables=True):
+        print(line)
+    verdict = "completed" if result.ok else f"FAILED at step {result.failed.name}"
+    print(f"journey {scenario.name!r} {verdict} in {result.total:.3f} s")
+    return 0 if result.ok else 2
+
+
+def _run_time_names(scenario) -> set:
+    """Names a scenario may leave to --var at run time: every reference not extracted by a step."""
+    from cxcheck.journey.variables import references
+
+    names = set()
+    for step in scenario.steps:
+        fields = step.submit_form.fields if step.submit_form else {}
+        names |= references([step.url or "", step.json, step.form, step.data or "", step.headers,
+                             step.params, step.expect, fields])
+    extracted = {name for step in scenario.steps for name in step.extract}
+    return names - extracted
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cxcheck", description=__doc__.strip().splitlines()[0],
+                                     epilog=__doc__.split("\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-V", "--version", action="version", version=f"cxcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="start the demo shop and run every plugin against it")
+    demo.add_argument("--serve", action="store_true", help="keep the shop up and print commands to try")
+    demo.add_argument("--port", type=int, default=0, help="port for --serve (default: a free one)")
+    _scenario_parser(sub)
+    return parser
+
+
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from cxcheck.demo.cli import demo
+
+        sys.exit(demo(serve=args.serve, port=args.port))
+    sys.exit(scenario_check(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Fixtures shared by the test suite: the demo shop, running plugins as the engine does, and
+small misbehaving servers. Everything listens on 127.0.0.1 and is stopped by its fixture."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = ROOT / "plugins"
+sys.path.insert(0, str(PLUGINS))
+
+PERFDATA = re.compile(r"'?([^'=]+)'?=([^;\s]+)(?:;([^;\s]*))?(?:;([^;\s]*))?(?:;([^;\s]*))?(?:;([^;\s]*))?")
+MODULES = {
+    "check_cx_login": "cxcheck.checks.login",
+    "check_cx_checkout": "cxcheck.checks.checkout",
+    "check_cx_transaction": "cxcheck.checks.transaction",
+    "check_cx_nps": "cxcheck.checks.nps",
+    "cxcheck": "cxcheck.cli",
+}
+
+
+def plugin_env(extra: dict | None = None) -> dict:
+    """A clean environment as a monitoring engine gives: PATH, our package, no proxies."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+           "PYTHONPATH": str(PLUGINS), "HOME": os.environ.get("HOME", "/root")}
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class PluginRun:
+    code: int
+    stdout: str
+    stderr: str
+    elapsed: float
+
+    @property
+    def status(self) -> str:
+        return self.stdout.splitlines()[0] if self.stdout else ""
+
+    @property
+    def text(self) -> str:
+        """The status line without perfdata."""
+        return self.status.split(" | ", 1)[0]
+
+    @property
+    def perfdata(self) -> dict:
+        """label -> (value, warn, crit, min, max) as strings; value keeps its unit."""
+        parts = self.status.split(" | ", 1)
+        if len(parts) < 2:
+            return {}
+        return {m.group(1): m.groups()[1:] for m in PERFDATA.finditer(parts[1])}
+
+    def value(self, label: str) -> float | None:
+        raw = self.perfdata[label][0]
+        if raw == "U":
+            return None
+        return float(re.match(r"-?[0-9.eE+-]+", raw).group(0))
+
+    @property
+    def long_output(self) -> list[str]:
+        return self.stdout.splitlines()[1:]
+
+
+def run_plugin(name: str, *args: str, env: dict | None = None, timeout: float = 60,
+               stdin: str | None = None, netns: bool = False) -> PluginRun:
+    """Run a plugin as its own process, the way Nagios does, and return what it said."""
+    command = [sys.executable, "-m", MODULES[name], *args]
+    if netns:
+        command = ["unshare", "-n", *command]
+    started = time.monotonic()
+    proc = subprocess.run(command, capture_output=True, text=True, env=plugin_env(env), timeout=timeout,
+                          input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+    return PluginRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+
+
+@pytest.fixture
+def plugin():
+    return run_plugin
+
+
+@pytest.fixture(scope="session")
+def shop():
+    """The demo shop, shared by the session's tests; tests that change faults use `fresh_shop`."""
+    from cxcheck.demo.shop import DemoShop
+
+    with DemoShop() as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_shop():
+    from cxcheck.demo.shop import DemoShop
+
+    with DemoShop() as running:
+        yield running
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 whose handler does whatever a test needs (or nothing)."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stopping = threading.Event()
+        self.connections = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections.append(conn)
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        try:
+            self.handler(conn, self.stopping)
+        except OSError:
+            pass
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        for conn in self.connections:
+            try:
+                conn.close()
+            except OSError:
+                pass
+        self.sock.close()
+
+
+@pytest.fixture
+def raw_server():
+    servers = []
+
+    def start(handler):
+        server = RawServer(handler)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def need_binary(name: str, package: str) -> str:
+    """A real component's path; missing it fails in CI and skips locally with the reason."""
+    path = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None)
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is missing: .ci/run must install Debian package {package}")
+    pytest.skip(f"{name} not installed (Debian package {package})")
+
+
+def wait_for(condition, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
+    """Poll a condition until it holds or the timeout passes (no sleeps as synchronisation)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
