@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "plugins"
 sys.path.insert(0, str(PLUGINS))
 
-PERFDATA = re.compile(r"'?([^'=]+)'?=([^;\s]+)(?:;([^;\s]*))?(?:;([^;\s]*))?(?:;([^;\s]*))?(?:;([^;\s]*))?")
 MODULES = {
     "check_cx_login": "cxcheck.checks.login",
     "check_cx_checkout": "cxcheck.checks.checkout",
@@ -60,7 +59,12 @@ class PluginRun:
         parts = self.status.split(" | ", 1)
         if len(parts) < 2:
             return {}
-        return {m.group(1): m.groups()[1:] for m in PERFDATA.finditer(parts[1])}
+        out = {}
+        for token in re.findall(r"(?:'[^']*'|\S)+", parts[1]):
+            label, _, rest = token.rpartition("=")
+            fields = (rest.split(";") + [""] * 5)[:5]
+            out[label.strip("'")] = tuple(fields)
+        return out
 
     def value(self, label: str) -> float | None:
         raw = self.perfdata[label][0]
@@ -189,3 +193,83 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.05, what: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Site:
+    """A tiny HTTP(S) server on 127.0.0.1 answering fixed routes: path -> (status, headers, body)."""
+
+    def __init__(self, routes: dict, certfile: str | None = None):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        site = self
+        self.routes = routes
+        self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                site.requests.append((self.command, self.path, dict(self.headers), body))
+                status, headers, payload = site.routes.get(self.path.split("?")[0], (404, {}, "not found"))
+                if callable(payload):
+                    payload = payload(self, body)
+                data = payload.encode() if isinstance(payload, str) else payload
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_PATCH = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        scheme = "http"
+        if certfile:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certfile)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def site():
+    sites = []
+
+    def start(routes: dict, certfile: str | None = None) -> Site:
+        sites.append(Site(routes, certfile))
+        return sites[-1]
+
+    yield start
+    for running in sites:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def self_signed(tmp_path_factory) -> str:
+    """A self-signed certificate and key (one PEM file) for 127.0.0.1."""
+    openssl = need_binary("openssl", "openssl")
+    pem = tmp_path_factory.mktemp("tls") / "server.pem"
+    key = pem.with_suffix(".key")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(pem)],
+                   check=True, capture_output=True, timeout=60)
+    pem.write_text(pem.read_text() + key.read_text())
+    return str(pem)
