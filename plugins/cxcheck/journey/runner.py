@@ -3,6 +3,7 @@ each step timed from request sent to body fully read, redirects included."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -13,6 +14,10 @@ from cxcheck.journey.forms import FormError, parse_forms, select_form
 from cxcheck.journey.scenario import Scenario, ScenarioError, Step
 from cxcheck.journey.variables import Variables, references
 from cxcheck.runtime import ConfigError, DeadlineExceeded, Deadline, HttpOptions, log
+
+
+# Extracted values under such names are credentials: masked like passwords from then on.
+SECRET_NAME = re.compile(r"token|secret|passw|session|auth|key|cookie", re.IGNORECASE)
 
 
 @dataclass
@@ -135,7 +140,7 @@ class Journey:
                     else:
                         result.extracted = extract(step.extract, response, session.cookies)
                         for name, value in result.extracted.items():
-                            variables.set(name, value)
+                            variables.set(name, value, secret=bool(SECRET_NAME.search(name)))
                         result.ok = True
                     previous = response
                 except DeadlineExceeded:
