@@ -1,0 +1,135 @@
+"""`cxcheck demo`: the demo shop on a free loopback port and every plugin run against it, each
+printed as the command line an administrator would configure and the output Nagios would show.
+
+Nothing to configure: the demo account's password goes to the plugins through an environment
+variable, as it would on a poller.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cxcheck.runtime import STATE_NAMES
+
+PASSWORD_ENV = "CXCHECK_DEMO_PASSWORD"
+NPS_NOW = "2026-11-01T00:00:00Z"
+
+
+@dataclass
+class DemoRun:
+    title: str
+    script: str           # console script name, shown
+    module: str           # what actually runs, so the demo works from a checkout too
+    args: list
+    expected: int         # the exit code this run should give
+    why: str = ""
+
+
+def scenarios_dir() -> Path:
+    """Example scenarios: a checkout's templates/, a pip install's share/, or the .deb's."""
+    here = Path(__file__).resolve()
+    candidates = [here.parents[3] / "templates" / "scenarios",
+                  Path(sysconfig.get_path("data")) / "share" / "cxcheck" / "scenarios",
+                  Path(sys.prefix) / "share" / "cxcheck" / "scenarios",
+                  Path("/usr/share/cxcheck/scenarios")]
+    for candidate in candidates:
+        if (candidate / "shop-checkout-html.yaml").exists():
+            return candidate
+    raise FileNotFoundError("example scenarios not found (looked in " + ", ".join(map(str, candidates)) + ")")
+
+
+def sample_export() -> Path:
+    return Path(__file__).resolve().parent / "data" / "nps_sample.csv"
+
+
+def demo_runs(url: str) -> list[DemoRun]:
+    from cxcheck.demo.shop import DEMO_ACCOUNTS
+
+    account = next(iter(DEMO_ACCOUNTS))
+    scenarios = scenarios_dir()
+    shop_vars = ["--var", f"base_url={url}", "--var", f"email={account}", "--var-env", f"password={PASSWORD_ENV}"]
+    return [
+        DemoRun("Can a customer log in?", "check_cx_login", "cxcheck.checks.login",
+                ["-u", f"{url}/accounts/login/", "--username", account, "--password-env", PASSWORD_ENV,
+                 "--then-url", f"{url}/accounts/", "--then-text", account, "-w", "2", "-c", "5"], 0),
+        DemoRun("The same login with a wrong password", "check_cx_login", "cxcheck.checks.login",
+                ["-u", f"{url}/accounts/login/", "--username", account, "--password-env", "CXCHECK_DEMO_WRONG"],
+                2, "the shop rejects the password: CRITICAL, as it should"),
+        DemoRun("How long does the checkout take, step by step?", "check_cx_checkout", "cxcheck.checks.checkout",
+                ["--scenario", str(scenarios / "shop-checkout-html.yaml"), *shop_vars, "-w", "5", "-c", "10"], 0),
+        DemoRun("Do orders succeed? (synthetic, through the JSON API)", "check_cx_transaction",
+                "cxcheck.checks.transaction",
+                ["--scenario", str(scenarios / "shop-checkout-api.yaml"), *shop_vars, "--attempts", "3"], 0),
+        DemoRun("Is the Net Promoter Score above its floor?", "check_cx_nps", "cxcheck.checks.nps",
+                ["--csv", str(sample_export()), "--now", NPS_NOW, "--window", "30d", "-w", "30:", "-c", "10:"], 0),
+    ]
+
+
+def run_all(url: str, out=sys.stdout) -> int:
+    env = dict(os.environ)
+    from cxcheck.demo.shop import DEMO_ACCOUNTS
+
+    env[PASSWORD_ENV] = next(iter(DEMO_ACCOUNTS.values()))
+    env["CXCHECK_DEMO_WRONG"] = "not-the-password"
+    plugins_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugins_root, env.get("PYTHONPATH")]))
+    surprises = 0
+    for run in demo_runs(url):
+        shown = " ".join([run.script, *map(shlex.quote, run.args)])
+        print(f"\n# {run.title}", file=out)
+        print(f"$ {shown}", file=out)
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", run.module, *run.args], env=env, capture_output=True,
+                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+        took = time.monotonic() - started
+        print(proc.stdout.rstrip("\n"), file=out)
+        state = STATE_NAMES.get(proc.returncode, f"exit {proc.returncode}")
+        verdict = "as expected" if proc.returncode == run.expected else \
+            f"UNEXPECTED, wanted {STATE_NAMES.get(run.expected)}"
+        note = f"; {run.why}" if run.why and proc.returncode == run.expected else ""
+        print(f"[exit {proc.returncode} {state}, {took:.2f} s, {verdict}{note}]", file=out)
+        if proc.stderr.strip():
+            print(proc.stderr.rstrip("\n"), file=out)
+        surprises += proc.returncode != run.expected
+    return surprises
+
+
+def demo(serve: bool = False, port: int = 0) -> int:
+    from cxcheck.demo.shop import DemoShop
+
+    shop = DemoShop(port=port).start()
+    try:
+        print(f"demo shop on {shop.url}")
+        if serve:
+            return _serve(shop)
+        surprises = run_all(shop.url)
+    finally:
+        shop.stop()
+    total = len(demo_runs("http://127.0.0.1"))
+    print(f"\n{total - surprises} of {total} plugin runs gave the expected state; the shop is stopped.")
+    return 1 if surprises else 0
+
+
+def _serve(shop) -> int:
+    from cxcheck.demo.shop import DEMO_ACCOUNTS
+
+    account, password = next(iter(DEMO_ACCOUNTS.items()))
+    print(f"account {account}, password in ${PASSWORD_ENV} for the commands below\n")
+    print(f"export {PASSWORD_ENV}={shlex.quote(password)}")
+    for run in demo_runs(shop.url):
+        print(f"# {run.title}\n{' '.join([run.script, *map(shlex.quote, run.args)])}\n")
+    print(f"slow a step down:  curl -X POST -d '{{\"latency\": {{\"/checkout/payment/\": 3}}}}' {shop.url}/admin/faults")
+    print(f"fail half the orders:  curl -X POST -d '{{\"failure_rate\": 0.5}}' {shop.url}/admin/faults")
+    print("Ctrl-C stops the shop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
