@@ -1,0 +1,374 @@
+"""The demo shop, driven over HTTP with requests as the plugins drive it: pages and forms, CSRF,
+the checkout, the JSON API, metrics, fault knobs and the fault endpoints, and a prompt stop()."""
+
+from __future__ import annotations
+
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from html.parser import HTMLParser
+
+import pytest
+import requests
+
+from conftest import plugin_env, wait_for
+from cxcheck.demo.shop import DEMO_ACCOUNTS, DemoShop
+
+EMAIL, PASSWORD = next(iter(DEMO_ACCOUNTS.items()))
+T = 10                                   # every request's bound
+METRIC_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? '
+                         r'(-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
+
+
+@pytest.fixture
+def shop():
+    with DemoShop() as running:
+        yield running
+
+
+class Forms(HTMLParser):
+    """id -> {"action", "method", "fields": {name: (type, value)}, "buttons": [name]}."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.forms, self.current = {}, None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.current = self.forms.setdefault(a.get("id"), {"action": a.get("action"), "method": a.get("method"),
+                                                               "fields": {}, "buttons": []})
+        elif tag == "input" and self.current is not None:
+            self.current["fields"][a.get("name")] = (a.get("type"), a.get("value"))
+        elif tag == "button" and self.current is not None:
+            self.current["buttons"].append(a.get("name"))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.current = None
+
+
+def csrf(page: requests.Response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+
+def log_in(shop, session=None, password=PASSWORD, **extra) -> requests.Response:
+    session = session or requests.Session()
+    page = session.get(shop.url + "/accounts/login/", timeout=T)
+    data = {"csrfmiddlewaretoken": csrf(page), "login-username": EMAIL, "login-password": password,
+            "redirect_url": "", **extra}
+    return session.post(shop.url + "/accounts/login/", data=data, timeout=T)
+
+
+def metrics(shop) -> dict:
+    text = requests.get(shop.url + "/metrics", timeout=T).text
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"}
+
+
+def api_token(shop) -> str:
+    answer = requests.post(shop.url + "/api/login", json={"email": EMAIL, "password": PASSWORD}, timeout=T)
+    assert answer.status_code == 200 and answer.json()["expires_in"] == 3600
+    return answer.json()["token"]
+
+
+def test_login_page_has_both_forms(shop):
+    page = requests.get(shop.url + "/accounts/login/?next=/basket/", timeout=T)
+    assert page.status_code == 200 and "Log in" in page.text and "<title>" in page.text
+    assert "sessionid=" in page.headers["Set-Cookie"] and "HttpOnly" in page.headers["Set-Cookie"]
+    forms = Forms(page.text).forms
+    login, register = forms["login_form"], forms["register_form"]
+    assert (login["action"], login["method"]) == ("/accounts/login/", "post")
+    assert login["fields"]["login-username"][0] == "email" and login["fields"]["login-password"][0] == "password"
+    assert login["fields"]["redirect_url"] == ("hidden", "/basket/")
+    assert login["fields"]["csrfmiddlewaretoken"][0] == "hidden" and login["buttons"] == ["login_submit"]
+    assert register["action"] == "/accounts/register/" and register["buttons"] == ["registration_submit"]
+    assert [register["fields"][n][0] for n in ("registration-email", "registration-password1",
+                                                "registration-password2")] == ["email", "password", "password"]
+
+
+def test_login_success_and_members_page(shop):
+    session = requests.Session()
+    assert session.get(shop.url + "/accounts/", allow_redirects=False, timeout=T).headers["Location"] == \
+        "/accounts/login/?next=/accounts/"
+    answer = log_in(shop, session, login_submit="Log In")
+    assert answer.url == shop.url + "/accounts/" and f"Signed in as {EMAIL}" in answer.text
+    post = [r for r in shop.stats["requests"] if r["method"] == "POST"][-1]
+    assert post["status"] == 302 and "login_submit" in post["fields"] and post["session"]
+    assert "login-password" in post["fields"] and PASSWORD not in str(shop.stats)
+    session.get(shop.url + "/accounts/logout/", timeout=T)
+    assert session.get(shop.url + "/accounts/", allow_redirects=False, timeout=T).status_code == 302
+
+
+def test_login_redirects_to_next_but_never_off_site(shop):
+    session = requests.Session()
+    page = session.get(shop.url + "/accounts/login/", timeout=T)
+    data = {"csrfmiddlewaretoken": csrf(page), "login-username": EMAIL, "login-password": PASSWORD}
+    answer = session.post(shop.url + "/accounts/login/", data={**data, "redirect_url": "//evil.example/"},
+                          allow_redirects=False, timeout=T)
+    assert answer.headers["Location"] == "/accounts/"
+    page = session.get(shop.url + "/accounts/login/", timeout=T)
+    answer = session.post(shop.url + "/accounts/login/", data={**data, "csrfmiddlewaretoken": csrf(page),
+                          "redirect_url": "/catalogue/"}, allow_redirects=False, timeout=T)
+    assert answer.headers["Location"] == "/catalogue/"
+
+
+def test_login_failure_and_echo_password(shop):
+    answer = log_in(shop, password="wrong-pw-123")
+    assert answer.status_code == 200 and "Please enter a correct username and password" in answer.text
+    assert 'type="password"' in answer.text and "wrong-pw-123" not in answer.text
+    shop.set_faults({"echo_password": True})
+    assert "You typed: wrong-pw-123" in log_in(shop, password="wrong-pw-123").text
+
+
+@pytest.mark.parametrize("token", [None, "forged"])
+def test_csrf(shop, token):
+    session = requests.Session()
+    session.get(shop.url + "/accounts/login/", timeout=T)
+    data = {"login-username": EMAIL, "login-password": PASSWORD}
+    if token:
+        data["csrfmiddlewaretoken"] = token
+    answer = session.post(shop.url + "/accounts/login/", data=data, timeout=T)
+    assert answer.status_code == 403 and "CSRF verification failed" in answer.text
+    no_session = requests.post(shop.url + "/basket/add/", data={"sku": "W-1", "quantity": "1"}, timeout=T)
+    assert no_session.status_code == 403
+
+
+def test_register(shop):
+    session = requests.Session()
+
+    def register(email, one, two):
+        page = session.get(shop.url + "/accounts/login/", timeout=T)
+        return session.post(shop.url + "/accounts/register/", timeout=T, data={
+            "csrfmiddlewaretoken": csrf(page), "registration-email": email, "registration-password1": one,
+            "registration-password2": two, "registration_submit": "Register"})
+
+    assert "didn&#x27;t match" in register("new@example.com", "secret-1", "secret-2").text
+    answer = register("new@example.com", "secret-1", "secret-1")
+    assert answer.url == shop.url + "/accounts/" and "Signed in as new@example.com" in answer.text
+    assert "already exists" in register("new@example.com", "x", "x").text
+    assert requests.post(shop.url + "/api/login", json={"email": "new@example.com", "password": "secret-1"},
+                         timeout=T).status_code == 200
+
+
+def checkout(shop, session, sku="W-1"):
+    """Basket to confirm page; returns the confirm page's response."""
+    page = session.get(shop.url + "/catalogue/", timeout=T)
+    assert "All products" in page.text and len(Forms(page.text).forms) >= 3
+    basket = session.post(shop.url + "/basket/add/", data={"csrfmiddlewaretoken": csrf(page), "sku": sku,
+                                                           "quantity": "1", "add_to_basket": "Add"}, timeout=T)
+    assert basket.url == shop.url + "/basket/" and "Your basket" in basket.text and sku in basket.text
+    address = session.get(shop.url + "/checkout/address/", timeout=T)
+    steps = [("address_form", {"first_name": "Ada", "last_name": "L", "line1": "1 Road", "postcode": "12345",
+                               "city": "Town"}, "/checkout/shipping/"),
+             ("shipping_form", {}, "/checkout/payment/"),
+             ("payment_form", {"card_number": "4111 1111 1111 1111", "expiry": "12/30", "cvv": "123"},
+              "/checkout/confirm/")]
+    page = address
+    for form_id, fields, next_url in steps:
+        form = Forms(page.text).forms[form_id]
+        data = {name: value for name, (kind, value) in form["fields"].items()
+                if kind == "hidden" or (kind == "radio" and f'value="{value}" checked' in page.text)}
+        page = session.post(shop.url + form["action"], data={**data, **fields}, timeout=T)
+        assert page.url == shop.url + next_url, page.text
+    assert "place_order" in Forms(page.text).forms["place_order_form"]["buttons"]
+    return page
+
+
+def test_full_html_checkout(shop):
+    session = requests.Session()
+    assert session.get(shop.url + "/checkout/address/", allow_redirects=False, timeout=T).headers["Location"] == \
+        "/accounts/login/?next=/checkout/address/"
+    log_in(shop, session)
+    assert session.get(shop.url + "/checkout/address/", allow_redirects=False, timeout=T).headers["Location"] == \
+        "/basket/"
+    numbers = []
+    for _ in range(2):
+        confirm = checkout(shop, session)
+        done = session.post(shop.url + "/checkout/confirm/", timeout=T,
+                            data={"csrfmiddlewaretoken": csrf(confirm), "place_order": "Place order"})
+        assert done.url == shop.url + "/checkout/thank-you/" and "Thank you for your order" in done.text
+        numbers.append(int(re.search(r"Order #(\d+)", done.text).group(1)))
+    assert numbers == [10001, 10002]
+    assert "Your basket is empty" in session.get(shop.url + "/basket/", timeout=T).text
+    assert "Order #10002" in session.get(shop.url + "/accounts/", timeout=T).text
+    seen = metrics(shop)
+    assert seen['cxshop_orders_total{outcome="success"}'] == 2
+    assert seen["cxshop_checkout_duration_seconds_count"] == 2
+    assert seen['cxshop_checkout_duration_seconds_bucket{le="+Inf"}'] == 2
+
+
+def test_declined_html_order_keeps_the_basket(shop):
+    shop.set_faults({"fail_every": 1})
+    session = requests.Session()
+    log_in(shop, session)
+    confirm = checkout(shop, session)
+    answer = session.post(shop.url + "/checkout/confirm/", data={"csrfmiddlewaretoken": csrf(confirm),
+                                                                 "place_order": "Place order"}, timeout=T)
+    assert answer.status_code == 200 and "Payment declined" in answer.text
+    assert shop.stats["orders"] == {"success": 0, "failed": 1}
+    assert "W-1" in session.get(shop.url + "/basket/", timeout=T).text
+
+
+def test_api_orders(shop):
+    token = api_token(shop)
+    auth = {"Authorization": f"Bearer {token}"}
+    created = requests.post(shop.url + "/api/orders", json={"sku": "W-2", "quantity": 2}, headers=auth, timeout=T)
+    assert created.status_code == 201
+    order = created.json()
+    assert order["status"] == "accepted" and order["sku"] == "W-2" and order["total"] == 49.0
+    assert created.headers["Location"] == f"/api/orders/{order['id']}"
+    again = requests.get(shop.url + created.headers["Location"], headers=auth, timeout=T)
+    assert again.status_code == 200 and again.json()["id"] == order["id"]
+    assert requests.get(shop.url + "/api/orders/999", headers=auth, timeout=T).status_code == 404
+    assert requests.post(shop.url + "/api/orders", json={"sku": "W-1"}, timeout=T).status_code == 401
+    assert requests.post(shop.url + "/api/orders", json={"sku": "W-1"}, timeout=T,
+                         headers={"Authorization": "Bearer nope"}).status_code == 401
+    bad = requests.post(shop.url + "/api/orders", data="{not json", headers=auth, timeout=T)
+    assert bad.status_code == 400
+    wrong = requests.post(shop.url + "/api/login", json={"email": EMAIL, "password": "no"}, timeout=T)
+    assert wrong.status_code == 401 and wrong.json() == {"error": "invalid credentials"}
+    assert requests.get(shop.url + "/api/health", timeout=T).json() == {"status": "ok"}
+
+
+def test_fail_every_gives_exact_counts_in_metrics(shop):
+    before = metrics(shop)
+    assert before['cxshop_orders_total{outcome="success"}'] == 0
+    assert before['cxshop_orders_total{outcome="failed"}'] == 0
+    shop.set_faults({"fail_every": 3})
+    auth = {"Authorization": f"Bearer {api_token(shop)}"}
+    codes = [requests.post(shop.url + "/api/orders", json={"sku": "W-1"}, headers=auth, timeout=T).status_code
+             for _ in range(9)]
+    assert codes == [201, 201, 402] * 3
+    seen = metrics(shop)
+    assert seen['cxshop_orders_total{outcome="success"}'] == 6
+    assert seen['cxshop_orders_total{outcome="failed"}'] == 3
+
+
+def test_seeded_failure_rate_is_repeatable():
+    outcomes = []
+    for _ in range(2):
+        with DemoShop(faults={"failure_rate": 0.5, "seed": 7}) as shop:
+            auth = {"Authorization": f"Bearer {api_token(shop)}"}
+            outcomes.append([requests.post(shop.url + "/api/orders", json={"sku": "W-3"}, headers=auth,
+                                           timeout=T).status_code for _ in range(12)])
+    assert outcomes[0] == outcomes[1] and {201, 402} == set(outcomes[0])
+
+
+def test_latency_knob_slows_the_path(shop):
+    shop.set_faults({"latency": {"/cat": 0.05, "/catalogue/": 0.3}})    # the longest prefix wins
+    started = time.monotonic()
+    answer = requests.get(shop.url + "/catalogue/", timeout=T)
+    assert time.monotonic() - started >= 0.3
+    server_ms = float(answer.headers["Server-Timing"].split("dur=")[1])
+    assert server_ms >= 300
+    logged = [r for r in shop.stats["requests"] if r["path"] == "/catalogue/"][-1]
+    assert logged["duration_s"] >= 0.3 and logged["status"] == 200
+
+
+def test_admin_faults_round_trip(shop):
+    answer = requests.post(shop.url + "/admin/faults", json={"status": {"/basket/": 503}, "down": False}, timeout=T)
+    assert answer.status_code == 200 and answer.json()["status"] == {"/basket/": 503}
+    assert requests.get(shop.url + "/admin/faults", timeout=T).json()["status"] == {"/basket/": 503}
+    assert requests.get(shop.url + "/basket/", timeout=T).status_code == 503
+    assert requests.get(shop.url + "/", timeout=T).status_code == 200
+    for bad in ({"no_such_knob": 1}, {"failure_rate": 2}, {"latency": {"x": 1}}):
+        refused = requests.post(shop.url + "/admin/faults", json=bad, timeout=T)
+        assert refused.status_code == 400 and refused.json()["error"]
+    requests.post(shop.url + "/admin/faults", json={"down": True}, timeout=T)
+    assert requests.get(shop.url + "/api/health", timeout=T).status_code == 503
+    assert requests.get(shop.url + "/admin/faults", timeout=T).json()["down"] is True
+    reset = requests.post(shop.url + "/admin/faults", json={"reset": True}, timeout=T).json()
+    assert reset["down"] is False and reset["status"] == {} and shop.faults == reset
+    assert requests.get(shop.url + "/basket/", timeout=T).status_code == 200
+
+
+def test_request_log_and_server_timing(shop):
+    requests.delete(shop.url + "/admin/requests", timeout=T)
+    answer = requests.get(shop.url + "/fault/slow?ms=50", timeout=T)
+    assert answer.text == "ok\n" and re.fullmatch(r"app;dur=\d+\.\d{3}", answer.headers["Server-Timing"])
+    log = requests.get(shop.url + "/admin/requests", timeout=T).json()
+    assert [(r["method"], r["path"], r["status"]) for r in log] == [("GET", "/fault/slow", 200)]
+    assert log[0]["duration_s"] >= 0.05 and abs(log[0]["started"] - time.time()) < 60
+    assert requests.post(shop.url + "/admin/requests/clear", timeout=T).status_code == 200
+    assert requests.get(shop.url + "/admin/requests", timeout=T).json() == []
+
+
+def test_metrics_parse(shop):
+    requests.get(shop.url + "/nope", timeout=T)
+    answer = requests.get(shop.url + "/metrics", timeout=T)
+    assert answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    lines = answer.text.splitlines()
+    for line in lines:
+        assert line.startswith("# HELP ") or line.startswith("# TYPE ") or METRIC_LINE.match(line), line
+    for name in ("cxshop_orders_total", "cxshop_checkout_duration_seconds", "cxshop_requests_total",
+                 "cxshop_request_duration_seconds"):
+        assert any(line.startswith(f"# TYPE {name} ") for line in lines)
+    assert 'cxshop_requests_total{method="GET",path="other",code="404"} 1' in lines
+
+
+def test_fault_endpoints(shop):
+    assert requests.get(shop.url + "/fault/status/418", timeout=T).status_code == 418
+    with pytest.raises(requests.TooManyRedirects):
+        requests.get(shop.url + "/fault/redirect-loop", timeout=T)
+    with pytest.raises(requests.RequestException):
+        requests.get(shop.url + "/fault/reset", timeout=T).content
+    big = requests.get(shop.url + "/fault/big?mb=1", timeout=T)
+    assert len(big.content) == 1024 * 1024 == int(big.headers["Content-Length"])
+    with requests.get(shop.url + "/fault/big", stream=True, timeout=T) as partial:   # 100 MB: leave early
+        assert len(next(partial.iter_content(65536))) > 0
+    drip = requests.get(shop.url + "/fault/drip?interval=0.01", stream=True, timeout=T)
+    assert drip.headers["Content-Length"] == "1000" and len(drip.raw.read(5)) == 5
+    drip.close()
+    assert requests.get(shop.url + "/accounts/login", allow_redirects=False, timeout=T).headers["Location"] == \
+        "/accounts/login/"
+    assert requests.get(shop.url + "/api/health", timeout=T).status_code == 200   # still serving
+
+
+def test_stop_is_prompt_with_hanging_and_dripping_requests():
+    shop = DemoShop().start()
+    errors = queue.Queue()
+
+    def client(path):
+        try:
+            requests.get(shop.url + path, timeout=30).content
+        except requests.RequestException as error:
+            errors.put(error)
+
+    threads = [threading.Thread(target=client, args=(p,), daemon=True) for p in ("/fault/hang", "/fault/drip")]
+    for thread in threads:
+        thread.start()
+    pooled = requests.Session()
+    assert pooled.get(shop.url + "/", timeout=T).status_code == 200
+    wait_for(lambda: any(r["path"] == "/fault/drip" for r in shop.stats["requests"]), T, 0.01,
+             "the drip response to start")
+    started = time.monotonic()
+    shop.stop()
+    assert time.monotonic() - started < 1.5
+    for thread in threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+    assert errors.qsize() == 2                   # both clients saw their connection end
+    with pytest.raises(requests.ConnectionError):
+        pooled.get(shop.url + "/", timeout=T)     # a kept-alive connection is not served after stop
+
+
+def test_command_line_serves_until_terminated():
+    command = [sys.executable, "-m", "cxcheck.demo.shop", "--port", "0", "--latency", "/x=0.1", "--fail-every", "2"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=plugin_env()) as proc:
+        try:
+            lines = queue.Queue()
+            threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
+            url = re.fullmatch(r"serving on (http://127\.0\.0\.1:\d+)\n", lines.get(timeout=T)).group(1)
+            faults = requests.get(url + "/admin/faults", timeout=T).json()
+            assert faults["latency"] == {"/x": 0.1} and faults["fail_every"] == 2
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=T) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=T)
