@@ -76,8 +76,10 @@ def check_references(scenario: Scenario, defined) -> None:
             raise ScenarioError(f"{scenario.source}: base_url uses undefined ${{{sorted(missing)[0]}}}")
     for step in scenario.steps:
         fields = step.submit_form.fields if step.submit_form and not callable(step.submit_form.fields) else {}
+        selectors = [step.submit_form.form, step.submit_form.button] if step.submit_form else []
+        selectors = [s for s in selectors if isinstance(s, str)]
         used = references([step.url or "", step.json, step.form, step.data or "", step.headers, step.params,
-                           step.expect, fields])
+                           step.expect, fields, selectors])
         missing = used - known
         if missing:
             raise ScenarioError(f"{scenario.source}: step {step.name!r}: variable ${{{sorted(missing)[0]}}} "
@@ -168,8 +170,9 @@ class Journey:
                 values = sub(spec.fields(form) if callable(spec.fields) else spec.fields)
             else:
                 values = sub(spec.fields)
-                form = select_form(forms, spec.form, values.keys())
-            method, url, pairs = form.fill(previous.url, values, spec.button)
+                # ${var} in the selector: one scenario picks e.g. the form of --var sku=W-2.
+                form = select_form(forms, sub(spec.form), values.keys())
+            method, url, pairs = form.fill(previous.url, values, sub(spec.button))
             headers.setdefault("Referer", previous.url)
             if method == "GET":
                 kwargs["params"] = pairs
