@@ -63,7 +63,7 @@ def _run_time_names(scenario) -> set:
     """Names a scenario may leave to --var at run time: every reference not extracted by a step."""
     from cxcheck.journey.variables import references
 
-    names = set()
+    names = references(scenario.base_url or "")
     for step in scenario.steps:
         fields = step.submit_form.fields if step.submit_form else {}
         names |= references([step.url or "", step.json, step.form, step.data or "", step.headers,
