@@ -1,0 +1,239 @@
+"""templates/icinga2 in a real Icinga 2 (Debian icinga2-bin): `icinga2 daemon -C` over the
+CheckCommands and apply rules with the ITL, and a private daemon that runs the example host's
+services against the demo shop, so the argument dictionaries (set_if, repeat_key, the secrets in
+the environment) are proven by the plugins' answers, not only by the parser."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port, need_binary
+from engines import (EXAMPLE_PATHS, EXAMPLE_URL, TEMPLATES, Icinga2, console_scripts, icinga2_validate, module_exists,
+                     wait_until, write_wrappers)
+
+ICINGA_DIR = TEMPLATES / "icinga2"
+COMMANDS = ICINGA_DIR / "cxcheck-commands.conf"
+SERVICES = ICINGA_DIR / "cxcheck-services.conf"
+HOST = "demo-shop"
+
+# service -> (state, status line start, perfdata labels it must carry)
+EXPECTED = {
+    (HOST, "cx-login"): (0, "CX LOGIN OK", {"time", "step_then"}),
+    (HOST, "cx-checkout"): (0, "CX CHECKOUT OK", {"time", "step_payment"}),
+    (HOST, "cx-orders"): (0, "CX TRANSACTION OK", {"success"}),
+    (HOST, "cx-nps"): (0, "CX NPS OK", set()),
+    (HOST, "cx-orders-real-users"): (0, "CX TRANSACTION OK", set()),
+    # test-only host: the password itself in cx_password (through the environment), and a wrong one
+    ("env-shop", "cx-login"): (0, "CX LOGIN OK", {"time"}),
+    ("env-shop", "cx-checkout"): (0, "CX CHECKOUT OK", {"time"}),
+    ("wrong-shop", "cx-login"): (2, "CX LOGIN CRITICAL", {"time"}),
+}
+PLUGIN_OF = {"cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
+             "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction"}
+
+EXTRA = """
+object Host "env-shop" {
+	import "cx-shop-host"
+	address = "127.0.0.1"
+	vars.http_port = %(port)s
+	vars.http_uri = "/accounts/login/"
+	vars.cx_base_url = "%(url)s"
+	vars.cx_username = "shopper@example.com"
+	vars.cx_password = "%(password)s"
+	vars.cx_login = { cx_url = "%(url)s/accounts/login/" }
+	vars.cx_checkouts["checkout"] = { cx_scenario = "%(scenarios)s/shop-checkout-html.yaml" }
+}
+
+object Host "wrong-shop" {
+	import "cx-shop-host"
+	address = "127.0.0.1"
+	vars.http_port = %(port)s
+	vars.http_uri = "/accounts/login/"
+	vars.cx_username = "shopper@example.com"
+	vars.cx_password_file = "%(wrong)s"
+	vars.cx_login = { cx_url = "%(url)s/accounts/login/" }
+}
+"""
+
+
+def main_conf(tmp: Path, includes: list[Path], plugin_dir: str = "/usr/lib/nagios/plugins") -> Path:
+    conf = tmp / "validate.conf"
+    conf.write_text(f'const PluginDir = "{plugin_dir}"\nconst NodeName = "cxcheck-test"\n'
+                    'const ZoneName = "cxcheck-test"\ninclude <itl>\ninclude <plugins>\n'
+                    + "".join(f'include "{p}"\n' for p in includes))
+    return conf
+
+
+def test_icinga2_validates_the_templates(tmp_path):
+    binary = need_binary("icinga2", "icinga2-bin")
+    conf = main_conf(tmp_path, sorted(ICINGA_DIR.glob("*.conf")))
+    proc = icinga2_validate(binary, tmp_path, conf)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "critical/" not in out, out
+    assert re.search(r"warning/.*cxcheck", out) is None, out
+    services = int(re.search(r"Instantiated (\d+) Services?", out).group(1))
+    assert services == 5, out        # login, checkout, orders, nps, orders from Prometheus
+    commands = re.findall(r'object CheckCommand "(cx_\w+)"', COMMANDS.read_text())
+    assert len(commands) >= 4
+
+
+def test_every_checkcommand_runs_a_console_script():
+    scripts = console_scripts()
+    found = re.findall(r'object CheckCommand "(\w+)" \{.*?command = \[ PluginDir \+ "/(\w+)" \]', COMMANDS.read_text(),
+                       re.S)
+    used = {script for _, script in found}
+    for name, script in found:
+        assert script in scripts, f"{name}: {script} is not a console script of pyproject.toml"
+    assert {s for s in scripts if s.startswith("check_cx_")} <= used
+
+
+def test_secrets_never_become_arguments():
+    """A secret (cx_password, cx_token) is only ever an environment value; the arguments name the
+    variable, or a file."""
+    text = COMMANDS.read_text()
+    for secret in ("cx_password", "cx_token"):
+        uses = [m.start() for m in re.finditer(rf"\${secret}\$", text)]
+        for at in uses:
+            line = text[text.rfind("\n", 0, at) + 1:text.find("\n", at)]
+            assert ("set_if" in line or line.strip().startswith('"CXCHECK_')), line
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory, shop):
+    binary = need_binary("prometheus", "prometheus")
+    import subprocess
+
+    from engines import CLEAN_PATH, kill_session
+
+    work = tmp_path_factory.mktemp("prometheus")
+    port = free_port()
+    target = shop.url.split("//", 1)[1]
+    (work / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"scrape_configs:\n  - job_name: shop\n    static_configs: [{{targets: ['{target}']}}]\n")
+    log = open(work / "prometheus.log", "wb")
+    proc = subprocess.Popen([binary, f"--config.file={work}/prometheus.yml", f"--storage.tsdb.path={work}/data",
+                             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, env={"PATH": CLEAN_PATH}, cwd=work, start_new_session=True)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import json
+        import urllib.request
+
+        def scraped():
+            if proc.poll() is not None:
+                raise AssertionError((work / "prometheus.log").read_text()[-2000:])
+            try:
+                with urllib.request.urlopen(f"{url}/api/v1/query?query=up", timeout=2) as answer:
+                    result = json.load(answer)["data"]["result"]
+                    return result and result[0]["value"][1] == "1"
+            except OSError:
+                return False
+
+        wait_until(scraped, 30, "Prometheus to scrape the demo shop")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        kill_session(proc.pid)
+
+
+@pytest.fixture(scope="module")
+def icinga_run(tmp_path_factory, shop, prometheus):
+    binary = need_binary("icinga2", "icinga2-bin")
+    from cxcheck.demo.shop import DEMO_ACCOUNTS
+
+    password = DEMO_ACCOUNTS["shopper@example.com"]
+    work = tmp_path_factory.mktemp("icinga2")
+    plugins = write_wrappers(work / "plugins", system_plugins=True)
+    secrets = work / "secrets"
+    secrets.mkdir(mode=0o700)
+    (secrets / "demo-shop.password").write_text(password + "\n")
+    (secrets / "wrong.password").write_text("not-the-password\n")
+    port = shop.url.rsplit(":", 1)[1]
+
+    scripts = console_scripts()
+    skipped = {}
+    for (host, service) in EXPECTED:
+        script = PLUGIN_OF[service]
+        module = scripts[script].split(":")[0]
+        if not module_exists(module):
+            skipped[(host, service)] = f"{script}: module {module} does not exist yet"
+
+    text = SERVICES.read_text()
+    text = text.replace(EXAMPLE_URL, shop.url).replace("vars.http_port = 8000", f"vars.http_port = {port}")
+    text = text.replace("http://127.0.0.1:9090", prometheus)
+    text = text.replace("/etc/cxcheck/secrets", str(secrets))
+    for installed, here in EXAMPLE_PATHS.items():
+        text = text.replace(installed, here)
+    if any(s == "cx-nps" for _, s in skipped):
+        text = re.sub(r'\tvars\.cx_nps\["nps"\] = \{.*?\n\t\}\n', "", text, flags=re.S)
+    conf_dir = work / "conf"
+    conf_dir.mkdir()
+    (conf_dir / COMMANDS.name).write_text(COMMANDS.read_text())
+    (conf_dir / SERVICES.name).write_text(text)
+    (conf_dir / "test-extra.conf").write_text(EXTRA % {
+        "url": shop.url, "port": port, "password": password, "wrong": secrets / "wrong.password",
+        "scenarios": TEMPLATES / "scenarios"})
+
+    icinga = Icinga2(binary, work / "icinga2", sorted(conf_dir.glob("*.conf")),
+                     {"PluginDir": str(plugins), "NodeName": "cxcheck-test", "ZoneName": "cxcheck-test"})
+    icinga.dir.mkdir()
+    icinga.write_config()
+    proc = icinga.validate()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    keys = [k for k in EXPECTED if k not in skipped]
+    try:
+        icinga.start()
+        since = time.time()
+        for host in sorted({h for h, _ in keys}):
+            icinga.command(f"SCHEDULE_FORCED_HOST_SVC_CHECKS;{host};{int(since)}")
+
+        def done():
+            results = icinga.results()
+            if all(k in results and results[k]["last_check"] >= since - 1 for k in keys):
+                return results
+            return None
+
+        try:
+            results = wait_until(done, 60, "Icinga 2 results of every service", interval=0.2)
+        except AssertionError:
+            raise AssertionError(f"results so far: {icinga.results()}\n"
+                                 + (icinga.dir / "icinga2.out").read_text(errors="replace")[-4000:]) from None
+        yield results, skipped, icinga
+    finally:
+        icinga.stop()
+
+
+def test_icinga2_runs_every_service_against_the_demo_shop(icinga_run):
+    results, skipped, icinga = icinga_run
+    for key, (state, start, labels) in EXPECTED.items():
+        if key in skipped:
+            continue
+        result = results[key]
+        assert result["state"] == state, f"{key}: {result['output']}"
+        assert result["output"].startswith(start), f"{key}: {result['output']}"
+        perf = {token.split("=", 1)[0].strip("'") for token in result["perfdata"].split()}
+        assert labels <= perf, f"{key}: {result['perfdata']}"
+    if skipped:
+        pytest.skip("not run (plugin missing): " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+
+
+def test_icinga2_logs_no_warning_about_cxcheck_commands(icinga_run):
+    """Missing macros, set_if values that are not booleans and such show as warnings in the log."""
+    results, skipped, icinga = icinga_run
+    log = (icinga.dir / "icinga2.out").read_text(errors="replace")
+    bad = [line for line in log.splitlines()
+           if ("warning/" in line or "critical/" in line) and ("cx" in line.lower() or "PluginUtility" in line)
+           and not (skipped and "does not match anywhere" in line)]   # a rule emptied with its missing plugin
+    assert not bad, "\n".join(bad)

@@ -1,0 +1,316 @@
+"""templates/nagios in a real Nagios 4 core (Debian nagios4-core): `nagios4 -v` over the
+templates with Debian's stock objects, and a private Nagios running the example host against
+the demo shop, every service forced, states and perfdata read back from status.dat and from
+statusjson.cgi. The command lines are also parsed by the plugins' own option parsers."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shlex
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import need_binary
+from engines import (need_cgis, STATES, STATUS_BITS, STOCK_OBJECTS, TEMPLATES, Nagios, console_scripts,
+                     example_services, module_exists, nagios_blocks, rewrite_example, wait_until, write_wrappers)
+
+NAGIOS_DIR = TEMPLATES / "nagios"
+COMMANDS = NAGIOS_DIR / "cxcheck-commands.cfg"
+SERVICE_TEMPLATES = NAGIOS_DIR / "cxcheck-templates.cfg"
+EXAMPLE = NAGIOS_DIR / "cxcheck-demo-shop.cfg"
+HOST = "demo-shop"
+
+# What each service of the example (and the test's extra ones) must show against the demo shop:
+# state, the start of the status line, the perfdata labels it must carry.
+EXPECTED = {
+    "CX login": (0, "CX LOGIN OK", {"time", "step_login_page", "step_login", "step_then"}),
+    "CX checkout": (0, "CX CHECKOUT OK", {"time", "step_login", "step_payment", "step_place_order"}),
+    "CX orders": (0, "CX TRANSACTION OK", set()),
+    "CX NPS": (0, "CX NPS OK", set()),
+    # test-only services (EXTRA below)
+    "CX login wrong password": (2, "CX LOGIN CRITICAL", {"time", "step_login_page", "step_login"}),
+    "CX login secret from env": (0, "CX LOGIN OK", {"time", "step_login_page", "step_login"}),
+}
+
+# A login with a wrong password (a second secret file), and the environment-variable style of
+# passing a secret: resource.cfg $USER4$ names a variable of the daemon's environment.
+EXTRA = """
+define service {
+    use                         cx-login-service,generic-service
+    host_name                   demo-shop
+    service_description         CX login wrong password
+    _CX_URL                     %(url)s/accounts/login/
+    _CX_USERNAME                shopper@example.com
+    _CX_SECRET                  wrong.password
+}
+
+define command {
+    command_name    check_cx_login_env
+    command_line    $USER1$/check_cx_login -u '$_SERVICECX_URL$' --username '$_SERVICECX_USERNAME$' --password-env $USER4$ -w '$_SERVICECX_WARNING$' -c '$_SERVICECX_CRITICAL$' -t '$_SERVICECX_TIMEOUT$' $_SERVICECX_OPTIONS$
+}
+
+define service {
+    use                         cx-login-service,generic-service
+    host_name                   demo-shop
+    service_description         CX login secret from env
+    check_command               check_cx_login_env
+    _CX_URL                     %(url)s/accounts/login/
+    _CX_USERNAME                shopper@example.com
+}
+"""
+PASSWORD_VARIABLE = "CX_SHOP_PASSWORD"
+
+
+def parse_perfdata(text: str) -> dict[str, str]:
+    out = {}
+    for token in re.findall(r"(?:'[^']*'|\S)+", text or ""):
+        label, _, rest = token.rpartition("=")
+        out[label.strip("'")] = rest
+    return out
+
+
+def definitions(path: Path, kind: str, key: str) -> dict[str, dict]:
+    return {d[key]: d for k, d, _ in nagios_blocks(path.read_text()) if k == kind and key in d}
+
+
+def service_plugin(service: dict) -> str:
+    """The console script a service runs, through its templates and its command."""
+    templates = definitions(SERVICE_TEMPLATES, "service", "name")
+    commands = definitions(COMMANDS, "command", "command_name")
+    command = service.get("check_command")
+    for name in service.get("use", "").split(","):
+        node = templates.get(name.strip())
+        while command is None and node is not None:
+            command = node.get("check_command")
+            node = templates.get(node.get("use", ""))
+    return commands[command]["command_line"].split()[0].split("/")[-1]
+
+
+def missing_plugins() -> dict[str, str]:
+    """Example services whose plugin module is not in this checkout (yet): service -> reason."""
+    scripts = console_scripts()
+    out = {}
+    for name, service in example_services(EXAMPLE).items():
+        script = service_plugin(service)
+        module = scripts[script].split(":")[0]
+        if not module_exists(module):
+            out[name] = f"{script}: module {module} does not exist yet"
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_password():
+    from cxcheck.demo.shop import DEMO_ACCOUNTS
+
+    return DEMO_ACCOUNTS["shopper@example.com"]
+
+
+def build_site(workdir: Path, shop_url: str, password: str, binary: str) -> tuple[Nagios, dict]:
+    """A private Nagios with Debian's stock objects, cxcheck's templates and the example aimed at
+    `shop_url`; the test's extra services beside it. Returns it unstarted, and the skipped services."""
+    plugins = write_wrappers(workdir / "plugins", system_plugins=True)
+    secrets = workdir / "secrets"
+    secrets.mkdir(mode=0o700)
+    for name, value in (("demo-shop.password", password), ("wrong.password", "not-the-password")):
+        (secrets / name).write_text(value + "\n")
+        (secrets / name).chmod(0o600)
+    objects = workdir / "objects"
+    objects.mkdir()
+    skipped = missing_plugins()
+    for source in (COMMANDS, SERVICE_TEMPLATES):
+        (objects / source.name).write_text(source.read_text())
+    (objects / EXAMPLE.name).write_text(rewrite_example(EXAMPLE.read_text(), shop_url, skipped))
+    (objects / "test-extra.cfg").write_text(EXTRA % {"url": shop_url})
+    cfg_files = STOCK_OBJECTS + sorted(objects.glob("*.cfg"))
+    nagios = Nagios(binary, workdir / "nagios", cfg_files,
+                    {"USER1": str(plugins), "USER3": str(secrets), "USER4": PASSWORD_VARIABLE},
+                    env={PASSWORD_VARIABLE: password})
+    nagios.dir.mkdir()
+    nagios.write_config()
+    return nagios, skipped
+
+
+def run_site(nagios: Nagios, services: list[str]) -> dict:
+    """Start, wait for the first round, force every service of the host, wait for the forced
+    results; status.dat's service entries by description."""
+    nagios.start()
+    keys = [(HOST, s) for s in services]
+    first = nagios.wait_for_results(keys, since=0, timeout=60)
+    latest = max(int(first[k]["last_check"]) for k in keys)
+    wait_until(lambda: int(time.time()) > latest, 2, "the clock to pass the first round's last check")
+    since = nagios.force_checks(HOST)
+    final = nagios.wait_for_results(keys, since=since, timeout=60)
+    return {desc: final[(host, desc)] for host, desc in keys}
+
+
+@pytest.fixture(scope="module")
+def nagios_site(tmp_path_factory, shop, demo_password):
+    binary = need_binary("nagios4", "nagios4-core")
+    workdir = tmp_path_factory.mktemp("nagios-site")
+    nagios, skipped = build_site(workdir, shop.url, demo_password, binary)
+    services = [s for s in EXPECTED if s not in skipped]
+    try:
+        results = run_site(nagios, services)
+        yield nagios, results, skipped
+    finally:
+        nagios.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_nagios_verifies_the_templates_with_debians_stock_objects(tmp_path):
+    """`nagios4 -v` over the templates as shipped (commands, service templates, the example host)
+    beside Debian's stock objects: no error, no warning, every object counted."""
+    binary = need_binary("nagios4", "nagios4-core")
+    nagios = Nagios(binary, tmp_path, STOCK_OBJECTS + sorted(NAGIOS_DIR.glob("*.cfg")),
+                    {"USER1": "/usr/lib/nagios/plugins", "USER3": "/etc/cxcheck/secrets"})
+    nagios.write_config()
+    proc = nagios.verify()
+    out = proc.stdout
+    assert proc.returncode == 0, out
+    assert "Total Errors:   0" in out and "Total Warnings: 0" in out, out
+    assert f"Checked {len(example_services(EXAMPLE))} services." in out, out
+    commands = definitions(COMMANDS, "command", "command_name")
+    assert len(commands) >= 5
+
+
+def test_every_command_names_a_console_script_and_keeps_secrets_off_the_command_line():
+    scripts = console_scripts()
+    commands = definitions(COMMANDS, "command", "command_name")
+    used = set()
+    for name, command in commands.items():
+        line = command["command_line"]
+        program = line.split()[0]
+        assert program.startswith("$USER1$/"), name
+        script = program.split("/", 1)[1]
+        if not script.startswith("check_cx_"):
+            assert script == "check_http", name      # the shop host's check, from monitoring-plugins
+            continue
+        assert script in scripts, f"{name}: {script} is not a console script of pyproject.toml"
+        used.add(script)
+        # secrets: only ever a file path or a variable's name
+        for option in ("--password", "--token", "--bearer"):
+            assert re.search(rf"{option}(\s|=)", line) is None, f"{name}: {option} with a value on argv"
+        for match in re.finditer(r"--(password|token|bearer)-(file|env) (\S+)", line):
+            assert "$USER" in match.group(3), f"{name}: {match.group(0)} does not come from resource.cfg"
+    plugins = {s for s in scripts if s.startswith("check_cx_")}
+    assert plugins <= used, f"no command for {plugins - used}"
+
+
+def _expand(line: str, values: dict, resources: dict) -> list[str]:
+    def custom(match):
+        return values.get(match.group(1), "")
+
+    line = re.sub(r"\$_SERVICE(\w+)\$", custom, line)
+    for key, value in resources.items():
+        line = line.replace(f"${key}$", value)
+    return shlex.split(line.replace("\\;", ";"))
+
+
+def test_every_service_template_gives_its_command_arguments_its_plugin_accepts(tmp_path):
+    """Each cx-* template's command line, expanded with the template's variables (and sample
+    values for the per-service ones), is accepted by the plugin's own option parser."""
+    scripts = console_scripts()
+    templates = definitions(SERVICE_TEMPLATES, "service", "name")
+    commands = definitions(COMMANDS, "command", "command_name")
+    samples = {"CX_URL": "https://shop.example.com/accounts/login/", "CX_USERNAME": "shopper@example.com",
+               "CX_SCENARIO": str(TEMPLATES / "scenarios" / "shop-checkout-html.yaml"),
+               "CX_PROMETHEUS": "http://127.0.0.1:9090", "CX_SUCCESS_QUERY": 'sum(x{outcome="success"})',
+               "CX_TOTAL_QUERY": "sum(x)", "CX_CSV": "/tmp/export.csv"}
+    checked = 0
+    for name, template in templates.items():
+        if "check_command" not in template:
+            continue
+        values = dict(samples)
+        chain, node = [], template
+        while node is not None:
+            chain.append(node)
+            node = templates.get(node.get("use", ""))
+        for node in reversed(chain):
+            values.update({k[1:]: v for k, v in node.items() if k.startswith("_")})
+        argv = _expand(commands[template["check_command"]]["command_line"], values,
+                       {"USER1": "/plugins", "USER3": str(tmp_path)})
+        script = argv[0].rsplit("/", 1)[1]
+        module = scripts[script].split(":")[0]
+        if not module_exists(module):
+            continue
+        main = importlib.import_module(module).main
+        main.build_parser().parse_args(argv[1:])   # a ConfigError fails the test with its reason
+        checked += 1
+    assert checked >= 3
+
+
+def test_each_service_state_and_perfdata_in_status_dat(nagios_site):
+    nagios, results, skipped = nagios_site
+    for service, (state, start, labels) in EXPECTED.items():
+        if service in skipped:
+            continue
+        entry = results[service]
+        output = entry["plugin_output"]
+        assert int(entry["current_state"]) == state, f"{service}: {STATES[int(entry['current_state'])]} {output}"
+        assert output.startswith(start), f"{service}: {output}"
+        perf = parse_perfdata(entry["performance_data"])
+        assert labels <= set(perf), f"{service}: perfdata {entry['performance_data']!r} lacks {labels - set(perf)}"
+        assert perf, f"{service}: no perfdata"
+    # the rejected login says so, and its later steps report U
+    wrong = results["CX login wrong password"]
+    assert "step_then" not in parse_perfdata(wrong["performance_data"]) or \
+        parse_perfdata(wrong["performance_data"])["step_then"].startswith("U")
+    if skipped:
+        pytest.skip("not run (plugin missing): " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+
+
+def test_perfdata_values_make_sense(nagios_site):
+    nagios, results, skipped = nagios_site
+    login = parse_perfdata(results["CX login"]["performance_data"])
+    value, warn, crit = (login["time"].split(";") + ["", ""])[:3]
+    assert value.endswith("s") and 0 < float(value[:-1]) < 5
+    assert (warn, crit) == ("2", "5"), login["time"]         # the example's _CX_WARNING/_CX_CRITICAL
+    if "CX checkout" in results:
+        checkout = parse_perfdata(results["CX checkout"]["performance_data"])
+        steps = [k for k in checkout if k.startswith("step_")]
+        assert all(not checkout[k].startswith("U") for k in steps), checkout
+
+
+def test_each_service_through_statusjson_cgi(nagios_site):
+    """The same results as the CGIs read them (statusjson.cgi, run as a web server would)."""
+    need_cgis()
+    nagios, results, skipped = nagios_site
+    data = nagios.statusjson(f"query=servicelist&details=true&hostname={HOST}")
+    assert data["result"]["type_text"] == "Success", data["result"]
+    services = data["data"]["servicelist"][HOST]
+    for service, (state, start, labels) in EXPECTED.items():
+        if service in skipped:
+            continue
+        entry = services[service]
+        assert STATUS_BITS[entry["status"]] == STATES[state], f"{service}: {entry['plugin_output']}"
+        assert entry["plugin_output"].startswith(start)
+        assert labels <= set(parse_perfdata(entry["perf_data"])), entry["perf_data"]
+        assert entry["has_been_checked"] is True
+
+
+def test_no_secret_reaches_nagios_files(nagios_site, demo_password):
+    """The password is in a secret file and the daemon's environment only: never in the object
+    cache, the status file, the log, or a plugin's output."""
+    nagios, results, skipped = nagios_site
+    for path in (nagios.dir / "objects.cache", nagios.status_file, nagios.log_file, nagios.main_cfg):
+        assert demo_password not in path.read_text(errors="replace"), path
+    for entry in results.values():
+        assert demo_password not in entry["plugin_output"] + entry.get("long_plugin_output", "")
+
+
+def test_example_paths_exist_in_this_checkout():
+    """What the example names under /usr/share/cxcheck (the .deb's layout) exists here."""
+    skipped = missing_plugins()
+    text = rewrite_example(EXAMPLE.read_text(), "http://127.0.0.1:8000", skipped)
+    names = [m.group(0) for m in re.finditer(r"/\S+\.(?:yaml|csv)\b", text)]
+    assert names
+    for name in names:
+        assert os.path.exists(name), name
+    if skipped:
+        pytest.skip("not checked (plugin missing): " + "; ".join(skipped))
