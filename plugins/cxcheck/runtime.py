@@ -215,14 +215,22 @@ def nagios_range(text: str) -> str:
     return text
 
 
-def positive_float(text: str) -> float:
+def _finite(text: str, low: float, low_allowed: bool, wanted: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    if not (value >= low if low_allowed else value > low) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be {wanted}")
     return value
+
+
+def positive_float(text: str) -> float:
+    return _finite(text, 0, False, "a positive number")
+
+
+def non_negative_float(text: str) -> float:
+    return _finite(text, 0, True, "zero or more")
 
 
 def positive_int(text: str) -> int:

@@ -78,7 +78,7 @@ def build_parser() -> runtime.Parser:
     syn.add_argument("--scenario", metavar="FILE", help="the journey to attempt (YAML scenario file)")
     syn.add_argument("--attempts", type=runtime.positive_int, metavar="N",
                      help=f"attempts, each in a fresh session (default 3, at most {MAX_ATTEMPTS})")
-    syn.add_argument("--interval", type=_non_negative, metavar="SECONDS",
+    syn.add_argument("--interval", type=runtime.non_negative_float, metavar="SECONDS",
                      help="pause between attempts (default 0); attempts and pauses must fit in -t")
     syn.add_argument("--time-warning", type=runtime.nagios_range, metavar="RANGE",
                      help="warning range for the median time of the attempts that succeeded, seconds")
@@ -101,7 +101,7 @@ def build_parser() -> runtime.Parser:
     js.add_argument("--total-path", metavar="JMESPATH", help="where all transactions are")
 
     real = parser.add_argument_group("real users: volume, window and burn rate")
-    real.add_argument("--min-volume", type=_non_negative, metavar="N",
+    real.add_argument("--min-volume", type=runtime.non_negative_float, metavar="N",
                       help="fewer transactions than this (needs the total) is --low-volume-state "
                            "(default 1: no transaction at all)")
     real.add_argument("--low-volume-state", choices=list(runtime.STATE_CODES), default="ok",
@@ -116,18 +116,6 @@ def build_parser() -> runtime.Parser:
     parser.add_secret("bearer", "bearer token sent to --prometheus or --json-url", real)
     parser.add_http_options()
     return parser
-
-
-def _non_negative(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be zero or more")
-    return value
 
 
 def _slo(text: str) -> float:
