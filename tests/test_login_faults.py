@@ -137,20 +137,24 @@ def test_huge_body_is_capped(raw_server):
 def test_huge_body_memory_stays_small(raw_server, tmp_path):
     def huge(conn, stop):
         conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 104857600\r\n\r\n")
-        chunk = b"x" * 65536
+        # Chunked, no length announced: the cap has to hold while reading.
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        frame = b"10000\r\n" + b"x" * 65536 + b"\r\n"
         for _ in range(1600):
             if stop.is_set():
                 return
-            conn.sendall(chunk)
+            conn.sendall(frame)
 
     server = raw_server(huge)
     probe = tmp_path / "rss.py"
+    # VmHWM is this process image's own peak; ru_maxrss would carry pytest's size over the fork.
     probe.write_text(
-        "import resource, runpy, sys\n"
+        "import runpy, sys\n"
         "sys.argv = ['check_cx_login'] + sys.argv[1:]\n"
         "try:\n    runpy.run_module('cxcheck.checks.login', run_name='__main__')\n"
-        "finally:\n    sys.stderr.write('maxrss_kb=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+        "finally:\n"
+        "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+        "    sys.stderr.write('maxrss_kb=%s\\n' % hwm)\n")
     import subprocess
     import sys
 
