@@ -126,7 +126,6 @@ def test_huge_body_is_capped(raw_server):
             sent.append(len(chunk))
 
     server = raw_server(huge)
-    # The plugin's own peak memory, from the kernel, via a wrapper that reports it.
     result = login(server.url + "/login", "-t", "20")
     assert result.code == 2
     assert_one_line(result, "CRITICAL")
