@@ -343,19 +343,28 @@ def perf_label(text: str) -> str:
 
 
 class MaybeContext(nagiosplugin.ScalarContext):
-    """A ScalarContext whose metric may be None: a step that did not run is OK for this
-    context (the failure is judged elsewhere) and its perfdata value is U."""
+    """A ScalarContext whose metric may be None (perfdata U: a step that did not run, a value
+    with no data) and whose ranges may be absent: only a range that was given is judged (an
+    absent one is not nagiosplugin's default 0:, which would flag every negative value)."""
+
+    def __init__(self, name, warning=None, critical=None, **kwargs):
+        super().__init__(name, warning, critical, **kwargs)
+        self.judged = (warning is not None, critical is not None)
 
     def evaluate(self, metric, resource):
         if metric.value is None:
             return self.result_cls(nagiosplugin.Ok, None, metric)
-        return super().evaluate(metric, resource)
+        if self.judged[1] and not self.critical.match(metric.value):
+            return self.result_cls(nagiosplugin.Critical, self.critical.violation, metric)
+        if self.judged[0] and not self.warning.match(metric.value):
+            return self.result_cls(nagiosplugin.Warn, self.warning.violation, metric)
+        return self.result_cls(nagiosplugin.Ok, None, metric)
 
     def performance(self, metric, resource):
-        if metric.value is None:
-            return nagiosplugin.Performance(metric.name, "U", "", self.warning, self.critical,
-                                            metric.min, metric.max)
-        return super().performance(metric, resource)
+        warning = self.warning if self.judged[0] else None
+        critical = self.critical if self.judged[1] else None
+        value, uom = ("U", "") if metric.value is None else (metric.value, metric.uom)
+        return nagiosplugin.Performance(metric.name, value, uom, warning, critical, metric.min, metric.max)
 
 
 def fmt_seconds(value: float | None) -> str:
