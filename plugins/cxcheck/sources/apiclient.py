@@ -1,0 +1,93 @@
+"""What the survey API sources share: one session, GET with auth, rate limits honoured inside
+the deadline, and answers that are refusals turned into one-line reasons."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from urllib.parse import urlsplit
+
+from cxcheck.http import TransportError, fetch, new_session
+from cxcheck.runtime import Deadline, HttpOptions
+from cxcheck.sources.responses import SourceError
+
+MAX_PAGES = 1000
+MAX_RETRIES = 3
+
+
+class ApiClient:
+    def __init__(self, service: str, base_url: str, http: HttpOptions, deadline: Deadline,
+                 headers: dict | None = None, auth=None, on_request=None):
+        self.service = service
+        self.base_url = base_url.rstrip("/")
+        self.host = urlsplit(self.base_url).netloc
+        self.deadline = deadline
+        self.session = new_session(http)
+        self.session.headers.update(headers or {})
+        self.session.auth = auth
+        self.on_request = on_request or (lambda what: None)
+        self.requests = 0
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def get_json(self, url: str, params=None, what: str = "responses"):
+        """GET a JSON document; 429 waits for Retry-After when the deadline allows."""
+        if urlsplit(url).netloc != self.host:
+            # A next-page link elsewhere would carry the token to another host.
+            raise SourceError(f"{self.service}: refusing to follow a link to {urlsplit(url).netloc} "
+                              f"(the token is for {self.host})")
+        for attempt in range(MAX_RETRIES + 1):
+            self.requests += 1
+            if self.requests > MAX_PAGES:
+                raise SourceError(f"{self.service}: more than {MAX_PAGES} requests, stopping")
+            self.on_request(what)
+            try:
+                response = fetch(self.session, "GET", url, self.deadline, params=params)
+            except TransportError as exc:
+                raise SourceError(f"{self.service}: {exc}") from None
+            if response.status == 429 and attempt < MAX_RETRIES:
+                wait = retry_after(response.headers.get("Retry-After"))
+                if wait >= self.deadline.remaining:
+                    raise SourceError(f"{self.service} rate limited (429), Retry-After {wait:g} s exceeds "
+                                      f"the {max(self.deadline.remaining, 0):.1f} s left")
+                self.deadline.sleep(wait)
+                continue
+            if response.status in (401, 403):
+                raise SourceError(f"{self.service} rejected the token ({response.status}): {snippet(response)}")
+            if response.status == 429:
+                raise SourceError(f"{self.service} rate limited (429) after {MAX_RETRIES} retries")
+            if response.status >= 400:
+                raise SourceError(f"{self.service} answered HTTP {response.status}: {snippet(response)}")
+            try:
+                return response.json()
+            except TransportError as exc:
+                raise SourceError(f"{self.service}: {exc}") from None
+        raise SourceError(f"{self.service}: no answer")  # not reached
+
+    def unexpected(self, expected: str) -> SourceError:
+        return SourceError(f"{self.service} answered JSON that is not {expected}")
+
+    def close(self):
+        self.session.close()
+
+
+def retry_after(value: str | None) -> float:
+    """Seconds from a Retry-After header: a number, or an HTTP date; 1 s when absent."""
+    if not value:
+        return 1.0
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def snippet(response, size: int = 120) -> str:
+    text = " ".join(response.text.split())
+    return (text[:size] + "...") if len(text) > size else (text or "empty body")

@@ -1,0 +1,133 @@
+"""Survey exports on disk: CSV (as spreadsheets and survey tools write them) and JSON Lines.
+
+Both stream: one row in memory at a time, whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+from cxcheck.sources.responses import Rejects, SourceError, TimeParser, parse_score, score_problem
+
+SCORE_NAMES = ("score", "rating", "nps", "likelihood")
+DATE_NAMES = ("date", "created_at", "submitted_at", "timestamp", "time")
+DELIMITERS = (",", ";", "\t")
+MAX_FIELD = 1024 * 1024
+SCORES = {str(n): n for n in range(11)}      # the common case without a parse
+
+
+def _open(path: str):
+    try:
+        raw = sys.stdin.buffer if path == "-" else open(path, "rb")
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    # utf-8-sig drops a BOM if there is one; newline="" lets csv see quoted line breaks and CRLF.
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+def _pick(names: list[str], wanted: str | None, defaults, what: str, option: str, path: str) -> int:
+    lowered = [_normal(n) for n in names]
+    if wanted:
+        if _normal(wanted) in lowered:
+            return lowered.index(_normal(wanted))
+        raise SourceError(f"{path}: no column {wanted!r} (columns: {', '.join(names)})")
+    for hint in defaults:
+        for index, name in enumerate(lowered):
+            if hint in name:
+                return index
+    raise SourceError(f"{path}: no {what} column (none named like {', '.join(defaults)}); name it with {option}")
+
+
+def _normal(name: str) -> str:
+    """'Submitted At' and 'submitted-at' name the same column as submitted_at."""
+    return "_".join(name.strip().lower().replace("-", " ").split())
+
+
+def _sniff(header: str) -> str:
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=()):
+    """Yield (time, score) from a CSV export; count the rows that cannot be read."""
+    parse_time = TimeParser(date_formats)
+    handle = _open(path)
+    try:
+        try:
+            header_line = handle.readline()
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{path}: not UTF-8 text (byte {exc.start} of the first line)") from None
+        if not header_line.strip():
+            raise SourceError(f"{path}: empty file, no header line")
+        delimiter = _sniff(header_line)
+        names = next(csv.reader([header_line], delimiter=delimiter))
+        score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
+        date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
+        width = max(score_at, date_at)
+        csv.field_size_limit(MAX_FIELD)
+        reader = csv.reader(handle, delimiter=delimiter)
+        line = 1
+        try:
+            for row in reader:
+                line = reader.line_num + 1
+                if len(row) <= width:
+                    if any(cell.strip() for cell in row):
+                        rejects.add("missing columns", line)
+                    continue
+                raw = row[score_at]
+                score = SCORES.get(raw)
+                if score is None:
+                    score = parse_score(raw)
+                if score is None:
+                    rejects.add(score_problem(raw), line)
+                    continue
+                when = parse_time(row[date_at])
+                if when is None:
+                    rejects.add("unreadable date", line)
+                    continue
+                yield when, score
+        except UnicodeDecodeError:
+            raise SourceError(f"{path}: not UTF-8 text (after line {line})") from None
+        except csv.Error as exc:
+            raise SourceError(f"{path}: line {line}: {exc}") from None
+    finally:
+        handle.close()
+
+
+def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, date_formats=()):
+    """Yield (time, score) from JSON Lines: one object per line."""
+    parse_time = TimeParser(date_formats)
+    score_key, date_key = score_field or "score", date_field or "created_at"
+    handle = _open(path)
+    try:
+        number = 0
+        try:
+            for number, text in enumerate(handle, 1):
+                if not text.strip():
+                    continue
+                try:
+                    item = json.loads(text)
+                except ValueError:
+                    rejects.add("not JSON", number)
+                    continue
+                if not isinstance(item, dict):
+                    rejects.add("not a JSON object", number)
+                    continue
+                raw = item.get(score_key)
+                score = parse_score(raw)
+                if score is None:
+                    rejects.add(score_problem(raw), number)
+                    continue
+                when = parse_time(item.get(date_key))
+                if when is None:
+                    rejects.add("unreadable date", number)
+                    continue
+                yield when, score
+        except UnicodeDecodeError:
+            raise SourceError(f"{path}: not UTF-8 text (after line {number})") from None
+    finally:
+        handle.close()

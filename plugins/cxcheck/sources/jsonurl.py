@@ -1,0 +1,42 @@
+"""Any JSON endpoint holding survey responses: --items JMESPath to the list, --next to the
+next page's URL, field names configurable."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from cxcheck.sources.apiclient import ApiClient
+from cxcheck.sources.responses import Rejects, SourceError, TimeParser, parse_score, score_problem
+
+
+def read(client: ApiClient, rejects: Rejects, url: str, items_path: str, next_path: str | None,
+         score_field: str, date_field: str, date_formats=()):
+    import jmespath
+
+    items_expr = jmespath.compile(items_path)
+    next_expr = jmespath.compile(next_path) if next_path else None
+    parse_time = TimeParser(date_formats)
+    page = 1
+    while url:
+        body = client.get_json(url, what=f"page {page}")
+        items = items_expr.search(body)
+        if not isinstance(items, list):
+            raise SourceError(f"{url}: --items {items_path} does not give a list")
+        for index, item in enumerate(items):
+            where = f"page {page} item {index + 1}"
+            if not isinstance(item, dict):
+                rejects.add("not a JSON object", where)
+                continue
+            raw = item.get(score_field)
+            score = parse_score(raw)
+            if score is None:
+                rejects.add(score_problem(raw), where)
+                continue
+            when = parse_time(item.get(date_field))
+            if when is None:
+                rejects.add("unreadable date", where)
+                continue
+            yield when, score
+        following = next_expr.search(body) if next_expr else None
+        url = urljoin(url, following) if isinstance(following, str) and following else None
+        page += 1

@@ -1,0 +1,99 @@
+"""Survey responses as every NPS source yields them: (unix time, score 0-10), with the rows that
+could not be read counted, and why, instead of silently dropped."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+MAX_EXAMPLES = 5
+NUMBER = re.compile(r"^\s*[+-]?\d+(?:[.,]0*)?\s*$")
+
+
+class SourceError(Exception):
+    """The source cannot be read (missing file, API refusal, bad answer): UNKNOWN."""
+
+
+class Rejects:
+    """Counts of skipped rows by reason, with the first few row numbers of each."""
+
+    def __init__(self):
+        self.reasons: dict[str, list] = {}
+        self.count = 0
+
+    def add(self, reason: str, where) -> None:
+        self.count += 1
+        examples = self.reasons.setdefault(reason, [0, []])
+        examples[0] += 1
+        if len(examples[1]) < MAX_EXAMPLES:
+            examples[1].append(where)
+
+    def lines(self, unit: str = "line") -> list[str]:
+        return [f"{n} rejected: {reason} ({unit} {', '.join(map(str, where))}{', ...' if n > len(where) else ''})"
+                for reason, (n, where) in sorted(self.reasons.items(), key=lambda item: -item[1][0])]
+
+
+def parse_score(raw) -> int | None:
+    """0-10 as an int; None if empty, not a whole number, or out of range."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, float):
+        if raw != raw or raw != int(raw):
+            return None
+        value = int(raw)
+    elif isinstance(raw, str) and NUMBER.match(raw):
+        value = int(raw.strip().replace(",", ".").split(".")[0])
+    else:
+        return None
+    return value if 0 <= value <= 10 else None
+
+
+def score_problem(raw) -> str:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return "empty score"
+    if parse_score(raw) is None and isinstance(raw, (str, int, float)) and NUMBER.match(str(raw)):
+        return "score out of range 0-10"
+    return "score not a whole number"
+
+
+class TimeParser:
+    """Dates as exports write them: ISO 8601 with or without zone (naive = UTC), unix seconds,
+    or the given strptime formats, tried in order; the format that worked last goes first."""
+
+    def __init__(self, formats=()):
+        self.formats = list(formats)
+
+    def __call__(self, raw) -> float | None:
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            return float(raw) if raw == raw else None
+        if not isinstance(raw, str):
+            return None
+        text = raw.strip()
+        if not text:
+            return None
+        for index, fmt in enumerate(self.formats):
+            try:
+                stamp = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            if index:
+                self.formats.insert(0, self.formats.pop(index))
+            return _epoch(stamp)
+        if text[0].isdigit() and text.replace(".", "", 1).isdigit():
+            return float(text)
+        try:
+            return _epoch(datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "zZ" else text))
+        except ValueError:
+            return None
+
+
+def _epoch(stamp: datetime) -> float:
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return stamp.timestamp()
+
+
+def iso_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

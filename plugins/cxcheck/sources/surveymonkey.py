@@ -1,0 +1,72 @@
+"""SurveyMonkey: the question's choices from /v3/surveys/{id}/details map choice_id to 0-10,
+then /v3/surveys/{id}/responses/bulk pages until links.next is absent. Bearer token."""
+
+from __future__ import annotations
+
+from cxcheck.sources.apiclient import ApiClient
+from cxcheck.sources.responses import Rejects, SourceError, TimeParser, iso_time, parse_score
+
+DEFAULT_API = "https://api.surveymonkey.com"
+PER_PAGE = 100
+
+
+def choice_scores(client: ApiClient, survey_id: str, question_id: str) -> dict[str, int]:
+    details = client.get_json(client.url(f"/v3/surveys/{survey_id}/details"), what="survey details")
+    if not isinstance(details, dict):
+        raise client.unexpected("survey details")
+    for page in details.get("pages") or []:
+        for question in (page or {}).get("questions") or []:
+            if str(question.get("id")) != str(question_id):
+                continue
+            choices = ((question.get("answers") or {}).get("choices")) or []
+            scores = {}
+            for choice in choices:
+                # An NPS question's choices read 0..10; failing that, their position 1..11 does.
+                score = parse_score(choice.get("text"))
+                if score is None and isinstance(choice.get("position"), int):
+                    score = choice["position"] - 1 if 1 <= choice["position"] <= 11 else None
+                if score is not None:
+                    scores[str(choice.get("id"))] = score
+            if not scores:
+                raise SourceError(f"SurveyMonkey question {question_id} has no 0-10 choices")
+            return scores
+    raise SourceError(f"SurveyMonkey survey {survey_id} has no question {question_id}")
+
+
+def read(client: ApiClient, rejects: Rejects, survey_id: str, question_id: str, since: float, until: float):
+    scores = choice_scores(client, survey_id, question_id)
+    parse_time = TimeParser()
+    url = client.url(f"/v3/surveys/{survey_id}/responses/bulk")
+    params = {"per_page": PER_PAGE, "start_created_at": iso_time(since), "end_created_at": iso_time(until)}
+    page = 1
+    while url:
+        body = client.get_json(url, params=params, what=f"page {page}")
+        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+            raise client.unexpected("an object with data")
+        for index, response in enumerate(body["data"]):
+            where = f"page {page} item {index + 1}"
+            choice = _answer(response, question_id)
+            if choice is None:
+                rejects.add(f"no answer to question {question_id}", where)
+                continue
+            if choice not in scores:
+                rejects.add("choice not on the 0-10 scale", where)
+                continue
+            when = parse_time((response or {}).get("date_created"))
+            if when is None:
+                rejects.add("unreadable date", where)
+                continue
+            yield when, scores[choice]
+        url = ((body.get("links") or {}).get("next")) or None
+        params = None           # the next link carries its own query
+        page += 1
+
+
+def _answer(response, question_id: str) -> str | None:
+    for page in (response or {}).get("pages") or []:
+        for question in (page or {}).get("questions") or []:
+            if str(question.get("id")) == str(question_id):
+                for answer in question.get("answers") or []:
+                    if isinstance(answer, dict) and answer.get("choice_id") is not None:
+                        return str(answer["choice_id"])
+    return None

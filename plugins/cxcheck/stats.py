@@ -1,0 +1,48 @@
+"""Net Promoter Score from a stream of 0-10 answers, with its confidence interval.
+
+Promoters answer 9-10, passives 7-8, detractors 0-6; NPS = %promoters - %detractors, in
+-100..100. With p and d the promoter and detractor shares of n answers, the variance of the
+score is (p + d - (p - d)^2) / n; the interval is the normal approximation, clamped to the scale.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+
+@dataclass
+class Tally:
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+
+    def add(self, score: int):
+        if score >= 9:
+            self.promoters += 1
+        elif score >= 7:
+            self.passives += 1
+        else:
+            self.detractors += 1
+
+    @property
+    def responses(self) -> int:
+        return self.promoters + self.passives + self.detractors
+
+    def share(self, count: int) -> float | None:
+        return 100.0 * count / self.responses if self.responses else None
+
+    @property
+    def nps(self) -> float | None:
+        if not self.responses:
+            return None
+        return 100.0 * (self.promoters - self.detractors) / self.responses
+
+    def interval(self, confidence: float = 0.95) -> tuple[float, float] | None:
+        n = self.responses
+        if not n:
+            return None
+        p, d = self.promoters / n, self.detractors / n
+        spread = NormalDist().inv_cdf(0.5 + confidence / 2) * 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+        return max(self.nps - spread, -100.0), min(self.nps + spread, 100.0)
