@@ -282,6 +282,8 @@ class Parser(argparse.ArgumentParser):
             epilog="examples:\n" + examples.strip("\n"),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        # Negative ranges (-c -10:, -w -5:5) are values, not options: NPS floors go below zero.
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)(:(-?(\d+\.?\d*|\.\d+))?)?$")
         common = self.add_argument_group("common options")
         common.add_argument("-h", "--help", action="help", help="show this help and exit")
         common.add_argument("-V", "--version", action="version", version=f"{prog} (cxcheck) {__version__}")
@@ -350,21 +352,25 @@ class MaybeContext(nagiosplugin.ScalarContext):
     def __init__(self, name, warning=None, critical=None, **kwargs):
         super().__init__(name, warning, critical, **kwargs)
         self.judged = (warning is not None, critical is not None)
+        # As given: nagiosplugin prints the range 0: as nothing, which perfdata reads as no threshold.
+        self.texts = (str(warning) if warning is not None else None, str(critical) if critical is not None else None)
 
     def evaluate(self, metric, resource):
-        if metric.value is None:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        if self.judged[1] and not self.critical.match(metric.value):
-            return self.result_cls(nagiosplugin.Critical, self.critical.violation, metric)
-        if self.judged[0] and not self.warning.match(metric.value):
-            return self.result_cls(nagiosplugin.Warn, self.warning.violation, metric)
+        if metric.value is not None:
+            for state, bound in self.given():
+                if not bound.match(metric.value):
+                    return self.result_cls(state, bound.violation, metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
 
     def performance(self, metric, resource):
-        warning = self.warning if self.judged[0] else None
-        critical = self.critical if self.judged[1] else None
         value, uom = ("U", "") if metric.value is None else (metric.value, metric.uom)
-        return nagiosplugin.Performance(metric.name, value, uom, warning, critical, metric.min, metric.max)
+        return nagiosplugin.Performance(metric.name, value, uom, *self.texts, metric.min, metric.max)
+
+    def given(self):
+        """(state, range) for each range that was given, critical first."""
+        return [(state, bound) for state, bound, judged in ((nagiosplugin.Critical, self.critical, self.judged[1]),
+                                                            (nagiosplugin.Warn, self.warning, self.judged[0]))
+                if judged]
 
 
 def fmt_seconds(value: float | None) -> str:

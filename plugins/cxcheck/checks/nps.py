@@ -258,7 +258,7 @@ class NpsContext(MaybeContext):
     def evaluate(self, metric, resource):
         if metric.value is None or not self.verdicts.judged:
             return self.result_cls(nagiosplugin.Ok, None, metric)
-        for state, bound in ((nagiosplugin.Critical, self.critical), (nagiosplugin.Warn, self.warning)):
+        for state, bound in self.given():
             if self.significant:
                 low, high = resource.interval
                 if interval_violates(bound, low, high):
