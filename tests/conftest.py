@@ -196,7 +196,8 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.05, what: str
 
 
 class Site:
-    """A tiny HTTP(S) server on 127.0.0.1 answering fixed routes: path -> (status, headers, body)."""
+    """A tiny HTTP(S) server on 127.0.0.1 answering routes: path -> (status, headers, body), where the
+    body may be a callable(handler, request_body) returning the body or a whole (status, headers, body)."""
 
     def __init__(self, routes: dict, certfile: str | None = None):
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -215,6 +216,8 @@ class Site:
                 status, headers, payload = site.routes.get(self.path.split("?")[0], (404, {}, "not found"))
                 if callable(payload):
                     payload = payload(self, body)
+                    if isinstance(payload, tuple):        # a route that answers differently each time
+                        status, headers, payload = payload
                 data = payload.encode() if isinstance(payload, str) else payload
                 self.send_response(status)
                 for name, value in headers.items():
