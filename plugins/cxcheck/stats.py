@@ -18,6 +18,11 @@ class Tally:
     passives: int = 0
     detractors: int = 0
 
+    @classmethod
+    def of_counts(cls, counts) -> "Tally":
+        """From the number of answers per score 0..10."""
+        return cls(promoters=sum(counts[9:11]), passives=sum(counts[7:9]), detractors=sum(counts[0:7]))
+
     def add(self, score: int):
         if score >= 9:
             self.promoters += 1
