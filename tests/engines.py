@@ -523,8 +523,9 @@ class Icinga2:
         """The latest result of each service, from the perfdata writer's rotated files."""
         out = {}
         for path in sorted(self.results_dir.glob("*"), key=lambda p: p.stat().st_mtime):
-            for line in path.read_text(errors="replace").splitlines():
-                fields = line.split("\t")
+            # A record spans lines when the plugin wrote long output: split on record starts.
+            for line in re.split(r"\n(?=SERVICE\t|HOST\t)", path.read_text(errors="replace")):
+                fields = line.rstrip("\n").split("\t")
                 if fields[0] == "SERVICE" and len(fields) >= 7:
                     out[(fields[1], fields[2])] = {"state": int(fields[3]), "last_check": float(fields[4] or 0),
                                                    "output": fields[5], "perfdata": fields[6]}
