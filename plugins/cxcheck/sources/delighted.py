@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from cxcheck.sources.apiclient import ApiClient
-from cxcheck.sources.responses import Rejects, parse_score, score_problem
+from cxcheck.sources.responses import Rejects, record
 
 DEFAULT_API = "https://api.delighted.com"
 PER_PAGE = 100
+
+
+def unix_time(raw) -> float | None:
+    """Delighted's created_at is unix seconds, nothing else."""
+    return float(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
 
 
 def read(client: ApiClient, rejects: Rejects, since: float, until: float):
@@ -19,16 +24,12 @@ def read(client: ApiClient, rejects: Rejects, since: float, until: float):
             raise client.unexpected("a list of responses")
         for index, item in enumerate(items):
             where = f"page {page} item {index + 1}"
-            raw = item.get("score") if isinstance(item, dict) else None
-            score = parse_score(raw)
-            if score is None:
-                rejects.add(score_problem(raw), where)
+            if not isinstance(item, dict):
+                rejects.add("not a JSON object", where)
                 continue
-            created = item.get("created_at")
-            if not isinstance(created, (int, float)) or isinstance(created, bool):
-                rejects.add("unreadable date", where)
-                continue
-            yield float(created), score
+            found = record(item.get("score"), item.get("created_at"), unix_time, rejects, where)
+            if found:
+                yield found
         if len(items) < PER_PAGE:
             return
         page += 1

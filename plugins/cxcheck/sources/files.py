@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import datetime, timezone
 
-from cxcheck.sources.responses import Rejects, SourceError, TimeParser, parse_score, score_problem
+from cxcheck.sources.responses import Rejects, SourceError, TimeParser, parse_score, record, score_problem
 
 SCORE_NAMES = ("score", "rating", "nps", "likelihood")
 DATE_NAMES = ("date", "created_at", "submitted_at", "timestamp", "time")
@@ -129,16 +129,9 @@ def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, d
                 if not isinstance(item, dict):
                     rejects.add("not a JSON object", number)
                     continue
-                raw = item.get(score_key)
-                score = parse_score(raw)
-                if score is None:
-                    rejects.add(score_problem(raw), number)
-                    continue
-                when = parse_time(item.get(date_key))
-                if when is None:
-                    rejects.add("unreadable date", number)
-                    continue
-                yield when, score
+                found = record(item.get(score_key), item.get(date_key), parse_time, rejects, number)
+                if found:
+                    yield found
         except UnicodeDecodeError:
             raise SourceError(f"{path}: not UTF-8 text (after line {number})") from None
     finally:

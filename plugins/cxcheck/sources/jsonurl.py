@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from cxcheck.sources.apiclient import ApiClient
-from cxcheck.sources.responses import Rejects, SourceError, TimeParser, parse_score, score_problem
+from cxcheck.sources.responses import Rejects, SourceError, TimeParser, record
 
 
 def read(client: ApiClient, rejects: Rejects, url: str, items_path: str, next_path: str | None,
@@ -27,16 +27,9 @@ def read(client: ApiClient, rejects: Rejects, url: str, items_path: str, next_pa
             if not isinstance(item, dict):
                 rejects.add("not a JSON object", where)
                 continue
-            raw = item.get(score_field)
-            score = parse_score(raw)
-            if score is None:
-                rejects.add(score_problem(raw), where)
-                continue
-            when = parse_time(item.get(date_field))
-            if when is None:
-                rejects.add("unreadable date", where)
-                continue
-            yield when, score
+            found = record(item.get(score_field), item.get(date_field), parse_time, rejects, where)
+            if found:
+                yield found
         following = next_expr.search(body) if next_expr else None
         url = urljoin(url, following) if isinstance(following, str) and following else None
         page += 1

@@ -58,6 +58,19 @@ def score_problem(raw) -> str:
     return "score not a whole number"
 
 
+def record(raw_score, raw_date, parse_time, rejects: Rejects, where):
+    """(time, score) of one response, or None once the reason it cannot be used is counted."""
+    score = parse_score(raw_score)
+    if score is None:
+        rejects.add(score_problem(raw_score), where)
+        return None
+    when = parse_time(raw_date)
+    if when is None:
+        rejects.add("unreadable date", where)
+        return None
+    return when, score
+
+
 class TimeParser:
     """Dates as exports write them: ISO 8601 with or without zone (naive = UTC), unix seconds,
     or the given strptime formats, tried in order; the format that worked last goes first."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cxcheck.sources.apiclient import ApiClient
-from cxcheck.sources.responses import Rejects, TimeParser, iso_time, parse_score, score_problem
+from cxcheck.sources.responses import Rejects, TimeParser, iso_time, record
 
 DEFAULT_API = "https://api.typeform.com"
 PAGE_SIZE = 1000
@@ -26,16 +26,9 @@ def read(client: ApiClient, rejects: Rejects, form_id: str, field_ref: str, sinc
             if answer is None:
                 rejects.add(f"no answer to field {field_ref}", where)
                 continue
-            raw = answer.get("number")
-            score = parse_score(raw)
-            if score is None:
-                rejects.add(score_problem(raw), where)
-                continue
-            when = parse_time(item.get("submitted_at"))
-            if when is None:
-                rejects.add("unreadable date", where)
-                continue
-            yield when, score
+            found = record(answer.get("number"), item.get("submitted_at"), parse_time, rejects, where)
+            if found:
+                yield found
         if len(items) < PAGE_SIZE or not isinstance(items[-1], dict) or not items[-1].get("token"):
             return
         params = dict(params, before=items[-1]["token"])
