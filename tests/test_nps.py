@@ -170,7 +170,7 @@ def test_empty_and_missing_files(tmp_path):
     header_only = tmp_path / "header.csv"
     header_only.write_text("date,score\n")
     result = nps(str(header_only))
-    assert result.code == 3 and "only 0 responses" in result.text
+    assert result.code == 3 and result.text == "CX NPS UNKNOWN - no responses in 30d (at least 1 needed to judge)"
     missing = tmp_path / "missing.csv"
     result = nps(str(missing))
     assert result.code == 3 and result.text == f"CX NPS UNKNOWN - cannot read {missing}: No such file or directory"

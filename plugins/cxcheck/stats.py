@@ -44,10 +44,32 @@ class Tally:
             return None
         return 100.0 * (self.promoters - self.detractors) / self.responses
 
-    def interval(self, confidence: float = 0.95) -> tuple[float, float] | None:
+    @property
+    def stderr(self) -> float | None:
+        """The standard error of the NPS, in points."""
         n = self.responses
         if not n:
             return None
         p, d = self.promoters / n, self.detractors / n
-        spread = NormalDist().inv_cdf(0.5 + confidence / 2) * 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+        return 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+
+    def interval(self, confidence: float = 0.95) -> tuple[float, float] | None:
+        if not self.responses:
+            return None
+        spread = z_score(confidence) * self.stderr
         return max(self.nps - spread, -100.0), min(self.nps + spread, 100.0)
+
+
+def z_score(confidence: float) -> float:
+    """The two-sided normal quantile: 1.96 for 0.95."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def drop_lower_bound(previous: Tally, current: Tally, confidence: float = 0.95) -> float | None:
+    """The low end of the confidence interval of the drop from the previous window's NPS to the
+    current one: the drop minus z times the standard error of the difference of two independent
+    scores. The same two-sided interval as the floor's, so --significant means one thing."""
+    if not previous.responses or not current.responses:
+        return None
+    spread = z_score(confidence) * math.hypot(previous.stderr, current.stderr)
+    return previous.nps - current.nps - spread

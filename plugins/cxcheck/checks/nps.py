@@ -109,7 +109,8 @@ def build_parser() -> runtime.Parser:
     judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",
                        help="of the interval (default 0.95)")
     judge.add_argument("--significant", action="store_true",
-                       help="leave OK only when the whole interval is below the floor")
+                       help="leave OK only when the whole interval is below the floor; with --max-drop, "
+                            "warn only when the whole interval of the drop exceeds it")
     judge.add_argument("--min-responses", type=runtime.positive_int, default=30, metavar="N",
                        help="fewer responses is --low-sample-state (default 30)")
     judge.add_argument("--low-sample-state", choices=list(runtime.STATE_CODES), default="unknown",
@@ -148,6 +149,7 @@ class Responses(nagiosplugin.Resource):
         self.current, self.previous = Tally(), Tally()
         self.read = 0
         self.interval = None
+        self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
 
     @property
     def name(self):
@@ -244,7 +246,8 @@ class ResponsesContext(nagiosplugin.Context):
 
     def evaluate(self, metric, resource):
         if self.verdicts.low_sample and not self.verdicts.unreadable:
-            return self.result_cls(self.state, f"only {metric.value} responses in {resource.window} "
+            count = f"only {metric.value} responses" if metric.value else "no responses"
+            return self.result_cls(self.state, f"{count} in {resource.window} "
                                    f"(at least {self.verdicts.args.min_responses} needed to judge)", metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
 
@@ -280,13 +283,28 @@ class DropContext(MaybeContext):
     def evaluate(self, metric, resource):
         current = resource.current.nps
         enough = resource.previous.responses >= self.verdicts.args.min_responses
+        if self.verdicts.judged and not enough:
+            resource.notes.append(f"previous {resource.window}: {resource.previous.responses} responses, too few "
+                                  f"to compare (at least {self.verdicts.args.min_responses})")
         if metric.value is None or current is None or not self.verdicts.judged or not enough:
             return self.result_cls(nagiosplugin.Ok, None, metric)
         drop = metric.value - current
-        if drop > self.max_drop:
-            return self.result_cls(nagiosplugin.Warn, f"dropped {points(drop)} points from {points(metric.value)} "
-                                   f"in the previous {resource.window} (> {self.max_drop:g})", metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
+        if drop <= self.max_drop:
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        text = (f"dropped {points(drop)} points from {points(metric.value)} in the previous {resource.window} "
+                f"(> {self.max_drop:g})")
+        if self.verdicts.args.significant:
+            # Both windows are samples: the drop counts only when its whole interval is above --max-drop.
+            from cxcheck.stats import drop_lower_bound
+
+            least = drop_lower_bound(resource.previous, resource.current, resource.confidence)
+            level = f"{resource.confidence * 100:g}%"
+            if least <= self.max_drop:
+                resource.notes.append(f"{text}, not significantly: at {level} the drop may be as small as "
+                                      f"{points(least)}")
+                return self.result_cls(nagiosplugin.Ok, None, metric)
+            text = f"{text}, significantly: at least {points(least)} at {level}"
+        return self.result_cls(nagiosplugin.Warn, text, metric)
 
 
 class NpsSummary(nagiosplugin.Summary):
@@ -304,15 +322,33 @@ class NpsSummary(nagiosplugin.Summary):
                 f"over {r.window}")
 
     def ok(self, results):
+        low_sample = next((result for result in results if result.metric.name == "responses" and result.hint), None)
+        if low_sample is not None:          # --low-sample-state ok: still say why nothing was judged
+            return self.problem_text(low_sample)
         text = self._score()
-        if self.args.warning or self.args.critical:
+        breached = self._breached_not_significantly()
+        if breached is not None:
+            text += f", below floor {floor_text(breached)} but not significantly"
+        elif self.args.warning or self.args.critical:
             text += f", floor {floor_text(nagiosplugin.Range(self.args.warning or self.args.critical))}"
         if self.args.max_drop and self.resource.previous.nps is not None:
             text += f", previous {points(self.resource.previous.nps)}"
         return text
 
+    def _breached_not_significantly(self):
+        """With --significant, the floor the point estimate is under while the interval reaches above it."""
+        nps = self.resource.current.nps
+        if not self.args.significant or nps is None:
+            return None
+        for spec in (self.args.critical, self.args.warning):
+            if spec is not None and not nagiosplugin.Range(spec).match(nps):
+                return nagiosplugin.Range(spec)
+        return None
+
     def problem(self, results):
-        worst = results.first_significant
+        return self.problem_text(results.first_significant)
+
+    def problem_text(self, worst):
         if worst.metric.name == "nps":
             floor = worst.metric.contextobj.critical if worst.state == nagiosplugin.Critical \
                 else worst.metric.contextobj.warning
@@ -320,7 +356,8 @@ class NpsSummary(nagiosplugin.Summary):
             return f"{self._score()} {below} floor {floor_text(floor)}"
         if worst.metric.name == "nps_previous":
             return f"{self._score()}, {worst.hint}"
-        return f"{worst.hint}" + (f"; {self._score()}" if worst.metric.name == "responses" else "")
+        shown = worst.metric.name == "responses" and self.resource.current.responses
+        return f"{worst.hint}" + (f"; {self._score()}" if shown else "")
 
     def verbose(self, results):
         r = self.resource
@@ -328,7 +365,7 @@ class NpsSummary(nagiosplugin.Summary):
                  f"detractors {r.current.detractors}; {r.read} rows read, {r.rejects.count} rejected"]
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
-        return problems + lines + r.rejects.lines()
+        return problems + r.notes + lines + r.rejects.lines()
 
 
 def open_source(run: runtime.Run):
@@ -338,6 +375,7 @@ def open_source(run: runtime.Run):
     if args.csv or args.jsonl:
         from cxcheck.sources import files
 
+        run.activity = f"reading {'standard input' if (args.csv or args.jsonl) == '-' else args.csv or args.jsonl}"
         if args.csv:
             return lambda oldest, now, rejects: files.read_csv(args.csv, rejects, args.score_column,
                                                                 args.date_column, formats)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from cxcheck.sources.apiclient import ApiClient
-from cxcheck.sources.responses import Rejects, record
+from cxcheck.sources.responses import Rejects, TimeParser, record
 
 DEFAULT_API = "https://api.delighted.com"
 PER_PAGE = 100
 
 
 def unix_time(raw) -> float | None:
-    """Delighted's created_at is unix seconds, nothing else."""
-    return float(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+    """Delighted's created_at is unix seconds, nothing else (and finite: JSON can say 1e999)."""
+    return _SECONDS(raw) if isinstance(raw, (int, float)) and not isinstance(raw, bool) else None
+
+
+_SECONDS = TimeParser()
 
 
 def read(client: ApiClient, rejects: Rejects, since: float, until: float):

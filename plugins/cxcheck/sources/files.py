@@ -6,8 +6,11 @@ Both stream: one row in memory at a time, whatever the file's size.
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
 import json
+import re
 import sys
 from datetime import datetime, timezone
 
@@ -18,6 +21,7 @@ DATE_NAMES = ("date", "created_at", "submitted_at", "timestamp", "time")
 DELIMITERS = (",", ";", "\t")
 MAX_FIELD = 1024 * 1024
 SCORES = {str(n): n for n in range(11)}      # the common case without a parse
+QUOTED = re.compile(r'"[^"]*(?:"|$)')
 
 
 def _open(path: str):
@@ -34,12 +38,16 @@ def _pick(names: list[str], wanted: str | None, defaults, what: str, option: str
     if wanted:
         if _normal(wanted) in lowered:
             return lowered.index(_normal(wanted))
-        raise SourceError(f"{path}: no column {wanted!r} (columns: {', '.join(names)})")
+        raise SourceError(f"{path}: no column {wanted!r} (columns: {_shown(names)})")
+    for index, name in enumerate(lowered):      # a column named exactly so wins over a longer name
+        if name in defaults:
+            return index
     for hint in defaults:
         for index, name in enumerate(lowered):
             if hint in name:
                 return index
-    raise SourceError(f"{path}: no {what} column (none named like {', '.join(defaults)}); name it with {option}")
+    raise SourceError(f"{path}: no {what} column (none named like {', '.join(defaults)}); name it with {option} "
+                      f"(columns: {_shown(names)})")
 
 
 def _normal(name: str) -> str:
@@ -47,7 +55,16 @@ def _normal(name: str) -> str:
     return "_".join(name.strip().lower().replace("-", " ").split())
 
 
+def _shown(names: list[str], most: int = 12) -> str:
+    """The header's names for an error line, short even when the 'header' is a binary blob."""
+    shown = ", ".join(repr(n[:40]) if len(n) <= 40 else repr(n[:37] + "...") for n in names[:most])
+    return shown + (f", ... ({len(names)} columns)" if len(names) > most else "")
+
+
 def _sniff(header: str) -> str:
+    """The delimiter the header line uses most, outside quotes: a question text such as
+    "How likely, from 0 to 10, ...?" as a column name must not make the comma win."""
+    header = QUOTED.sub("", header)
     counts = {d: header.count(d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
@@ -60,22 +77,29 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
     handle = _open(path)
     try:
         try:
-            header_line = handle.readline()
+            header_line = handle.readline(MAX_FIELD)
         except UnicodeDecodeError as exc:
             raise SourceError(f"{path}: not UTF-8 text (byte {exc.start} of the first line)") from None
         if not header_line.strip():
             raise SourceError(f"{path}: empty file, no header line")
+        if len(header_line) >= MAX_FIELD and not header_line.endswith("\n"):
+            raise SourceError(f"{path}: the first line is longer than {MAX_FIELD // 1024} KB, "
+                              "not the header of an export")
         delimiter = _sniff(header_line)
-        names = next(csv.reader([header_line], delimiter=delimiter))
-        score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
-        date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
-        width = max(score_at, date_at)
         csv.field_size_limit(MAX_FIELD)
-        reader = csv.reader(handle, delimiter=delimiter)
+        # The header goes through the reader too: a quoted column name may span lines. Lines come
+        # at most MAX_FIELD + 1 characters at a time, so a file without line breaks (a binary, a
+        # minified JSON) costs bounded memory: the csv field limit or the row checks refuse it.
+        lines = iter(functools.partial(handle.readline, MAX_FIELD + 1), "")
+        reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
         line = 1
         try:
+            names = next(reader)
+            score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
+            date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
+            width = max(score_at, date_at)
             for row in reader:
-                line = reader.line_num + 1
+                line = reader.line_num
                 if len(row) <= width:
                     if any(cell.strip() for cell in row):
                         rejects.add("missing columns", line)
@@ -94,7 +118,7 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
                     try:
                         stamp = fromisoformat(raw)
                         when = (stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utc)).timestamp()
-                    except ValueError:
+                    except (ValueError, OverflowError):
                         pass
                 if when is None:
                     when = parse_time(raw)
@@ -105,7 +129,7 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
         except UnicodeDecodeError:
             raise SourceError(f"{path}: not UTF-8 text (after line {line})") from None
         except csv.Error as exc:
-            raise SourceError(f"{path}: line {line}: {exc}") from None
+            raise SourceError(f"{path}: line {reader.line_num}: {exc}") from None
     finally:
         handle.close()
 
@@ -118,7 +142,7 @@ def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, d
     try:
         number = 0
         try:
-            for number, text in enumerate(handle, 1):
+            for number, text in enumerate(iter(functools.partial(handle.readline, MAX_FIELD + 1), ""), 1):
                 if not text.strip():
                     continue
                 try:

@@ -11,10 +11,8 @@ from cxcheck.sources.responses import Rejects, SourceError, TimeParser, record
 
 def read(client: ApiClient, rejects: Rejects, url: str, items_path: str, next_path: str | None,
          score_field: str, date_field: str, date_formats=()):
-    import jmespath
-
-    items_expr = jmespath.compile(items_path)
-    next_expr = jmespath.compile(next_path) if next_path else None
+    items_expr = compile_path(items_path, "--items")
+    next_expr = compile_path(next_path, "--next") if next_path else None
     parse_time = TimeParser(date_formats)
     page = 1
     while url:
@@ -33,3 +31,15 @@ def read(client: ApiClient, rejects: Rejects, url: str, items_path: str, next_pa
         following = next_expr.search(body) if next_expr else None
         url = urljoin(url, following) if isinstance(following, str) and following else None
         page += 1
+
+
+def compile_path(expression: str, option: str):
+    """A JMESPath expression, or a one-line SourceError naming the option."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as exc:
+        reason = " ".join(str(exc).split())
+        raise SourceError(f"{option} {expression!r} is not a JMESPath expression: {reason}") from None

@@ -3,6 +3,7 @@ could not be read counted, and why, instead of silently dropped."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timezone
 
@@ -40,7 +41,8 @@ def parse_score(raw) -> int | None:
     if isinstance(raw, int):
         value = raw
     elif isinstance(raw, float):
-        if raw != raw or raw != int(raw):
+        # NaN and Infinity come from JSON too (Python's json reads them); neither is a score.
+        if not math.isfinite(raw) or raw != int(raw):
             return None
         value = int(raw)
     elif isinstance(raw, str) and NUMBER.match(raw):
@@ -80,7 +82,7 @@ class TimeParser:
 
     def __call__(self, raw) -> float | None:
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            return float(raw) if raw == raw else None
+            return _finite(raw)
         if not isinstance(raw, str):
             return None
         text = raw.strip()
@@ -95,17 +97,33 @@ class TimeParser:
                 self.formats.insert(0, self.formats.pop(index))
             return _epoch(stamp)
         if text[0].isdigit() and text.replace(".", "", 1).isdigit():
-            return float(text)
+            # isdigit() also holds for digits float() refuses (superscripts, other scripts).
+            try:
+                return _finite(float(text))
+            except ValueError:
+                return None
         try:
             return _epoch(datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "zZ" else text))
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
 
 
-def _epoch(stamp: datetime) -> float:
+def _epoch(stamp: datetime) -> float | None:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
-    return stamp.timestamp()
+    try:
+        return stamp.timestamp()
+    except (OverflowError, ValueError):     # out of the platform's range: unreadable, not a crash
+        return None
+
+
+def _finite(number) -> float | None:
+    """Unix seconds as a float; None for NaN, infinities and integers too large for a float."""
+    try:
+        value = float(number)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def iso_time(epoch: float) -> str:
