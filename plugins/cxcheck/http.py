@@ -7,13 +7,17 @@ is one line a monitoring administrator can act on.
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
+import urllib3.connection
+import urllib3.connectionpool
+import urllib3.poolmanager
 
-from cxcheck.runtime import DeadlineExceeded, Deadline, HttpOptions, log
+from cxcheck.runtime import DeadlineExceeded, Deadline, HttpOptions, Record, log
 
 MAX_BODY = 4 * 1024 * 1024
 MAX_REDIRECTS = 10
@@ -24,25 +28,28 @@ class TransportError(Exception):
     """The request did not complete: refused, unresolvable, TLS, reset, timed out, too big."""
 
 
-@dataclass
-class Hop:
-    method: str
-    url: str
-    status: int
+class Hop(Record):
+    _fields = ("method", "url", "status")
+
+    def __init__(self, method: str, url: str, status: int):
+        self.method, self.url, self.status = method, url, status
 
 
-@dataclass
-class Response:
-    method: str
-    url: str                      # final URL, after redirects
-    status: int
-    headers: dict
-    body: bytes
-    encoding: str | None
-    elapsed: float                # request sent to body fully read, redirects included
-    hops: list = field(default_factory=list)   # one per request made, redirects included
-    _text: str | None = None
-    _json: object = None
+class Response(Record):
+    _fields = ("method", "url", "status", "headers", "body", "encoding", "elapsed", "hops", "_text", "_json")
+
+    def __init__(self, method: str, url: str, status: int, headers: dict, body: bytes, encoding: str | None,
+                 elapsed: float, hops: list | None = None, _text: str | None = None, _json: object = None):
+        self.method = method
+        self.url = url                # final URL, after redirects
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.encoding = encoding
+        self.elapsed = elapsed        # request on the network to body fully read, redirects included
+        self.hops = [] if hops is None else hops     # one per request made, redirects included
+        self._text = _text
+        self._json = _json
 
     @property
     def text(self) -> str:
@@ -64,8 +71,74 @@ class Response:
         return len(self.hops) - 1
 
 
+# ---------------------------------------------------------------------------------------------
+# When a request reaches the network
+#
+# A step's time starts when its request reaches the network (connecting, or writing it on a
+# kept-alive connection), as curl's does, not when Python starts assembling it: requests and
+# urllib3 spend about a millisecond building the request, the pool and the connection object
+# before the first packet, which is not the site's time. urllib3 has no hook for that moment, so
+# the connections our sessions use note it; everything else about them is urllib3's own.
+
+_first_contact = threading.local()
+
+
+def _note_contact():
+    if getattr(_first_contact, "at", 0.0) is None:
+        _first_contact.at = time.perf_counter()
+
+
+def _noting(base):
+    class Connection(base):
+        def connect(self):
+            _note_contact()                 # a new connection: from its first packet
+            return super().connect()
+
+        def request(self, *args, **kwargs):
+            if self.sock is not None:       # a kept-alive one: from writing the request
+                _note_contact()
+            return super().request(*args, **kwargs)
+
+        def request_chunked(self, *args, **kwargs):
+            if self.sock is not None:
+                _note_contact()
+            return super().request_chunked(*args, **kwargs)
+
+    Connection.__name__ = Connection.__qualname__ = f"Noting{base.__name__}"
+    return Connection
+
+
+class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _noting(urllib3.connection.HTTPConnection)
+
+
+class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _noting(urllib3.connection.HTTPSConnection)
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def _use_noting_pools(manager):
+    # Only managers with urllib3's plain pools (a SOCKS proxy's have their own connections).
+    if manager.pool_classes_by_scheme is urllib3.poolmanager.pool_classes_by_scheme:
+        manager.pool_classes_by_scheme = _POOLS
+    return manager
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        _use_noting_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        return _use_noting_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+
 def new_session(options: HttpOptions, max_redirects: int = MAX_REDIRECTS) -> requests.Session:
     session = requests.Session()
+    session.mount("https://", _Adapter())
+    session.mount("http://", _Adapter())
     # Environment proxies and netrc must not change what a check measures behind the admin's back.
     session.trust_env = False
     session.verify = options.verify
@@ -152,15 +225,38 @@ def _innermost(text: str) -> str:
     return text.strip("('\" ") or "unknown error"
 
 
+def _prepare(session: requests.Session, method: str, url: str, kwargs: dict) -> tuple:
+    """What Session.request does before sending (requests' "prepared requests" recipe): build the
+    request with the session's headers, cookies and auth, and the settings to send it with."""
+    send = {"allow_redirects": kwargs.pop("allow_redirects", True)}
+    proxies = kwargs.pop("proxies", None) or {}
+    verify, cert = kwargs.pop("verify", None), kwargs.pop("cert", None)
+    data, params = kwargs.pop("data", None), kwargs.pop("params", None)
+    request = requests.Request(method=method.upper(), url=url, data=data or {}, params=params or {}, **kwargs)
+    prepared = session.prepare_request(request)
+    send.update(session.merge_environment_settings(prepared.url, proxies, True, verify, cert))
+    return prepared, send
+
+
 def fetch(session: requests.Session, method: str, url: str, deadline: Deadline, *,
           timeout: float | None = None, max_body: int = MAX_BODY, **kwargs) -> Response:
-    """Send one request (following redirects) and read its body, within the deadline."""
+    """Send one request (following redirects) and read its body, within the deadline.
+
+    `elapsed` runs from the request reaching the network (see above) to the body's last byte,
+    redirects included: building the request is our time, not the site's, and is left out, as
+    curl's time_total leaves out curl's own setup.
+    """
     limit = deadline.timeout(timeout)
-    started = time.perf_counter()
     try:
-        resp = session.request(method, url, timeout=limit, stream=True, **kwargs)
+        prepared, send = _prepare(session, method, url, kwargs)
+        _first_contact.at = None
+        started = time.perf_counter()
+        resp = session.send(prepared, timeout=limit, **send)
         try:
             body = _read_body(resp, deadline, max_body) if method.upper() != "HEAD" else b""
+            # From the first request's contact with the network (a connection of another kind,
+            # e.g. through a SOCKS proxy, notes none: from handing the request over, then).
+            elapsed = time.perf_counter() - (_first_contact.at or started)
         finally:
             resp.close()
     except requests.exceptions.Timeout as exc:
@@ -169,7 +265,6 @@ def fetch(session: requests.Session, method: str, url: str, deadline: Deadline, 
         raise TransportError(describe_error(exc, url)) from None
     except requests.exceptions.RequestException as exc:
         raise TransportError(describe_error(exc, url)) from None
-    elapsed = time.perf_counter() - started
     hops = [Hop(r.request.method, r.url, r.status_code) for r in resp.history]
     hops.append(Hop(resp.request.method, resp.url, resp.status_code))
     log.info("%s %s -> %s in %.3f s", method.upper(), url, resp.status_code, elapsed)

@@ -175,8 +175,6 @@ class LoginSummary(nagiosplugin.Summary):
 
 @runtime.plugin("CX LOGIN", build_parser)
 def main(run: runtime.Run):
-    from cxcheck.journey.runner import Journey
-
     args = run.args
     if bool(args.url) == bool(args.scenario):
         raise ConfigError("give the login page with -u URL, or a --scenario FILE (one of them)")
@@ -203,6 +201,8 @@ def main(run: runtime.Run):
         if any(s.name == "then" for s in scenario.steps):
             raise ConfigError(f"{scenario.source}: a step named 'then' clashes with --then-url")
         scenario.steps.append(_then_step(args))
+
+    from cxcheck.journey.runner import Journey  # the HTTP stack: only once the options are known to be good
 
     journey = Journey(scenario, run.http_options(), run.deadline, overrides=plain, secret_overrides=secret,
                       on_step=lambda name: setattr(run, "activity", f"step {name}"))

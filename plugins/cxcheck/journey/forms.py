@@ -7,11 +7,10 @@ method is used. Parsing is the standard library's html.parser: tolerant of broke
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-from cxcheck.runtime import ConfigError
+from cxcheck.runtime import ConfigError, Record
 
 SUBMIT_TYPES = {"submit", "image"}
 IGNORED_TYPES = {"reset", "button", "file"}
@@ -23,33 +22,31 @@ class FormError(ConfigError):
     """The page has no form that fits, or the form lacks a field the step fills."""
 
 
-@dataclass
-class Field:
-    name: str
-    type: str = "text"
-    value: str = ""
-    checked: bool = False
-    disabled: bool = False
-    options: list = field(default_factory=list)   # (value, selected) of a <select>
-    multiple: bool = False
+class Field(Record):
+    _fields = ("name", "type", "value", "checked", "disabled", "options", "multiple")
+
+    def __init__(self, name: str, type: str = "text", value: str = "", checked: bool = False,
+                 disabled: bool = False, options: list | None = None, multiple: bool = False):
+        self.name, self.type, self.value, self.checked, self.disabled = name, type, value, checked, disabled
+        self.options = [] if options is None else options   # (value, selected) of a <select>
+        self.multiple = multiple
 
 
-@dataclass
-class Button:
-    name: str
-    value: str = ""
-    type: str = "submit"
+class Button(Record):
+    _fields = ("name", "value", "type")
+
+    def __init__(self, name: str, value: str = "", type: str = "submit"):
+        self.name, self.value, self.type = name, value, type
 
 
-@dataclass
-class Form:
-    index: int
-    id: str | None = None
-    name: str | None = None
-    action: str = ""
-    method: str = "GET"
-    fields: list = field(default_factory=list)
-    buttons: list = field(default_factory=list)
+class Form(Record):
+    _fields = ("index", "id", "name", "action", "method", "fields", "buttons")
+
+    def __init__(self, index: int, id: str | None = None, name: str | None = None, action: str = "",
+                 method: str = "GET", fields: list | None = None, buttons: list | None = None):
+        self.index, self.id, self.name, self.action, self.method = index, id, name, action, method
+        self.fields = [] if fields is None else fields
+        self.buttons = [] if buttons is None else buttons
 
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
