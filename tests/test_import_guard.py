@@ -1,0 +1,94 @@
+"""Each plugin mode imports only what it uses.
+
+A plugin process is started for every check, so an import a mode does not need is paid thousands
+of times a minute (bench/ measures it). Each mode runs here as the engine runs it, with
+`python -X importtime`, against real servers and files on 127.0.0.1; the modules it imported
+must not include the ones that mode has no use for. Not timed: only which modules, never how long.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+from conftest import MODULES, ROOT, plugin_env
+
+ACCOUNT, PASSWORD = "shopper@example.com", "correct-horse-battery"
+SCENARIOS = ROOT / "templates" / "scenarios"
+NPS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "nps_sample.csv"
+SURVEY_APIS = ["cxcheck.sources.surveymonkey", "cxcheck.sources.delighted", "cxcheck.sources.typeform",
+               "cxcheck.sources.prometheus", "cxcheck.sources.apiclient", "cxcheck.sources.jsonurl",
+               "cxcheck.sources.jsonmetrics"]
+HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http"]
+
+
+def imported(plugin: str, *args: str, codes=(0,)) -> set[str]:
+    """The modules a plugin run imported, from -X importtime (its stderr)."""
+    if importlib.util.find_spec(MODULES[plugin]) is None:
+        pytest.skip(f"{MODULES[plugin]} does not exist yet")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", MODULES[plugin], *args],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                          env=plugin_env({"SHOP_PASSWORD": PASSWORD}))
+    assert proc.returncode in codes, proc.stdout + proc.stderr[-2000:]
+    names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}
+    assert "cxcheck.runtime" in names, "no -X importtime output: the guard would pass blindly"
+    return names
+
+
+def unwanted(names: set[str], forbidden) -> list[str]:
+    """Forbidden modules and their submodules that were imported."""
+    return sorted(n for n in names if any(n == f or n.startswith(f + ".") for f in forbidden))
+
+
+def test_plain_login_needs_no_yaml_jmespath_or_sources(shop):
+    names = imported("check_cx_login", "-u", f"{shop.url}/accounts/login/", "--username", ACCOUNT,
+                     "--password-env", "SHOP_PASSWORD")
+    assert "requests" in names and "cxcheck.journey.forms" in names      # it did log in
+    assert unwanted(names, ["yaml", "jmespath", "cxcheck.sources"]) == []
+
+
+def test_checkout_without_json_expressions_needs_no_jmespath(shop):
+    names = imported("check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-html.yaml"),
+                     "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD")
+    assert "yaml" in names                                               # it did read the scenario
+    assert unwanted(names, ["jmespath", "cxcheck.sources"]) == []
+
+
+def test_checkout_with_json_expressions_does_import_jmespath(shop):
+    # The other side of the test above: the guard sees a lazily imported module when it is used.
+    names = imported("check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-api.yaml"),
+                     "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD")
+    assert "jmespath" in names
+
+
+def test_nps_from_a_csv_needs_no_http_yaml_jmespath_or_survey_apis():
+    names = imported("check_cx_nps", "--csv", str(NPS_SAMPLE), "--now", "2026-11-01T00:00:00Z",
+                     "--window", "30d", codes=(0, 1, 2))
+    assert "cxcheck.sources.files" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
+
+
+@pytest.mark.parametrize("plugin, args", [
+    ("check_cx_login", ["-w", "abc"]),                              # argparse's check
+    ("check_cx_login", ["-u", "http://127.0.0.1:9/"]),              # ours: --username missing
+    ("check_cx_login", ["--scenario", "/nonexistent/login.yaml"]),  # no file: not even yaml
+    ("check_cx_checkout", ["--scenario", "x.yaml", "--runs", "0"]),
+    pytest.param("check_cx_checkout", ["--scenario", "/nonexistent/checkout.yaml"], marks=pytest.mark.xfail(
+        strict=True, reason="checks/checkout.py imports journey.runner (requests) before loading the scenario")),
+    ("check_cx_transaction", ["-w", "abc"]),
+    ("check_cx_nps", ["--csv", "x.csv", "--window", "yesterday"]),
+    ("check_cx_nps", ["--csv", "/nonexistent/export.csv"]),
+])
+def test_a_usage_error_needs_no_http_stack(plugin, args):
+    names = imported(plugin, *args, codes=(3,))
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
+
+
+@pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_nps"])
+def test_help_needs_no_http_stack(plugin):
+    names = imported(plugin, "--help")
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
