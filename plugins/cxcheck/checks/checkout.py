@@ -11,8 +11,6 @@ with its reason, and the steps after it are `U` in perfdata.
 
 from __future__ import annotations
 
-import statistics
-
 import nagiosplugin
 
 from cxcheck import runtime
@@ -89,7 +87,12 @@ class Checkout(nagiosplugin.Resource):
             # The run that failed is the one to show: its steps up to the failure, U after it.
             total = total_max = None
             durations = {s.name: s.elapsed for s in last.steps}
+        elif len(self.results) == 1:        # the usual single run: no statistics module to import
+            total = total_max = last.total
+            durations = {s.name: s.elapsed for s in last.steps}
         else:
+            import statistics
+
             totals = [r.total for r in self.results]
             total, total_max = statistics.median(totals), max(totals)
             durations = {s.name: statistics.median(r.step(s.name).elapsed for r in self.results)
@@ -151,7 +154,6 @@ class CheckoutSummary(nagiosplugin.Summary):
 
 @runtime.plugin("CX CHECKOUT", build_parser)
 def main(run: runtime.Run):
-    from cxcheck.journey.runner import Journey
     from cxcheck.journey.scenario import load
 
     args = run.args
@@ -160,6 +162,8 @@ def main(run: runtime.Run):
     scenario = load(args.scenario)
     ranges = journeys.step_ranges(args, scenario.steps)
     plain, secret = journeys.variables_from_args(args)
+    from cxcheck.journey.runner import Journey  # the HTTP stack: only once the scenario and options are good
+
     journey = Journey(scenario, run.http_options(), run.deadline, overrides=plain, secret_overrides=secret)
     checkout = Checkout(run, journey, args.runs)
     return nagiosplugin.Check(

@@ -4,7 +4,6 @@ each step timed from request sent to body fully read, redirects included."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from cxcheck.http import MAX_BODY, Response, TransportError, fetch, new_session
@@ -13,34 +12,33 @@ from cxcheck.journey.extract import ExtractError, extract
 from cxcheck.journey.forms import FormError, parse_forms, select_form
 from cxcheck.journey.scenario import Scenario, ScenarioError, Step
 from cxcheck.journey.variables import Variables, references
-from cxcheck.runtime import ConfigError, DeadlineExceeded, Deadline, HttpOptions, log
+from cxcheck.runtime import ConfigError, DeadlineExceeded, Deadline, HttpOptions, Record, log
 
 
 # Extracted values under such names are credentials: masked like passwords from then on.
 SECRET_NAME = re.compile(r"token|secret|passw|session|auth|key|cookie", re.IGNORECASE)
 
 
-@dataclass
-class StepResult:
-    name: str
-    ran: bool = False
-    ok: bool = False
-    elapsed: float | None = None
-    status: int | None = None
-    url: str | None = None
-    reason: str | None = None
-    timed_out: bool = False
-    hops: list = field(default_factory=list)
-    extracted: dict = field(default_factory=dict)
-    response: Response | None = None
-    warning: str | None = None
-    critical: str | None = None
+class StepResult(Record):
+    _fields = ("name", "ran", "ok", "elapsed", "status", "url", "reason", "timed_out", "hops", "extracted",
+               "response", "warning", "critical")
+
+    def __init__(self, name: str, ran: bool = False, ok: bool = False, elapsed: float | None = None,
+                 status: int | None = None, url: str | None = None, reason: str | None = None,
+                 timed_out: bool = False, hops: list | None = None, extracted: dict | None = None,
+                 response: Response | None = None, warning: str | None = None, critical: str | None = None):
+        self.name, self.ran, self.ok, self.elapsed, self.status, self.url = name, ran, ok, elapsed, status, url
+        self.reason, self.timed_out, self.response = reason, timed_out, response
+        self.hops = [] if hops is None else hops
+        self.extracted = {} if extracted is None else extracted
+        self.warning, self.critical = warning, critical
 
 
-@dataclass
-class JourneyResult:
-    name: str
-    steps: list
+class JourneyResult(Record):
+    _fields = ("name", "steps")
+
+    def __init__(self, name: str, steps: list):
+        self.name, self.steps = name, steps
 
     @property
     def failed(self) -> StepResult | None:
