@@ -16,6 +16,8 @@ import time
 import tomllib
 from pathlib import Path
 
+from conftest import wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "plugins"
 TEMPLATES = ROOT / "templates"
@@ -82,14 +84,22 @@ def need_cgis():
         pytest.skip(reason)
 
 
+def stop_process(proc, timeout: float):
+    """Terminate a daemon we started (kill it if it will not go) and whatever its session left."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
+    kill_session(proc.pid)
+
+
 def wait_until(condition, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    return wait_for(condition, timeout=timeout, interval=interval, what=what)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,16 +274,7 @@ class Nagios:
         return json.loads(text[text.index("{"):])
 
     def stop(self, timeout: float = 10):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
-        kill_session(self.proc.pid)
+        stop_process(self.proc, timeout)
         self.proc = None
 
 
@@ -532,14 +533,5 @@ class Icinga2:
         return out
 
     def stop(self, timeout: float = 15):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=timeout)
-        kill_session(self.proc.pid)
+        stop_process(self.proc, timeout)
         self.proc = None
