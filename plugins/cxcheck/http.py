@@ -66,10 +66,6 @@ class Response(Record):
                 raise TransportError(f"response of {self.url} is not JSON: {exc}") from None
         return self._json
 
-    @property
-    def redirects(self) -> int:
-        return len(self.hops) - 1
-
 
 # ---------------------------------------------------------------------------------------------
 # When a request reaches the network

@@ -8,28 +8,23 @@ score is (p + d - (p - d)^2) / n; the interval is the normal approximation, clam
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from statistics import NormalDist
 
+from cxcheck.runtime import Record
 
-@dataclass
-class Tally:
-    promoters: int = 0
-    passives: int = 0
-    detractors: int = 0
+
+class Tally(Record):
+    """Promoters, passives and detractors of one window."""
+
+    _fields = ("promoters", "passives", "detractors")
+
+    def __init__(self, promoters: int = 0, passives: int = 0, detractors: int = 0):
+        self.promoters, self.passives, self.detractors = promoters, passives, detractors
 
     @classmethod
     def of_counts(cls, counts) -> "Tally":
         """From the number of answers per score 0..10."""
         return cls(promoters=sum(counts[9:11]), passives=sum(counts[7:9]), detractors=sum(counts[0:7]))
-
-    def add(self, score: int):
-        if score >= 9:
-            self.promoters += 1
-        elif score >= 7:
-            self.passives += 1
-        else:
-            self.detractors += 1
 
     @property
     def responses(self) -> int:
