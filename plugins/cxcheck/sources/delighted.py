@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cxcheck.sources.apiclient import ApiClient
-from cxcheck.sources.responses import Rejects, TimeParser, record
+from cxcheck.sources.responses import Rejects, TimeParser, item_record
 
 DEFAULT_API = "https://api.delighted.com"
 PER_PAGE = 100
@@ -27,10 +27,7 @@ def read(client: ApiClient, rejects: Rejects, since: float, until: float):
             raise client.unexpected("a list of responses")
         for index, item in enumerate(items):
             where = f"page {page} item {index + 1}"
-            if not isinstance(item, dict):
-                rejects.add("not a JSON object", where)
-                continue
-            found = record(item.get("score"), item.get("created_at"), unix_time, rejects, where)
+            found = item_record(item, "score", "created_at", unix_time, rejects, where)
             if found:
                 yield found
         if len(items) < PER_PAGE:

@@ -14,7 +14,7 @@ import re
 import sys
 from datetime import datetime, timezone
 
-from cxcheck.sources.responses import Rejects, SourceError, TimeParser, parse_score, record, score_problem
+from cxcheck.sources.responses import Rejects, SourceError, TimeParser, item_record, parse_score, score_problem
 
 SCORE_NAMES = ("score", "rating", "nps", "likelihood")
 DATE_NAMES = ("date", "created_at", "submitted_at", "timestamp", "time")
@@ -150,10 +150,7 @@ def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, d
                 except ValueError:
                     rejects.add("not JSON", number)
                     continue
-                if not isinstance(item, dict):
-                    rejects.add("not a JSON object", number)
-                    continue
-                found = record(item.get(score_key), item.get(date_key), parse_time, rejects, number)
+                found = item_record(item, score_key, date_key, parse_time, rejects, number)
                 if found:
                     yield found
         except UnicodeDecodeError:

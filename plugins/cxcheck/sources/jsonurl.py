@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from cxcheck.sources.apiclient import ApiClient
-from cxcheck.sources.responses import Rejects, SourceError, TimeParser, record
+from cxcheck.sources.responses import Rejects, SourceError, TimeParser, item_record
 
 
 def read(client: ApiClient, rejects: Rejects, url: str, items_path: str, next_path: str | None,
@@ -22,10 +22,7 @@ def read(client: ApiClient, rejects: Rejects, url: str, items_path: str, next_pa
             raise SourceError(f"{url}: --items {items_path} does not give a list")
         for index, item in enumerate(items):
             where = f"page {page} item {index + 1}"
-            if not isinstance(item, dict):
-                rejects.add("not a JSON object", where)
-                continue
-            found = record(item.get(score_field), item.get(date_field), parse_time, rejects, where)
+            found = item_record(item, score_field, date_field, parse_time, rejects, where)
             if found:
                 yield found
         following = next_expr.search(body) if next_expr else None

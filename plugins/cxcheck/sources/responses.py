@@ -73,6 +73,14 @@ def record(raw_score, raw_date, parse_time, rejects: Rejects, where):
     return when, score
 
 
+def item_record(item, score_key: str, date_key: str, parse_time, rejects: Rejects, where):
+    """record() of one JSON item, which has to be an object."""
+    if not isinstance(item, dict):
+        rejects.add("not a JSON object", where)
+        return None
+    return record(item.get(score_key), item.get(date_key), parse_time, rejects, where)
+
+
 class TimeParser:
     """Dates as exports write them: ISO 8601 with or without zone (naive = UTC), unix seconds,
     or the given strptime formats, tried in order; the format that worked last goes first."""
