@@ -84,6 +84,15 @@ def need_cgis():
         pytest.skip(reason)
 
 
+def external_command(pipe, text: str):
+    """`[now] TEXT` into an engine's command pipe (Nagios and Icinga 2 read the same format)."""
+    fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.write(fd, f"[{int(time.time())}] {text}\n".encode())
+    finally:
+        os.close(fd)
+
+
 def stop_process(proc, timeout: float):
     """Terminate a daemon we started (kill it if it will not go) and whatever its session left."""
     if proc is None:
@@ -221,12 +230,7 @@ class Nagios:
         wait_until(up, timeout, "nagios4 to start (command file and status.dat)")
 
     def command(self, text: str):
-        """An external command, `[now] TEXT`, through the command pipe."""
-        fd = os.open(self.command_file, os.O_WRONLY | os.O_NONBLOCK)
-        try:
-            os.write(fd, f"[{int(time.time())}] {text}\n".encode())
-        finally:
-            os.close(fd)
+        external_command(self.command_file, text)
 
     def force_checks(self, host: str) -> int:
         now = int(time.time())
@@ -514,11 +518,7 @@ class Icinga2:
         wait_until(up, timeout, "icinga2's command pipe")
 
     def command(self, text: str):
-        fd = os.open(self.command_file, os.O_WRONLY | os.O_NONBLOCK)
-        try:
-            os.write(fd, f"[{int(time.time())}] {text}\n".encode())
-        finally:
-            os.close(fd)
+        external_command(self.command_file, text)
 
     def results(self) -> dict[tuple[str, str], dict]:
         """The latest result of each service, from the perfdata writer's rotated files."""
