@@ -384,7 +384,7 @@ def open_source(run: runtime.Run):
     from cxcheck.sources.apiclient import ApiClient
 
     token = runtime.read_secret(env=args.token_env, path=args.token_file, what="API token")
-    activity = lambda what: setattr(run, "activity", f"reading {what}")  # noqa: E731
+    activity = lambda what: setattr(run, "activity", f"reading {what}")
     http = run.http_options()
     if args.json_url:
         from cxcheck.sources import jsonurl
@@ -423,21 +423,13 @@ def open_source(run: runtime.Run):
 
 @runtime.plugin("CX NPS", build_parser)
 def main(run: runtime.Run):
-    from cxcheck.sources.responses import SourceError
-
     args = run.args
     if not (args.csv or args.jsonl or args.json_url or args.surveymonkey or args.delighted or args.typeform):
         raise ConfigError("give a source: --csv, --jsonl, --json-url, --surveymonkey, --delighted or --typeform")
     source = open_source(run)
 
-    def guarded_source(oldest, now, rejects):
-        try:
-            yield from source(oldest, now, rejects)
-        except SourceError as exc:      # a source that cannot be read: UNKNOWN, one line
-            raise ConfigError(str(exc)) from None
-
     now = args.now if args.now is not None else time.time()
-    responses = Responses(run, guarded_source, args.window, now, bool(args.max_drop), args.confidence)
+    responses = Responses(run, source, args.window, now, bool(args.max_drop), args.confidence)
     verdicts = Verdicts(responses, args)
     contexts = [
         NpsContext(verdicts, args.warning, args.critical, args.significant),

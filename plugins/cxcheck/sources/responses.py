@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from cxcheck.runtime import SourceError  # noqa: F401  (sources import it from here)
 
 MAX_EXAMPLES = 5
 NUMBER = re.compile(r"^\s*[+-]?\d+(?:[.,]0*)?\s*$")
-
-
-class SourceError(Exception):
-    """The source cannot be read (missing file, API refusal, bad answer): UNKNOWN."""
 
 
 class Rejects:
@@ -118,7 +116,7 @@ class TimeParser:
 
 def _epoch(stamp: datetime) -> float | None:
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
+        stamp = stamp.replace(tzinfo=UTC)
     try:
         return stamp.timestamp()
     except (OverflowError, ValueError):     # out of the platform's range: unreadable, not a crash
@@ -135,4 +133,4 @@ def _finite(number) -> float | None:
 
 
 def iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,40 @@
+"""What every cxcheck plugin shares, one concern a module:
+
+- values: Record (small value objects without dataclasses) and the errors (ConfigError,
+  SourceError, DeadlineExceeded);
+- states: the four states by name and code;
+- secrets: reading secrets from environment or file, masking them in all output;
+- deadline: one deadline from -t and the SIGALRM backstop;
+- options: the shared parser and option types;
+- contexts: MaybeContext (U perfdata, ranges judged only when given) and perfdata helpers;
+- plugin: the console-script entry that never breaks the monitoring-plugin protocol.
+
+Heavy modules (requests, yaml, jmespath) are imported where used, never here: every check run
+pays for this package's imports. The names below are the package's interface.
+"""
+
+from cxcheck.runtime.contexts import MaybeContext, fmt_seconds, perf_label
+from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
+from cxcheck.runtime.options import (
+    HttpOptions,
+    Parser,
+    add_http_arguments,
+    header,
+    nagios_range,
+    name_value,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
+from cxcheck.runtime.plugin import Run, clean_text, log, plugin, render, run_plugin
+from cxcheck.runtime.secrets import MASK, Masker, MaskingStream, install_masking, mask_identity, masker, read_secret
+from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
+from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
+
+__all__ = [
+    "HARD_MARGIN", "MASK", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "Backstop", "ConfigError", "Deadline",
+    "DeadlineExceeded", "HttpOptions", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run",
+    "SourceError", "add_http_arguments", "clean_text", "fmt_seconds", "header", "install_masking", "log",
+    "mask_identity", "masker", "nagios_range", "name_value", "non_negative_float", "perf_label", "plugin",
+    "positive_float", "positive_int", "read_secret", "render", "run_plugin",
+]

@@ -1,0 +1,46 @@
+"""Contexts and perfdata helpers the checks share."""
+
+from __future__ import annotations
+
+import re
+
+import nagiosplugin
+
+
+def perf_label(text: str) -> str:
+    """A perfdata label that graphs can key on: lower case, [a-z0-9_]."""
+    label = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
+    return label or "unnamed"
+
+
+class MaybeContext(nagiosplugin.ScalarContext):
+    """A ScalarContext whose metric may be None (perfdata U: a step that did not run, a value
+    with no data) and whose ranges may be absent: only a range that was given is judged (an
+    absent one is not nagiosplugin's default 0:, which would flag every negative value)."""
+
+    def __init__(self, name, warning=None, critical=None, **kwargs):
+        super().__init__(name, warning, critical, **kwargs)
+        self.judged = (warning is not None, critical is not None)
+        # As given: nagiosplugin prints the range 0: as nothing, which perfdata reads as no threshold.
+        self.texts = (str(warning) if warning is not None else None, str(critical) if critical is not None else None)
+
+    def evaluate(self, metric, resource):
+        if metric.value is not None:
+            for state, bound in self.given():
+                if not bound.match(metric.value):
+                    return self.result_cls(state, bound.violation, metric)
+        return self.result_cls(nagiosplugin.Ok, None, metric)
+
+    def performance(self, metric, resource):
+        value, uom = ("U", "") if metric.value is None else (metric.value, metric.uom)
+        return nagiosplugin.Performance(metric.name, value, uom, *self.texts, metric.min, metric.max)
+
+    def given(self):
+        """(state, range) for each range that was given, critical first."""
+        return [(state, bound) for state, bound, judged in ((nagiosplugin.Critical, self.critical, self.judged[1]),
+                                                            (nagiosplugin.Warn, self.warning, self.judged[0]))
+                if judged]
+
+
+def fmt_seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f} s"

@@ -1,0 +1,141 @@
+"""Options every plugin shares, and the argument types they are built from."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+
+import nagiosplugin
+
+from cxcheck import __version__
+from cxcheck.runtime.states import STATE_CODES
+from cxcheck.runtime.values import ConfigError, Record
+
+
+def nagios_range(text: str) -> str:
+    try:
+        nagiosplugin.Range(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Nagios range (e.g. 5, 10:, ~:2, @3:7)") from None
+    return text
+
+
+def _finite(text: str, low: float, low_allowed: bool, wanted: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value >= low if low_allowed else value > low) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be {wanted}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    return _finite(text, 0, False, "a positive number")
+
+
+def non_negative_float(text: str) -> float:
+    return _finite(text, 0, True, "zero or more")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a header of the form 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def name_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form NAME=VALUE")
+    return name, value
+
+
+def add_http_arguments(http):
+    """TLS, proxy and header options; on a plugin's parser and on `cxcheck scenario check`."""
+    http.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
+    http.add_argument("--ca-file", metavar="PATH", help="CA bundle to verify the server against")
+    http.add_argument("--client-cert", metavar="PATH", help="client certificate (PEM) for mutual TLS")
+    http.add_argument("--client-key", metavar="PATH", help="private key of --client-cert")
+    http.add_argument("--proxy", metavar="URL", help="HTTP(S) proxy for every request (default: none, "
+                                                     "environment proxies are ignored)")
+    http.add_argument("--user-agent", metavar="TEXT", default=f"cxcheck/{__version__}",
+                      help="User-Agent header (default cxcheck/VERSION)")
+    http.add_argument("--header", type=header, action="append", default=[], metavar="'NAME: VALUE'",
+                      help="extra request header, repeatable")
+    return http
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the options every plugin shares; errors become ConfigError (UNKNOWN)."""
+
+    def __init__(self, prog: str, description: str, examples: str, timeout: float = 10.0,
+                 metric_help: str = "the main metric"):
+        super().__init__(
+            prog=prog, description=description, add_help=False,
+            epilog="examples:\n" + examples.strip("\n"),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        # Negative ranges (-c -10:, -w -5:5) are values, not options: NPS floors go below zero.
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)(:(-?(\d+\.?\d*|\.\d+))?)?$")
+        common = self.add_argument_group("common options")
+        common.add_argument("-h", "--help", action="help", help="show this help and exit")
+        common.add_argument("-V", "--version", action="version", version=f"{prog} (cxcheck) {__version__}")
+        common.add_argument("-w", "--warning", type=nagios_range, metavar="RANGE",
+                            help=f"warning range for {metric_help} (Nagios range syntax)")
+        common.add_argument("-c", "--critical", type=nagios_range, metavar="RANGE",
+                            help=f"critical range for {metric_help} (Nagios range syntax)")
+        common.add_argument("-t", "--timeout", type=positive_float, default=timeout, metavar="SECONDS",
+                            help=f"deadline for the whole run, in seconds, fractions allowed (default {timeout:g})")
+        common.add_argument("--timeout-state", choices=list(STATE_CODES), default="critical",
+                            help="state when the deadline passes (default critical)")
+        common.add_argument("-v", "--verbose", action="count", default=0,
+                            help="more detail: -v one line per request, -vv debug, -vvv tracebacks")
+
+    def add_http_options(self):
+        return add_http_arguments(self.add_argument_group("HTTP and TLS"))
+
+    def add_secret(self, name: str, what: str, group=None):
+        """--NAME-env VAR and --NAME-file PATH: secrets never have to sit on argv."""
+        target = group or self
+        target.add_argument(f"--{name}-env", metavar="VAR", help=f"environment variable holding the {what}")
+        target.add_argument(f"--{name}-file", metavar="PATH", help=f"file holding the {what}")
+
+    def error(self, message):
+        raise ConfigError(message)
+
+
+class HttpOptions(Record):
+    """Transport settings taken from the shared HTTP options."""
+
+    _fields = ("verify", "cert", "proxy", "headers")
+
+    def __init__(self, verify: bool | str = True, cert: tuple[str, str] | str | None = None,
+                 proxy: str | None = None, headers: dict | None = None):
+        self.verify, self.cert, self.proxy = verify, cert, proxy
+        self.headers = {} if headers is None else headers
+
+    @classmethod
+    def from_args(cls, args) -> HttpOptions:
+        for path in (args.ca_file, args.client_cert, args.client_key):
+            if path and not os.access(path, os.R_OK):
+                raise ConfigError(f"cannot read {path}")
+        if args.client_key and not args.client_cert:
+            raise ConfigError("--client-key needs --client-cert")
+        headers = {"User-Agent": args.user_agent}
+        headers.update(dict(args.header))
+        cert = (args.client_cert, args.client_key) if args.client_key else args.client_cert
+        verify = False if args.insecure else (args.ca_file or True)
+        return cls(verify=verify, cert=cert, proxy=args.proxy, headers=headers)
