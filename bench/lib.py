@@ -179,5 +179,5 @@ def spread(values, scale: float = 1.0, digits: int = 1) -> str:
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     """A Markdown table, columns padded so it also reads well on a terminal."""
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     return [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in rows)]

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -270,12 +270,12 @@ def make_export(path: Path, rows: int):
     except ImportError:
         pass
     rng = random.Random(1)
-    start = datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp() - 90 * 86400
+    start = datetime(2026, 11, 1, tzinfo=UTC).timestamp() - 90 * 86400
     weights = [3, 1, 1, 2, 2, 4, 6, 10, 16, 24, 22]
     with open(path, "w", encoding="utf-8", newline="") as out:
         out.write("id,submitted_at,score,comment\r\n")
         for number in range(rows):
-            at = datetime.fromtimestamp(start + rng.randrange(90 * 86400), timezone.utc)
+            at = datetime.fromtimestamp(start + rng.randrange(90 * 86400), UTC)
             out.write(f"{number},{at:%Y-%m-%dT%H:%M:%SZ},{rng.choices(range(11), weights)[0]},\r\n")
 
 
@@ -561,7 +561,7 @@ def main(argv=None) -> int:
 
     setup = Setup(args.installed, args.plugins.resolve())
     launcher = Launcher()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     out = ["# cxcheck benchmark results", "",
            f"Run {started:%Y-%m-%d %H:%M} UTC with `{' '.join(['python bench/run.py', *(argv if argv is not None else sys.argv[1:])])}`.",
            "", *machine(), *setup.describe(), f"- Measurement: {launcher.how}"]

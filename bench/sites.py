@@ -106,7 +106,7 @@ class StaticSite:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         daemon=True, name="bench-static-site")
 
-    def start(self) -> "StaticSite":
+    def start(self) -> StaticSite:
         self._thread.start()
         return self
 

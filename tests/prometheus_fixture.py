@@ -38,7 +38,7 @@ class Prometheus:
         self.extra_flags = list(extra_flags)
         self.proc = None
 
-    def start(self, timeout: float = 30.0) -> "Prometheus":
+    def start(self, timeout: float = 30.0) -> Prometheus:
         command = [self.binary, f"--config.file={self.config}", f"--storage.tsdb.path={self.storage}",
                    f"--web.listen-address=127.0.0.1:{self.port}",
                    f"--web.console.templates={self.workdir}", f"--web.console.libraries={self.workdir}",
@@ -50,7 +50,7 @@ class Prometheus:
             wait_for(self._ready, timeout=timeout, interval=0.1, what=f"Prometheus ready on {self.url}")
         except AssertionError:
             self.stop()
-            raise AssertionError(f"Prometheus did not become ready; its log:\n{self.log.read_text()[-3000:]}")
+            raise AssertionError(f"Prometheus did not become ready; its log:\n{self.log.read_text()[-3000:]}") from None
         return self
 
     def _ready(self) -> bool:

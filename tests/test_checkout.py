@@ -7,7 +7,6 @@ import json
 import urllib.request
 
 import pytest
-
 from conftest import ROOT, run_plugin
 
 SCENARIOS = ROOT / "templates" / "scenarios"

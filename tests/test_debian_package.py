@@ -13,7 +13,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import need_binary
 from engines import CLEAN_PATH, ROOT, STOCK_OBJECTS, Nagios, console_scripts, module_exists
 

@@ -14,8 +14,8 @@ from html.parser import HTMLParser
 
 import pytest
 import requests
-
 from conftest import plugin_env, wait_for
+
 from cxcheck.demo.shop import DEMO_ACCOUNTS, DemoShop
 
 EMAIL, PASSWORD = next(iter(DEMO_ACCOUNTS.items()))

@@ -13,7 +13,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import MODULES, ROOT, plugin_env
 
 ACCOUNT, PASSWORD = "shopper@example.com", "correct-horse-battery"

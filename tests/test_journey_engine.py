@@ -4,7 +4,8 @@ that any input gives a result or a clean error, never a traceback."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxcheck.journey import forms, scenario
 from cxcheck.journey.runner import check_references

@@ -6,7 +6,6 @@ import json
 import urllib.request
 
 import pytest
-
 from conftest import run_plugin
 
 ACCOUNT, PASSWORD = "shopper@example.com", "correct-horse-battery"

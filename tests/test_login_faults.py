@@ -8,7 +8,6 @@ import struct
 import time
 
 import pytest
-
 from conftest import run_plugin
 
 PASSWORD = "pa55|word-XYZ"          # a pipe, too: it must not break the status line

@@ -4,7 +4,6 @@ echoes it into the page."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import run_plugin
 
 PASSWORD = "Tr0ub4dor&3 p|pe"

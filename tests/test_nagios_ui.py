@@ -17,7 +17,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port, need_binary
 from engines import STATES, Apache, chromium_dump_dom, chromium_screenshot, need_cgis
 from test_templates_nagios import EXPECTED, HOST, build_site, run_site

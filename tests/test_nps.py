@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from conftest import run_plugin
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cxcheck.sources.files import read_csv
 from cxcheck.sources.responses import Rejects, SourceError
 from cxcheck.stats import Tally

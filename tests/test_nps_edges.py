@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from conftest import plugin_env, run_plugin
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cxcheck.sources.files import read_csv
 from cxcheck.sources.responses import Rejects, SourceError
 

@@ -9,7 +9,6 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from conftest import run_plugin
 
 NOW = "2026-11-01T00:00:00Z"

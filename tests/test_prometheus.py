@@ -8,7 +8,6 @@ import json
 
 import pytest
 import requests
-
 from conftest import free_port, run_plugin
 from prometheus_fixture import Prometheus
 

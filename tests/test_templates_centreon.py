@@ -16,10 +16,17 @@ import shlex
 import time
 
 import pytest
-
 from conftest import need_binary
-from engines import (EXAMPLE_PATHS, STOCK_OBJECTS, TEMPLATES, Nagios, console_scripts, module_exists, wait_until,
-                     write_wrappers)
+from engines import (
+    EXAMPLE_PATHS,
+    STOCK_OBJECTS,
+    TEMPLATES,
+    Nagios,
+    console_scripts,
+    module_exists,
+    wait_until,
+    write_wrappers,
+)
 
 CLAPI = TEMPLATES / "centreon" / "cxcheck-clapi.txt"
 README = TEMPLATES / "centreon" / "README.md"
@@ -211,7 +218,7 @@ def test_template_defaults_are_accepted_by_the_plugins(clapi, tmp_path):
             continue
         macros = {m: v["value"] for m, v in clapi.stpl_macros(name).items()}
         line = clapi.commands[command]["line"].replace("$USER1$", "/plugins")
-        line = re.sub(r"\$_SERVICE(\w+)\$", lambda m: macros[m.group(1)], line)
+        line = re.sub(r"\$_SERVICE(\w+)\$", lambda m, macros=macros: macros[m.group(1)], line)
         line = re.sub(r"\$_HOST(\w+)\$", lambda m: host[m.group(1)], line)
         argv = shlex.split(line)
         module = scripts[argv[0].rsplit("/", 1)[1]].split(":")[0]

@@ -10,10 +10,18 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port, need_binary
-from engines import (EXAMPLE_PATHS, EXAMPLE_URL, TEMPLATES, Icinga2, console_scripts, icinga2_validate, module_exists,
-                     wait_until, write_wrappers)
+from engines import (
+    EXAMPLE_PATHS,
+    EXAMPLE_URL,
+    TEMPLATES,
+    Icinga2,
+    console_scripts,
+    icinga2_validate,
+    module_exists,
+    wait_until,
+    write_wrappers,
+)
 
 ICINGA_DIR = TEMPLATES / "icinga2"
 COMMANDS = ICINGA_DIR / "cxcheck-commands.conf"

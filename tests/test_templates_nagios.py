@@ -13,10 +13,22 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import need_binary
-from engines import (need_cgis, STATES, STATUS_BITS, STOCK_OBJECTS, TEMPLATES, Nagios, console_scripts,
-                     example_services, module_exists, nagios_blocks, rewrite_example, wait_until, write_wrappers)
+from engines import (
+    STATES,
+    STATUS_BITS,
+    STOCK_OBJECTS,
+    TEMPLATES,
+    Nagios,
+    console_scripts,
+    example_services,
+    module_exists,
+    nagios_blocks,
+    need_cgis,
+    rewrite_example,
+    wait_until,
+    write_wrappers,
+)
 
 NAGIOS_DIR = TEMPLATES / "nagios"
 COMMANDS = NAGIOS_DIR / "cxcheck-commands.cfg"
@@ -223,7 +235,7 @@ def test_every_service_template_gives_its_command_arguments_its_plugin_accepts(t
                "CX_PROMETHEUS": "http://127.0.0.1:9090", "CX_SUCCESS_QUERY": 'sum(x{outcome="success"})',
                "CX_TOTAL_QUERY": "sum(x)", "CX_CSV": "/tmp/export.csv"}
     checked = 0
-    for name, template in templates.items():
+    for template in templates.values():
         if "check_command" not in template:
             continue
         values = dict(samples)

@@ -8,7 +8,6 @@ import math
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from conftest import ROOT, run_plugin
 
 SCENARIOS = ROOT / "templates" / "scenarios"
@@ -320,7 +319,8 @@ def test_burn_windows_parse():
 
 
 def test_burn_windows_any_text_parses_or_is_a_config_error():
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     from cxcheck.checks.transaction import parse_burn_windows
     from cxcheck.runtime import ConfigError

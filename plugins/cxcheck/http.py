@@ -17,7 +17,7 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.poolmanager
 
-from cxcheck.runtime import DeadlineExceeded, Deadline, HttpOptions, Record, log
+from cxcheck.runtime import Deadline, DeadlineExceeded, HttpOptions, Record, log
 
 MAX_BODY = 4 * 1024 * 1024
 MAX_REDIRECTS = 10

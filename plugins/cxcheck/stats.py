@@ -22,7 +22,7 @@ class Tally(Record):
         self.promoters, self.passives, self.detractors = promoters, passives, detractors
 
     @classmethod
-    def of_counts(cls, counts) -> "Tally":
+    def of_counts(cls, counts) -> Tally:
         """From the number of answers per score 0..10."""
         return cls(promoters=sum(counts[9:11]), passives=sum(counts[7:9]), detractors=sum(counts[0:7]))
 

@@ -79,7 +79,7 @@ class Outcome:
         self.timed_out = timed_out
 
     @classmethod
-    def of(cls, result) -> "Outcome":
+    def of(cls, result) -> Outcome:
         failed = result.failed
         if failed is None:
             return cls()

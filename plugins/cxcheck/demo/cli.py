@@ -125,7 +125,8 @@ def _serve(shop) -> int:
     print(f"export {PASSWORD_ENV}={shlex.quote(password)}")
     for run in demo_runs(shop.url):
         print(f"# {run.title}\n{' '.join([run.script, *map(shlex.quote, run.args)])}\n")
-    print(f"slow a step down:  curl -X POST -d '{{\"latency\": {{\"/checkout/payment/\": 3}}}}' {shop.url}/admin/faults")
+    slow = '{"latency": {"/checkout/payment/": 3}}'
+    print(f"slow a step down:  curl -X POST -d '{slow}' {shop.url}/admin/faults")
     print(f"fail half the orders:  curl -X POST -d '{{\"failure_rate\": 0.5}}' {shop.url}/admin/faults")
     print("Ctrl-C stops the shop.")
     try:

@@ -168,7 +168,7 @@ class DemoShop:
             self.set_faults(faults)
 
     # -- life cycle -------------------------------------------------------------------------
-    def start(self) -> "DemoShop":
+    def start(self) -> DemoShop:
         self._stopping.clear()
         self._server = _Server((self.host, self.port), _Handler)
         self._server.shop = self

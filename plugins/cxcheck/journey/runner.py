@@ -12,8 +12,7 @@ from cxcheck.journey.extract import ExtractError, extract
 from cxcheck.journey.forms import FormError, parse_forms, select_form
 from cxcheck.journey.scenario import Scenario, ScenarioError, Step
 from cxcheck.journey.variables import Variables, references
-from cxcheck.runtime import ConfigError, DeadlineExceeded, Deadline, HttpOptions, Record, log
-
+from cxcheck.runtime import ConfigError, Deadline, DeadlineExceeded, HttpOptions, Record, log
 
 # Extracted values under such names are credentials: masked like passwords from then on.
 SECRET_NAME = re.compile(r"token|secret|passw|session|auth|key|cookie", re.IGNORECASE)
@@ -156,7 +155,7 @@ class Journey:
     def _send(self, session, step: Step, variables: Variables, base: str | None,
               previous: Response | None) -> Response:
         where = f"{self.scenario.source}: step {step.name!r}"
-        sub = lambda value: variables.substitute_all(value, where)  # noqa: E731
+        sub = lambda value: variables.substitute_all(value, where)
         headers = sub(step.headers)
         kwargs = {"allow_redirects": step.follow_redirects, "params": sub(step.params) or None}
         if step.submit_form is not None:

@@ -7,6 +7,7 @@ status line alone.
 from __future__ import annotations
 
 import re
+
 from cxcheck.runtime import ConfigError, Record, nagios_range
 
 METHODS = ("get", "post", "put", "patch", "delete", "head")

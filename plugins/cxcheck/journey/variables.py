@@ -74,7 +74,8 @@ class Variables:
                 reason = getattr(exc, "strerror", None) or "not UTF-8 text"
                 raise ConfigError(f"{prefix}${{file:{arg}}}: cannot read {arg}: {reason}") from None
         if not NAME.fullmatch(ref):
-            raise ConfigError(f"{prefix}${{{ref}}} is not a variable reference (${{name}}, ${{env:NAME}}, ${{file:PATH}})")
+            raise ConfigError(f"{prefix}${{{ref}}} is not a variable reference "
+                              "(${name}, ${env:NAME}, ${file:PATH})")
         if ref not in self._values:
             raise ConfigError(f"{prefix}variable ${{{ref}}} is not defined")
         return self._values[ref]

@@ -12,7 +12,7 @@ import itertools
 import json
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cxcheck.sources.responses import Rejects, SourceError, TimeParser, item_record, parse_score, score_problem
 
@@ -73,7 +73,7 @@ def _sniff(header: str) -> str:
 def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=()):
     """Yield (time, score) from a CSV export; count the rows that cannot be read."""
     parse_time = TimeParser(date_formats)
-    iso_first, fromisoformat, utc = not date_formats, datetime.fromisoformat, timezone.utc
+    iso_first, fromisoformat, utc = not date_formats, datetime.fromisoformat, UTC
     handle = _open(path)
     try:
         try:
