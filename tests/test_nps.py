@@ -189,7 +189,7 @@ def test_usage_errors():
     assert run_plugin("check_cx_nps").text == ("CX NPS UNKNOWN - give a source: --csv, --jsonl, --json-url, "
                                                "--surveymonkey, --delighted or --typeform")
     result = run_plugin("check_cx_nps", "--csv", "x", "--window", "30 days")
-    assert result.code == 3 and "'30 days' is not a window" in result.text
+    assert result.code == 3 and "'30 days' is not a duration" in result.text
     result = run_plugin("check_cx_nps", "--csv", "x", "--jsonl", "y")
     assert result.code == 3 and "not allowed with argument" in result.text
     result = run_plugin("check_cx_nps", "--delighted")

@@ -8,13 +8,12 @@ whole interval lies below the floor, and under --min-responses nothing is judged
 
 from __future__ import annotations
 
-import re
 import time
 
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.runtime import ConfigError, MaybeContext
+from cxcheck.runtime import ConfigError, Duration, MaybeContext
 
 EXAMPLES = """
   # an export, the last 30 days: warn under 30, critical under 0
@@ -30,27 +29,6 @@ EXAMPLES = """
   check_cx_nps --surveymonkey 123456789 --question-id 987654 --token-env SM_TOKEN -w 30:
   check_cx_nps --typeform AbCdEf --field-ref nps --token-env TF_TOKEN -w 30:
 """
-WINDOW = re.compile(r"^(\d+(?:\.\d+)?)([hdw])$")
-UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-class Window(float):
-    """Seconds that remember how the administrator wrote them (30d stays 30d in the output)."""
-
-    def __new__(cls, text: str):
-        import argparse
-
-        match = WINDOW.match(text.strip())
-        if not match or float(match.group(1)) <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a window such as 24h, 30d or 4w")
-        window = super().__new__(cls, float(match.group(1)) * UNIT_SECONDS[match.group(2)])
-        window.text = text.strip()
-        return window
-
-    def __str__(self):
-        return self.text
-
-
 def now_time(text: str) -> float:
     import argparse
 
@@ -102,8 +80,8 @@ def build_parser() -> runtime.Parser:
     fields.add_argument("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
                         help="more rows than this share unreadable is UNKNOWN: the NPS would lie (default 5)")
     judge = parser.add_argument_group("window and statistics")
-    judge.add_argument("--window", type=Window, default=Window("30d"), metavar="DURATION",
-                       help="how far back, in h, d or w (default 30d)")
+    judge.add_argument("--window", type=Duration, default=Duration("30d"), metavar="DURATION",
+                       help="how far back, such as 24h, 30d or 4w (default 30d)")
     judge.add_argument("--now", type=now_time, metavar="TIME", help="the window's end (default: now), "
                        "ISO 8601 or unix seconds, for reproducible runs")
     judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",

@@ -4,6 +4,7 @@
   SourceError, DeadlineExceeded);
 - states: the four states by name and code;
 - secrets: reading secrets from environment or file, masking them in all output;
+- durations: the one duration grammar (90m, 1.5d, 1h30m, seconds);
 - deadline: one deadline from -t and the SIGALRM backstop;
 - options: the shared parser and option types;
 - contexts: MaybeContext (U perfdata, ranges judged only when given) and perfdata helpers;
@@ -15,6 +16,7 @@ pays for this package's imports. The names below are the package's interface.
 
 from cxcheck.runtime.contexts import MaybeContext, fmt_seconds, perf_label
 from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
+from cxcheck.runtime.durations import Duration, parse_duration
 from cxcheck.runtime.options import (
     HttpOptions,
     Parser,
@@ -32,9 +34,10 @@ from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 __all__ = [
-    "HARD_MARGIN", "MASK", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "Backstop", "ConfigError", "Deadline",
-    "DeadlineExceeded", "HttpOptions", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run",
-    "SourceError", "add_http_arguments", "clean_text", "fmt_seconds", "header", "install_masking", "log",
-    "mask_identity", "masker", "nagios_range", "name_value", "non_negative_float", "perf_label", "plugin",
-    "positive_float", "positive_int", "read_secret", "render", "run_plugin",
+    "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "HARD_MARGIN", "HttpOptions",
+    "MASK", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run", "STATE_CODES",
+    "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text", "fmt_seconds",
+    "header", "install_masking", "log", "mask_identity", "masker", "nagios_range", "name_value",
+    "non_negative_float", "parse_duration", "perf_label", "plugin", "positive_float", "positive_int",
+    "read_secret", "render", "run_plugin",
 ]
