@@ -211,8 +211,8 @@ def test_csv_run_imports_no_network_or_yaml(tmp_path):
                         env={"PYTHONPROFILEIMPORTTIME": "1"})
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
     assert "cxcheck.sources.files" in imported
-    for module in ("requests", "yaml", "jmespath", "cxcheck.http", "cxcheck.sources.surveymonkey",
-                   "cxcheck.sources.delighted", "cxcheck.sources.typeform", "cxcheck.sources.prometheus"):
+    for module in ("requests", "yaml", "jmespath", "cxcheck.http", "cxcheck.sources.apiclient",
+                   "cxcheck.sources.prometheus"):
         assert module not in imported
 
 

@@ -1,8 +1,15 @@
-"""Net Promoter Score from a stream of 0-10 answers, with its confidence interval.
+"""Survey statistics with their confidence intervals: the Net Promoter Score and proportions.
 
-Promoters answer 9-10, passives 7-8, detractors 0-6; NPS = %promoters - %detractors, in
+NPS: promoters answer 9-10, passives 7-8, detractors 0-6; NPS = %promoters - %detractors, in
 -100..100. With p and d the promoter and detractor shares of n answers, the variance of the
 score is (p + d - (p - d)^2) / n; the interval is the normal approximation, clamped to the scale.
+
+A proportion (CSAT: the share of satisfied answers) takes the Wilson score interval, which stays
+inside 0..100 % and keeps its coverage at small n and at shares near 0 or 100 %, where the normal
+approximation does not (Wilson, 1927; Brown, Cai & DasGupta, 2001).
+
+Every tally has `value`, `responses`, `stderr` (in the value's unit) and `interval(confidence)`,
+so that a survey check and the drop test work on any of them.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ class Tally(Record):
             return None
         return 100.0 * (self.promoters - self.detractors) / self.responses
 
+    value = nps
+
     @property
     def stderr(self) -> float | None:
         """The standard error of the NPS, in points."""
@@ -55,16 +64,60 @@ class Tally(Record):
         return max(self.nps - spread, -100.0), min(self.nps + spread, 100.0)
 
 
+class Proportion(Record):
+    """Answers that count (satisfied) among all answers of one window, as a percentage."""
+
+    _fields = ("hits", "responses")
+
+    def __init__(self, hits: int = 0, responses: int = 0):
+        self.hits, self.responses = hits, responses
+
+    @property
+    def misses(self) -> int:
+        return self.responses - self.hits
+
+    @property
+    def value(self) -> float | None:
+        return 100.0 * self.hits / self.responses if self.responses else None
+
+    @property
+    def stderr(self) -> float | None:
+        """The standard error of the share, in percentage points."""
+        if not self.responses:
+            return None
+        p = self.hits / self.responses
+        return 100.0 * math.sqrt(p * (1 - p) / self.responses)
+
+    def interval(self, confidence: float = 0.95) -> tuple[float, float] | None:
+        """The Wilson score interval, in percent."""
+        if not self.responses:
+            return None
+        return wilson_interval(self.hits, self.responses, confidence)
+
+
+def wilson_interval(hits: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """(low, high) in percent of the Wilson score interval for hits out of n."""
+    z = z_score(confidence)
+    p = hits / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    # At 0 and n the bound is exactly the edge; rounding would leave it a hair inside.
+    low = 0.0 if hits == 0 else max(centre - half, 0.0)
+    high = 1.0 if hits == n else min(centre + half, 1.0)
+    return 100.0 * low, 100.0 * high
+
+
 def z_score(confidence: float) -> float:
     """The two-sided normal quantile: 1.96 for 0.95."""
     return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
-def drop_lower_bound(previous: Tally, current: Tally, confidence: float = 0.95) -> float | None:
-    """The low end of the confidence interval of the drop from the previous window's NPS to the
+def drop_lower_bound(previous, current, confidence: float = 0.95) -> float | None:
+    """The low end of the confidence interval of the drop from the previous window's value to the
     current one: the drop minus z times the standard error of the difference of two independent
-    scores. The same two-sided interval as the floor's, so --significant means one thing."""
+    samples. The same two-sided level as the floor's, so --significant means one thing."""
     if not previous.responses or not current.responses:
         return None
     spread = z_score(confidence) * math.hypot(previous.stderr, current.stderr)
-    return previous.nps - current.nps - spread
+    return previous.value - current.value - spread

@@ -8,8 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 from cxcheck.http import TransportError, fetch, new_session
-from cxcheck.runtime import Deadline, HttpOptions
-from cxcheck.sources.responses import SourceError
+from cxcheck.runtime import Deadline, HttpOptions, SourceError, masker
 
 MAX_PAGES = 1000
 MAX_RETRIES = 3
@@ -27,6 +26,7 @@ class ApiClient:
         self.session.auth = auth
         self.on_request = on_request or (lambda what: None)
         self.requests = 0
+        self.cursors: set = set()
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -65,6 +65,12 @@ class ApiClient:
                 raise SourceError(f"{self.service}: {exc}") from None
         raise SourceError(f"{self.service}: no answer")  # not reached
 
+    def follow(self, cursor) -> None:
+        """Note the next page's cursor or URL; one seen before would page forever."""
+        if cursor in self.cursors:
+            raise SourceError(f"{self.service}: the next-page cursor repeats ({shorten(str(cursor), 60)}), stopping")
+        self.cursors.add(cursor)
+
     def unexpected(self, expected: str) -> SourceError:
         return SourceError(f"{self.service} answered JSON that is not {expected}")
 
@@ -89,5 +95,11 @@ def retry_after(value: str | None) -> float:
 
 
 def snippet(response, size: int = 120) -> str:
-    text = " ".join(response.text.split())
-    return (text[:size] + "...") if len(text) > size else (text or "empty body")
+    return shorten(response.text, size) or "empty body"
+
+
+def shorten(text: str, size: int = 120) -> str:
+    """One line of at most `size` characters, masked before the cut (a cut secret is no longer
+    recognisable to the masker)."""
+    text = " ".join(masker.mask(text).split())
+    return (text[:size] + "...") if len(text) > size else text

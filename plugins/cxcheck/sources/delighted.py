@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from cxcheck.sources.apiclient import ApiClient
-from cxcheck.sources.responses import Rejects, TimeParser, item_record
+from cxcheck.sources.base import ApiSource
+from cxcheck.sources.responses import Rejects, Scale, TimeParser, scored_item
 
-DEFAULT_API = "https://api.delighted.com"
 PER_PAGE = 100
 
 
@@ -17,20 +16,29 @@ def unix_time(raw) -> float | None:
 _SECONDS = TimeParser()
 
 
-def read(client: ApiClient, rejects: Rejects, since: float, until: float):
-    page = 1
-    while True:
-        items = client.get_json(client.url("/v1/survey_responses.json"),
-                                params={"page": page, "per_page": PER_PAGE, "since": int(since),
-                                        "until": int(until) + 1}, what=f"page {page}")
-        if not isinstance(items, list):
-            raise client.unexpected("a list of responses")
-        for index, item in enumerate(items):
-            where = f"page {page} item {index + 1}"
-            found = item_record(item, "score", "created_at", unix_time, rejects, where)
-            if found:
-                yield found
-        if len(items) < PER_PAGE:
-            return
-        page += 1
+class Delighted(ApiSource):
+    name = "Delighted"
+    option = "--delighted"
+    help = "Delighted's survey responses"
+    default_api = "https://api.delighted.com"
 
+    def auth(self) -> dict:
+        return {"auth": (self.token, "")}           # the API key as Basic user name
+
+    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
+        client = self.client
+        page = 1
+        while True:
+            items = client.get_json(client.url("/v1/survey_responses.json"),
+                                    params={"page": page, "per_page": PER_PAGE, "since": int(since),
+                                            "until": int(until) + 1}, what=f"page {page}")
+            if not isinstance(items, list):
+                raise client.unexpected("a list of responses")
+            for index, item in enumerate(items):
+                found = scored_item(item, "score", "created_at", unix_time, rejects,
+                                    f"page {page} item {index + 1}", scale)
+                if found:
+                    yield found
+            if len(items) < PER_PAGE:
+                return
+            page += 1

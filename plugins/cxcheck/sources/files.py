@@ -14,13 +14,22 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from cxcheck.sources.responses import Rejects, SourceError, TimeParser, item_record, parse_score, score_problem
+from cxcheck.sources.base import Source
+from cxcheck.sources.responses import (
+    NPS_SCALE,
+    Rejects,
+    Scale,
+    SourceError,
+    TimeParser,
+    parse_score,
+    score_problem,
+    scored_item,
+)
 
 SCORE_NAMES = ("score", "rating", "nps", "likelihood")
 DATE_NAMES = ("date", "created_at", "submitted_at", "timestamp", "time")
 DELIMITERS = (",", ";", "\t")
 MAX_FIELD = 1024 * 1024
-SCORES = {str(n): n for n in range(11)}      # the common case without a parse
 QUOTED = re.compile(r'"[^"]*(?:"|$)')
 
 
@@ -70,8 +79,10 @@ def _sniff(header: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=()):
+def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=(),
+             scale: Scale = NPS_SCALE):
     """Yield (time, score) from a CSV export; count the rows that cannot be read."""
+    scores = scale.fast
     parse_time = TimeParser(date_formats)
     iso_first, fromisoformat, utc = not date_formats, datetime.fromisoformat, UTC
     handle = _open(path)
@@ -105,11 +116,11 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
                         rejects.add("missing columns", line)
                     continue
                 raw = row[score_at]
-                score = SCORES.get(raw)
+                score = scores.get(raw)
                 if score is None:
-                    score = parse_score(raw)
+                    score = parse_score(raw, scale)
                 if score is None:
-                    rejects.add(score_problem(raw), line)
+                    rejects.add(score_problem(raw, scale), line)
                     continue
                 raw = row[date_at]
                 when = None
@@ -134,7 +145,8 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
         handle.close()
 
 
-def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, date_formats=()):
+def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, date_formats=(),
+               scale: Scale = NPS_SCALE):
     """Yield (time, score) from JSON Lines: one object per line."""
     parse_time = TimeParser(date_formats)
     score_key, date_key = score_field or "score", date_field or "created_at"
@@ -150,10 +162,47 @@ def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, d
                 except ValueError:
                     rejects.add("not JSON", number)
                     continue
-                found = item_record(item, score_key, date_key, parse_time, rejects, number)
+                found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale)
                 if found:
                     yield found
         except UnicodeDecodeError:
             raise SourceError(f"{path}: not UTF-8 text (after line {number})") from None
     finally:
         handle.close()
+
+
+def add_field_arguments(options) -> None:
+    """Which column or field holds the score and the date: exports and JSON endpoints alike."""
+    options.add("--score-column", "--score-field", dest="score_column", metavar="NAME",
+                help="the score column or field (default: the first named like score, rating, nps, "
+                     "likelihood; JSON: score)")
+    options.add("--date-column", "--date-field", dest="date_column", metavar="NAME",
+                help="the date column or field (default: the first named like date, created_at, "
+                     "submitted_at, timestamp; JSON: created_at)")
+    options.add("--date-format", action="append", default=[], metavar="STRPTIME",
+                help="a date format such as %%d/%%m/%%Y %%H:%%M, repeatable for mixed formats "
+                     "(default: ISO 8601 or unix seconds)")
+
+
+class CsvExport(Source):
+    name = "CSV export"
+    option, metavar = "--csv", "FILE"
+    help = "a CSV export (- for standard input)"
+    add_arguments = staticmethod(add_field_arguments)
+
+    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
+        self.reading("standard input" if self.value == "-" else self.value)
+        args = self.args
+        return read_csv(self.value, rejects, args.score_column, args.date_column, args.date_format, scale)
+
+
+class JsonLinesExport(Source):
+    name = "JSON Lines export"
+    option, metavar = "--jsonl", "FILE"
+    help = "JSON Lines, one response object per line"
+    add_arguments = staticmethod(add_field_arguments)
+
+    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
+        self.reading("standard input" if self.value == "-" else self.value)
+        args = self.args
+        return read_jsonl(self.value, rejects, args.score_column, args.date_column, args.date_format, scale)

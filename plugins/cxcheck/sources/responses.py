@@ -1,5 +1,5 @@
-"""Survey responses as every NPS source yields them: (unix time, score 0-10), with the rows that
-could not be read counted, and why, instead of silently dropped."""
+"""Survey responses as every survey source yields them: (unix time, score on the check's scale),
+with the rows that could not be read counted, and why, instead of silently dropped."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import re
 from datetime import UTC, datetime
 
-from cxcheck.runtime import SourceError  # noqa: F401  (sources import it from here)
+from cxcheck.runtime import Record, SourceError  # noqa: F401  (SourceError: sources import it from here)
 
 MAX_EXAMPLES = 5
 NUMBER = re.compile(r"^\s*[+-]?\d+(?:[.,]0*)?\s*$")
@@ -32,8 +32,24 @@ class Rejects:
                 for reason, (n, where) in sorted(self.reasons.items(), key=lambda item: -item[1][0])]
 
 
-def parse_score(raw) -> int | None:
-    """0-10 as an int; None if empty, not a whole number, or out of range."""
+class Scale(Record):
+    """The answers a survey question allows: whole numbers from low to high (NPS 0-10, CSAT 1-5)."""
+
+    _fields = ("low", "high")
+
+    def __init__(self, low: int, high: int):
+        self.low, self.high = low, high
+        self.fast = {str(n): n for n in range(low, high + 1)}      # the common case without a parse
+
+    def __str__(self):
+        return f"{self.low}-{self.high}"
+
+
+NPS_SCALE = Scale(0, 10)
+
+
+def parse_score(raw, scale: Scale = NPS_SCALE) -> int | None:
+    """A whole number on the scale; None if empty, not a whole number, or out of range."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -47,22 +63,22 @@ def parse_score(raw) -> int | None:
         value = int(raw.strip().replace(",", ".").split(".")[0])
     else:
         return None
-    return value if 0 <= value <= 10 else None
+    return value if scale.low <= value <= scale.high else None
 
 
-def score_problem(raw) -> str:
+def score_problem(raw, scale: Scale = NPS_SCALE) -> str:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return "empty score"
-    if parse_score(raw) is None and isinstance(raw, (str, int, float)) and NUMBER.match(str(raw)):
-        return "score out of range 0-10"
+    if parse_score(raw, scale) is None and isinstance(raw, (str, int, float)) and NUMBER.match(str(raw)):
+        return f"score out of range {scale}"
     return "score not a whole number"
 
 
-def record(raw_score, raw_date, parse_time, rejects: Rejects, where):
+def scored(raw_score, raw_date, parse_time, rejects: Rejects, where, scale: Scale = NPS_SCALE):
     """(time, score) of one response, or None once the reason it cannot be used is counted."""
-    score = parse_score(raw_score)
+    score = parse_score(raw_score, scale)
     if score is None:
-        rejects.add(score_problem(raw_score), where)
+        rejects.add(score_problem(raw_score, scale), where)
         return None
     when = parse_time(raw_date)
     if when is None:
@@ -71,12 +87,13 @@ def record(raw_score, raw_date, parse_time, rejects: Rejects, where):
     return when, score
 
 
-def item_record(item, score_key: str, date_key: str, parse_time, rejects: Rejects, where):
-    """record() of one JSON item, which has to be an object."""
+def scored_item(item, score_key: str, date_key: str, parse_time, rejects: Rejects, where,
+                scale: Scale = NPS_SCALE):
+    """scored() of one JSON item, which has to be an object."""
     if not isinstance(item, dict):
         rejects.add("not a JSON object", where)
         return None
-    return record(item.get(score_key), item.get(date_key), parse_time, rejects, where)
+    return scored(item.get(score_key), item.get(date_key), parse_time, rejects, where, scale)
 
 
 class TimeParser:

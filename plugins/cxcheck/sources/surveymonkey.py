@@ -3,14 +3,32 @@ then /v3/surveys/{id}/responses/bulk pages until links.next is absent. Bearer to
 
 from __future__ import annotations
 
-from cxcheck.sources.apiclient import ApiClient
-from cxcheck.sources.responses import Rejects, SourceError, TimeParser, iso_time, parse_score
+from cxcheck.sources.base import ApiSource, ConfigError
+from cxcheck.sources.responses import NPS_SCALE, Rejects, Scale, SourceError, TimeParser, iso_time, parse_score
 
-DEFAULT_API = "https://api.surveymonkey.com"
 PER_PAGE = 100
 
 
-def choice_scores(client: ApiClient, survey_id: str, question_id: str) -> dict[str, int]:
+class SurveyMonkey(ApiSource):
+    name = "SurveyMonkey"
+    option, metavar = "--surveymonkey", "SURVEY_ID"
+    help = "a SurveyMonkey survey (with --question-id)"
+    default_api = "https://api.surveymonkey.com"
+
+    @classmethod
+    def add_arguments(cls, options):
+        options.add("--question-id", metavar="QID", help="--surveymonkey: the rating or NPS question")
+
+    def __init__(self, value, run):
+        super().__init__(value, run)
+        if not self.args.question_id:
+            raise ConfigError("--surveymonkey needs --question-id (the survey question)")
+
+    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
+        return read(self.client, rejects, self.value, self.args.question_id, since, until, scale)
+
+
+def choice_scores(client, survey_id: str, question_id: str, scale: Scale = NPS_SCALE) -> dict[str, int]:
     details = client.get_json(client.url(f"/v3/surveys/{survey_id}/details"), what="survey details")
     if not isinstance(details, dict):
         raise client.unexpected("survey details")
@@ -21,20 +39,23 @@ def choice_scores(client: ApiClient, survey_id: str, question_id: str) -> dict[s
             choices = ((question.get("answers") or {}).get("choices")) or []
             scores = {}
             for choice in choices:
-                # An NPS question's choices read 0..10; failing that, their position 1..11 does.
-                score = parse_score(choice.get("text"))
-                if score is None and isinstance(choice.get("position"), int):
-                    score = choice["position"] - 1 if 1 <= choice["position"] <= 11 else None
+                # A rating question's choices read their scores (0..10 for NPS); failing that, their
+                # position 1.. counts up from the scale's low end.
+                score = parse_score(choice.get("text"), scale)
+                position = choice.get("position")
+                if score is None and isinstance(position, int) and not isinstance(position, bool):
+                    score = scale.low + position - 1 if 1 <= position <= scale.high - scale.low + 1 else None
                 if score is not None:
                     scores[str(choice.get("id"))] = score
             if not scores:
-                raise SourceError(f"SurveyMonkey question {question_id} has no 0-10 choices")
+                raise SourceError(f"SurveyMonkey question {question_id} has no {scale} choices")
             return scores
     raise SourceError(f"SurveyMonkey survey {survey_id} has no question {question_id}")
 
 
-def read(client: ApiClient, rejects: Rejects, survey_id: str, question_id: str, since: float, until: float):
-    scores = choice_scores(client, survey_id, question_id)
+def read(client, rejects: Rejects, survey_id: str, question_id: str, since: float, until: float,
+         scale: Scale = NPS_SCALE):
+    scores = choice_scores(client, survey_id, question_id, scale)
     parse_time = TimeParser()
     url = client.url(f"/v3/surveys/{survey_id}/responses/bulk")
     params = {"per_page": PER_PAGE, "start_created_at": iso_time(since), "end_created_at": iso_time(until)}
@@ -50,7 +71,7 @@ def read(client: ApiClient, rejects: Rejects, survey_id: str, question_id: str, 
                 rejects.add(f"no answer to question {question_id}", where)
                 continue
             if choice not in scores:
-                rejects.add("choice not on the 0-10 scale", where)
+                rejects.add(f"choice not on the {scale} scale", where)
                 continue
             when = parse_time((response or {}).get("date_created"))
             if when is None:
@@ -58,6 +79,8 @@ def read(client: ApiClient, rejects: Rejects, survey_id: str, question_id: str, 
                 continue
             yield when, scores[choice]
         url = ((body.get("links") or {}).get("next")) or None
+        if url:
+            client.follow(url)
         params = None           # the next link carries its own query
         page += 1
 

@@ -1,0 +1,182 @@
+"""What every survey check shares (NPS, CSAT, ...): read the answers of a window from a source,
+tally them with the check's statistic, and judge in the order the numbers are trusted: rows
+readable (--max-rejected), enough answers (--min-responses), then the floor (with
+--significant: the whole confidence interval) and the drop from the previous window.
+
+A survey plugin declares a `Statistic` (name, perfdata label, scale of the answers, how they
+tally and which parts go to perfdata) and its parser; `survey_check()` does the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import nagiosplugin
+
+from cxcheck import runtime
+from cxcheck.runtime import Duration, MaybeContext
+
+
+class Statistic:
+    """What a survey check measures. Subclasses set the attributes and the two methods."""
+
+    name = ""           # in the status line: "NPS 32.6 (...)"
+    label = ""          # perfdata label of the value; also {label}_low, _high, _previous
+    uom = ""            # of the value and its interval
+    bounds = (0, 100)   # min and max of the value
+    scale = None        # the answers: a sources.responses.Scale
+
+    def tally(self, counts: list[int]):
+        """The window's tally from the number of answers per score (index = score)."""
+        raise NotImplementedError
+
+    def parts(self, tally) -> list[tuple[str, float | int | None, str]]:
+        """(label, value, uom) of the perfdata that follows the value and its interval."""
+        raise NotImplementedError
+
+    def breakdown(self, tally) -> str:
+        """The long output's first words: the tally's parts in plain counts."""
+        raise NotImplementedError
+
+    def format(self, value: float | None) -> str:
+        return "-" if value is None else points(value) + ("%" if self.uom == "%" else "")
+
+
+def points(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def now_time(text: str) -> float:
+    from cxcheck.sources.responses import TimeParser
+
+    value = TimeParser()(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time or unix seconds")
+    return value
+
+
+def confidence(text: str) -> float:
+    value = runtime.positive_float(text)
+    if not value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a confidence between 0 and 1, such as 0.95")
+    return value
+
+
+def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
+    """The sources of survey answers, and the window and statistics options."""
+    from cxcheck.sources.registry import add_source_arguments
+
+    reading = add_source_arguments(parser, "responses", "the responses")
+    reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
+                help=f"more rows than this share unreadable is UNKNOWN: the {statistic.name} would lie (default 5)")
+    judge = parser.add_argument_group("window and statistics")
+    judge.add_argument("--window", type=Duration, default=Duration("30d"), metavar="DURATION",
+                       help="how far back, such as 24h, 30d or 4w (default 30d)")
+    judge.add_argument("--now", type=now_time, metavar="TIME", help="the window's end (default: now), "
+                       "ISO 8601 or unix seconds, for reproducible runs")
+    judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",
+                       help="of the interval (default 0.95)")
+    judge.add_argument("--significant", action="store_true",
+                       help="leave OK only when the whole interval is below the floor; with --max-drop, "
+                            "warn only when the whole interval of the drop exceeds it")
+    judge.add_argument("--min-responses", type=runtime.positive_int, default=30, metavar="N",
+                       help="fewer responses is --low-sample-state (default 30)")
+    judge.add_argument("--low-sample-state", choices=list(runtime.STATE_CODES), default="unknown",
+                       help="state under --min-responses (default unknown)")
+    judge.add_argument("--max-drop", type=runtime.positive_float, metavar="POINTS",
+                       help=f"warn when the {statistic.name} dropped more than this from the previous window")
+
+
+class Responses(nagiosplugin.Resource):
+    """One pass over the source: the window's tally, the previous window's, the rejects."""
+
+    def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
+                 confidence_level: float):
+        from cxcheck.sources.responses import Rejects
+
+        self.statistic = statistic
+        self.read_answers = read
+        self.window, self.now = window, now
+        self.with_previous = with_previous
+        self.confidence = confidence_level
+        self.rejects = Rejects()
+        self.current = self.previous = statistic.tally([0] * (statistic.scale.high + 1))
+        self.read = 0
+        self.interval = None
+        self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
+
+    @property
+    def name(self):
+        return f"CX {self.statistic.name}"
+
+    @property
+    def rejected_share(self) -> float:
+        total = self.read + self.rejects.count
+        return 100.0 * self.rejects.count / total if total else 0.0
+
+    def probe(self):
+        statistic = self.statistic
+        start, now = self.now - self.window, self.now
+        oldest = start - self.window if self.with_previous else start
+        # Counts per score, not a call per answer: a million rows go through this loop.
+        current, previous = [0] * (statistic.scale.high + 1), [0] * (statistic.scale.high + 1)
+        read = 0
+        for when, score in self.read_answers(oldest, now, self.rejects):
+            read += 1
+            if start < when <= now:
+                current[score] += 1
+            elif oldest < when <= start:
+                previous[score] += 1
+        self.read = read
+        self.current, self.previous = statistic.tally(current), statistic.tally(previous)
+        tally, label, (low_bound, high_bound) = self.current, statistic.label, statistic.bounds
+        self.interval = tally.interval(self.confidence)
+        low, high = self.interval or (None, None)
+        for name, value in ((label, tally.value), (f"{label}_low", low), (f"{label}_high", high)):
+            yield nagiosplugin.Metric(name, rounded(value), statistic.uom, min=low_bound, max=high_bound,
+                                      context=name)
+        for name, value, uom in statistic.parts(tally):
+            limits = (0, 100) if uom == "%" else (0, None)
+            yield nagiosplugin.Metric(name, rounded(value), uom, min=limits[0], max=limits[1], context=name)
+        yield nagiosplugin.Metric("responses", tally.responses, "c", min=0, context="responses")
+        yield nagiosplugin.Metric("rejected", self.rejects.count, "c", min=0, context="rejected")
+        if self.with_previous:
+            yield nagiosplugin.Metric(f"{label}_previous", rounded(self.previous.value), statistic.uom,
+                                      min=low_bound, max=high_bound, context=f"{label}_previous")
+
+
+def rounded(value):
+    """Perfdata values to two decimals: enough for a graph, stable in the output."""
+    return None if value is None else round(value, 2)
+
+
+def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
+    """The whole check for a survey plugin's run: source, resource, contexts, summary."""
+    from cxcheck.checks.survey_verdicts import (
+        DropContext,
+        FloorContext,
+        RejectedContext,
+        ResponsesContext,
+        SurveySummary,
+        Verdicts,
+    )
+    from cxcheck.sources.registry import open_source
+
+    args = run.args
+    source = open_source(run, "responses")
+    now = args.now if args.now is not None else time.time()
+    responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
+        statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence)
+    verdicts = Verdicts(responses, args)
+    label = statistic.label
+    contexts = [
+        FloorContext(label, verdicts, args.warning, args.critical, args.significant),
+        RejectedContext(verdicts),
+        ResponsesContext(verdicts, run.state(args.low_sample_state)),
+        *(MaybeContext(name) for name in (f"{label}_low", f"{label}_high")),
+        *(MaybeContext(name) for name, _, _ in statistic.parts(responses.current)),
+    ]
+    if args.max_drop:
+        contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
+    return nagiosplugin.Check(responses, *contexts, SurveySummary(responses, args))

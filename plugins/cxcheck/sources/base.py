@@ -1,0 +1,93 @@
+"""What a data source is: the contract between the systems cxcheck reads and the checks.
+
+A source is one class in one module of this package, listed by its import path in registry.py
+under the kinds of data it provides. The class says who it is without any I/O (its module imports
+no network library at top level, so a plugin's parser and --help cost nothing):
+
+- `name`                the system, as messages say it ("Zendesk");
+- `option`, `metavar`   the option that selects it (`--zendesk SUBDOMAIN`; metavar None: a flag);
+- `help`                that option's help;
+- `add_arguments(opts)` its own further options, declared through `Options` (shared by several
+                        sources: declared once, first help wins);
+- `uses_api`            True: it takes the shared API options (--token-env/--token-file, --api-url).
+
+Built with `cls(value, run)` once the arguments are parsed: it validates its options
+(ConfigError) and reads nothing yet. Then the check calls the reader of its kind, e.g.
+`read_responses(scale, since, until, rejects)`, which yields items and raises only SourceError
+(the plugin entry, not the source, makes that UNKNOWN). Unreadable rows are counted in
+`rejects` by reason, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from cxcheck.runtime import ConfigError, Run, SourceError, read_secret
+
+__all__ = ["ApiSource", "ConfigError", "Options", "Source", "SourceError"]
+
+
+class Options:
+    """An argparse group where several sources may declare the same option: the first wins."""
+
+    def __init__(self, group):
+        self.group = group
+        self.declared: set[str] = set()
+
+    def add(self, *flags: str, **kwargs):
+        if flags[0] in self.declared:
+            return
+        self.declared.update(flags)
+        self.group.add_argument(*flags, **kwargs)
+
+
+class Source:
+    name = ""
+    option = ""
+    metavar: str | None = None
+    help = ""
+    uses_api = False
+
+    @classmethod
+    def add_arguments(cls, options: Options) -> None:
+        """Options of this source beyond the one that selects it."""
+
+    def __init__(self, value, run: Run):
+        self.value, self.run, self.args = value, run, run.args
+
+    @classmethod
+    def dest(cls) -> str:
+        return cls.option.lstrip("-").replace("-", "_")
+
+    def reading(self, what: str) -> None:
+        """Say what the run is doing, for the timeout message ('timed out ... while reading X')."""
+        self.run.activity = f"reading {what}"
+
+
+class ApiSource(Source):
+    """A source behind an HTTP API: a token from --token-env/--token-file, a base URL that
+    --api-url may replace, one ApiClient (token pinned to its host, 429 and Retry-After inside the
+    deadline, bounded paging). Subclasses set `default_api` and say how the token is sent."""
+
+    uses_api = True
+    default_api = ""
+    token_required = True
+
+    def __init__(self, value, run: Run):
+        super().__init__(value, run)
+        self.token = read_secret(env=self.args.token_env, path=self.args.token_file, what="API token")
+        if self.token is None and self.token_required:
+            raise ConfigError(f"{self.name} needs a token: --token-env VAR or --token-file PATH")
+        self.base_url = self.args.api_url or self.default_api
+        self._client = None
+
+    def auth(self) -> dict:
+        """requests' keyword arguments that carry the token: headers or auth. Bearer by default."""
+        return {"headers": {"Authorization": f"Bearer {self.token}"}} if self.token else {}
+
+    @property
+    def client(self):
+        if self._client is None:
+            from cxcheck.sources.apiclient import ApiClient  # the HTTP stack, only once it is used
+
+            self._client = ApiClient(self.name, self.base_url, self.run.http_options(), self.run.deadline,
+                                     on_request=lambda what: self.reading(f"{self.name} {what}"), **self.auth())
+        return self._client

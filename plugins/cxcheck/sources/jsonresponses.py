@@ -1,0 +1,67 @@
+"""Any JSON endpoint holding survey responses: --items JMESPath to the list, --next to the
+next page's URL, field names configurable; a token, when given, as Bearer."""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from cxcheck.sources.base import ApiSource
+from cxcheck.sources.files import add_field_arguments
+from cxcheck.sources.responses import NPS_SCALE, Rejects, Scale, SourceError, TimeParser, scored_item
+
+
+class JsonResponses(ApiSource):
+    name = "JSON endpoint"
+    option, metavar = "--json-url", "URL"
+    help = "a JSON endpoint (with --items, --next)"
+    token_required = False
+
+    @classmethod
+    def add_arguments(cls, options):
+        add_field_arguments(options)
+        options.add("--items", metavar="JMESPATH", default="@", help="--json-url: where the list is (default @)")
+        options.add("--next", metavar="JMESPATH", help="--json-url: where the next page's URL is")
+
+    def __init__(self, value, run):
+        super().__init__(value, run)
+        self.name = self.base_url = value        # messages name the URL; the token stays on its host
+
+    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
+        args = self.args
+        return read(self.client, rejects, self.value, args.items, args.next, args.score_column or "score",
+                    args.date_column or "created_at", args.date_format, scale)
+
+
+def read(client, rejects: Rejects, url: str, items_path: str, next_path: str | None,
+         score_field: str, date_field: str, date_formats=(), scale: Scale = NPS_SCALE):
+    items_expr = compile_path(items_path, "--items")
+    next_expr = compile_path(next_path, "--next") if next_path else None
+    parse_time = TimeParser(date_formats)
+    page = 1
+    while url:
+        body = client.get_json(url, what=f"page {page}")
+        items = items_expr.search(body)
+        if not isinstance(items, list):
+            raise SourceError(f"{url}: --items {items_path} does not give a list")
+        for index, item in enumerate(items):
+            where = f"page {page} item {index + 1}"
+            found = scored_item(item, score_field, date_field, parse_time, rejects, where, scale)
+            if found:
+                yield found
+        following = next_expr.search(body) if next_expr else None
+        url = urljoin(url, following) if isinstance(following, str) and following else None
+        if url:
+            client.follow(url)
+        page += 1
+
+
+def compile_path(expression: str, option: str):
+    """A JMESPath expression, or a one-line SourceError naming the option."""
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as exc:
+        reason = " ".join(str(exc).split())
+        raise SourceError(f"{option} {expression!r} is not a JMESPath expression: {reason}") from None

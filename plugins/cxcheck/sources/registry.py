@@ -1,0 +1,61 @@
+"""Which sources exist, by the kind of data they provide. A new source: its module, one line here.
+
+Kinds: `responses` are survey answers, (unix time, score) on the check's scale. Sources are
+imported when a plugin builds its parser: their modules must import nothing heavy at top level.
+"""
+
+from __future__ import annotations
+
+from cxcheck.runtime import ConfigError, Run
+from cxcheck.sources.base import Options, Source
+
+SOURCES = {
+    "responses": [
+        "cxcheck.sources.files:CsvExport",
+        "cxcheck.sources.files:JsonLinesExport",
+        "cxcheck.sources.jsonresponses:JsonResponses",
+        "cxcheck.sources.surveymonkey:SurveyMonkey",
+        "cxcheck.sources.delighted:Delighted",
+        "cxcheck.sources.typeform:Typeform",
+    ],
+}
+
+
+def sources(kind: str) -> list[type[Source]]:
+    found = []
+    for path in SOURCES[kind]:
+        module, _, name = path.partition(":")
+        # __import__, not importlib.import_module: only the import statement's path is seen by
+        # -X importtime, which the import guard reads.
+        found.append(getattr(__import__(module, fromlist=[name]), name))
+    return found
+
+
+def add_source_arguments(parser, kind: str, what: str = "the data"):
+    """The selecting options (one of) and each source's own options, in registry order."""
+    classes = sources(kind)
+    select = parser.add_argument_group(f"where {what} are (one of)").add_mutually_exclusive_group()
+    for cls in classes:
+        if cls.metavar:
+            select.add_argument(cls.option, metavar=cls.metavar, help=cls.help)
+        else:
+            select.add_argument(cls.option, action="store_true", help=cls.help)
+    options = Options(parser.add_argument_group(f"reading {what}"))
+    for cls in classes:
+        cls.add_arguments(options)
+    if any(cls.uses_api for cls in classes):
+        options.add("--api-url", metavar="URL", help="another base URL for the API (regional data centre, proxy)")
+        options.add("--token-env", metavar="VAR", help="environment variable holding the API token")
+        options.add("--token-file", metavar="PATH", help="file holding the API token")
+    return options
+
+
+def open_source(run: Run, kind: str) -> Source:
+    """The source the arguments selected, built and validated."""
+    classes = sources(kind)
+    for cls in classes:
+        value = getattr(run.args, cls.dest(), None)
+        if value:
+            return cls(value, run)
+    names = [cls.option for cls in classes]
+    raise ConfigError(f"give a source: {', '.join(names[:-1])} or {names[-1]}")

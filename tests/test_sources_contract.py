@@ -1,0 +1,63 @@
+"""The source contract, in-process: every registered source declares itself without I/O, the
+registry builds the options once, and selecting none names them all."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from cxcheck import runtime
+from cxcheck.sources import registry
+from cxcheck.sources.base import ApiSource, Source
+
+
+@pytest.mark.parametrize("kind", sorted(registry.SOURCES))
+def test_every_source_declares_itself(kind):
+    for cls in registry.sources(kind):
+        assert issubclass(cls, Source)
+        assert cls.name and cls.option.startswith("--") and cls.help, cls
+        reads = f"read_{kind}"
+        assert callable(getattr(cls, reads, None)), f"{cls.__name__} has no {reads}()"
+
+
+@pytest.mark.parametrize("kind", sorted(registry.SOURCES))
+def test_declaring_the_sources_imports_no_network_library(kind):
+    registry.sources(kind)
+    assert "cxcheck.sources.apiclient" not in sys.modules or "requests" in sys.modules  # imported by others
+    for cls in registry.sources(kind):
+        module = sys.modules[cls.__module__]
+        assert "ApiClient" not in vars(module) and "requests" not in vars(module), cls.__module__
+
+
+def parser_for(kind: str) -> runtime.Parser:
+    parser = runtime.Parser("check_test", description="", examples="")
+    registry.add_source_arguments(parser, kind)
+    return parser
+
+
+def test_shared_options_are_declared_once():
+    parser = parser_for("responses")
+    flags = [flag for action in parser._actions for flag in action.option_strings]
+    assert len(flags) == len(set(flags))
+    assert {"--token-env", "--token-file", "--api-url", "--score-column", "--question-id"} <= set(flags)
+
+
+def test_selecting_none_names_every_source():
+    run = runtime.Run(parser_for("responses").parse_args([]), runtime.Deadline(5), 0)
+    with pytest.raises(runtime.ConfigError) as error:
+        registry.open_source(run, "responses")
+    assert str(error.value) == ("give a source: --csv, --jsonl, --json-url, --surveymonkey, --delighted "
+                                "or --typeform")
+
+
+def test_an_api_source_without_its_token_is_a_configuration_error():
+    run = runtime.Run(parser_for("responses").parse_args(["--delighted"]), runtime.Deadline(5), 0)
+    with pytest.raises(runtime.ConfigError, match="Delighted needs a token: --token-env VAR or --token-file PATH"):
+        registry.open_source(run, "responses")
+
+
+def test_a_source_error_is_not_a_configuration_error():
+    # The plugin entry decides both are UNKNOWN; the source says which it is.
+    assert not issubclass(runtime.SourceError, runtime.ConfigError)
+    assert issubclass(ApiSource, Source)
