@@ -6,7 +6,7 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds, name_value, perf_label
+from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds, name_value, perf_label, violation
 
 OUTCOME = "outcome"
 TIME = "time"
@@ -67,7 +67,7 @@ def step_metrics(durations: dict) -> list:
 
 def seconds(value: float | None) -> float | None:
     """Perfdata precision: microseconds, not the float's 16 digits."""
-    return None if value is None else round(value, 6)
+    return None if value is None else round(value, 6)       # 0.5 stays 0.5 s, never a count
 
 
 class Outcome:
@@ -125,22 +125,13 @@ def describe_slow(result) -> str:
     context = result.metric.contextobj
     bound = context.critical if result.state == nagiosplugin.Critical else context.warning
     name = result.metric.name[len("step_"):]
-    return f"step {name} {fmt_seconds(result.metric.value)} ({_violation(bound)})"
-
-
-def _violation(bound) -> str:
-    text = str(bound)
-    if bound.invert:
-        return f"inside {text.lstrip('@')}"
-    if bound.start not in (0, None) and bound.end == float("inf"):
-        return f"< {bound.start:g}"
-    return f"> {bound.end:g}"
+    return f"step {name} {fmt_seconds(result.metric.value)} ({violation(bound, result.metric.value)})"
 
 
 def time_violation(result) -> str:
     context = result.metric.contextobj
     bound = context.critical if result.state == nagiosplugin.Critical else context.warning
-    return _violation(bound)
+    return violation(bound, result.metric.value)
 
 
 def trace_longoutput(run: runtime.Run, lines):

@@ -15,7 +15,7 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.runtime import Duration, MaybeContext
+from cxcheck.runtime import Duration, MaybeContext, perf_value
 
 
 class Statistic:
@@ -134,21 +134,17 @@ class Responses(nagiosplugin.Resource):
         self.interval = tally.interval(self.confidence)
         low, high = self.interval or (None, None)
         for name, value in ((label, tally.value), (f"{label}_low", low), (f"{label}_high", high)):
-            yield nagiosplugin.Metric(name, rounded(value), statistic.uom, min=low_bound, max=high_bound,
+            yield nagiosplugin.Metric(name, perf_value(value), statistic.uom, min=low_bound, max=high_bound,
                                       context=name)
         for name, value, uom in statistic.parts(tally):
             limits = (0, 100) if uom == "%" else (0, None)
-            yield nagiosplugin.Metric(name, rounded(value), uom, min=limits[0], max=limits[1], context=name)
+            yield nagiosplugin.Metric(name, perf_value(value), uom, min=limits[0], max=limits[1], context=name)
         yield nagiosplugin.Metric("responses", tally.responses, "c", min=0, context="responses")
         yield nagiosplugin.Metric("rejected", self.rejects.count, "c", min=0, context="rejected")
         if self.with_previous:
-            yield nagiosplugin.Metric(f"{label}_previous", rounded(self.previous.value), statistic.uom,
+            yield nagiosplugin.Metric(f"{label}_previous", perf_value(self.previous.value), statistic.uom,
                                       min=low_bound, max=high_bound, context=f"{label}_previous")
 
-
-def rounded(value):
-    """Perfdata values to two decimals: enough for a graph, stable in the output."""
-    return None if value is None else round(value, 2)
 
 
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck.checks.survey import points
-from cxcheck.runtime import MaybeContext
+from cxcheck.runtime import MaybeContext, violation
 
 
 def floor_text(bound: nagiosplugin.Range) -> str:
@@ -94,7 +94,7 @@ class FloorContext(MaybeContext):
                 if interval_violates(bound, low, high):
                     return self.result_cls(state, f"whole interval outside {bound}", metric)
             elif not bound.match(metric.value):
-                return self.result_cls(state, bound.violation, metric)
+                return self.result_cls(state, violation(bound, metric.value), metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
 
 

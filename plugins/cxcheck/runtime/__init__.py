@@ -14,7 +14,7 @@ Heavy modules (requests, yaml, jmespath) are imported where used, never here: ev
 pays for this package's imports. The names below are the package's interface.
 """
 
-from cxcheck.runtime.contexts import MaybeContext, fmt_seconds, perf_label
+from cxcheck.runtime.contexts import MaybeContext, fmt_seconds, perf_label, perf_value, violation
 from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
 from cxcheck.runtime.durations import Duration, parse_duration
 from cxcheck.runtime.options import (
@@ -38,6 +38,6 @@ __all__ = [
     "MASK", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run", "STATE_CODES",
     "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text", "fmt_seconds",
     "header", "install_masking", "log", "mask_identity", "masker", "nagios_range", "name_value",
-    "non_negative_float", "parse_duration", "perf_label", "plugin", "positive_float", "positive_int",
-    "read_secret", "render", "run_plugin",
+    "non_negative_float", "parse_duration", "perf_label", "perf_value", "plugin", "positive_float",
+    "positive_int", "read_secret", "render", "run_plugin", "violation",
 ]

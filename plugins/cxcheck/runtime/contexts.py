@@ -28,7 +28,7 @@ class MaybeContext(nagiosplugin.ScalarContext):
         if metric.value is not None:
             for state, bound in self.given():
                 if not bound.match(metric.value):
-                    return self.result_cls(state, bound.violation, metric)
+                    return self.result_cls(state, violation(bound, metric.value), metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
 
     def performance(self, metric, resource):
@@ -40,6 +40,26 @@ class MaybeContext(nagiosplugin.ScalarContext):
         return [(state, bound) for state, bound, judged in ((nagiosplugin.Critical, self.critical, self.judged[1]),
                                                             (nagiosplugin.Warn, self.warning, self.judged[0]))
                 if judged]
+
+
+def violation(bound: nagiosplugin.Range, value: float | None = None) -> str:
+    """How a value breaks a range, one wording for every check: "> 5", "< 30", "inside 3:7".
+    With the value, a range bounded on both sides names the side it left."""
+    if bound.invert:
+        return f"inside {str(bound).lstrip('@')}"
+    below = bound.start not in (0, None) and bound.start != float("-inf")
+    if below and (bound.end == float("inf") or (value is not None and value < bound.start)):
+        return f"< {bound.start:g}"
+    return f"> {bound.end:g}"
+
+
+def perf_value(value: float | None, digits: int = 2):
+    """Perfdata precision, one rule: rounded to `digits` decimals, whole numbers without a point
+    (75 not 75.0, 66.67 not 66.66666666666667); None stays None (U)."""
+    if value is None:
+        return None
+    value = round(value, digits)
+    return int(value) if float(value).is_integer() else value
 
 
 def fmt_seconds(value: float | None) -> str:
