@@ -75,7 +75,7 @@ def test_the_package_puts_plugins_package_and_templates_where_pollers_look(deb):
         if name.startswith("check_"):
             assert files.get(f"{PLUGIN_DIR}/{name}", "").startswith("-rwxr-xr-x"), name
     assert files.get("/usr/bin/cxcheck", "").startswith("-rwxr-xr-x")
-    assert f"{DIST_PACKAGES}/cxcheck/runtime.py" in files
+    assert f"{DIST_PACKAGES}/cxcheck/runtime/plugin.py" in files
     for sub in ("nagios/cxcheck-commands.cfg", "nagios/cxcheck-templates.cfg", "icinga2/cxcheck-commands.conf",
                 "centreon/cxcheck-clapi.txt", "scenarios/shop-checkout-html.yaml"):
         assert f"{SHARE}/{sub}" in files, sub
@@ -128,7 +128,7 @@ def test_installed_plugins_use_debians_python_and_libraries(installed):
                                          capture_output=True, text=True, timeout=60).stdout
     assert debian_nagiosplugin, "python3-nagiosplugin is not installed"
     # byte-compiled at install (the monitoring user cannot write there)
-    assert list((DIST_PACKAGES / "cxcheck").glob("__pycache__/runtime.cpython-*.pyc"))
+    assert list((DIST_PACKAGES / "cxcheck").glob("runtime/__pycache__/plugin.cpython-*.pyc"))
 
 
 def test_installed_plugins_run_against_the_demo_shop(installed, shop, tmp_path):
