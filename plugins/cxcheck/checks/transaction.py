@@ -596,11 +596,12 @@ def _uses_window(*texts) -> bool:
 def real_check(run: runtime.Run, args):
     prometheus, json_url = args.prometheus, args.json_url
     http = run.http_options()
+    headers = {}
     token = runtime.read_secret(env=args.bearer_env, path=args.bearer_file, what="bearer token")
     if token is not None:
         if not token.strip() or "\n" in token:
             raise ConfigError("the bearer token is empty or spans several lines")
-        http.headers["Authorization"] = f"Bearer {token.strip()}"
+        headers["Authorization"] = f"Bearer {token.strip()}"
     if prometheus:
         if args.ratio_query and args.success_query:
             raise ConfigError("give --ratio-query, or --success-query with --total-query, not both")
@@ -638,13 +639,13 @@ def real_check(run: runtime.Run, args):
     if prometheus:
         from cxcheck.sources.prometheus import Prometheus
 
-        source = Prometheus(prometheus, http, run.deadline, time=args.time)
+        source = Prometheus(prometheus, http, run.deadline, time=args.time, headers=headers)
         measure = _prometheus_measure(source, args.ratio_query, args.success_query, args.total_query, min_volume)
     else:
         from cxcheck.sources.jsonmetrics import JsonMetrics
 
-        source = JsonMetrics(json_url, args.success_path, args.total_path, http, run.deadline)
-        measure = _counts_measure(source.fetch)
+        source = JsonMetrics(json_url, args.success_path, args.total_path, http, run.deadline, headers=headers)
+        measure = _counts_measure(lambda window: source.fetch(json_url.replace(WINDOW, window) if window else None))
     resource = RealUsers(run, measure, window, pairs, args.slo, min_volume, [source])
     contexts = [
         SuccessContext(SUCCESS, _default(args.warning, "warning", "real"), _default(args.critical, "critical", "real"),

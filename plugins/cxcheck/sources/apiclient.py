@@ -7,7 +7,7 @@ import email.utils
 import time
 from urllib.parse import urlsplit
 
-from cxcheck.http import TransportError, fetch, new_session
+from cxcheck.http import MAX_BODY, MAX_REDIRECTS, TransportError, fetch, new_session
 from cxcheck.runtime import Deadline, HttpOptions, SourceError, masker
 
 MAX_PAGES = 1000
@@ -16,12 +16,14 @@ MAX_RETRIES = 3
 
 class ApiClient:
     def __init__(self, service: str, base_url: str, http: HttpOptions, deadline: Deadline,
-                 headers: dict | None = None, auth=None, on_request=None):
+                 headers: dict | None = None, auth=None, on_request=None, max_body: int = MAX_BODY,
+                 max_redirects: int = MAX_REDIRECTS):
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.host = urlsplit(self.base_url).netloc
         self.deadline = deadline
-        self.session = new_session(http)
+        self.max_body = max_body
+        self.session = new_session(http, max_redirects=max_redirects)
         self.session.headers.update(headers or {})
         self.session.auth = auth
         self.on_request = on_request or (lambda what: None)
@@ -31,8 +33,9 @@ class ApiClient:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def get_json(self, url: str, params=None, what: str = "responses"):
-        """GET a JSON document; 429 waits for Retry-After when the deadline allows."""
+    def get(self, url: str, params=None, headers=None, what: str = "responses"):
+        """GET with the token, only on its host; 429 waits for Retry-After when the deadline allows.
+        The answer of any other status is returned: the caller says what it means."""
         if urlsplit(url).netloc != self.host:
             # A next-page link elsewhere would carry the token to another host.
             raise SourceError(f"{self.service}: refusing to follow a link to {urlsplit(url).netloc} "
@@ -43,27 +46,32 @@ class ApiClient:
                 raise SourceError(f"{self.service}: more than {MAX_PAGES} requests, stopping")
             self.on_request(what)
             try:
-                response = fetch(self.session, "GET", url, self.deadline, params=params)
+                response = fetch(self.session, "GET", url, self.deadline, params=params, headers=headers,
+                                 max_body=self.max_body)
             except TransportError as exc:
                 raise SourceError(f"{self.service}: {exc}") from None
-            if response.status == 429 and attempt < MAX_RETRIES:
-                wait = retry_after(response.headers.get("Retry-After"))
-                if wait >= self.deadline.remaining:
-                    raise SourceError(f"{self.service} rate limited (429), Retry-After {wait:g} s exceeds "
-                                      f"the {max(self.deadline.remaining, 0):.1f} s left")
-                self.deadline.sleep(wait)
-                continue
-            if response.status in (401, 403):
-                raise SourceError(f"{self.service} rejected the token ({response.status}): {snippet(response)}")
-            if response.status == 429:
-                raise SourceError(f"{self.service} rate limited (429) after {MAX_RETRIES} retries")
-            if response.status >= 400:
-                raise SourceError(f"{self.service} answered HTTP {response.status}: {snippet(response)}")
-            try:
-                return response.json()
-            except TransportError as exc:
-                raise SourceError(f"{self.service}: {exc}") from None
-        raise SourceError(f"{self.service}: no answer")  # not reached
+            if response.status != 429:
+                return response
+            if attempt == MAX_RETRIES:
+                break
+            wait = retry_after(response.headers.get("Retry-After"))
+            if wait >= self.deadline.remaining:
+                raise SourceError(f"{self.service} rate limited (429), Retry-After {wait:g} s exceeds "
+                                  f"the {max(self.deadline.remaining, 0):.1f} s left")
+            self.deadline.sleep(wait)
+        raise SourceError(f"{self.service} rate limited (429) after {MAX_RETRIES} retries")
+
+    def get_json(self, url: str, params=None, what: str = "responses", headers=None):
+        """GET a JSON document; a refusal or an error status is a SourceError with its reason."""
+        response = self.get(url, params=params, headers=headers, what=what)
+        if response.status in (401, 403):
+            raise SourceError(f"{self.service} rejected the token ({response.status}): {snippet(response)}")
+        if response.status >= 400:
+            raise SourceError(f"{self.service} answered HTTP {response.status}: {snippet(response)}")
+        try:
+            return response.json()
+        except TransportError as exc:
+            raise SourceError(f"{self.service}: {exc}") from None
 
     def follow(self, cursor) -> None:
         """Note the next page's cursor or URL; one seen before would page forever."""

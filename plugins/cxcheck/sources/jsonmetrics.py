@@ -1,22 +1,18 @@
 """Any JSON endpoint that counts transactions: GET a URL, take the successes and the total with
 JMESPath expressions (`--success-path`, `--total-path`).
 
-`${window}` in the URL is replaced per window, for endpoints that take the window as a query
-parameter (burn rates). Every way the answer cannot give two finite, non-negative numbers is a
-SourceError naming the URL and the path: the check makes it UNKNOWN.
+For endpoints that take the window as a query parameter (burn rates), the check gives the URL for
+each window. Every way the answer cannot give two finite, non-negative numbers is a SourceError
+naming the URL and the path: the plugin entry makes it UNKNOWN.
 """
 
 from __future__ import annotations
 
 import math
 
-from cxcheck.runtime import ConfigError, Deadline, HttpOptions, log
+from cxcheck.runtime import ConfigError, Deadline, HttpOptions, SourceError, log
 
 MAX_BODY = 8 * 1024 * 1024
-
-
-class SourceError(ConfigError):
-    """The endpoint could not give the numbers (a ConfigError: the plugin ends UNKNOWN)."""
 
 
 def compile_path(expr: str, option: str):
@@ -30,7 +26,11 @@ def compile_path(expr: str, option: str):
 
 
 class JsonMetrics:
-    def __init__(self, url: str, success_path: str, total_path: str, http: HttpOptions, deadline: Deadline):
+    """Counts from one JSON endpoint, read with the survey APIs' client (one session, the token
+    kept to the endpoint's host, 429 and Retry-After inside the run's deadline)."""
+
+    def __init__(self, url: str, success_path: str, total_path: str, http: HttpOptions, deadline: Deadline,
+                 headers: dict | None = None):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"--json-url {url!r}: an http:// or https:// URL")
         self.url = url
@@ -38,22 +38,22 @@ class JsonMetrics:
                       "total": (total_path, compile_path(total_path, "--total-path"))}
         self.http = http
         self.deadline = deadline
-        self._session = None
+        self.headers = {"Accept": "application/json", **(headers or {})}
+        self._client = None
 
-    def fetch(self, window: str | None = None) -> tuple[float, float]:
-        """(successes, total) from the endpoint, with ${window} in the URL replaced by `window`."""
-        from cxcheck.http import TransportError, fetch, new_session
+    def fetch(self, url: str | None = None) -> tuple[float, float]:
+        """(successes, total) from the endpoint, or from `url` on its host (the URL for a window)."""
+        if self._client is None:
+            from cxcheck.sources.apiclient import ApiClient  # the HTTP stack, only once it is used
 
-        url = self.url.replace("${window}", window) if window else self.url
-        if self._session is None:
-            self._session = new_session(self.http, max_redirects=3)
-        try:
-            response = fetch(self._session, "GET", url, self.deadline, max_body=MAX_BODY,
-                             headers={"Accept": "application/json"})
-        except TransportError as exc:
-            raise SourceError(f"JSON endpoint: {exc}") from None
+            self._client = ApiClient("JSON endpoint", self.url, self.http, self.deadline, headers=self.headers,
+                                     max_body=MAX_BODY, max_redirects=3)
+        url = url or self.url
+        response = self._client.get(url, what="counts")
         if response.status != 200:
             raise SourceError(f"JSON endpoint {url} answered HTTP {response.status}")
+        from cxcheck.http import TransportError
+
         try:
             document = response.json()
         except TransportError as exc:
@@ -81,9 +81,9 @@ class JsonMetrics:
         return value
 
     def close(self):
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
 
 def _short(value, limit: int = 60) -> str:

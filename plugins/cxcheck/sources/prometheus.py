@@ -4,8 +4,8 @@ GET {base}/api/v1/query?query=Q[&time=T] answers
 `{"status":"success","data":{"resultType":"vector"|"scalar","result":...}}`, values as strings
 ("0.97", "NaN", "+Inf"). Errors come as HTTP 400 (bad_data), 422 (execution), 503 (timeout,
 canceled) with `{"status":"error","errorType":...,"error":...}`. Every way a query cannot give one
-finite number is a SourceError whose message names the query and the reason: the check makes it
-UNKNOWN (the monitoring cannot tell, the customers are not known to fail).
+finite number is a SourceError whose message names the query and the reason: the plugin entry
+makes it UNKNOWN (the monitoring cannot tell, the customers are not known to fail).
 """
 
 from __future__ import annotations
@@ -13,61 +13,53 @@ from __future__ import annotations
 import math
 from urllib.parse import urljoin
 
-from cxcheck.runtime import ConfigError, Deadline, HttpOptions, log
+from cxcheck.runtime import ConfigError, Deadline, HttpOptions, SourceError, log
 
 MAX_BODY = 8 * 1024 * 1024
 MAX_ERROR_TEXT = 300
-
-
-class SourceError(ConfigError):
-    """The source could not give the number: unreachable, an error answer, no or a non-finite value.
-
-    A ConfigError: the plugin ends UNKNOWN with this one line."""
 
 
 class NoData(SourceError):
     """The query ran but gave no finite number: an empty result, NaN or Inf."""
 
 
-def _short(text: str, limit: int = 120) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 class Prometheus:
-    """A client for one Prometheus server (one session, the run's deadline)."""
+    """A client for one Prometheus server: the survey APIs' client (one session, the token kept to
+    this host, 429 and Retry-After inside the run's deadline)."""
 
-    def __init__(self, url: str, http: HttpOptions, deadline: Deadline, time: str | None = None):
+    def __init__(self, url: str, http: HttpOptions, deadline: Deadline, time: str | None = None,
+                 headers: dict | None = None):
         if not url.startswith(("http://", "https://")):
-            raise SourceError(f"--prometheus {url!r}: an http:// or https:// URL")
+            raise ConfigError(f"--prometheus {url!r}: an http:// or https:// URL")
         self.base = url.rstrip("/") + "/"
         self.endpoint = urljoin(self.base, "api/v1/query")
         self.http = http
         self.deadline = deadline
         self.time = time
-        self._session = None
+        self.headers = headers or {}
+        self._client = None
         self.warnings: list[str] = []
 
     def _get(self, query: str):
-        from cxcheck.http import TransportError, fetch, new_session
+        if self._client is None:
+            from cxcheck.sources.apiclient import ApiClient  # the HTTP stack, only once it is used
 
-        if self._session is None:
-            self._session = new_session(self.http, max_redirects=3)
+            self._client = ApiClient("Prometheus", self.base, self.http, self.deadline, headers=self.headers,
+                                     max_body=MAX_BODY, max_redirects=3)
         params = {"query": query}
         if self.time:
             params["time"] = self.time
-        try:
-            return fetch(self._session, "GET", self.endpoint, self.deadline, params=params, max_body=MAX_BODY)
-        except TransportError as exc:
-            raise SourceError(f"Prometheus: {exc}") from None
+        return self._client.get(self.endpoint, params=params, what="query")
 
     def query(self, query: str) -> float:
         """The one finite number an instant query gives."""
-        response = self._get(query)
-        where = f"query {_short(query)!r}"
-        try:
-            import json
+        import json
 
+        from cxcheck.sources.apiclient import shorten  # loaded with the client by _get
+
+        response = self._get(query)
+        where = f"query {shorten(query)!r}"
+        try:
             body = json.loads(response.body or b"null")
         except ValueError:
             body = None
@@ -77,12 +69,12 @@ class Prometheus:
                               f"not a Prometheus API answer{hint}")
         if body.get("status") != "success":
             kind = body.get("errorType") or "error"
-            error = _short(body.get("error") or "no reason given", MAX_ERROR_TEXT)
+            error = shorten(str(body.get("error") or "no reason given"), MAX_ERROR_TEXT)
             raise SourceError(f"Prometheus {kind} (HTTP {response.status}) for {where}: {error}")
         if response.status != 200:
             raise SourceError(f"Prometheus answered HTTP {response.status} for {where}")
         for warning in body.get("warnings") or []:
-            self.warnings.append(f"Prometheus warning for {where}: {_short(warning, MAX_ERROR_TEXT)}")
+            self.warnings.append(f"Prometheus warning for {where}: {shorten(str(warning), MAX_ERROR_TEXT)}")
         data = body.get("data")
         if not isinstance(data, dict):
             raise SourceError(f"Prometheus answer for {where} has no data")
@@ -111,9 +103,9 @@ class Prometheus:
         return value
 
     def close(self):
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
 
 def _labels(metric) -> str:
