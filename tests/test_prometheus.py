@@ -5,6 +5,7 @@ shop's /metrics every second after the shop was driven to known order outcomes."
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -254,3 +255,61 @@ def test_prometheus_mode_does_not_load_yaml_or_the_journey_engine(prom):
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "cxcheck.sources.prometheus" in imported
     assert not {"yaml", "jmespath", "cxcheck.journey.runner", "cxcheck.sources.jsonmetrics"} & imported
+
+
+# --- the one duration grammar and the shared API client ------------------------------------------
+
+
+def test_window_in_the_one_duration_grammar(prom):
+    # Prometheus itself has no 1.5d: the plugin says it as 1d12h.
+    raw = requests.get(prom[0].url + "/api/v1/query", params={"query": "sum(cxshop_orders_total[1.5d])"}, timeout=10)
+    assert raw.status_code == 400 and "1.5d" in raw.json()["error"]
+    result = prom_tx(prom, "--window", "1.5d",
+                     "--success-query", 'sum(max_over_time(cxshop_orders_total{outcome="success"}[${window}]))',
+                     "--total-query", "sum(max_over_time(cxshop_orders_total[${window}]))")
+    assert result.code == 0, result.stdout
+    assert result.status == ("CX TRANSACTION OK - success 75% of 20 transactions in 1.5d | success=75%;;50:;0;100 "
+                             "total=20c;;;0")
+
+
+def _scalar(value):
+    return json.dumps({"status": "success", "data": {"resultType": "scalar", "result": [1, str(value)]}})
+
+
+def test_window_and_burn_windows_reach_promql_as_prometheus_writes_them(site):
+    server = site({"/api/v1/query": (200, {"Content-Type": "application/json"}, lambda handler, body: _scalar(0.999))})
+    result = tx("--prometheus", server.url, "--ratio-query", "ratio[${window}]", "--window", "90m", "--slo", "99",
+                "--burn-windows", "1.5d/3600:2")
+    assert result.code == 0, result.stdout
+    queries = [parse_qs(urlsplit(path).query)["query"][0] for _, path, _, _ in server.requests]
+    assert queries == ["ratio[1h30m]", "ratio[1d12h]", "ratio[1h]"]
+    assert result.text == "CX TRANSACTION OK - success 99.9% in 90m, error budget burn at most 0.10x (1.5d)"
+    assert set(result.perfdata) == {"success", "burn_1_5d", "burn_3600"}
+
+
+def test_rate_limited_prometheus_is_asked_again_after_retry_after(site):
+    answers = iter([(429, {"Retry-After": "0.2"}, "slow down"), (200, {"Content-Type": "application/json"}, _scalar(1))])
+    server = site({"/api/v1/query": (200, {}, lambda handler, body: next(answers))})
+    result = tx("--prometheus", server.url, "--ratio-query", "vector(1)")
+    assert result.code == 0, result.stdout
+    assert len(server.requests) == 2
+
+
+def test_rate_limit_longer_than_the_deadline_is_unknown_at_once(site):
+    server = site({"/api/v1/query": (429, {"Retry-After": "60"}, "slow down")})
+    result = tx("--prometheus", server.url, "--ratio-query", "vector(1)", "-t", "5")
+    assert result.code == 3
+    assert_clean(result, "UNKNOWN")
+    assert "Prometheus rate limited (429), Retry-After 60 s exceeds the" in result.text
+    assert result.elapsed < 5
+
+
+def test_bearer_token_is_not_carried_to_another_host(site):
+    elsewhere = site({"/api/v1/query": (200, {"Content-Type": "application/json"}, _scalar(0.5))})
+    moved = elsewhere.url.replace("127.0.0.1", "localhost") + "/api/v1/query"
+    server = site({"/api/v1/query": (302, {"Location": moved}, "")})
+    result = tx("--prometheus", server.url, "--ratio-query", "vector(0.5)", "--bearer-env", "PROM_TOKEN",
+                env={"PROM_TOKEN": "s3cr3t-t0ken"})
+    assert result.code == 0, result.stdout
+    assert server.requests[0][2]["Authorization"] == "Bearer s3cr3t-t0ken"
+    assert [r[2].get("Authorization") for r in elsewhere.requests] == [None]

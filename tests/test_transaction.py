@@ -223,6 +223,23 @@ def test_json_endpoint_without_traffic_is_low_volume(site):
     assert json_tx(server, "--low-volume-state", "critical").code == 2
 
 
+def test_json_endpoint_window_in_the_one_duration_grammar(site):
+    server = counts_site(site, {"1.5d": (999, 1000)})
+    result = json_tx(server, "--window", "1.5d", query="?window=${window}")
+    assert result.code == 0, result.stdout
+    assert result.status == ("CX TRANSACTION OK - success 99.9% of 1000 transactions in 1.5d | "
+                             "success=99.9%;;50:;0;100 total=1000c;;;0")
+
+
+def test_json_endpoint_rate_limited_then_answering(site):
+    answers = iter([(429, {"Retry-After": "0"}, ""),
+                    (200, {"Content-Type": "application/json"}, json.dumps({"orders": {"ok": 9, "all": 10}}))])
+    server = site({"/stats": (200, {}, lambda handler, body: next(answers))})
+    result = json_tx(server, query="")
+    assert result.code == 0, result.stdout
+    assert "success 90% of 10 transactions" in result.text
+
+
 # --- burn rates ----------------------------------------------------------------------------------
 
 WINDOWS = {"1h": (9800, 10000), "5m": (990, 1000)}     # 2 % and 1 % errors: burn 20x and 10x at 99.9 %
@@ -289,7 +306,7 @@ def test_burn_with_low_volume_window_is_not_judged(site):
     (["--prometheus", "http://127.0.0.1:9", "--ratio-query", "x[${window}]", "--slo", "99", "--burn-windows",
       "1h/5m"], "write LONG/SHORT:RATE"),
     (["--prometheus", "http://127.0.0.1:9", "--ratio-query", "x[${window}]", "--slo", "99", "--burn-windows",
-      "1h/5q:2"], "'5q' is not a Prometheus duration"),
+      "1h/5q:2"], "'5q' is not a duration such as 90s"),
     (["--prometheus", "http://127.0.0.1:9", "--ratio-query", "x[${window}]", "--burn-windows", "1h/5m:2"],
      "--burn-windows needs --slo"),
     (["--prometheus", "http://127.0.0.1:9", "--ratio-query", "x", "--slo", "100"], "an objective between 0 and 100"),

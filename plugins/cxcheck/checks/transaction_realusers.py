@@ -1,0 +1,160 @@
+"""check_cx_transaction --prometheus / --json-url: the success ratio real customers had, measured in
+the main window and in each burn-rate window; the verdicts are in transaction_verdicts."""
+
+from __future__ import annotations
+
+import nagiosplugin
+
+from cxcheck import runtime, slo
+from cxcheck.checks import journeys
+from cxcheck.checks.transaction_measures import WINDOW, describe, json_measure, prometheus_measure
+from cxcheck.checks.transaction_metrics import SUCCESS, TOTAL, range_or_default
+from cxcheck.checks.transaction_verdicts import (
+    BurnContext,
+    RealUsersSummary,
+    SuccessContext,
+    Volume,
+    VolumeContext,
+    WindowBurnContext,
+    burn_label,
+    pair_label,
+)
+from cxcheck.runtime import ConfigError, perf_value
+
+DEFAULT_WARNING, DEFAULT_CRITICAL = None, "50:"
+
+
+class RealUsers(nagiosplugin.Resource):
+    """Measures every window once; yields the main window's success and total, each burn window's
+    burn rate, and each pair's two burn rates for its BurnContext to judge."""
+
+    def __init__(self, run: runtime.Run, measure, window: str | None, pairs: list[slo.BurnPair],
+                 slo_percent: float | None, sources: list):
+        self.run = run
+        self.measure = measure
+        self.window = window
+        self.pairs = pairs
+        self.budget = None if slo_percent is None else slo.error_budget(slo_percent)
+        self.sources = sources
+        self.measures: dict = {}          # window -> Measure, for the contexts' volume rule
+
+    @property
+    def name(self):
+        return "CX TRANSACTION"
+
+    @property
+    def main(self):
+        return self.measures[self.window]
+
+    def probe(self):
+        measures = self.measures
+        try:
+            self.run.activity = "querying the success ratio"
+            measures[self.window] = self.measure(self.window)
+            for window in slo.windows(self.pairs):
+                if window not in measures:
+                    self.run.activity = f"querying the {window} window"
+                    measures[window] = self.measure(window)
+        finally:
+            for source in self.sources:
+                journeys.trace_longoutput(self.run, getattr(source, "warnings", []))
+                source.close()
+        journeys.trace_longoutput(self.run, [describe(m) for m in measures.values()])
+        main = self.main
+        ratio = None if main.ratio is None else 100.0 * main.ratio
+        yield nagiosplugin.Metric(SUCCESS, perf_value(ratio, 4), "%", min=0, max=100, context=SUCCESS)
+        if main.total is not None:
+            yield nagiosplugin.Metric(TOTAL, main.total, "c", min=0, context=TOTAL)
+        burns = {}
+        for window in slo.windows(self.pairs):
+            ratio = measures[window].ratio
+            # A window without any transaction burnt nothing.
+            burns[window] = 0.0 if ratio is None else slo.burn_rate(1.0 - ratio, self.budget)
+            yield nagiosplugin.Metric(burn_label(window), burns[window], "", min=0, context=burn_label(window))
+        for number, pair in enumerate(self.pairs):
+            yield nagiosplugin.Metric(pair_label(number, pair), (burns[pair.long], burns[pair.short]),
+                                      context=pair_label(number, pair))
+
+
+def _bearer(args) -> dict:
+    token = runtime.read_secret(env=args.bearer_env, path=args.bearer_file, what="bearer token")
+    if token is None:
+        return {}
+    if not token.strip() or "\n" in token:
+        raise ConfigError("the bearer token is empty or spans several lines")
+    return {"Authorization": f"Bearer {token.strip()}"}
+
+
+def window_options(args) -> tuple[str | None, list[slo.BurnPair]]:
+    """The main window (None: the queries have no ${window}) and the burn pairs the options ask for."""
+    if args.prometheus:
+        if args.ratio_query and args.success_query:
+            raise ConfigError("give --ratio-query, or --success-query with --total-query, not both")
+        if not args.ratio_query and not (args.success_query and args.total_query):
+            raise ConfigError("--prometheus needs --ratio-query, or --success-query and --total-query")
+        texts = [args.ratio_query, args.success_query, args.total_query]
+    else:
+        if not (args.success_path and args.total_path):
+            raise ConfigError("--json-url needs --success-path and --total-path")
+        texts = [args.json_url]
+    given = [t for t in texts if t]
+    if args.min_volume is not None and (args.prometheus and not args.total_query):
+        raise ConfigError("--min-volume needs the total: add --total-query")
+    if args.burn_windows and args.slo is None:
+        raise ConfigError("--burn-windows needs --slo (the objective the budget comes from)")
+    pairs = []
+    if args.slo is not None:
+        pairs = args.burn_windows or slo.parse_burn_windows(slo.DEFAULT_BURN_WINDOWS)
+        missing = [t for t in given if WINDOW not in t]
+        if missing:
+            raise ConfigError(f"--slo: burn rates need {WINDOW} in every query (or the JSON URL), "
+                              f"e.g. increase(x[{WINDOW}]); {missing[0]!r} has none")
+    uses_window = any(WINDOW in t for t in given)
+    if args.window is not None:
+        if not uses_window:
+            raise ConfigError(f"--window needs {WINDOW} in the queries (or the JSON URL)")
+        return str(args.window), pairs
+    if uses_window:
+        if not pairs:
+            raise ConfigError(f"the queries use {WINDOW}: give --window (or --slo for burn rates)")
+        return pairs[0].long, pairs
+    return None, pairs
+
+
+def real_check(run: runtime.Run, args) -> nagiosplugin.Check:
+    http = run.http_options()
+    headers = _bearer(args)
+    window, pairs = window_options(args)
+    if args.prometheus:
+        from cxcheck.sources.prometheus import Prometheus
+
+        source = Prometheus(args.prometheus, http, run.deadline, time=args.time, headers=headers)
+        measure = prometheus_measure(source, args.ratio_query, args.success_query, args.total_query,
+                                     min_volume(args))
+    else:
+        from cxcheck.sources.jsonmetrics import JsonMetrics
+
+        source = JsonMetrics(args.json_url, args.success_path, args.total_path, http, run.deadline, headers=headers)
+        measure = json_measure(source)
+    return judge(run, args, RealUsers(run, measure, window, pairs, args.slo, [source]))
+
+
+def min_volume(args) -> float:
+    return args.min_volume if args.min_volume is not None else 1.0
+
+
+def judge(run: runtime.Run, args, resource: RealUsers) -> nagiosplugin.Check:
+    """The check of a resource: the contexts and summary the options ask for."""
+    volume = Volume(min_volume(args))
+    contexts = [
+        SuccessContext(volume, range_or_default(args.warning, DEFAULT_WARNING),
+                       range_or_default(args.critical, DEFAULT_CRITICAL)),
+        VolumeContext(volume, run.state(args.low_volume_state)),
+    ]
+    shown = {}      # each window once, with the rate of the first pair using it
+    for pair in resource.pairs:
+        for w in pair.windows:
+            shown.setdefault(w, pair)
+    contexts += [WindowBurnContext(w, pair, volume) for w, pair in shown.items()]
+    contexts += [BurnContext(pair_label(number, pair), pair, volume) for number, pair in enumerate(resource.pairs)]
+    return nagiosplugin.Check(resource, *contexts, RealUsersSummary(resource.window, args.min_volume))
