@@ -14,10 +14,10 @@ the server's, and misbehaves on request through fault knobs and /fault/* endpoin
 
 Modules, one concern each: state (accounts, sessions, orders, counters), faults (knobs and
 /fault/*), handler (request plumbing), web / api (what each URL does), routes (the URL table),
-pages (HTML), metrics (/metrics text), server (DemoShop).
+pages (HTML), metrics (/metrics text), access_log (nginx's combined format), server (DemoShop).
 """
 
-from cxcheck.demo.shop.server import DemoShop
+from cxcheck.demo.shop.server import DemoShop, StartError
 from cxcheck.demo.shop.state import DEMO_ACCOUNTS, PRODUCTS, SHIPPING
 
-__all__ = ["DEMO_ACCOUNTS", "PRODUCTS", "SHIPPING", "DemoShop"]
+__all__ = ["DEMO_ACCOUNTS", "PRODUCTS", "SHIPPING", "DemoShop", "StartError"]

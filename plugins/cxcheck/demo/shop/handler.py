@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlsplit
 
 from cxcheck.demo.shop import pages
+from cxcheck.demo.shop.access_log import NO_ANSWER, CountingWriter, combined_line
 from cxcheck.demo.shop.state import Session
 
 MAX_BODY = 1 << 20
@@ -33,6 +34,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         # Headers and body leave in two writes; with Nagle on, the client's delayed ACK would add
         # ~40 ms to every keep-alive response and spoil every timing a test compares.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.wfile = CountingWriter(self.wfile)
         self.shop.track(self.connection)
 
     def finish(self):
@@ -42,10 +44,36 @@ class RequestHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def handle_one_request(self):
+        # Reset here, not in parse_request: an idle keep-alive connection that times out reads no
+        # request, and must not log the previous one again.
+        self.t0, self.status_sent, self.body_start = None, 0, None
+        try:
+            super().handle_one_request()
+        finally:
+            if self.t0 is not None and self.shop.access_log is not None:
+                self.log_access()
+
     def parse_request(self):
-        # The request line has just been read: Server-Timing counts from here.
-        self.t0, self.started = time.perf_counter(), time.time()
+        # The request line has just been read: Server-Timing and $request_time count from here.
+        self.t0, self.started, self.headers = time.perf_counter(), time.time(), None
         return super().parse_request()
+
+    def send_response(self, code, message=None):
+        self.status_sent = code               # also for the errors http.server answers itself
+        super().send_response(code, message)
+
+    def end_headers(self):
+        super().end_headers()
+        self.body_start = self.wfile.written
+
+    def log_access(self):
+        """After the last byte, as nginx logs (a request never answered is logged as 499)."""
+        sent = self.wfile.written - self.body_start if self.body_start is not None else 0
+        headers = self.headers or {}
+        self.shop.access_log.write(combined_line(
+            self.client_address[0], time.time(), self.requestline, self.status_sent or NO_ANSWER, sent,
+            headers.get("Referer"), headers.get("User-Agent"), time.perf_counter() - self.t0))
 
     def log_message(self, fmt, *args):
         if self.shop.verbose:
@@ -55,7 +83,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         self.url_path, self.query_string = parts.path or "/", parts.query
         self.query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        self.status_sent, self._session, self._form, self.form_fields, self.new_cookie = 0, None, None, None, None
+        self._session, self._form, self.form_fields, self.new_cookie = None, None, None, None
         self.route, name, args = self.find_route()
         try:
             if self.read_body() and (self.url_path.startswith("/admin/") or not self.injected_fault()):
@@ -114,7 +142,6 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.status_sent = status
         self.record(status, elapsed)
         self.end_headers()
 
