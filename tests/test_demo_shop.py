@@ -573,3 +573,112 @@ def test_cxcheck_demo_runs_every_plugin_against_the_shop():
     assert re.match(r"demo shop on http://127\.0\.0\.1:\d+\n", proc.stdout)
     assert proc.stdout.count("as expected") == 5 and "UNEXPECTED" not in proc.stdout
     assert proc.stdout.endswith("\n5 of 5 plugin runs gave the expected state; the shop is stopped.\n")
+
+
+# -- pages only a browser can use (check_cx_page, browser journeys); here over plain HTTP ---------
+class Tags(HTMLParser):
+    """Every start tag as (tag, attributes), and the text of inline scripts."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tags, self.scripts, self.in_script = [], [], False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self.in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self.in_script = False
+
+    def handle_data(self, data):
+        if self.in_script and data.strip():
+            self.scripts.append(data)
+
+    def find(self, tag) -> list[dict]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def only_loopback(shop, html):
+    """Every URL a page loads or links to is the shop's own."""
+    for attrs in Tags(html).find("script") + Tags(html).find("img") + Tags(html).find("a") + Tags(html).find("link"):
+        for key in ("src", "href"):
+            if key in attrs:
+                assert attrs[key].startswith("/") and not attrs[key].startswith("//"), attrs
+    assert "http://" not in html.replace(shop.url, "") and "https://" not in html
+
+
+def test_spa_login_form_exists_only_once_its_script_builds_it(shop):
+    session = requests.Session()
+    page = session.get(shop.url + "/spa/login/?next=/basket/", timeout=T)
+    assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "<form" not in page.text and Forms(page.text).forms == {} and 'id="app"' in page.text
+    assert Tags(page.text).find("script") == [{"src": "/spa/login.js", "defer": None}]
+    only_loopback(shop, page.text)
+    script = session.get(shop.url + "/spa/login.js", timeout=T)
+    assert script.status_code == 200 and script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    for piece in ('fetch("/spa/session"', 'make("form"', 'action: "/accounts/login/"', '"csrfmiddlewaretoken"',
+                  '"redirect_url"', '"login-username"', '"login-password"', 'name: "login_submit"'):
+        assert piece in script.text, piece
+    assert "http" not in script.text.replace("HTTP ", "")             # no URL but the shop's own paths
+    # What the script does, done here over HTTP: the token from /spa/session, the HTML login's handler.
+    before = session.get(shop.url + "/spa/session", timeout=T)
+    assert before.headers["Cache-Control"] == "no-store" and before.json()["user"] is None
+    answer = session.post(shop.url + "/accounts/login/", timeout=T, data={
+        "csrfmiddlewaretoken": before.json()["csrf"], "redirect_url": "", "login-username": EMAIL,
+        "login-password": PASSWORD, "login_submit": "Log In"})
+    assert answer.url == shop.url + "/accounts/" and f"Signed in as {EMAIL}" in answer.text
+    after = session.get(shop.url + "/spa/session", timeout=T).json()
+    assert after["user"] == EMAIL and after["csrf"] != before.json()["csrf"]      # rotated at login
+
+
+def test_spa_session_gives_a_new_visitor_a_session_and_token(shop):
+    answer = requests.get(shop.url + "/spa/session", timeout=T)
+    assert answer.status_code == 200 and "sessionid=" in answer.headers["Set-Cookie"]
+    assert len(answer.json()["csrf"]) >= 32
+    wrong = requests.post(shop.url + "/accounts/login/", cookies=answer.cookies, timeout=T,
+                          data={"csrfmiddlewaretoken": "not-it", "login-username": EMAIL, "login-password": PASSWORD})
+    assert wrong.status_code == 403
+
+
+def test_slow_widget_page_loads_a_slow_script_and_a_missing_image(shop):
+    page = requests.get(shop.url + "/catalogue/slow-widget/?ms=300", timeout=T)
+    assert page.status_code == 200 and 'id="reviews"' in page.text
+    tags = Tags(page.text)
+    assert tags.find("script") == [{"async": None, "src": "/3p/widget.js?ms=300"}]
+    (image,) = tags.find("img")
+    only_loopback(shop, page.text)
+    missing = requests.get(shop.url + image["src"], timeout=T)
+    assert missing.status_code == 404
+    widget = requests.get(shop.url + "/3p/widget.js?ms=300", timeout=T)
+    assert widget.status_code == 200 and widget.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert 'getElementById("reviews")' in widget.text
+    assert float(widget.headers["Server-Timing"].split("dur=")[1]) >= 300
+    assert [r["duration_s"] >= 0.3 for r in shop.stats["requests"] if r["path"] == "/3p/widget.js"] == [True]
+    # ms is clamped the same way on the page and by the script: at most a minute, never negative.
+    for asked, src in (("999999", "/3p/widget.js?ms=60000"), ("-5", "/3p/widget.js?ms=0"),
+                       ("soon", "/3p/widget.js?ms=2000")):
+        page = requests.get(shop.url + f"/catalogue/slow-widget/?ms={asked}", timeout=T)
+        assert Tags(page.text).find("script")[0]["src"] == src
+    assert Tags(requests.get(shop.url + "/catalogue/slow-widget/", timeout=T).text).find("script")[0]["src"] == \
+        "/3p/widget.js"
+
+
+def test_widget_script_waits_two_seconds_by_default(shop):
+    widget = requests.get(shop.url + "/3p/widget.js", timeout=T)
+    assert widget.status_code == 200 and float(widget.headers["Server-Timing"].split("dur=")[1]) >= 2000
+
+
+def test_js_error_page_script_throws(shop):
+    page = requests.get(shop.url + "/js-error/", timeout=T)
+    assert page.status_code == 200 and "Track your order" in page.text
+    (script,) = Tags(page.text).scripts
+    assert 'throw new Error("cxshop demo: the order tracker failed to start");' in script
+    assert Tags(page.text).find("script") == [{}]                       # inline, nothing loaded
+    only_loopback(shop, page.text)
+
+
+def test_favicon_is_served_so_only_deliberate_resources_fail(shop):
+    icon = requests.get(shop.url + "/favicon.ico", timeout=T)
+    assert icon.status_code == 200 and icon.headers["Content-Type"] == "image/png"
+    assert icon.content.startswith(b"\x89PNG\r\n\x1a\n")

@@ -132,6 +132,7 @@ def _serve(shop) -> int:
     slow = '{"latency": {"/checkout/payment/": 3}}'
     print(f"slow a step down:  curl -X POST -d '{slow}' {shop.url}/admin/faults")
     print(f"fail half the orders:  curl -X POST -d '{{\"failure_rate\": 0.5}}' {shop.url}/admin/faults")
+    print(f"only a browser sees:  {shop.url}/spa/login/  {shop.url}/catalogue/slow-widget/  {shop.url}/js-error/")
     print("Ctrl-C stops the shop.", flush=True)
     try:
         while True:

@@ -13,7 +13,7 @@ the server's, and misbehaves on request through fault knobs and /fault/* endpoin
     python -m cxcheck.demo.shop --port 8080 --latency /accounts/=0.5 --failure-rate 0.1
 
 Modules, one concern each: state (accounts, sessions, orders, counters), faults (knobs and
-/fault/*), handler (request plumbing), web / api (what each URL does), routes (the URL table),
+/fault/*), handler (request plumbing), web / api / browser (what each URL does), routes (the URL table),
 pages (HTML), metrics (/metrics text), access_log (nginx's combined format), server (DemoShop).
 """
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from cxcheck.demo.shop.api import ApiRoutes
+from cxcheck.demo.shop.browser import BrowserRoutes
 from cxcheck.demo.shop.faults import FaultRoutes
 from cxcheck.demo.shop.handler import RequestHandler
 from cxcheck.demo.shop.web import WebRoutes
@@ -25,6 +26,13 @@ ROUTES = {
     "/checkout/payment/": {"GET": "payment", "POST": "payment_post"},
     "/checkout/confirm/": {"GET": "confirm", "POST": "confirm_post"},
     "/checkout/thank-you/": {"GET": "thank_you"},
+    "/spa/login/": {"GET": "spa_login"},
+    "/spa/login.js": {"GET": "spa_login_js"},
+    "/spa/session": {"GET": "spa_session"},
+    "/catalogue/slow-widget/": {"GET": "slow_widget"},
+    "/3p/widget.js": {"GET": "widget_js"},
+    "/js-error/": {"GET": "js_error"},
+    "/favicon.ico": {"GET": "favicon"},
     "/api/login": {"POST": "api_login"},
     "/api/orders": {"POST": "api_order_create"},
     "/api/orders/{n}": {"GET": "api_order_get"},
@@ -59,6 +67,6 @@ def find_route(method: str, path: str) -> tuple[str, str, list]:
     return "other", "not_found", []
 
 
-class Handler(WebRoutes, ApiRoutes, FaultRoutes, RequestHandler):
+class Handler(WebRoutes, BrowserRoutes, ApiRoutes, FaultRoutes, RequestHandler):
     def find_route(self):
         return find_route(self.command, self.url_path)
