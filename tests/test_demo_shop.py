@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from html.parser import HTMLParser
 
@@ -502,25 +503,29 @@ def test_a_request_never_answered_is_logged_as_499_when_the_shop_stops(tmp_path)
     assert (hang["request"], hang["status"], hang["bytes"]) == ("GET /fault/hang HTTP/1.1", "499", "0")
 
 
+@contextmanager
 def serving(command, env=None):
-    """Start a serving command; (process, the URL it printed)."""
+    """A serving command, running: (process, the URL it printed first); killed if still running after."""
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=plugin_env(env))
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     try:
-        first = lines.get(timeout=T)
-    except queue.Empty:
-        proc.kill()
-        raise AssertionError(f"{command} printed nothing: {proc.communicate(timeout=T)}") from None
-    return proc, re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        try:
+            first = lines.get(timeout=T)
+        except queue.Empty:
+            raise AssertionError(f"{command} printed nothing") from None
+        yield proc, re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=T)
 
 
 def test_command_line_access_log_in_local_time_reopened_on_sigusr1(tmp_path):
     log = tmp_path / "access.log"
-    proc, url = serving([sys.executable, "-m", "cxcheck.demo.shop", "--port", "0", "--access-log", str(log)],
-                        {"TZ": "XST-5:30"})               # a POSIX zone 5 h 30 east of UTC, no tzdata needed
-    try:
+    command = [sys.executable, "-m", "cxcheck.demo.shop", "--port", "0", "--access-log", str(log)]
+    with serving(command, {"TZ": "XST-5:30"}) as (proc, url):    # a POSIX zone 5 h 30 east of UTC, no tzdata needed
         requests.get(url + "/?before", timeout=T)
         assert logged(log, "GET /?before HTTP/1.1")["time"].endswith(" +0530")
         log.rename(tmp_path / "access.log.1")
@@ -530,25 +535,16 @@ def test_command_line_access_log_in_local_time_reopened_on_sigusr1(tmp_path):
         logged(log, "GET /?after HTTP/1.1")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=T) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=T)
     assert [e["request"] for e in access_lines(tmp_path / "access.log.1")] == ["GET /?before HTTP/1.1"]
 
 
 def test_cxcheck_demo_serve_with_access_log(tmp_path):
     log = tmp_path / "access.log"
-    proc, url = serving([sys.executable, "-m", "cxcheck.cli", "demo", "--serve", "--access-log", str(log)])
-    try:
+    with serving([sys.executable, "-m", "cxcheck.cli", "demo", "--serve", "--access-log", str(log)]) as (proc, url):
         assert requests.get(url + "/catalogue/", timeout=T, headers={"User-Agent": "cxcheck/0.1"}).status_code == 200
         assert logged(log, "GET /catalogue/ HTTP/1.1")["agent"] == "cxcheck/0.1"
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=T) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=T)
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/", timeout=T)                # the shop went with the command
 
