@@ -6,10 +6,13 @@ from __future__ import annotations
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
+from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -372,3 +375,306 @@ def test_command_line_serves_until_terminated():
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=T)
+
+
+# -- the access log (nginx combined + $request_time), for check_cx_apdex ------------------------
+LOGGED = r'(?:[^"\\\x00-\x1f\x7f-\uffff]|\\x[0-9A-F]{2})*'      # printable ASCII, " and \ as \xHH
+ACCESS_LINE = re.compile(
+    r'(?P<addr>127\.0\.0\.1) - (?P<user>-) \[(?P<time>\d{2}/(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/'
+    r'\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4})\] "(?P<request>' + LOGGED + r')" (?P<status>[1-5]\d\d) (?P<bytes>\d+) '
+    r'"(?P<referer>' + LOGGED + r')" "(?P<agent>' + LOGGED + r')" (?P<request_time>\d+\.\d{3})\n')
+
+
+def access_lines(path) -> list[dict]:
+    """Every line of the log, each checked against the strict format."""
+    text = path.read_text(encoding="ascii") if path.exists() else ""
+    lines = text.splitlines(keepends=True)
+    for line in lines:
+        assert ACCESS_LINE.fullmatch(line), line
+    return [ACCESS_LINE.fullmatch(line).groupdict() for line in lines]
+
+
+def logged(path, request: str) -> dict:
+    """The line for a request, once the shop has written it (after the response, as nginx does)."""
+    return wait_for(lambda: next((e for e in access_lines(path) if e["request"] == request), None), T, 0.01,
+                    f"{request!r} in the access log")
+
+
+def test_access_log_is_nginx_combined_with_request_time(tmp_path):
+    log = tmp_path / "access.log"
+    with DemoShop(access_log=log) as shop:
+        page = requests.get(shop.url + "/catalogue/?sort=price", timeout=T,
+                            headers={"User-Agent": "cxcheck/0.1", "Referer": shop.url + "/"})
+        requests.head(shop.url + "/", timeout=T, headers={"User-Agent": 'say "hi" \\ caf\xe9'})
+        refused = requests.post(shop.url + "/basket/add/", data={"sku": "W-1"}, timeout=T)
+        requests.get(shop.url + "/api/orders/1", timeout=T)
+        with socket.create_connection(("127.0.0.1", shop.port), timeout=T) as raw:   # http.server answers this itself
+            raw.sendall(b"BREW /pot HTTP/1.1\r\nUser-Agent: \x01\r\n\r\n")
+            bad = b""
+            while chunk := raw.recv(65536):
+                bad += chunk
+    entries = access_lines(log)
+    assert [(e["request"], e["status"]) for e in entries] == [
+        ("GET /catalogue/?sort=price HTTP/1.1", "200"), ("HEAD / HTTP/1.1", "200"),
+        ("POST /basket/add/ HTTP/1.1", "403"), ("GET /api/orders/1 HTTP/1.1", "401"), ("BREW /pot HTTP/1.1", "501")]
+    catalogue, head, post, api, brew = entries
+    assert (catalogue["referer"], catalogue["agent"]) == (shop.url + "/", "cxcheck/0.1")
+    assert int(catalogue["bytes"]) == len(page.content) and int(post["bytes"]) == len(refused.content)
+    assert head["bytes"] == "0" and head["agent"] == r"say \x22hi\x22 \x5C caf\xE9" and head["referer"] == "-"
+    assert int(brew["bytes"]) == len(bad.split(b"\r\n\r\n", 1)[1]) > 0 and brew["agent"] == r"\x01"
+    when = datetime.strptime(catalogue["time"], "%d/%b/%Y:%H:%M:%S %z")
+    assert abs(when.timestamp() - time.time()) < 600
+
+
+def test_access_log_request_time_is_the_shops_own_and_shows_fault_latency(tmp_path):
+    log = tmp_path / "access.log"
+    with DemoShop(access_log=log, faults={"latency": {"/catalogue/": 0.3}}) as shop:
+        answer = requests.get(shop.url + "/catalogue/", timeout=T)
+        requests.get(shop.url + "/fault/slow?ms=150", timeout=T)
+        requests.get(shop.url + "/basket/", timeout=T)
+        measured = {r["path"]: r["duration_s"] for r in shop.stats["requests"]}
+        for path, floor in (("/catalogue/", 0.3), ("/fault/slow?ms=150", 0.15), ("/basket/", 0)):
+            seconds = float(logged(log, f"GET {path} HTTP/1.1")["request_time"])
+            own = measured[path.split("?")[0]]
+            # The log's clock stops after the last byte, the shop's own at the headers: a little later.
+            assert floor <= seconds and own - 0.0005 <= seconds <= own + 0.5, (path, seconds, own)
+        assert float(answer.headers["Server-Timing"].split("dur=")[1]) / 1000 <= \
+            float(logged(log, "GET /catalogue/ HTTP/1.1")["request_time"]) + 0.0005
+
+
+def test_access_log_lines_stay_whole_under_concurrent_requests(tmp_path):
+    log, clients, each = tmp_path / "access.log", 6, 20
+    seen_whole = []
+    done = threading.Event()
+
+    def tail():                          # reads as a log follower does: whole lines up to the last newline
+        while not done.is_set():
+            text = log.read_text(encoding="ascii") if log.exists() else ""
+            whole = text[:text.rfind("\n") + 1]
+            seen_whole.append(all(ACCESS_LINE.fullmatch(line) for line in whole.splitlines(keepends=True)))
+
+    def client(n):
+        with requests.Session() as session:
+            for i in range(each):
+                session.get(f"{shop.url}/catalogue/?client={n}&i={i}", timeout=T,
+                            headers={"User-Agent": f"agent-{n}-" + "x" * 3000})     # lines of ~3 KB
+
+    with DemoShop(access_log=log) as shop:
+        reader = threading.Thread(target=tail, daemon=True)
+        reader.start()
+        workers = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        done.set()
+        reader.join(timeout=T)
+    entries = access_lines(log)
+    assert len(entries) == clients * each and seen_whole and all(seen_whole)
+    assert {e["request"] for e in entries} == {f"GET /catalogue/?client={n}&i={i} HTTP/1.1"
+                                               for n in range(clients) for i in range(each)}
+
+
+def test_access_log_rotation_by_rename_and_by_truncation(tmp_path):
+    log = tmp_path / "access.log"
+    with DemoShop(access_log=log) as shop:
+        requests.get(shop.url + "/?n=1", timeout=T)
+        logged(log, "GET /?n=1 HTTP/1.1")
+        log.rename(tmp_path / "access.log.1")             # logrotate's default, then `nginx -s reopen`
+        shop.reopen_access_log()
+        requests.get(shop.url + "/?n=2", timeout=T)
+        logged(log, "GET /?n=2 HTTP/1.1")
+        log.write_bytes(log.read_bytes()[:0])              # copytruncate: O_APPEND writes from the new end
+        requests.get(shop.url + "/?n=3", timeout=T)
+        logged(log, "GET /?n=3 HTTP/1.1")
+    assert [e["request"] for e in access_lines(tmp_path / "access.log.1")] == ["GET /?n=1 HTTP/1.1"]
+    assert [e["request"] for e in access_lines(log)] == ["GET /?n=3 HTTP/1.1"]
+
+
+def test_a_request_never_answered_is_logged_as_499_when_the_shop_stops(tmp_path):
+    log = tmp_path / "access.log"
+    shop = DemoShop(access_log=log).start()
+    with socket.create_connection(("127.0.0.1", shop.port), timeout=T) as raw:
+        # Pipelined: once the first is logged, the second is in the shop's buffer, hanging or about to.
+        raw.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\nGET /fault/hang HTTP/1.1\r\nHost: x\r\n\r\n")
+        logged(log, "GET /api/health HTTP/1.1")
+        shop.stop()
+    health, hang = access_lines(log)                   # both written before stop() returned
+    assert (hang["request"], hang["status"], hang["bytes"]) == ("GET /fault/hang HTTP/1.1", "499", "0")
+
+
+@contextmanager
+def serving(command, env=None):
+    """A serving command, running: (process, the URL it printed first); killed if still running after."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=plugin_env(env))
+    try:
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        try:
+            first = lines.get(timeout=T)
+        except queue.Empty:
+            raise AssertionError(f"{command} printed nothing") from None
+        yield proc, re.search(r"http://127\.0\.0\.1:\d+", first).group(0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=T)
+
+
+def test_command_line_access_log_in_local_time_reopened_on_sigusr1(tmp_path):
+    log = tmp_path / "access.log"
+    command = [sys.executable, "-m", "cxcheck.demo.shop", "--port", "0", "--access-log", str(log)]
+    with serving(command, {"TZ": "XST-5:30"}) as (proc, url):    # a POSIX zone 5 h 30 east of UTC, no tzdata needed
+        requests.get(url + "/?before", timeout=T)
+        assert logged(log, "GET /?before HTTP/1.1")["time"].endswith(" +0530")
+        log.rename(tmp_path / "access.log.1")
+        proc.send_signal(signal.SIGUSR1)
+        wait_for(log.exists, T, 0.01, "the shop to reopen its access log")
+        requests.get(url + "/?after", timeout=T)
+        logged(log, "GET /?after HTTP/1.1")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=T) == 0
+    assert [e["request"] for e in access_lines(tmp_path / "access.log.1")] == ["GET /?before HTTP/1.1"]
+
+
+def test_cxcheck_demo_serve_with_access_log(tmp_path):
+    log = tmp_path / "access.log"
+    with serving([sys.executable, "-m", "cxcheck.cli", "demo", "--serve", "--access-log", str(log)]) as (proc, url):
+        assert requests.get(url + "/catalogue/", timeout=T, headers={"User-Agent": "cxcheck/0.1"}).status_code == 200
+        assert logged(log, "GET /catalogue/ HTTP/1.1")["agent"] == "cxcheck/0.1"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=T) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/", timeout=T)                # the shop went with the command
+
+
+def test_cxcheck_demo_says_why_it_cannot_start(tmp_path):
+    missing = tmp_path / "no-such-dir" / "access.log"
+    proc = subprocess.run([sys.executable, "-m", "cxcheck.cli", "demo", "--access-log", str(missing)],
+                          capture_output=True, text=True, env=plugin_env(), timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"cxcheck demo: cannot open access log {missing}: No such file or directory\n"
+    with DemoShop() as busy:
+        proc = subprocess.run([sys.executable, "-m", "cxcheck.demo.shop", "--port", str(busy.port)],
+                              capture_output=True, text=True, env=plugin_env(), timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == f"cannot serve on 127.0.0.1:{busy.port}: Address already in use\n"
+
+
+def test_cxcheck_demo_runs_every_plugin_against_the_shop():
+    proc = subprocess.run([sys.executable, "-m", "cxcheck.cli", "demo"], capture_output=True, text=True,
+                          env=plugin_env(), timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.match(r"demo shop on http://127\.0\.0\.1:\d+\n", proc.stdout)
+    assert proc.stdout.count("as expected") == 5 and "UNEXPECTED" not in proc.stdout
+    assert proc.stdout.endswith("\n5 of 5 plugin runs gave the expected state; the shop is stopped.\n")
+
+
+# -- pages only a browser can use (check_cx_page, browser journeys); here over plain HTTP ---------
+class Tags(HTMLParser):
+    """Every start tag as (tag, attributes), and the text of inline scripts."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tags, self.scripts, self.in_script = [], [], False
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self.in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self.in_script = False
+
+    def handle_data(self, data):
+        if self.in_script and data.strip():
+            self.scripts.append(data)
+
+    def find(self, tag) -> list[dict]:
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def only_loopback(shop, html):
+    """Every URL a page loads or links to is the shop's own."""
+    for attrs in Tags(html).find("script") + Tags(html).find("img") + Tags(html).find("a") + Tags(html).find("link"):
+        for key in ("src", "href"):
+            if key in attrs:
+                assert attrs[key].startswith("/") and not attrs[key].startswith("//"), attrs
+    assert "http://" not in html.replace(shop.url, "") and "https://" not in html
+
+
+def test_spa_login_form_exists_only_once_its_script_builds_it(shop):
+    session = requests.Session()
+    page = session.get(shop.url + "/spa/login/?next=/basket/", timeout=T)
+    assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "<form" not in page.text and Forms(page.text).forms == {} and 'id="app"' in page.text
+    assert Tags(page.text).find("script") == [{"src": "/spa/login.js", "defer": None}]
+    only_loopback(shop, page.text)
+    script = session.get(shop.url + "/spa/login.js", timeout=T)
+    assert script.status_code == 200 and script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    for piece in ('fetch("/spa/session"', 'make("form"', 'action: "/accounts/login/"', '"csrfmiddlewaretoken"',
+                  '"redirect_url"', '"login-username"', '"login-password"', 'name: "login_submit"'):
+        assert piece in script.text, piece
+    assert "http" not in script.text.replace("HTTP ", "")             # no URL but the shop's own paths
+    # What the script does, done here over HTTP: the token from /spa/session, the HTML login's handler.
+    before = session.get(shop.url + "/spa/session", timeout=T)
+    assert before.headers["Cache-Control"] == "no-store" and before.json()["user"] is None
+    answer = session.post(shop.url + "/accounts/login/", timeout=T, data={
+        "csrfmiddlewaretoken": before.json()["csrf"], "redirect_url": "", "login-username": EMAIL,
+        "login-password": PASSWORD, "login_submit": "Log In"})
+    assert answer.url == shop.url + "/accounts/" and f"Signed in as {EMAIL}" in answer.text
+    after = session.get(shop.url + "/spa/session", timeout=T).json()
+    assert after["user"] == EMAIL and after["csrf"] != before.json()["csrf"]      # rotated at login
+
+
+def test_spa_session_gives_a_new_visitor_a_session_and_token(shop):
+    answer = requests.get(shop.url + "/spa/session", timeout=T)
+    assert answer.status_code == 200 and "sessionid=" in answer.headers["Set-Cookie"]
+    assert len(answer.json()["csrf"]) >= 32
+    wrong = requests.post(shop.url + "/accounts/login/", cookies=answer.cookies, timeout=T,
+                          data={"csrfmiddlewaretoken": "not-it", "login-username": EMAIL, "login-password": PASSWORD})
+    assert wrong.status_code == 403
+
+
+def test_slow_widget_page_loads_a_slow_script_and_a_missing_image(shop):
+    page = requests.get(shop.url + "/catalogue/slow-widget/?ms=300", timeout=T)
+    assert page.status_code == 200 and 'id="reviews"' in page.text
+    tags = Tags(page.text)
+    assert tags.find("script") == [{"async": None, "src": "/3p/widget.js?ms=300"}]
+    (image,) = tags.find("img")
+    only_loopback(shop, page.text)
+    missing = requests.get(shop.url + image["src"], timeout=T)
+    assert missing.status_code == 404
+    widget = requests.get(shop.url + "/3p/widget.js?ms=300", timeout=T)
+    assert widget.status_code == 200 and widget.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert 'getElementById("reviews")' in widget.text
+    assert float(widget.headers["Server-Timing"].split("dur=")[1]) >= 300
+    assert [r["duration_s"] >= 0.3 for r in shop.stats["requests"] if r["path"] == "/3p/widget.js"] == [True]
+    # ms is clamped the same way on the page and by the script: at most a minute, never negative.
+    for asked, src in (("999999", "/3p/widget.js?ms=60000"), ("-5", "/3p/widget.js?ms=0"),
+                       ("soon", "/3p/widget.js?ms=2000")):
+        page = requests.get(shop.url + f"/catalogue/slow-widget/?ms={asked}", timeout=T)
+        assert Tags(page.text).find("script")[0]["src"] == src
+    assert Tags(requests.get(shop.url + "/catalogue/slow-widget/", timeout=T).text).find("script")[0]["src"] == \
+        "/3p/widget.js"
+
+
+def test_widget_script_waits_two_seconds_by_default(shop):
+    widget = requests.get(shop.url + "/3p/widget.js", timeout=T)
+    assert widget.status_code == 200 and float(widget.headers["Server-Timing"].split("dur=")[1]) >= 2000
+
+
+def test_js_error_page_script_throws(shop):
+    page = requests.get(shop.url + "/js-error/", timeout=T)
+    assert page.status_code == 200 and "Track your order" in page.text
+    (script,) = Tags(page.text).scripts
+    assert 'throw new Error("cxshop demo: the order tracker failed to start");' in script
+    assert Tags(page.text).find("script") == [{}]                       # inline, nothing loaded
+    only_loopback(shop, page.text)
+
+
+def test_favicon_is_served_so_only_deliberate_resources_fail(shop):
+    icon = requests.get(shop.url + "/favicon.ico", timeout=T)
+    assert icon.status_code == 200 and icon.headers["Content-Type"] == "image/png"
+    assert icon.content.startswith(b"\x89PNG\r\n\x1a\n")

@@ -1,6 +1,6 @@
 """`cxcheck`: the things that are not checks.
 
-  cxcheck demo [--serve]                 the demo shop and every plugin run against it
+  cxcheck demo [--serve] [--access-log PATH]   the demo shop and every plugin run against it
   cxcheck scenario check FILE [--run]    validate a scenario; with --run, run it and trace each step
 """
 
@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start the demo shop and run every plugin against it")
     demo.add_argument("--serve", action="store_true", help="keep the shop up and print commands to try")
     demo.add_argument("--port", type=int, default=0, help="port for --serve (default: a free one)")
+    demo.add_argument("--access-log", metavar="PATH",
+                      help="append each request to PATH as nginx logs it (combined, then $request_time)")
     _scenario_parser(sub)
     return parser
 
@@ -90,7 +92,7 @@ def main(argv=None) -> None:
     if args.command == "demo":
         from cxcheck.demo.cli import demo
 
-        sys.exit(demo(serve=args.serve, port=args.port))
+        sys.exit(demo(serve=args.serve, port=args.port, access_log=args.access_log))
     sys.exit(scenario_check(args))
 
 

@@ -101,12 +101,16 @@ def run_all(url: str, out=sys.stdout) -> int:
     return surprises
 
 
-def demo(serve: bool = False, port: int = 0) -> int:
-    from cxcheck.demo.shop import DemoShop
+def demo(serve: bool = False, port: int = 0, access_log: str | None = None) -> int:
+    from cxcheck.demo.shop import DemoShop, StartError
 
-    shop = DemoShop(port=port).start()
     try:
-        print(f"demo shop on {shop.url}")
+        shop = DemoShop(port=port, access_log=access_log).start()
+    except StartError as error:
+        print(f"cxcheck demo: {error}", file=sys.stderr)
+        return 2
+    try:
+        print(f"demo shop on {shop.url}" + (f", access log {access_log}" if access_log else ""))
         if serve:
             return _serve(shop)
         surprises = run_all(shop.url)
@@ -128,7 +132,8 @@ def _serve(shop) -> int:
     slow = '{"latency": {"/checkout/payment/": 3}}'
     print(f"slow a step down:  curl -X POST -d '{slow}' {shop.url}/admin/faults")
     print(f"fail half the orders:  curl -X POST -d '{{\"failure_rate\": 0.5}}' {shop.url}/admin/faults")
-    print("Ctrl-C stops the shop.")
+    print(f"only a browser sees:  {shop.url}/spa/login/  {shop.url}/catalogue/slow-widget/  {shop.url}/js-error/")
+    print("Ctrl-C stops the shop.", flush=True)
     try:
         while True:
             time.sleep(3600)
