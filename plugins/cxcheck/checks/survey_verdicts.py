@@ -189,6 +189,11 @@ class SurveySummary(nagiosplugin.Summary):
     def verbose(self, results):
         r = self.resource
         lines = [f"{r.statistic.breakdown(r.current)}; {r.read} rows read, {r.rejects.count} rejected"]
+        if r.reports_unanswered:
+            offered = r.current.responses + r.unanswered
+            lines.append(f"response rate {points(r.response_rate)}%: {r.current.responses} "
+                         f"answered of {offered} surveys offered in {r.window}" if offered else
+                         f"no survey offered in {r.window}")
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
         return problems + r.notes + lines + r.rejects.lines()
