@@ -1,7 +1,8 @@
 """Which sources exist, by the kind of data they provide. A new source: its module, one line here.
 
-Kinds: `responses` are survey answers, (unix time, score) on the check's scale. Sources are
-imported when a plugin builds its parser: their modules must import nothing heavy at top level.
+Kinds (base.py says what each reader yields): `responses` are survey answers, (unix time, score)
+on the check's scale; `tickets` are support tickets, (created, solved, seconds waited). Sources
+are imported when a plugin builds its parser: their modules must import nothing heavy at top level.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ SOURCES = {
         "cxcheck.sources.surveymonkey:SurveyMonkey",
         "cxcheck.sources.delighted:Delighted",
         "cxcheck.sources.typeform:Typeform",
+    ],
+    "tickets": [
+        "cxcheck.sources.tickets:TicketCsvExport",
+        "cxcheck.sources.tickets:TicketJsonLinesExport",
     ],
 }
 
