@@ -18,10 +18,12 @@ SOURCES = {
         "cxcheck.sources.surveymonkey:SurveyMonkey",
         "cxcheck.sources.delighted:Delighted",
         "cxcheck.sources.typeform:Typeform",
+        "cxcheck.sources.zendesk:Zendesk",
     ],
     "tickets": [
         "cxcheck.sources.tickets:TicketCsvExport",
         "cxcheck.sources.tickets:TicketJsonLinesExport",
+        "cxcheck.sources.zendesk:Zendesk",
     ],
 }
 
