@@ -19,11 +19,13 @@ SOURCES = {
         "cxcheck.sources.delighted:Delighted",
         "cxcheck.sources.typeform:Typeform",
         "cxcheck.sources.zendesk:Zendesk",
+        "cxcheck.sources.hubspot:HubSpot",
     ],
     "tickets": [
         "cxcheck.sources.tickets:TicketCsvExport",
         "cxcheck.sources.tickets:TicketJsonLinesExport",
         "cxcheck.sources.zendesk:Zendesk",
+        "cxcheck.sources.hubspot:HubSpot",
     ],
 }
 
