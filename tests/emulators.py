@@ -10,6 +10,7 @@ fresh cursors; `repeat_cursor` hands out the same cursor again; `drop` removes a
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import threading
 from datetime import UTC, datetime
@@ -124,8 +125,11 @@ class Zendesk(ApiEmulator):
 
     def __init__(self, authorization: str, ratings=(), tickets=(), sideload: bool = False):
         super().__init__(authorization)
-        self.ratings = sorted(ratings, key=lambda r: r["created_at"])
-        self.tickets = sorted(tickets, key=lambda t: t["updated_at"])
+        self.ratings = sorted(ratings, key=lambda r: epoch(r["created_at"]))
+        self.tickets = sorted(tickets, key=lambda t: epoch(t["updated_at"]))
+        # Sorted times beside the items: a window is a bisection, not a scan (bench: 100,000 items).
+        self.rated = [epoch(r["created_at"]) for r in self.ratings]
+        self.updated = [epoch(t["updated_at"]) for t in self.tickets]
         self.sideload = sideload
         self.issued = 0
 
@@ -156,7 +160,7 @@ class Zendesk(ApiEmulator):
         if size > 100:
             raise ApiError(400, "page[size] must be at most 100")
         start, end = int(query.get("start_time", 0)), int(query.get("end_time", 2 ** 40))
-        chosen = [r for r in self.ratings if start <= epoch(r["created_at"]) < end]
+        chosen = self.ratings[bisect.bisect_left(self.rated, start):bisect.bisect_left(self.rated, end)]
         at = self.position(query["page[after]"]) if "page[after]" in query else 0
         page = chosen[at:at + size]
         more = self.endless or at + size < len(chosen)
@@ -174,7 +178,7 @@ class Zendesk(ApiEmulator):
             at, start = self.position(query["cursor"]), 0
         else:
             at, start = 0, int(query["start_time"])
-        chosen = [t for t in self.tickets if epoch(t["updated_at"]) >= start]
+        chosen = self.tickets[bisect.bisect_left(self.updated, start):]
         page = chosen[at:at + size]
         done = at + size >= len(chosen) and not self.endless
         after = self.cursor(at + size if not self.endless else at, at)
@@ -203,6 +207,7 @@ class HubSpot(ApiEmulator):
     def __init__(self, token: str, objects: dict | None = None):
         super().__init__(f"Bearer {token}")
         self.objects = objects or {}            # "tickets" / "feedback_submissions" -> [{"id", "properties"}]
+        self.indexes: dict = {}
 
     def route(self, method, path, query, body):
         parts = path.strip("/").split("/")
@@ -216,10 +221,7 @@ class HubSpot(ApiEmulator):
             raise ApiError(400, "limit must be at most 200")
         if after + limit > self.CAP:
             raise ApiError(400, f"search results are capped at {self.CAP}")
-        found = [o for o in self.objects.get(kind, []) if self.matches(o["properties"], body.get("filterGroups"))]
-        for sort in reversed(body.get("sorts") or []):
-            name = sort["propertyName"]
-            found.sort(key=lambda o: self.value(o["properties"], name) or 0, reverse=sort.get("direction") == "DESCENDING")
+        found = self.candidates(kind, body)
         page = found[after:after + limit]
         wanted = body.get("properties") or []
         results = [{"id": o["id"], "properties": {k: o["properties"].get(k) for k in wanted},
@@ -230,6 +232,33 @@ class HubSpot(ApiEmulator):
         if more:
             answer["paging"] = {"next": {"after": str(after if self.repeat_cursor else after + limit)}}
         return answer
+
+    def candidates(self, kind: str, body: dict) -> list:
+        """The matching objects in the asked order. One group whose first filter is a BETWEEN on
+        the (ascending) sort property: a bisection of the presorted objects, then the other filters."""
+        groups, sorts = body.get("filterGroups") or [], body.get("sorts") or []
+        objects = self.objects.get(kind, [])
+        first = groups[0]["filters"][0] if len(groups) == 1 and groups[0].get("filters") else {}
+        if len(sorts) == 1 and sorts[0].get("direction", "ASCENDING") == "ASCENDING" and \
+                first.get("operator") == "BETWEEN" and first.get("propertyName") == sorts[0]["propertyName"]:
+            ordered, keys = self.index(kind, first["propertyName"])
+            chosen = ordered[bisect.bisect_left(keys, float(first["value"])):
+                             bisect.bisect_right(keys, float(first["highValue"]))]
+            rest = groups[0]["filters"][1:]
+            return [o for o in chosen if all(self.test(o["properties"], f) for f in rest)] if rest else chosen
+        found = [o for o in objects if self.matches(o["properties"], groups)]
+        for sort in reversed(sorts):
+            name = sort["propertyName"]
+            found.sort(key=lambda o: self.value(o["properties"], name) or 0, reverse=sort.get("direction") == "DESCENDING")
+        return found
+
+    def index(self, kind: str, name: str):
+        cached = self.indexes.get((kind, name))
+        if cached is None:
+            valued = [(self.value(o["properties"], name), o) for o in self.objects.get(kind, [])]
+            valued = sorted(((v, o) for v, o in valued if v is not None), key=lambda pair: pair[0])
+            cached = self.indexes[(kind, name)] = ([o for _, o in valued], [v for v, _ in valued])
+        return cached
 
     def value(self, properties: dict, name: str):
         raw = properties.get(name)
