@@ -60,6 +60,13 @@ def test_a_source_of_several_kinds_is_one_class():
         assert cls in registry.sources("tickets")
 
 
+def test_a_survey_plugin_offers_the_sources_of_its_kind():
+    nps = [cls.option for cls in registry.sources("responses", "NPS")]
+    csat = [cls.option for cls in registry.sources("responses", "CSAT")]
+    assert "--zendesk" not in nps and "--hubspot" in nps
+    assert {"--zendesk", "--hubspot", "--csv", "--delighted"} <= set(csat)
+
+
 def test_an_api_source_without_its_token_is_a_configuration_error():
     run = runtime.Run(parser_for("responses").parse_args(["--delighted"]), runtime.Deadline(5), 0)
     with pytest.raises(runtime.ConfigError, match="Delighted needs a token: --token-env VAR or --token-file PATH"):

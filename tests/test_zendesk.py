@@ -112,11 +112,14 @@ def test_good_bad_on_another_scale_and_a_bad_score(zendesk):
 
 
 def test_the_nps_is_not_made_of_good_and_bad(zendesk):
-    api = zendesk(ratings=ratings(good=3))
-    result = run_plugin("check_cx_nps", "--zendesk", "acme", "--zendesk-email", EMAIL, "--token-env", "ZD_TOKEN",
-                        "--api-url", api.url, "--now", NOW, env=ENV)
+    # check_cx_nps does not offer Zendesk; a scale without satisfied answers refuses good/bad too.
+    result = run_plugin("check_cx_nps", "--zendesk", "acme", "--token-env", "ZD_TOKEN", env=ENV)
     assert result.code == 3
-    assert result.text == "CX NPS UNKNOWN - good/bad ratings have no place on a 0-10 NPS: they make a CSAT"
+    assert result.text.startswith("CX NPS UNKNOWN - unrecognized arguments: --zendesk acme")
+    from cxcheck.sources.responses import NPS_SCALE, SourceError
+
+    with pytest.raises(SourceError, match="good/bad ratings have no place on a 0-10 NPS: they make a CSAT"):
+        NPS_SCALE.rating(True)
 
 
 def test_empty_window_is_the_low_sample_state(zendesk):

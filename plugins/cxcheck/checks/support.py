@@ -17,6 +17,7 @@ from array import array
 import nagiosplugin
 
 from cxcheck import runtime
+from cxcheck.checks.trust import RejectsRows
 from cxcheck.runtime import Duration, perf_value
 
 EXAMPLES = """
@@ -81,7 +82,7 @@ def build_parser() -> runtime.Parser:
     return parser
 
 
-class Waits(nagiosplugin.Resource):
+class Waits(RejectsRows, nagiosplugin.Resource):
     """One pass over the tickets of the window: the waits, sorted for the percentiles."""
 
     name = "CX SUPPORT"
@@ -98,11 +99,11 @@ class Waits(nagiosplugin.Resource):
         self.read = self.counted = self.waiting = 0
         self.longest_waiting = None
         self.value = self.median = None
+        self.measures = "percentile"
 
     @property
-    def rejected_share(self) -> float:
-        total = self.read + self.rejects.count
-        return 100.0 * self.rejects.count / total if total else 0.0
+    def sample_size(self) -> int:
+        return self.counted
 
     def probe(self):
         from cxcheck.stats import percentile
@@ -137,11 +138,11 @@ class Waits(nagiosplugin.Resource):
         yield nagiosplugin.Metric("rejected", self.rejects.count, "c", min=0, context="rejected")
 
 
-class Backlog(nagiosplugin.Resource):
+class Backlog(RejectsRows, nagiosplugin.Resource):
     """The unsolved tickets created before now - --older-than, and how old the oldest is."""
 
     name = "CX SUPPORT"
-    label = "backlog"
+    label = measures = "backlog"
 
     def __init__(self, source, args, now: float):
         from cxcheck.sources.responses import Rejects
@@ -150,11 +151,6 @@ class Backlog(nagiosplugin.Resource):
         self.rejects = Rejects()
         self.read = 0
         self.value = self.oldest = None
-
-    @property
-    def rejected_share(self) -> float:
-        total = self.read + self.rejects.count
-        return 100.0 * self.rejects.count / total if total else 0.0
 
     def probe(self):
         self.value, oldest, examined = self.source.read_backlog(self.now - self.args.older_than, self.rejects)

@@ -1,31 +1,15 @@
 """The verdicts of check_cx_support: Contexts judge, the Summary words what they judged.
 
-Order of trust: rows readable (--max-rejected), enough tickets (--min-tickets), then the ranges
-on the percentile or the backlog.
+Order of trust (checks/trust.py): rows readable (--max-rejected), enough tickets (--min-tickets),
+then the ranges on the percentile or the backlog.
 """
 
 from __future__ import annotations
 
 import nagiosplugin
 
+from cxcheck.checks.trust import CountContext, RejectedContext, Trust
 from cxcheck.runtime import MaybeContext, say_duration, violation
-
-
-class Verdicts:
-    def __init__(self, resource, args):
-        self.resource, self.args = resource, args
-
-    @property
-    def unreadable(self) -> bool:
-        return self.resource.rejected_share > self.args.max_rejected
-
-    @property
-    def low_sample(self) -> bool:
-        return self.args.metric != "backlog" and self.resource.counted < self.args.min_tickets
-
-    @property
-    def judged(self) -> bool:
-        return not self.unreadable and not self.low_sample
 
 
 def say(resource):
@@ -36,7 +20,7 @@ def say(resource):
 class JudgedContext(MaybeContext):
     """The ranges on the percentile (seconds) or the backlog (tickets), once the numbers are trusted."""
 
-    def __init__(self, verdicts: Verdicts, warning, critical):
+    def __init__(self, verdicts: Trust, warning, critical):
         super().__init__("judged", warning, critical)
         self.verdicts = verdicts
 
@@ -49,8 +33,8 @@ class JudgedContext(MaybeContext):
         return self.result_cls(nagiosplugin.Ok, None, metric)
 
 
-class TicketsContext(nagiosplugin.Context):
-    def __init__(self, verdicts: Verdicts, state):
+class TicketsContext(CountContext):
+    def __init__(self, verdicts: Trust, state):
         super().__init__("tickets")
         self.verdicts, self.state = verdicts, state
 
@@ -58,33 +42,12 @@ class TicketsContext(nagiosplugin.Context):
         if self.verdicts.low_sample and not self.verdicts.unreadable:
             count = f"only {tickets(metric.value)}" if metric.value else "no tickets"
             return self.result_cls(self.state, f"{count} {resource.by} in {resource.window} (at least "
-                                   f"{self.verdicts.args.min_tickets} needed to judge the {resource.args.metric})",
-                                   metric)
+                                   f"{self.verdicts.minimum} needed to judge the {resource.args.metric})", metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return nagiosplugin.Performance(metric.name, metric.value, "c", min=0)
-
-
-class RejectedContext(nagiosplugin.Context):
-    def __init__(self, verdicts: Verdicts):
-        super().__init__("rejected")
-        self.verdicts = verdicts
-
-    def evaluate(self, metric, resource):
-        if self.verdicts.unreadable:
-            return self.result_cls(nagiosplugin.Unknown, f"{metric.value} of {resource.read + metric.value} rows "
-                                   f"rejected ({resource.rejected_share:.1f}% > {self.verdicts.args.max_rejected:g}%):"
-                                   f" the {'backlog' if resource.label == 'backlog' else 'percentile'} would lie",
-                                   metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return nagiosplugin.Performance(metric.name, metric.value, "c", min=0)
 
 
 def contexts_for(resource, args, low_sample_state) -> list:
-    verdicts = Verdicts(resource, args)
+    verdicts = Trust(resource, args, None if resource.label == "backlog" else args.min_tickets)
     if resource.label == "backlog":
         return [JudgedContext(verdicts, args.warning, args.critical), MaybeContext("oldest_unsolved"),
                 RejectedContext(verdicts)]

@@ -15,6 +15,7 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
+from cxcheck.checks.trust import RejectsRows
 from cxcheck.runtime import Duration, MaybeContext, perf_value
 
 
@@ -67,7 +68,7 @@ def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
     """The sources of survey answers, and the window and statistics options."""
     from cxcheck.sources.registry import add_source_arguments
 
-    reading = add_source_arguments(parser, "responses", "the responses")
+    reading = add_source_arguments(parser, "responses", "the responses", statistic.scale.kind)
     reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
                 help=f"more rows than this share unreadable is UNKNOWN: the {statistic.name} would lie (default 5)")
     judge = parser.add_argument_group("window and statistics")
@@ -88,7 +89,7 @@ def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
                        help=f"warn when the {statistic.name} dropped more than this from the previous window")
 
 
-class Responses(nagiosplugin.Resource):
+class Responses(RejectsRows, nagiosplugin.Resource):
     """One pass over the source: the window's tally, the previous window's, the rejects."""
 
     def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
@@ -113,15 +114,18 @@ class Responses(nagiosplugin.Resource):
         return f"CX {self.statistic.name}"
 
     @property
+    def measures(self) -> str:
+        return self.statistic.name
+
+    @property
+    def sample_size(self) -> int:
+        return self.current.responses
+
+    @property
     def response_rate(self) -> float | None:
         """Answers among surveys offered in the window, in percent; None when none was offered."""
         offered = self.current.responses + self.unanswered
         return 100.0 * self.current.responses / offered if offered else None
-
-    @property
-    def rejected_share(self) -> float:
-        total = self.read + self.rejects.count
-        return 100.0 * self.rejects.count / total if total else 0.0
 
     def probe(self):
         statistic = self.statistic
@@ -172,7 +176,7 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     from cxcheck.sources.registry import open_source
 
     args = run.args
-    source = open_source(run, "responses")
+    source = open_source(run, "responses", statistic.scale.kind)
     now = args.now if args.now is not None else time.time()
     responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
         statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence,

@@ -9,7 +9,9 @@ no network library at top level, so a plugin's parser and --help cost nothing):
 - `help`                that option's help;
 - `add_arguments(opts)` its own further options, declared through `Options` (shared by several
                         sources: declared once, first help wins);
-- `uses_api`            True: it takes the shared API options (--token-env/--token-file, --api-url).
+- `uses_api`            True: it takes the shared API options (--token-env/--token-file, --api-url);
+- `survey_kinds`        the survey kinds it holds, when not any ("CSAT": good/bad ratings make no
+                        NPS): a plugin of another kind does not offer it.
 
 Built with `cls(value, run)` once the arguments are parsed: it validates its options
 (ConfigError) and reads nothing yet. Then the check calls the reader of its kind, which yields
@@ -54,6 +56,7 @@ class Source:
     metavar: str | None = None
     help = ""
     uses_api = False
+    survey_kinds = None             # responses: the survey kinds it holds ("NPS", "CSAT"); None: any
     reports_unanswered = False      # responses: also yields surveys offered and not answered
     business_hours = False          # tickets: gives times in business hours too
 

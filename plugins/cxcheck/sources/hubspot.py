@@ -39,6 +39,7 @@ class HubSpot(ApiSource):
     option = "--hubspot"
     help = "HubSpot (a private app token): feedback submissions, tickets"
     default_api = "https://api.hubapi.com"
+    survey_kinds = ("NPS", "CSAT")
 
     @classmethod
     def add_arguments(cls, options):

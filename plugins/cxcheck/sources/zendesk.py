@@ -30,6 +30,7 @@ class Zendesk(ApiSource):
     name = "Zendesk"
     option, metavar = "--zendesk", "SUBDOMAIN"
     help = "a Zendesk account, SUBDOMAIN.zendesk.com (with --zendesk-email for an API token)"
+    survey_kinds = ("CSAT",)            # good/bad ratings: no NPS
     reports_unanswered = True
     business_hours = True
     max_requests = 2000         # 200,000 ratings at 100 a page
