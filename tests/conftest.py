@@ -25,6 +25,8 @@ MODULES = {
     "check_cx_checkout": "cxcheck.checks.checkout",
     "check_cx_transaction": "cxcheck.checks.transaction",
     "check_cx_nps": "cxcheck.checks.nps",
+    "check_cx_csat": "cxcheck.checks.csat",
+    "check_cx_support": "cxcheck.checks.support",
     "cxcheck": "cxcheck.cli",
 }
 

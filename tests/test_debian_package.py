@@ -155,11 +155,18 @@ def test_installed_plugins_run_against_the_demo_shop(installed, shop, tmp_path):
                            *journey, "--attempts", "2", env=env)
     assert orders.returncode == 0 and orders.stdout.startswith("CX TRANSACTION OK"), orders.stdout + orders.stderr
     if (PLUGIN_DIR / "check_cx_nps").exists() and module_exists("cxcheck.checks.nps"):
-        samples = sorted((SHARE / "examples").glob("*.csv"))
-        assert samples, "the sample survey export is not installed"
-        nps = run_installed("check_cx_nps", "--csv", str(samples[0]), "--window", "30d",
+        sample = SHARE / "examples" / "nps_sample.csv"
+        assert sample.exists(), "the sample survey export is not installed"
+        nps = run_installed("check_cx_nps", "--csv", str(sample), "--window", "30d",
                             "--now", "2026-11-01T00:00:00Z", "-w", "30:", "-c", "10:")
         assert nps.returncode == 0 and nps.stdout.startswith("CX NPS OK"), nps.stdout + nps.stderr
+    if (PLUGIN_DIR / "check_cx_support").exists() and module_exists("cxcheck.checks.support"):
+        csat = run_installed("check_cx_csat", "--csv", str(SHARE / "examples" / "csat_sample.csv"),
+                             "--now", "2026-11-01T00:00:00Z", "-w", "80:")
+        assert csat.returncode == 0 and csat.stdout.startswith("CX CSAT OK"), csat.stdout + csat.stderr
+        waits = run_installed("check_cx_support", "--csv", str(SHARE / "examples" / "tickets_sample.csv"),
+                              "--now", "2026-11-01T00:00:00Z", "-w", "4h", "-c", "8h")
+        assert waits.returncode == 0 and waits.stdout.startswith("CX SUPPORT OK"), waits.stdout + waits.stderr
     for run in (login, rejected, checkout, orders):
         assert DEMO_ACCOUNTS["shopper@example.com"] not in run.stdout + run.stderr
 

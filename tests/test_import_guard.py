@@ -18,6 +18,8 @@ from conftest import MODULES, ROOT, plugin_env
 ACCOUNT, PASSWORD = "shopper@example.com", "correct-horse-battery"
 SCENARIOS = ROOT / "templates" / "scenarios"
 NPS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "nps_sample.csv"
+CSAT_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "csat_sample.csv"
+TICKETS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "tickets_sample.csv"
 # The API client and what reads through it. The survey sources' own modules are declarations
 # (class attributes for the parser, ~0.6 ms for all four) and are imported to build the options;
 # what they read with is imported only once one is chosen.
@@ -65,6 +67,17 @@ def test_checkout_with_json_expressions_does_import_jmespath(shop):
     assert "jmespath" in names
 
 
+@pytest.mark.parametrize("plugin, args", [
+    ("check_cx_csat", ["--csv", str(CSAT_SAMPLE), "--now", "2026-11-01T00:00:00Z"]),
+    ("check_cx_support", ["--csv", str(TICKETS_SAMPLE), "--now", "2026-11-01T00:00:00Z"]),
+    ("check_cx_support", ["--csv", str(TICKETS_SAMPLE), "--now", "2026-11-01T00:00:00Z", "--metric", "backlog"]),
+])
+def test_csat_and_support_from_a_csv_need_no_http_stack(plugin, args):
+    names = imported(plugin, *args, codes=(0, 1, 2))
+    assert "cxcheck.sources.files" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
+
+
 def test_nps_from_a_csv_needs_no_http_yaml_jmespath_or_survey_apis():
     names = imported("check_cx_nps", "--csv", str(NPS_SAMPLE), "--now", "2026-11-01T00:00:00Z",
                      "--window", "30d", codes=(0, 1, 2))
@@ -81,13 +94,17 @@ def test_nps_from_a_csv_needs_no_http_yaml_jmespath_or_survey_apis():
     ("check_cx_transaction", ["-w", "abc"]),
     ("check_cx_nps", ["--csv", "x.csv", "--window", "yesterday"]),
     ("check_cx_nps", ["--csv", "/nonexistent/export.csv"]),
+    ("check_cx_csat", ["--csv", "x.csv", "--satisfied", "9-10"]),
+    ("check_cx_support", ["--csv", "x.csv", "-w", "4 hours"]),
+    ("check_cx_support", ["--zendesk", "acme"]),                     # no token
 ])
 def test_a_usage_error_needs_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(3,))
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
 
 
-@pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_nps"])
+@pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_nps", "check_cx_csat",
+                                    "check_cx_support"])
 def test_help_needs_no_http_stack(plugin):
     names = imported(plugin, "--help")
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []

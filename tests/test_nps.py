@@ -187,7 +187,7 @@ def test_stdin(tmp_path):
 
 def test_usage_errors():
     assert run_plugin("check_cx_nps").text == ("CX NPS UNKNOWN - give a source: --csv, --jsonl, --json-url, "
-                                               "--surveymonkey, --delighted or --typeform")
+                                               "--surveymonkey, --delighted, --typeform or --hubspot")
     result = run_plugin("check_cx_nps", "--csv", "x", "--window", "30 days")
     assert result.code == 3 and "'30 days' is not a duration" in result.text
     result = run_plugin("check_cx_nps", "--csv", "x", "--jsonl", "y")

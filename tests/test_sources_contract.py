@@ -43,12 +43,28 @@ def test_shared_options_are_declared_once():
     assert {"--token-env", "--token-file", "--api-url", "--score-column", "--question-id"} <= set(flags)
 
 
-def test_selecting_none_names_every_source():
-    run = runtime.Run(parser_for("responses").parse_args([]), runtime.Deadline(5), 0)
+@pytest.mark.parametrize("kind, names", [
+    ("responses", "--csv, --jsonl, --json-url, --surveymonkey, --delighted, --typeform, --zendesk or --hubspot"),
+    ("tickets", "--csv, --jsonl, --zendesk or --hubspot"),
+])
+def test_selecting_none_names_every_source(kind, names):
+    run = runtime.Run(parser_for(kind).parse_args([]), runtime.Deadline(5), 0)
     with pytest.raises(runtime.ConfigError) as error:
-        registry.open_source(run, "responses")
-    assert str(error.value) == ("give a source: --csv, --jsonl, --json-url, --surveymonkey, --delighted "
-                                "or --typeform")
+        registry.open_source(run, kind)
+    assert str(error.value) == f"give a source: {names}"
+
+
+def test_a_source_of_several_kinds_is_one_class():
+    # Zendesk and HubSpot give survey answers and tickets: one module, one line per kind.
+    for cls in (registry.sources("responses")[-2:]):
+        assert cls in registry.sources("tickets")
+
+
+def test_a_survey_plugin_offers_the_sources_of_its_kind():
+    nps = [cls.option for cls in registry.sources("responses", "NPS")]
+    csat = [cls.option for cls in registry.sources("responses", "CSAT")]
+    assert "--zendesk" not in nps and "--hubspot" in nps
+    assert {"--zendesk", "--hubspot", "--csv", "--delighted"} <= set(csat)
 
 
 def test_an_api_source_without_its_token_is_a_configuration_error():

@@ -35,13 +35,17 @@ EXPECTED = {
     (HOST, "cx-orders"): (0, "CX TRANSACTION OK", {"success"}),
     (HOST, "cx-nps"): (0, "CX NPS OK", set()),
     (HOST, "cx-orders-real-users"): (0, "CX TRANSACTION OK", set()),
+    (HOST, "cx-csat"): (0, "CX CSAT OK", {"csat", "satisfied", "dissatisfied"}),
+    (HOST, "cx-first-reply"): (0, "CX SUPPORT OK", {"first_reply_p90", "first_reply_p50"}),
+    (HOST, "cx-backlog"): (0, "CX SUPPORT OK", {"backlog", "oldest_unsolved"}),
     # test-only host: the password itself in cx_password (through the environment), and a wrong one
     ("env-shop", "cx-login"): (0, "CX LOGIN OK", {"time"}),
     ("env-shop", "cx-checkout"): (0, "CX CHECKOUT OK", {"time"}),
     ("wrong-shop", "cx-login"): (2, "CX LOGIN CRITICAL", {"time"}),
 }
 PLUGIN_OF = {"cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
-             "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction"}
+             "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction", "cx-csat": "check_cx_csat",
+             "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support"}
 
 EXTRA = """
 object Host "env-shop" {
@@ -85,7 +89,7 @@ def test_icinga2_validates_the_templates(tmp_path):
     assert "critical/" not in out, out
     assert re.search(r"warning/.*cxcheck", out) is None, out
     services = int(re.search(r"Instantiated (\d+) Services?", out).group(1))
-    assert services == 5, out        # login, checkout, orders, nps, orders from Prometheus
+    assert services == 8, out        # login, checkout, orders, nps, orders from Prometheus, csat, two waits
     commands = re.findall(r'object CheckCommand "(cx_\w+)"', COMMANDS.read_text())
     assert len(commands) >= 4
 

@@ -43,6 +43,9 @@ EXPECTED = {
     "CX checkout": (0, "CX CHECKOUT OK", {"time", "step_login", "step_payment", "step_place_order"}),
     "CX orders": (0, "CX TRANSACTION OK", set()),
     "CX NPS": (0, "CX NPS OK", set()),
+    "CX CSAT": (0, "CX CSAT OK", {"csat", "csat_low", "csat_high", "satisfied", "responses"}),
+    "CX first reply": (0, "CX SUPPORT OK", {"first_reply_p90", "first_reply_p50", "tickets", "waiting"}),
+    "CX backlog": (0, "CX SUPPORT OK", {"backlog", "oldest_unsolved"}),
     # test-only services (EXTRA below)
     "CX login wrong password": (2, "CX LOGIN CRITICAL", {"time", "step_login_page", "step_login"}),
     "CX login secret from env": (0, "CX LOGIN OK", {"time", "step_login_page", "step_login"}),
@@ -233,7 +236,8 @@ def test_every_service_template_gives_its_command_arguments_its_plugin_accepts(t
     samples = {"CX_URL": "https://shop.example.com/accounts/login/", "CX_USERNAME": "shopper@example.com",
                "CX_SCENARIO": str(TEMPLATES / "scenarios" / "shop-checkout-html.yaml"),
                "CX_PROMETHEUS": "http://127.0.0.1:9090", "CX_SUCCESS_QUERY": 'sum(x{outcome="success"})',
-               "CX_TOTAL_QUERY": "sum(x)", "CX_CSV": "/tmp/export.csv"}
+               "CX_TOTAL_QUERY": "sum(x)", "CX_CSV": "/tmp/export.csv", "CX_ZENDESK": "acme",
+               "CX_ZENDESK_EMAIL": "ops@acme.example", "CX_SECRET": "helpdesk.token"}
     checked = 0
     for template in templates.values():
         if "check_command" not in template:

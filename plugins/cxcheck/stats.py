@@ -10,6 +10,9 @@ approximation does not (Wilson, 1927; Brown, Cai & DasGupta, 2001).
 
 Every tally has `value`, `responses`, `stderr` (in the value's unit) and `interval(confidence)`,
 so that a survey check and the drop test work on any of them.
+
+Waits (support tickets) take the nearest-rank percentile: the smallest observed value with at
+least p % of the values at or below it, a wait a customer actually had (no interpolation).
 """
 
 from __future__ import annotations
@@ -121,3 +124,11 @@ def drop_lower_bound(previous, current, confidence: float = 0.95) -> float | Non
         return None
     spread = z_score(confidence) * math.hypot(previous.stderr, current.stderr)
     return previous.value - current.value - spread
+
+
+def percentile(ordered, p: float) -> float | None:
+    """The nearest-rank p-th percentile (0 < p <= 100) of values sorted ascending; None if empty."""
+    if not ordered:
+        return None
+    rank = max(math.ceil(p / 100.0 * len(ordered) - 1e-9), 1)
+    return ordered[rank - 1]

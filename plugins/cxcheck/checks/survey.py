@@ -15,6 +15,7 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
+from cxcheck.checks.trust import RejectsRows
 from cxcheck.runtime import Duration, MaybeContext, perf_value
 
 
@@ -67,7 +68,7 @@ def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
     """The sources of survey answers, and the window and statistics options."""
     from cxcheck.sources.registry import add_source_arguments
 
-    reading = add_source_arguments(parser, "responses", "the responses")
+    reading = add_source_arguments(parser, "responses", "the responses", statistic.scale.kind)
     reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
                 help=f"more rows than this share unreadable is UNKNOWN: the {statistic.name} would lie (default 5)")
     judge = parser.add_argument_group("window and statistics")
@@ -88,11 +89,11 @@ def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
                        help=f"warn when the {statistic.name} dropped more than this from the previous window")
 
 
-class Responses(nagiosplugin.Resource):
+class Responses(RejectsRows, nagiosplugin.Resource):
     """One pass over the source: the window's tally, the previous window's, the rejects."""
 
     def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
-                 confidence_level: float):
+                 confidence_level: float, reports_unanswered: bool = False):
         from cxcheck.sources.responses import Rejects
 
         self.statistic = statistic
@@ -100,8 +101,10 @@ class Responses(nagiosplugin.Resource):
         self.window, self.now = window, now
         self.with_previous = with_previous
         self.confidence = confidence_level
+        self.reports_unanswered = reports_unanswered     # the source counts surveys offered, not answered
         self.rejects = Rejects()
         self.current = self.previous = statistic.tally([0] * (statistic.scale.high + 1))
+        self.unanswered = 0
         self.read = 0
         self.interval = None
         self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
@@ -111,16 +114,26 @@ class Responses(nagiosplugin.Resource):
         return f"CX {self.statistic.name}"
 
     @property
-    def rejected_share(self) -> float:
-        total = self.read + self.rejects.count
-        return 100.0 * self.rejects.count / total if total else 0.0
+    def measures(self) -> str:
+        return self.statistic.name
+
+    @property
+    def sample_size(self) -> int:
+        return self.current.responses
+
+    @property
+    def response_rate(self) -> float | None:
+        """Answers among surveys offered in the window, in percent; None when none was offered."""
+        offered = self.current.responses + self.unanswered
+        return 100.0 * self.current.responses / offered if offered else None
 
     def probe(self):
         statistic = self.statistic
         start, now = self.now - self.window, self.now
         oldest = start - self.window if self.with_previous else start
-        # Counts per score, not a call per answer: a million rows go through this loop.
-        current, previous = [0] * (statistic.scale.high + 1), [0] * (statistic.scale.high + 1)
+        # Counts per score, not a call per answer: a million rows go through this loop. One slot
+        # more than the scale: a survey offered but not answered (UNANSWERED, -1) lands in the last.
+        current, previous = [0] * (statistic.scale.high + 2), [0] * (statistic.scale.high + 2)
         read = 0
         for when, score in self.read_answers(oldest, now, self.rejects):
             read += 1
@@ -129,7 +142,8 @@ class Responses(nagiosplugin.Resource):
             elif oldest < when <= start:
                 previous[score] += 1
         self.read = read
-        self.current, self.previous = statistic.tally(current), statistic.tally(previous)
+        self.unanswered = current[-1]
+        self.current, self.previous = statistic.tally(current[:-1]), statistic.tally(previous[:-1])
         tally, label, (low_bound, high_bound) = self.current, statistic.label, statistic.bounds
         self.interval = tally.interval(self.confidence)
         low, high = self.interval or (None, None)
@@ -141,10 +155,12 @@ class Responses(nagiosplugin.Resource):
             yield nagiosplugin.Metric(name, perf_value(value), uom, min=limits[0], max=limits[1], context=name)
         yield nagiosplugin.Metric("responses", tally.responses, "c", min=0, context="responses")
         yield nagiosplugin.Metric("rejected", self.rejects.count, "c", min=0, context="rejected")
+        if self.reports_unanswered:
+            yield nagiosplugin.Metric("response_rate", perf_value(self.response_rate), "%", min=0, max=100,
+                                      context="response_rate")
         if self.with_previous:
             yield nagiosplugin.Metric(f"{label}_previous", perf_value(self.previous.value), statistic.uom,
                                       min=low_bound, max=high_bound, context=f"{label}_previous")
-
 
 
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
@@ -160,10 +176,11 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     from cxcheck.sources.registry import open_source
 
     args = run.args
-    source = open_source(run, "responses")
+    source = open_source(run, "responses", statistic.scale.kind)
     now = args.now if args.now is not None else time.time()
     responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
-        statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence)
+        statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence,
+        source.reports_unanswered)
     verdicts = Verdicts(responses, args)
     label = statistic.label
     contexts = [
@@ -173,6 +190,8 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
         *(MaybeContext(name) for name in (f"{label}_low", f"{label}_high")),
         *(MaybeContext(name) for name, _, _ in statistic.parts(responses.current)),
     ]
+    if source.reports_unanswered:
+        contexts.append(MaybeContext("response_rate"))
     if args.max_drop:
         contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
     return nagiosplugin.Check(responses, *contexts, SurveySummary(responses, args))

@@ -1,7 +1,8 @@
 """The verdicts of a survey check: Contexts judge, the Summary words what they judged.
 
-Order of trust: rows readable (RejectedContext), enough answers (ResponsesContext), then the
-floor (FloorContext) and the drop from the previous window (DropContext).
+Order of trust: rows readable (RejectedContext, checks/trust.py), enough answers
+(ResponsesContext), then the floor (FloorContext) and the drop from the previous window
+(DropContext).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck.checks.survey import points
+from cxcheck.checks.trust import CountContext, RejectedContext, Trust
 from cxcheck.runtime import MaybeContext, violation
 
 
@@ -26,43 +28,14 @@ def interval_violates(bound: nagiosplugin.Range, low: float, high: float) -> boo
     return high < bound.start or low > bound.end
 
 
-class Verdicts:
-    """What the contexts need to know of each other: are the numbers to be trusted?"""
+class Verdicts(Trust):
+    """Trust in a survey window: enough responses (--min-responses)."""
 
     def __init__(self, resource, args):
-        self.resource, self.args = resource, args
-
-    @property
-    def unreadable(self) -> bool:
-        return self.resource.rejected_share > self.args.max_rejected
-
-    @property
-    def low_sample(self) -> bool:
-        return self.resource.current.responses < self.args.min_responses
-
-    @property
-    def judged(self) -> bool:
-        return not self.unreadable and not self.low_sample
+        super().__init__(resource, args, args.min_responses)
 
 
-class RejectedContext(nagiosplugin.Context):
-    def __init__(self, verdicts: Verdicts):
-        super().__init__("rejected")
-        self.verdicts = verdicts
-
-    def evaluate(self, metric, resource):
-        if self.verdicts.unreadable:
-            share = resource.rejected_share
-            return self.result_cls(nagiosplugin.Unknown, f"{metric.value} of {resource.read + metric.value} rows "
-                                   f"rejected ({share:.1f}% > {self.verdicts.args.max_rejected:g}%): "
-                                   f"the {resource.statistic.name} would lie", metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return nagiosplugin.Performance(metric.name, metric.value, "c", min=0)
-
-
-class ResponsesContext(nagiosplugin.Context):
+class ResponsesContext(CountContext):
     def __init__(self, verdicts: Verdicts, state):
         super().__init__("responses")
         self.verdicts, self.state = verdicts, state
@@ -73,9 +46,6 @@ class ResponsesContext(nagiosplugin.Context):
             return self.result_cls(self.state, f"{count} in {resource.window} "
                                    f"(at least {self.verdicts.args.min_responses} needed to judge)", metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return nagiosplugin.Performance(metric.name, metric.value, "c", min=0)
 
 
 class FloorContext(MaybeContext):
@@ -189,6 +159,14 @@ class SurveySummary(nagiosplugin.Summary):
     def verbose(self, results):
         r = self.resource
         lines = [f"{r.statistic.breakdown(r.current)}; {r.read} rows read, {r.rejects.count} rejected"]
+        if r.reports_unanswered:
+            offered = r.current.responses + r.unanswered
+            lines.append(f"response rate {points(r.response_rate)}%: {r.current.responses} "
+                         f"answered of {offered} surveys offered in {r.window}" if offered else
+                         f"no survey offered in {r.window}")
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
         return problems + r.notes + lines + r.rejects.lines()
+
+
+__all__ = ["DropContext", "FloorContext", "RejectedContext", "ResponsesContext", "SurveySummary", "Verdicts"]

@@ -45,8 +45,8 @@ def scenarios_dir() -> Path:
     raise FileNotFoundError("example scenarios not found (looked in " + ", ".join(map(str, candidates)) + ")")
 
 
-def sample_export() -> Path:
-    return Path(__file__).resolve().parent / "data" / "nps_sample.csv"
+def sample_export(name: str = "nps_sample.csv") -> Path:
+    return Path(__file__).resolve().parent / "data" / name
 
 
 def demo_runs(url: str) -> list[DemoRun]:
@@ -69,6 +69,13 @@ def demo_runs(url: str) -> list[DemoRun]:
                 ["--scenario", str(scenarios / "shop-checkout-api.yaml"), *shop_vars, "--attempts", "3"], 0),
         DemoRun("Is the Net Promoter Score above its floor?", "check_cx_nps", "cxcheck.checks.nps",
                 ["--csv", str(sample_export()), "--now", NPS_NOW, "--window", "30d", "-w", "30:", "-c", "10:"], 0),
+        DemoRun("Are customers satisfied with the help they got (CSAT)?", "check_cx_csat", "cxcheck.checks.csat",
+                ["--csv", str(sample_export("csat_sample.csv")), "--now", NPS_NOW, "-w", "80:", "-c", "70:"], 0),
+        DemoRun("How long do customers wait for a first reply?", "check_cx_support", "cxcheck.checks.support",
+                ["--csv", str(sample_export("tickets_sample.csv")), "--now", NPS_NOW, "-w", "4h", "-c", "8h"], 0),
+        DemoRun("How many tickets have waited over a day unsolved?", "check_cx_support", "cxcheck.checks.support",
+                ["--csv", str(sample_export("tickets_sample.csv")), "--now", NPS_NOW, "--metric", "backlog",
+                 "--older-than", "24h", "-w", "20", "-c", "40"], 0),
     ]
 
 

@@ -16,7 +16,7 @@ pays for this package's imports. The names below are the package's interface.
 
 from cxcheck.runtime.contexts import MaybeContext, fmt_seconds, perf_label, perf_value, violation
 from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
-from cxcheck.runtime.durations import Duration, parse_duration
+from cxcheck.runtime.durations import Duration, DurationRange, parse_duration, say_duration, seconds_text
 from cxcheck.runtime.options import (
     HttpOptions,
     Parser,
@@ -34,10 +34,10 @@ from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 __all__ = [
-    "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "HARD_MARGIN", "HttpOptions",
-    "MASK", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run", "STATE_CODES",
+    "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "HARD_MARGIN",
+    "HttpOptions", "MASK", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run", "STATE_CODES",
     "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text", "fmt_seconds",
     "header", "install_masking", "log", "mask_identity", "masker", "nagios_range", "name_value",
     "non_negative_float", "parse_duration", "perf_label", "perf_value", "plugin", "positive_float",
-    "positive_int", "read_secret", "render", "run_plugin", "violation",
+    "positive_int", "read_secret", "render", "run_plugin", "say_duration", "seconds_text", "violation",
 ]

@@ -42,15 +42,20 @@ class MaybeContext(nagiosplugin.ScalarContext):
                 if judged]
 
 
-def violation(bound: nagiosplugin.Range, value: float | None = None) -> str:
+def violation(bound: nagiosplugin.Range, value: float | None = None, say=None) -> str:
     """How a value breaks a range, one wording for every check: "> 5", "< 30", "inside 3:7".
-    With the value, a range bounded on both sides names the side it left."""
+    With the value, a range bounded on both sides names the side it left. `say` words a bound
+    (durations: "> 8h"); by default as a number."""
     if bound.invert:
+        finite = float("-inf") < bound.start and bound.end < float("inf")
+        if say is not None and finite:
+            return f"inside {say(bound.start)}:{say(bound.end)}"
         return f"inside {str(bound).lstrip('@')}"
+    say = say or (lambda number: f"{number:g}")
     below = bound.start not in (0, None) and bound.start != float("-inf")
     if below and (bound.end == float("inf") or (value is not None and value < bound.start)):
-        return f"< {bound.start:g}"
-    return f"> {bound.end:g}"
+        return f"< {say(bound.start)}"
+    return f"> {say(bound.end)}"
 
 
 def perf_value(value: float | None, digits: int = 2):

@@ -11,6 +11,8 @@ import argparse
 import math
 import re
 
+import nagiosplugin
+
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d|w)")
 BARE = re.compile(r"\d+(?:\.\d*)?|\.\d+")
@@ -61,3 +63,56 @@ class Duration(float):
                 parts.append(f"{left // step}{unit}")
                 left %= step
         return "".join(parts) or "0s"
+
+
+def seconds_text(seconds: float) -> str:
+    """Seconds as a range bound: whole numbers without a point, else up to milliseconds."""
+    value = round(seconds, 3)
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+class DurationRange(str):
+    """A Nagios range whose bounds may be durations (-w 4h, -c 8h, 30m:2h, @1h:2h, ~:1d): the
+    seconds form nagiosplugin reads, remembering the text it was written as and whether it had
+    units (a count's range must not)."""
+
+    text: str
+    units: bool
+
+    def __new__(cls, text: str):
+        raw = str(text).strip()
+        invert = raw.startswith("@")
+        start, colon, end = raw[invert:].rpartition(":") if ":" in raw else ("", "", raw[invert:])
+        parts = []
+        for part in (start, end) if colon else (end,):
+            if part in ("", "~"):
+                parts.append(part)
+                continue
+            seconds = parse_duration(part)
+            if seconds is None or not math.isfinite(seconds):
+                raise argparse.ArgumentTypeError(f"{text!r} is not a range of durations (e.g. 4h, 30m:2h, @1h:2h) "
+                                                 "or of numbers (Nagios range syntax)")
+            parts.append(seconds_text(seconds))
+        value = ("@" if invert else "") + ":".join(parts)
+        try:
+            nagiosplugin.Range(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a range (start above its end?)") from None
+        made = super().__new__(cls, value)
+        made.text, made.units = raw, any(c.isalpha() for c in raw)
+        return made
+
+
+def say_duration(seconds: float | None) -> str:
+    """A duration as people read it, in the grammar options take: 45s, 12m30s, 2h5m, 3d4h."""
+    if seconds is None:
+        return "-"
+    left = round(seconds)
+    if left < 60:
+        return f"{left}s" if left or not seconds else f"{seconds:.2g}s"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if left >= size:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return "".join(parts[:2])

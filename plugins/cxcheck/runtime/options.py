@@ -82,7 +82,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with the options every plugin shares; errors become ConfigError (UNKNOWN)."""
 
     def __init__(self, prog: str, description: str, examples: str, timeout: float = 10.0,
-                 metric_help: str = "the main metric"):
+                 metric_help: str = "the main metric", range_type=nagios_range):
         super().__init__(
             prog=prog, description=description, add_help=False,
             epilog="examples:\n" + examples.strip("\n"),
@@ -93,9 +93,9 @@ class Parser(argparse.ArgumentParser):
         common = self.add_argument_group("common options")
         common.add_argument("-h", "--help", action="help", help="show this help and exit")
         common.add_argument("-V", "--version", action="version", version=f"{prog} (cxcheck) {__version__}")
-        common.add_argument("-w", "--warning", type=nagios_range, metavar="RANGE",
+        common.add_argument("-w", "--warning", type=range_type, metavar="RANGE",
                             help=f"warning range for {metric_help} (Nagios range syntax)")
-        common.add_argument("-c", "--critical", type=nagios_range, metavar="RANGE",
+        common.add_argument("-c", "--critical", type=range_type, metavar="RANGE",
                             help=f"critical range for {metric_help} (Nagios range syntax)")
         common.add_argument("-t", "--timeout", type=positive_float, default=timeout, metavar="SECONDS",
                             help=f"deadline for the whole run, in seconds, fractions allowed (default {timeout:g})")

@@ -1,5 +1,6 @@
-"""What the survey API sources share: one session, GET with auth, rate limits honoured inside
-the deadline, and answers that are refusals turned into one-line reasons."""
+"""What the API sources share: one session, GET and POST with auth, rate limits honoured inside
+the deadline (429 with Retry-After, and the rate-limit headers of every answer), bounded paging,
+and answers that are refusals or not the documented shape turned into one-line reasons."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 from urllib.parse import urlsplit
 
 from cxcheck.http import MAX_BODY, MAX_REDIRECTS, TransportError, fetch, new_session
-from cxcheck.runtime import Deadline, HttpOptions, SourceError, masker
+from cxcheck.runtime import Deadline, HttpOptions, SourceError, log, masker
 
 MAX_PAGES = 1000
 MAX_RETRIES = 3
@@ -16,8 +17,8 @@ MAX_RETRIES = 3
 
 class ApiClient:
     def __init__(self, service: str, base_url: str, http: HttpOptions, deadline: Deadline,
-                 headers: dict | None = None, auth=None, on_request=None, max_body: int = MAX_BODY,
-                 max_redirects: int = MAX_REDIRECTS):
+                 headers: dict | None = None, auth=None, on_request=None, credential: str = "the token",
+                 max_requests: int = MAX_PAGES, max_body: int = MAX_BODY, max_redirects: int = MAX_REDIRECTS):
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.host = urlsplit(self.base_url).netloc
@@ -27,29 +28,44 @@ class ApiClient:
         self.session.headers.update(headers or {})
         self.session.auth = auth
         self.on_request = on_request or (lambda what: None)
+        self.credential = credential
+        self.max_requests = max_requests
         self.requests = 0
         self.cursors: set = set()
+        self.pause = None           # (seconds, why): the API said its budget is spent until then
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
     def get(self, url: str, params=None, headers=None, what: str = "responses"):
-        """GET with the token, only on its host; 429 waits for Retry-After when the deadline allows.
-        The answer of any other status is returned: the caller says what it means."""
+        """GET with the token, only on its host, rate limits honoured; the answer of any other
+        status is returned: the caller says what it means (Prometheus reads its error bodies)."""
+        return self.request("GET", url, what=what, params=params, headers=headers)
+
+    def get_json(self, url: str, params=None, what: str = "responses", headers=None):
+        """GET a JSON document; a refusal or an error status is a SourceError with its reason."""
+        return self.json_of(self.get(url, params=params, headers=headers, what=what))
+
+    def post_json(self, url: str, body: dict, what: str = "responses"):
+        """POST a JSON body (a search), read a JSON document."""
+        return self.json_of(self.request("POST", url, what=what, json=body))
+
+    def request(self, method: str, url: str, what: str = "responses", **kwargs):
         if urlsplit(url).netloc != self.host:
             # A next-page link elsewhere would carry the token to another host.
             raise SourceError(f"{self.service}: refusing to follow a link to {urlsplit(url).netloc} "
                               f"(the token is for {self.host})")
         for attempt in range(MAX_RETRIES + 1):
             self.requests += 1
-            if self.requests > MAX_PAGES:
-                raise SourceError(f"{self.service}: more than {MAX_PAGES} requests, stopping")
+            if self.requests > self.max_requests:
+                raise SourceError(f"{self.service}: more than {self.max_requests} requests, stopping")
+            self._wait_for_budget()
             self.on_request(what)
             try:
-                response = fetch(self.session, "GET", url, self.deadline, params=params, headers=headers,
-                                 max_body=self.max_body)
+                response = fetch(self.session, method, url, self.deadline, max_body=self.max_body, **kwargs)
             except TransportError as exc:
                 raise SourceError(f"{self.service}: {exc}") from None
+            self.pause = budget_spent(response.headers)
             if response.status != 429:
                 return response
             if attempt == MAX_RETRIES:
@@ -59,19 +75,31 @@ class ApiClient:
                 raise SourceError(f"{self.service} rate limited (429), Retry-After {wait:g} s exceeds "
                                   f"the {max(self.deadline.remaining, 0):.1f} s left")
             self.deadline.sleep(wait)
+            self.pause = None
         raise SourceError(f"{self.service} rate limited (429) after {MAX_RETRIES} retries")
 
-    def get_json(self, url: str, params=None, what: str = "responses", headers=None):
-        """GET a JSON document; a refusal or an error status is a SourceError with its reason."""
-        response = self.get(url, params=params, headers=headers, what=what)
+    def json_of(self, response):
         if response.status in (401, 403):
-            raise SourceError(f"{self.service} rejected the token ({response.status}): {snippet(response)}")
+            raise SourceError(f"{self.service} rejected {self.credential} ({response.status}): {snippet(response)}")
         if response.status >= 400:
             raise SourceError(f"{self.service} answered HTTP {response.status}: {snippet(response)}")
         try:
             return response.json()
         except TransportError as exc:
             raise SourceError(f"{self.service}: {exc}") from None
+
+    def _wait_for_budget(self):
+        """Respect the rate-limit headers of the last answer: wait for the budget's reset when it
+        is spent (inside the deadline), rather than earn a 429."""
+        if self.pause is None:
+            return
+        wait, why = self.pause
+        self.pause = None
+        if wait >= self.deadline.remaining:
+            raise SourceError(f"{self.service}: rate limit budget spent ({why}), its reset in {wait:g} s "
+                              f"exceeds the {max(self.deadline.remaining, 0):.1f} s left")
+        log.info("%s: %s, waiting %.1f s", self.service, why, wait)
+        self.deadline.sleep(wait)
 
     def follow(self, cursor) -> None:
         """Note the next page's cursor or URL; one seen before would page forever."""
@@ -82,8 +110,44 @@ class ApiClient:
     def unexpected(self, expected: str) -> SourceError:
         return SourceError(f"{self.service} answered JSON that is not {expected}")
 
+    def field(self, body, key: str, kind: type, where: str):
+        """body[key] when it is of the documented kind; else a SourceError naming the missing key."""
+        value = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            found = "no JSON object" if not isinstance(body, dict) else \
+                "no such key" if key not in body else f"a {type(body[key]).__name__}"
+            raise SourceError(f"{self.service} answered {where} without {key!r} ({found}, not a "
+                              f"{KIND_NAMES.get(kind, kind.__name__)}): not the documented shape")
+        return value
+
     def close(self):
         self.session.close()
+
+
+KIND_NAMES = {list: "list", dict: "JSON object", str: "string", bool: "boolean", int: "number"}
+
+
+def budget_spent(headers) -> tuple[float, str] | None:
+    """(seconds to wait, which header said so) when an answer's rate-limit headers say the budget
+    is spent: the IETF draft's RateLimit-Remaining/-Reset (Zendesk), HubSpot's per-interval
+    X-HubSpot-RateLimit-Remaining with -Interval-Milliseconds, its -Secondly-Remaining. Without a
+    reset time, nothing: the 429 and its Retry-After will say how long."""
+    get = headers.get
+    if get("ratelimit-remaining") == "0" and get("ratelimit-reset"):
+        return _seconds(get("ratelimit-reset")), "RateLimit-Remaining: 0"
+    if get("x-hubspot-ratelimit-remaining") == "0" and get("x-hubspot-ratelimit-interval-milliseconds"):
+        return _seconds(get("x-hubspot-ratelimit-interval-milliseconds"), 1000), "X-HubSpot-RateLimit-Remaining: 0"
+    if get("x-hubspot-ratelimit-secondly-remaining") == "0":
+        return 1.0, "X-HubSpot-RateLimit-Secondly-Remaining: 0"
+    return None
+
+
+def _seconds(text: str, per: float = 1.0) -> float:
+    try:
+        value = float(text) / per
+    except ValueError:
+        return 1.0
+    return min(max(value, 0.0), 3600.0) if value == value else 1.0
 
 
 def retry_after(value: str | None) -> float:

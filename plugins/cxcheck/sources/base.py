@@ -9,18 +9,29 @@ no network library at top level, so a plugin's parser and --help cost nothing):
 - `help`                that option's help;
 - `add_arguments(opts)` its own further options, declared through `Options` (shared by several
                         sources: declared once, first help wins);
-- `uses_api`            True: it takes the shared API options (--token-env/--token-file, --api-url).
+- `uses_api`            True: it takes the shared API options (--token-env/--token-file, --api-url);
+- `survey_kinds`        the survey kinds it holds, when not any ("CSAT": good/bad ratings make no
+                        NPS): a plugin of another kind does not offer it.
 
 Built with `cls(value, run)` once the arguments are parsed: it validates its options
-(ConfigError) and reads nothing yet. Then the check calls the reader of its kind, e.g.
-`read_responses(scale, since, until, rejects)`, which yields items and raises only SourceError
-(the plugin entry, not the source, makes that UNKNOWN). Unreadable rows are counted in
-`rejects` by reason, never dropped silently.
+(ConfigError) and reads nothing yet. Then the check calls the reader of its kind, which yields
+items and raises only SourceError (the plugin entry, not the source, makes that UNKNOWN).
+Unreadable rows are counted in `rejects` by reason, never dropped silently. The kinds:
+
+- responses: `read_responses(scale, since, until, rejects)` yields (unix time, score on `scale`),
+  or (time, UNANSWERED) for a survey offered and not answered when `reports_unanswered`;
+- tickets: `read_tickets(measure, hours, by, since, until, rejects)` yields (created, solved,
+  seconds): the ticket's times (solved None while unsolved) and its first reply or resolution
+  time (`measure` "first-reply" or "resolution") in `hours` "calendar" or "business" (only
+  when `business_hours`), None while not reached; tickets created (`by` "created") or solved
+  ("solved") from `since` to `until` at least, more is filtered by the check.
+  `read_backlog(before, rejects)` gives (count, oldest creation or None, rows examined or None
+  when the help desk counted) of the tickets still unsolved that were created before `before`.
 """
 
 from __future__ import annotations
 
-from cxcheck.runtime import ConfigError, Run, SourceError, read_secret
+from cxcheck.runtime import ConfigError, Run, SourceError, masker, read_secret
 
 __all__ = ["ApiSource", "ConfigError", "Options", "Source", "SourceError"]
 
@@ -45,6 +56,9 @@ class Source:
     metavar: str | None = None
     help = ""
     uses_api = False
+    survey_kinds = None             # responses: the survey kinds it holds ("NPS", "CSAT"); None: any
+    reports_unanswered = False      # responses: also yields surveys offered and not answered
+    business_hours = False          # tickets: gives times in business hours too
 
     @classmethod
     def add_arguments(cls, options: Options) -> None:
@@ -70,9 +84,12 @@ class ApiSource(Source):
     uses_api = True
     default_api = ""
     token_required = True
+    max_requests = 1000             # a bound on paging, whatever the API answers
 
     def __init__(self, value, run: Run):
         super().__init__(value, run)
+        args = self.args
+        self.token_origin = f"${args.token_env}" if args.token_env else args.token_file
         self.token = read_secret(env=self.args.token_env, path=self.args.token_file, what="API token")
         if self.token is None and self.token_required:
             raise ConfigError(f"{self.name} needs a token: --token-env VAR or --token-file PATH")
@@ -83,11 +100,26 @@ class ApiSource(Source):
         """requests' keyword arguments that carry the token: headers or auth. Bearer by default."""
         return {"headers": {"Authorization": f"Bearer {self.token}"}} if self.token else {}
 
+    @staticmethod
+    def basic_auth(user: str, password: str) -> dict:
+        """HTTP Basic credentials, their encoded form masked like the secret (a 401 page that
+        echoes the Authorization header, a debug log) wherever it would be written."""
+        import base64
+
+        masker.register(base64.b64encode(f"{user}:{password}".encode()).decode())
+        return {"auth": (user, password)}
+
+    @property
+    def credential(self) -> str:
+        """The credential as an error names it: which token, from where (never its value)."""
+        return "the token"
+
     @property
     def client(self):
         if self._client is None:
             from cxcheck.sources.apiclient import ApiClient  # the HTTP stack, only once it is used
 
             self._client = ApiClient(self.name, self.base_url, self.run.http_options(), self.run.deadline,
-                                     on_request=lambda what: self.reading(f"{self.name} {what}"), **self.auth())
+                                     on_request=lambda what: self.reading(f"{self.name} {what}"),
+                                     credential=self.credential, max_requests=self.max_requests, **self.auth())
         return self._client

@@ -23,7 +23,7 @@ class Delighted(ApiSource):
     default_api = "https://api.delighted.com"
 
     def auth(self) -> dict:
-        return {"auth": (self.token, "")}           # the API key as Basic user name
+        return self.basic_auth(self.token, "")      # the API key as Basic user name
 
     def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
         client = self.client

@@ -5,6 +5,7 @@ Both stream: one row in memory at a time, whatever the file's size.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -79,12 +80,10 @@ def _sniff(header: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=(),
-             scale: Scale = NPS_SCALE):
-    """Yield (time, score) from a CSV export; count the rows that cannot be read."""
-    scores = scale.fast
-    parse_time = TimeParser(date_formats)
-    iso_first, fromisoformat, utc = not date_formats, datetime.fromisoformat, UTC
+@contextlib.contextmanager
+def csv_export(path: str):
+    """(column names, row reader) of a CSV export: a BOM dropped, the delimiter sniffed outside
+    quotes, lines read a bounded piece at a time; a broken file is a one-line SourceError."""
     handle = _open(path)
     try:
         try:
@@ -96,51 +95,77 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
         if len(header_line) >= MAX_FIELD and not header_line.endswith("\n"):
             raise SourceError(f"{path}: the first line is longer than {MAX_FIELD // 1024} KB, "
                               "not the header of an export")
-        delimiter = _sniff(header_line)
         csv.field_size_limit(MAX_FIELD)
         # The header goes through the reader too: a quoted column name may span lines. Lines come
         # at most MAX_FIELD + 1 characters at a time, so a file without line breaks (a binary, a
         # minified JSON) costs bounded memory: the csv field limit or the row checks refuse it.
         lines = iter(functools.partial(handle.readline, MAX_FIELD + 1), "")
-        reader = csv.reader(itertools.chain([header_line], lines), delimiter=delimiter)
-        line = 1
+        reader = csv.reader(itertools.chain([header_line], lines), delimiter=_sniff(header_line))
         try:
-            names = next(reader)
-            score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
-            date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
-            width = max(score_at, date_at)
-            for row in reader:
-                line = reader.line_num
-                if len(row) <= width:
-                    if any(cell.strip() for cell in row):
-                        rejects.add("missing columns", line)
-                    continue
-                raw = row[score_at]
-                score = scores.get(raw)
-                if score is None:
-                    score = parse_score(raw, scale)
-                if score is None:
-                    rejects.add(score_problem(raw, scale), line)
-                    continue
-                raw = row[date_at]
-                when = None
-                if iso_first:
-                    # The common case, ISO 8601, straight to C; anything else takes the slow path.
-                    try:
-                        stamp = fromisoformat(raw)
-                        when = (stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utc)).timestamp()
-                    except (ValueError, OverflowError):
-                        pass
-                if when is None:
-                    when = parse_time(raw)
-                if when is None:
-                    rejects.add("unreadable date", line)
-                    continue
-                yield when, score
+            yield next(reader), reader
         except UnicodeDecodeError:
-            raise SourceError(f"{path}: not UTF-8 text (after line {line})") from None
+            raise SourceError(f"{path}: not UTF-8 text (after line {reader.line_num})") from None
         except csv.Error as exc:
             raise SourceError(f"{path}: line {reader.line_num}: {exc}") from None
+    finally:
+        handle.close()
+
+
+def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=(),
+             scale: Scale = NPS_SCALE):
+    """Yield (time, score) from a CSV export; count the rows that cannot be read."""
+    scores = scale.fast
+    parse_time = TimeParser(date_formats)
+    iso_first, fromisoformat, utc = not date_formats, datetime.fromisoformat, UTC
+    with csv_export(path) as (names, reader):
+        score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
+        date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
+        width = max(score_at, date_at)
+        for row in reader:
+            if len(row) <= width:
+                if any(cell.strip() for cell in row):
+                    rejects.add("missing columns", reader.line_num)
+                continue
+            raw = row[score_at]
+            score = scores.get(raw)
+            if score is None:
+                score = parse_score(raw, scale)
+            if score is None:
+                rejects.add(score_problem(raw, scale), reader.line_num)
+                continue
+            raw = row[date_at]
+            when = None
+            if iso_first:
+                # The common case, ISO 8601, straight to C; anything else takes the slow path.
+                try:
+                    stamp = fromisoformat(raw)
+                    when = (stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utc)).timestamp()
+                except (ValueError, OverflowError):
+                    pass
+            if when is None:
+                when = parse_time(raw)
+            if when is None:
+                rejects.add("unreadable date", reader.line_num)
+                continue
+            yield when, score
+
+
+def jsonl_items(path: str, rejects: Rejects):
+    """(line number, decoded item) of a JSON Lines file; a line that is not JSON is counted."""
+    handle = _open(path)
+    number = 0
+    try:
+        for number, text in enumerate(iter(functools.partial(handle.readline, MAX_FIELD + 1), ""), 1):
+            if not text.strip():
+                continue
+            try:
+                item = json.loads(text)
+            except ValueError:
+                rejects.add("not JSON", number)
+                continue
+            yield number, item
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: not UTF-8 text (after line {number})") from None
     finally:
         handle.close()
 
@@ -150,25 +175,10 @@ def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, d
     """Yield (time, score) from JSON Lines: one object per line."""
     parse_time = TimeParser(date_formats)
     score_key, date_key = score_field or "score", date_field or "created_at"
-    handle = _open(path)
-    try:
-        number = 0
-        try:
-            for number, text in enumerate(iter(functools.partial(handle.readline, MAX_FIELD + 1), ""), 1):
-                if not text.strip():
-                    continue
-                try:
-                    item = json.loads(text)
-                except ValueError:
-                    rejects.add("not JSON", number)
-                    continue
-                found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale)
-                if found:
-                    yield found
-        except UnicodeDecodeError:
-            raise SourceError(f"{path}: not UTF-8 text (after line {number})") from None
-    finally:
-        handle.close()
+    for number, item in jsonl_items(path, rejects):
+        found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale)
+        if found:
+            yield found
 
 
 def add_field_arguments(options) -> None:

@@ -1,7 +1,8 @@
 """Which sources exist, by the kind of data they provide. A new source: its module, one line here.
 
-Kinds: `responses` are survey answers, (unix time, score) on the check's scale. Sources are
-imported when a plugin builds its parser: their modules must import nothing heavy at top level.
+Kinds (base.py says what each reader yields): `responses` are survey answers, (unix time, score)
+on the check's scale; `tickets` are support tickets, (created, solved, seconds waited). Sources
+are imported when a plugin builds its parser: their modules must import nothing heavy at top level.
 """
 
 from __future__ import annotations
@@ -17,23 +18,34 @@ SOURCES = {
         "cxcheck.sources.surveymonkey:SurveyMonkey",
         "cxcheck.sources.delighted:Delighted",
         "cxcheck.sources.typeform:Typeform",
+        "cxcheck.sources.zendesk:Zendesk",
+        "cxcheck.sources.hubspot:HubSpot",
+    ],
+    "tickets": [
+        "cxcheck.sources.tickets:TicketCsvExport",
+        "cxcheck.sources.tickets:TicketJsonLinesExport",
+        "cxcheck.sources.zendesk:Zendesk",
+        "cxcheck.sources.hubspot:HubSpot",
     ],
 }
 
 
-def sources(kind: str) -> list[type[Source]]:
+def sources(kind: str, survey: str | None = None) -> list[type[Source]]:
+    """The sources of a kind; of survey answers, those that hold the `survey` kind (NPS, CSAT)."""
     found = []
     for path in SOURCES[kind]:
         module, _, name = path.partition(":")
         # __import__, not importlib.import_module: only the import statement's path is seen by
         # -X importtime, which the import guard reads.
-        found.append(getattr(__import__(module, fromlist=[name]), name))
+        cls = getattr(__import__(module, fromlist=[name]), name)
+        if survey is None or cls.survey_kinds is None or survey in cls.survey_kinds:
+            found.append(cls)
     return found
 
 
-def add_source_arguments(parser, kind: str, what: str = "the data"):
+def add_source_arguments(parser, kind: str, what: str = "the data", survey: str | None = None):
     """The selecting options (one of) and each source's own options, in registry order."""
-    classes = sources(kind)
+    classes = sources(kind, survey)
     select = parser.add_argument_group(f"where {what} are (one of)").add_mutually_exclusive_group()
     for cls in classes:
         if cls.metavar:
@@ -50,9 +62,9 @@ def add_source_arguments(parser, kind: str, what: str = "the data"):
     return options
 
 
-def open_source(run: Run, kind: str) -> Source:
+def open_source(run: Run, kind: str, survey: str | None = None) -> Source:
     """The source the arguments selected, built and validated."""
-    classes = sources(kind)
+    classes = sources(kind, survey)
     for cls in classes:
         value = getattr(run.args, cls.dest(), None)
         if value:

@@ -7,7 +7,7 @@ import math
 import re
 from datetime import UTC, datetime
 
-from cxcheck.runtime import Record, SourceError  # noqa: F401  (SourceError: sources import it from here)
+from cxcheck.runtime import Record, SourceError  # SourceError: the sources import it from here
 
 MAX_EXAMPLES = 5
 NUMBER = re.compile(r"^\s*[+-]?\d+(?:[.,]0*)?\s*$")
@@ -33,19 +33,39 @@ class Rejects:
 
 
 class Scale(Record):
-    """The answers a survey question allows: whole numbers from low to high (NPS 0-10, CSAT 1-5)."""
+    """The answers a survey question allows: whole numbers from low to high (NPS 0-10, CSAT 1-5).
 
-    _fields = ("low", "high")
+    `kind` names the survey ("NPS", "CSAT") for sources that hold several kinds; `satisfied`, the
+    (low, high) answers that count as satisfied, lets a source put a good/bad answer on the scale
+    (`rating()`); `words` are answers written as words ({"good": 1, "bad": 0})."""
 
-    def __init__(self, low: int, high: int):
-        self.low, self.high = low, high
+    _fields = ("low", "high", "kind", "satisfied", "words")
+
+    def __init__(self, low: int, high: int, kind: str | None = None, satisfied: tuple | None = None,
+                 words: dict | None = None):
+        self.low, self.high, self.kind, self.satisfied = low, high, kind, satisfied
+        self.words = words or {}
         self.fast = {str(n): n for n in range(low, high + 1)}      # the common case without a parse
+        self.fast.update(self.words)
 
     def __str__(self):
+        if self.words:
+            return "/".join(sorted(self.words, key=lambda word: -self.words[word]))
         return f"{self.low}-{self.high}"
 
+    def rating(self, good: bool) -> int:
+        """The score standing for a good or a bad rating: the top satisfied answer, or the lowest
+        answer that is not satisfied. Only on a scale that says what satisfied means."""
+        if self.satisfied is None:
+            raise SourceError(f"good/bad ratings have no place on a {self} {self.kind or 'scale'}: they make a CSAT")
+        low, high = self.satisfied
+        return high if good else (self.low if self.low < low else high + 1)
 
-NPS_SCALE = Scale(0, 10)
+
+# A source yields (time, UNANSWERED) for a survey offered but not answered: the survey checks count
+# those apart (the response rate), in the last slot of their counts.
+UNANSWERED = -1
+NPS_SCALE = Scale(0, 10, kind="NPS")
 
 
 def parse_score(raw, scale: Scale = NPS_SCALE) -> int | None:
@@ -61,6 +81,8 @@ def parse_score(raw, scale: Scale = NPS_SCALE) -> int | None:
         value = int(raw)
     elif isinstance(raw, str) and NUMBER.match(raw):
         value = int(raw.strip().replace(",", ".").split(".")[0])
+    elif isinstance(raw, str) and scale.words:
+        return scale.words.get(raw.strip().lower())
     else:
         return None
     return value if scale.low <= value <= scale.high else None
@@ -71,7 +93,7 @@ def score_problem(raw, scale: Scale = NPS_SCALE) -> str:
         return "empty score"
     if parse_score(raw, scale) is None and isinstance(raw, (str, int, float)) and NUMBER.match(str(raw)):
         return f"score out of range {scale}"
-    return "score not a whole number"
+    return f"score not {scale}" if scale.words else "score not a whole number"
 
 
 def scored(raw_score, raw_date, parse_time, rejects: Rejects, where, scale: Scale = NPS_SCALE):

@@ -1,0 +1,168 @@
+"""Zendesk Support: satisfaction ratings (CSAT), ticket metrics, the backlog.
+
+Auth: an agent's API token as Basic `EMAIL/token:TOKEN` (--zendesk-email), or an OAuth token as
+Bearer. Ratings: GET /api/v2/satisfaction_ratings between start_time and end_time, cursor paging
+(page[size] 100, meta.has_more, links.next); good and bad go on the check's scale (the top
+satisfied answer, the lowest other one), offered-but-unanswered ones count apart (the response
+rate). Ticket metrics: the incremental ticket export with their metric sets,
+GET /api/v2/incremental/tickets/cursor.json?start_time=...&include=metric_sets, rather than
+GET /api/v2/ticket_metrics: the latter has no time filter, so a large account would page its whole
+history (100 items a page) on every check, while the export starts at the window (1000 tickets a
+page, cursor until end_of_stream; 10 requests a minute, so a window of up to ~10,000 updated
+tickets reads within a minute). Backlog: GET /api/v2/search/count, and the oldest by search.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cxcheck.sources.base import ApiSource, ConfigError
+from cxcheck.sources.responses import UNANSWERED, Rejects, Scale, TimeParser, iso_time
+from cxcheck.sources.tickets import duration
+
+SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$", re.I)
+PAGE_SIZE = 100
+EXPORT_PAGE = 1000
+MEASURED = {"first-reply": "reply_time_in_minutes", "resolution": "full_resolution_time_in_minutes"}
+
+
+class Zendesk(ApiSource):
+    name = "Zendesk"
+    option, metavar = "--zendesk", "SUBDOMAIN"
+    help = "a Zendesk account, SUBDOMAIN.zendesk.com (with --zendesk-email for an API token)"
+    survey_kinds = ("CSAT",)            # good/bad ratings: no NPS
+    reports_unanswered = True
+    business_hours = True
+    max_requests = 2000         # 200,000 ratings at 100 a page
+
+    @classmethod
+    def add_arguments(cls, options):
+        options.add("--zendesk-email", metavar="EMAIL",
+                    help="--zendesk: the agent whose API token --token-env/--token-file holds (sent as "
+                         "EMAIL/token); without it the token is an OAuth access token")
+
+    def __init__(self, value, run):
+        if not SUBDOMAIN.match(value):
+            raise ConfigError(f"--zendesk {value!r}: the account's subdomain, as in SUBDOMAIN.zendesk.com")
+        self.default_api = f"https://{value.lower()}.zendesk.com"
+        super().__init__(value, run)
+        self.email = self.args.zendesk_email
+
+    def auth(self) -> dict:
+        if self.email:
+            return self.basic_auth(f"{self.email}/token", self.token)
+        return super().auth()
+
+    @property
+    def credential(self) -> str:
+        who = f"API token of {self.email}" if self.email else "OAuth token"
+        return f"the {who} ({self.token_origin})"
+
+    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
+        good, bad = scale.rating(True), scale.rating(False)
+        client, parse_time = self.client, TimeParser()
+        url = client.url("/api/v2/satisfaction_ratings")
+        params = {"page[size]": PAGE_SIZE, "start_time": int(since), "end_time": int(until) + 1}
+        page = 1
+        while url:
+            where = f"page {page} of the satisfaction ratings"
+            body = client.get_json(url, params=params, what=f"satisfaction ratings page {page}")
+            for index, item in enumerate(client.field(body, "satisfaction_ratings", list, where)):
+                found = _rating(item, parse_time, good, bad, rejects, f"page {page} item {index + 1}")
+                if found:
+                    yield found
+            url, params = _next_page(client, body, where), None
+            page += 1
+
+    def read_tickets(self, measure: str, hours: str, by: str, since: float, until: float, rejects: Rejects):
+        client, parse_time = self.client, TimeParser()
+        key = MEASURED[measure]
+        url = client.url("/api/v2/incremental/tickets/cursor.json")
+        params = {"start_time": int(since), "include": "metric_sets", "exclude_deleted": "true",
+                  "per_page": EXPORT_PAGE}
+        page = 1
+        while True:
+            where = f"page {page} of the ticket export"
+            body = client.get_json(url, params=params, what=f"ticket export page {page}")
+            tickets = client.field(body, "tickets", list, where)
+            sideloaded = {m.get("ticket_id"): m for m in body.get("metric_sets") or [] if isinstance(m, dict)}
+            for index, ticket in enumerate(tickets):
+                found = _ticket(ticket, sideloaded, key, hours, parse_time, rejects, f"page {page} ticket {index + 1}")
+                if found:
+                    yield found
+            if client.field(body, "end_of_stream", bool, where):
+                return
+            url, params = client.field(body, "after_url", str, where), None
+            client.follow(body.get("after_cursor") or url)
+            page += 1
+
+    def read_backlog(self, before: float, rejects: Rejects):
+        client = self.client
+        query = f"type:ticket status<solved created<{iso_time(before)}"
+        body = client.get_json(client.url("/api/v2/search/count"), params={"query": query}, what="backlog count")
+        count = client.field(body, "count", int, "the search count")
+        oldest = None
+        if count:
+            body = client.get_json(client.url("/api/v2/search.json"), what="oldest unsolved ticket",
+                                   params={"query": query, "sort_by": "created_at", "sort_order": "asc",
+                                           "per_page": 1})
+            results = client.field(body, "results", list, "the search")
+            oldest = TimeParser()(results[0].get("created_at")) if results and isinstance(results[0], dict) else None
+        return count, oldest, None
+
+
+def _rating(item, parse_time, good: int, bad: int, rejects: Rejects, where):
+    """(time, score) of one satisfaction rating; None for one never offered or unreadable."""
+    if not isinstance(item, dict):
+        rejects.add("not a JSON object", where)
+        return None
+    score = item.get("score")
+    if score == "unoffered":
+        return None
+    points = {"good": good, "bad": bad, "offered": UNANSWERED}.get(score)
+    if points is None:
+        rejects.add(f"score not good, bad or offered ({str(score)[:20]})", where)
+        return None
+    when = parse_time(item.get("created_at"))
+    if when is None:
+        rejects.add("unreadable date", where)
+        return None
+    return when, points
+
+
+def _next_page(client, body, where: str):
+    """The next page's URL: cursor paging (meta.has_more, links.next), or offset paging's next_page."""
+    if "meta" in body:
+        if not client.field(body, "meta", dict, where).get("has_more"):
+            return None
+        url = client.field(body.get("links") if isinstance(body.get("links"), dict) else {}, "next", str,
+                            f"{where} (links)")
+    else:
+        url = body.get("next_page")
+        if not url:
+            return None
+    client.follow(url)
+    return url
+
+
+def _ticket(ticket, sideloaded: dict, key: str, hours: str, parse_time, rejects: Rejects, where):
+    """(created, solved, seconds) of one exported ticket and its metric set."""
+    if not isinstance(ticket, dict):
+        rejects.add("not a JSON object", where)
+        return None
+    metrics = ticket.get("metric_set") or sideloaded.get(ticket.get("id"))
+    if not isinstance(metrics, dict):
+        rejects.add("no metric set", where)
+        return None
+    created = parse_time(ticket.get("created_at") or metrics.get("created_at"))
+    if created is None:
+        rejects.add("unreadable creation date", where)
+        return None
+    solved = parse_time(metrics["solved_at"]) if metrics.get("solved_at") else None
+    minutes = metrics.get(key)
+    try:
+        seconds = duration(minutes.get(hours) if isinstance(minutes, dict) else minutes, 1 / 60)
+    except (TypeError, ValueError):
+        rejects.add(f"{key}.{hours} not a number of minutes", where)
+        return None
+    return created, solved, seconds
