@@ -2,6 +2,7 @@
 
   cxcheck demo [--serve]                 the demo shop and every plugin run against it
   cxcheck scenario check FILE [--run]    validate a scenario; with --run, run it and trace each step
+  cxcheck scenario import RECORDING      a browser recording (HAR, DevTools Recorder JSON) as a scenario
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ def _scenario_parser(sub):
     add_variable_options(check)
     # The same TLS/proxy/header options as the plugins, so a trace matches what a check sees.
     runtime.add_http_arguments(check.add_argument_group("HTTP and TLS"))
+    from cxcheck.scenario_import import add_import_parser
+
+    add_import_parser(verbs)
 
 
 def scenario_check(args) -> int:
@@ -87,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
+    if getattr(args, "handler", None):         # subcommands that live in their own module
+        sys.exit(args.handler(args))
     if args.command == "demo":
         from cxcheck.demo.cli import demo
 
