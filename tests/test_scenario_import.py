@@ -22,7 +22,7 @@ from cxcheck.demo.shop import DEMO_ACCOUNTS, DemoShop
 
 PASSWORD = DEMO_ACCOUNTS["shopper@example.com"]
 CARD, CVV = "4111 1111 1111 1111", "123"
-SECRETS = {"CX_LOGIN_PASSWORD": PASSWORD, "CX_CARD_NUMBER": CARD, "CX_CVV": CVV}
+SECRETS = {"CX_PASSWORD": PASSWORD, "CX_CARD_NUMBER": CARD, "CX_CVV": CVV}
 TAG = """document.addEventListener('DOMContentLoaded', () => {
   const css = document.createElement('link'); css.rel = 'stylesheet'; css.href = '/static/shop.css';
   document.head.appendChild(css);
@@ -124,7 +124,7 @@ def test_import_writes_a_scenario_that_passes_check(imported, checkout_har):
     out, result = imported
     assert result.code == 0, result.stderr
     assert result.stdout == ""
-    assert result.stderr == (f"imported 9 steps from {checkout_har} into {out}; set CX_LOGIN_PASSWORD, "
+    assert result.stderr == (f"imported 9 steps from {checkout_har} into {out}; set CX_PASSWORD, "
                              "CX_CARD_NUMBER, CX_CVV before running it\n")
     check = run_plugin("cxcheck", "scenario", "check", str(out))
     assert check.code == 0, check.stdout
@@ -144,8 +144,8 @@ def test_imported_scenario_fails_cleanly_without_its_secrets(imported):
     out, _ = imported
     result = run_plugin("check_cx_checkout", "--scenario", str(out))
     assert result.code == 3
-    assert result.status == (f"CX CHECKOUT UNKNOWN - {out}: variable 'login_password': ${{env:CX_LOGIN_PASSWORD}}: "
-                             "environment variable CX_LOGIN_PASSWORD is not set")
+    assert result.status == (f"CX CHECKOUT UNKNOWN - {out}: variable 'password': ${{env:CX_PASSWORD}}: "
+                             "environment variable CX_PASSWORD is not set")
 
 
 def test_secrets_and_csrf_tokens_are_never_written(imported, checkout_har):
@@ -161,10 +161,10 @@ def test_secrets_and_csrf_tokens_are_never_written(imported, checkout_har):
     assert "csrfmiddlewaretoken" not in text
     assert "sessionid" not in text.lower()
     # each secret is a placeholder with a comment naming the variable to set
-    for variable, env in (("login_password", "CX_LOGIN_PASSWORD"), ("card_number", "CX_CARD_NUMBER"),
+    for variable, env in (("password", "CX_PASSWORD"), ("card_number", "CX_CARD_NUMBER"),
                           ("cvv", "CX_CVV")):
         assert f"  {variable}: ${{env:{env}}}   # secret: set {env}\n" in text
-    assert "#   CX_LOGIN_PASSWORD        the value typed into login-password (step login)\n" in text
+    assert "#   CX_PASSWORD              the value typed into login-password (step login)\n" in text
 
 
 def test_typed_values_are_variables_and_the_form_keeps_its_own_fields(imported):
@@ -173,12 +173,13 @@ def test_typed_values_are_variables_and_the_form_keeps_its_own_fields(imported):
     out, _ = imported
     data = yaml.safe_load(out.read_text())
     assert data["base_url"] == "${base_url}"
-    assert data["variables"]["login_username"] == "shopper@example.com"
+    # the account's name and password are the variables the engine templates set (email, password)
+    assert data["variables"]["email"] == "shopper@example.com"
     assert data["variables"]["city"] == "London"
     steps = {s["name"]: s for s in data["steps"]}
     assert steps["login"]["submit_form"] == {
         "form": "#login_form", "button": "login_submit",
-        "fields": {"login-username": "${login_username}", "login-password": "${login_password}"}}
+        "fields": {"login-username": "${email}", "login-password": "${password}"}}
     # hidden fields (sku, quantity, CSRF) are the form's: nothing typed, only the button clicked
     assert steps["add_w_1"]["submit_form"] == {"form": "#add_W-1", "button": "add_to_basket"}
     # a choice that differs from the page's default is written as chosen
@@ -312,7 +313,7 @@ def test_recorder_export_imports_and_runs_green(shop_and_analytics, tmp_path):
     recording.write_text(json.dumps(recorder_export(shop.url), indent=2))
     result = run_plugin("cxcheck", "scenario", "import", str(recording), "-o", str(out))
     assert result.code == 0, result.stderr
-    assert result.stderr == (f"imported 4 steps from {recording} into {out}; set CX_LOGIN_PASSWORD before "
+    assert result.stderr == (f"imported 4 steps from {recording} into {out}; set CX_PASSWORD before "
                              "running it; 6 Recorder steps not translated (listed at the top)\n")
     text = out.read_text()
     lines = text.splitlines()
@@ -327,15 +328,15 @@ def test_recorder_export_imports_and_runs_green(shop_and_analytics, tmp_path):
         "#   step 13 (hover): hovering sends nothing",
         "",
     ]
-    assert "#   CX_LOGIN_PASSWORD        the value typed into login-password (step login)" in lines
+    assert "#   CX_PASSWORD              the value typed into login-password (step login)" in lines
     import yaml
 
     data = yaml.safe_load(text)
     assert data["name"] == "Shop login"
     assert data["steps"] == [
         {"name": "login_page", "get": "/accounts/login/", "expect": {"contains": "Log in | CX Demo Shop"}},
-        {"name": "login", "submit_form": {"fields": {"login-username": "${login_username}",
-                                                      "login-password": "${login_password}"},
+        {"name": "login", "submit_form": {"fields": {"login-username": "${email}",
+                                                      "login-password": "${password}"},
                                            "button": "login_submit"},
          "expect": {"url_matches": "/accounts/$", "contains": "Your account | CX Demo Shop"}},
         {"name": "catalogue_page", "get": "/catalogue/", "expect": {"contains": "All products | CX Demo Shop"}},
@@ -343,7 +344,7 @@ def test_recorder_export_imports_and_runs_green(shop_and_analytics, tmp_path):
          "expect": {"url_matches": "/basket/$", "contains": ["Your basket | CX Demo Shop", "Basket total"]}},
     ]
     assert PASSWORD not in text
-    run = run_plugin("check_cx_checkout", "--scenario", str(out), env={"CX_LOGIN_PASSWORD": PASSWORD})
+    run = run_plugin("check_cx_checkout", "--scenario", str(out), env={"CX_PASSWORD": PASSWORD})
     assert run.code == 0, run.stdout
     assert re.fullmatch(r"CX CHECKOUT OK - Shop login \d+\.\d{3} s, 4 steps", run.text), run.status
 

@@ -18,6 +18,8 @@ SECRET_NAME = re.compile(r"passw|pwd|secret|token|api[-_]?key|auth(?!or)|session
 # Form fields a server puts in the page to check the post came from it: always the page's own.
 CSRF_NAME = re.compile(r"csrf|xsrf|authenticity_token|requestverificationtoken|__viewstate|__eventvalidation"
                        r"|nonce|^_token$", re.IGNORECASE)
+USER_FIELD = re.compile(r"user|e-?mail|login|account", re.IGNORECASE)
+PASSWORD_FIELD = re.compile(r"passw|pwd", re.IGNORECASE)
 STEP_NAME_LIMIT = 41
 
 
@@ -82,14 +84,25 @@ class Draft:
         return name
 
     # -- values ------------------------------------------------------------------------------
-    def typed(self, field: str, value: str, secret: bool = False, where: str = "") -> str:
-        """The reference for a value the user typed into `field`: a variable, or for a secret a
-        variable whose value is an environment placeholder. The same value typed twice is one variable."""
+    def _conventional(self, field: str, kind: str, secret: bool) -> str:
+        """The names the shipped engine templates pass (--var email=..., the password by file or
+        environment): the account's first password field is `password`, its user name `email`."""
+        if secret and (kind == "password" or PASSWORD_FIELD.search(field)) and "password" not in self.variables:
+            return "password"
+        if not secret and (kind == "email" or kind in ("text", "") and USER_FIELD.search(field)) \
+                and "email" not in self.variables:
+            return "email"
+        return field
+
+    def typed(self, field: str, value: str, secret: bool = False, where: str = "", kind: str = "") -> str:
+        """The reference for a value the user typed into `field` (an input of type `kind`): a
+        variable, or for a secret a variable whose value is an environment placeholder. The same
+        value typed twice is one variable."""
         if secret or looks_secret(field):
             for known in self.secrets:
                 if known.value == value:
                     return f"${{{known.variable}}}"
-            name = self._variable_name(field)
+            name = self._variable_name(self._conventional(field, kind, True))
             env = "CX_" + name.upper()
             self.variables[name] = f"${{env:{env}}}"
             self.secrets.append(Secret(name, env, value, f"the value typed into {field}" + (f" ({where})" if where
@@ -98,7 +111,7 @@ class Draft:
         for name, known in self.variables.items():
             if known == value and name != "base_url":
                 return f"${{{name}}}"
-        name = self._variable_name(field)
+        name = self._variable_name(self._conventional(field, kind, False))
         self.variables[name] = value
         return f"${{{name}}}"
 

@@ -119,7 +119,8 @@ def _submission(draft: Draft, form, pairs, hit) -> dict:
             draft.notes.append(f"{where}: field {field_name!r} was sent more than once; only the first value "
                                "is filled in")
         elif field.type in TEXT_INPUTS:
-            fields[field_name] = draft.typed(field_name, value, secret=field.type == "password", where=where)
+            fields[field_name] = draft.typed(field_name, value, secret=field.type == "password", where=where,
+                                             kind=field.type)
         else:
             fields[field_name] = value          # a choice (radio, select, checkbox), not typed
         seen.add(field_name)

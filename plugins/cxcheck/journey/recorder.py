@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from cxcheck.journey.draft import Draft, looks_secret
+from cxcheck.journey.draft import Draft
 from cxcheck.runtime import ConfigError
 
 NAME_ATTRIBUTE = re.compile(r"""\[name\s*=\s*(?:"([^"]+)"|'([^']+)'|([^\]\s"']+))\s*\]|@name\s*=\s*["']([^"']+)["']""")
@@ -85,7 +85,7 @@ class Translation:
         self.draft = Draft(f"{parts.scheme}://{parts.netloc}", name)
         self.hosts = {parts.netloc.lower()} | {h.lower() for h in keep_hosts}
         self.steps = steps
-        self.fields: dict[str, tuple[str, bool]] = {}    # pending: field name -> (value, secret)
+        self.fields: dict[str, tuple[str, bool]] = {}    # pending: field name -> (value, a password?)
         self.form: str | None = None
         self.filled_at: list[int] = []
         self.typed_names = {field_name(_selectors(s)) for s in steps
@@ -126,8 +126,7 @@ class Translation:
                                         "next submit_form by hand")
             return
         value = str(step.get("value", ""))
-        secret = looks_secret(name) or any(PASSWORD_HINT.search(s) for s in selectors)
-        self.fields[name] = (value, secret)
+        self.fields[name] = (value, any(PASSWORD_HINT.search(s) for s in selectors))
         self.form = self.form or form_selector(selectors)
         self.filled_at.append(number)
 
@@ -204,8 +203,9 @@ class Translation:
         if form:
             spec["form"] = form
         if self.fields:
-            spec["fields"] = {field: draft.typed(field, value, secret=secret, where=f"step {name}")
-                              for field, (value, secret) in self.fields.items()}
+            spec["fields"] = {field: draft.typed(field, value, secret=password, where=f"step {name}",
+                                                 kind="password" if password else "")
+                              for field, (value, password) in self.fields.items()}
         if button:
             spec["button"] = button
         draft.steps.append({"name": name, "submit_form": spec, "expect": self._expect(step, navigation, True)})
