@@ -3,6 +3,7 @@
   cxcheck demo [--serve]                 the demo shop and every plugin run against it
   cxcheck scenario check FILE [--run]    validate a scenario; with --run, run it and trace each step
   cxcheck scenario import RECORDING      a browser recording (HAR, DevTools Recorder JSON) as a scenario
+  cxcheck config PLUGIN [OPTIONS]        the service definition for Nagios, Icinga 2 or Centreon
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--serve", action="store_true", help="keep the shop up and print commands to try")
     demo.add_argument("--port", type=int, default=0, help="port for --serve (default: a free one)")
     _scenario_parser(sub)
+    from cxcheck.engine_config import add_config_parser
+
+    add_config_parser(sub)
     return parser
 
 
