@@ -183,7 +183,7 @@ def nagios_services(shop_url: str, secrets: Path) -> str:
         config(*login, "--password-env", ENV_NAME, "--service", "CX login env"),
         config("checkout", "--scenario", str(SCENARIOS / "shop-checkout-html.yaml"), "--var", f"base_url={shop_url}",
                "--var-file", f"password={secrets / 'demo-shop.password'}", "--step-warning", "payment=4",
-               "--host", "cx-shop", "--service", "CX checkout file"),
+               "-w", "30", "--host", "cx-shop", "--service", "CX checkout file"),
         config("checkout", "--scenario", str(SCENARIOS / "shop-checkout-api.yaml"), "--var", f"base_url={shop_url}",
                "--var-env", f"password={ENV_NAME}", "-w", "5", "-c", "10", "--host", "cx-shop",
                "--service", "CX checkout env"),
@@ -261,7 +261,10 @@ def test_nagios_runs_the_services_it_writes_against_the_shop(nagios_site):
     # _CX_OPTIONS reached the plugin: --then-url ran, and -w/-c are the ones given
     assert re.search(r"step_then=[0-9.]+s", login["performance_data"]), login["performance_data"]
     assert re.search(r"time=[0-9.]+s;2;5;0", login["performance_data"]), login["performance_data"]
+    # -w alone: no critical range (as the command ran), not the template's; nothing given: the template's
     assert re.search(r"step_payment=[0-9.]+s;4;", results[keys[2]]["performance_data"])
+    assert re.search(r"(^| )time=[0-9.]+s;30;;0", results[keys[2]]["performance_data"])
+    assert re.search(r"(^| )time=[0-9.]+s;3;8;0", results[keys[1]]["performance_data"])
     for path in (nagios.dir / "objects.cache", nagios.log_file):
         assert PASSWORD not in path.read_text(errors="replace")
     assert not any(PASSWORD in str(entry) for entry in results.values())

@@ -8,7 +8,16 @@ from __future__ import annotations
 import shlex
 from urllib.parse import urlsplit
 
-from cxcheck.engines.common import SERVICE_NAMES, default_host, journey_account, mode, password, refuse, token
+from cxcheck.engines.common import (
+    SERVICE_NAMES,
+    default_host,
+    journey_account,
+    mode,
+    password,
+    refuse,
+    thresholds,
+    token,
+)
 
 ENGINE = "centreon"
 TEMPLATES = {"login": "cxcheck-login", "prometheus": "cxcheck-transaction-prometheus", "csv": "cxcheck-nps",
@@ -65,6 +74,11 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
                         "from NAGIOS__SERVICECX_TOKEN (enable environment macros on the poller).")
         given.options.pop("bearer_env", None)
         service_macros.append(("CX_OPTIONS", "--bearer-env NAGIOS__SERVICECX_TOKEN"))
+    template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
+    ranges = thresholds(given)
+    if not ranges:
+        comments.append(f"No -w/-c given: the {template} template's ranges apply.")
+    service_macros += [(MACROS[dest], value) for dest, value in ranges]
     for dest, macro in MACROS.items():
         if dest in given.options:
             service_macros.append((macro, given.take(dest)))
@@ -74,7 +88,6 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
         previous = dict(service_macros).get("CX_OPTIONS")
         service_macros = [m for m in service_macros if m[0] != "CX_OPTIONS"]
         service_macros.append(("CX_OPTIONS", f"{previous} {words}" if previous else words))
-    template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
     lines = [f"# {given.plugin} for Centreon: import after cxcheck-clapi.txt (templates/centreon/) with",
              "#   centreon -u admin -p '...' -i THIS_FILE      then export the configuration to the poller",
              f"# The host {host} must exist, e.g.: HOST;ADD;{host};{host};ADDRESS;cxcheck-shop;Central;"]

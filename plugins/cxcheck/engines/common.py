@@ -95,3 +95,11 @@ def default_host(given, fallback: str = "shop") -> str:
 
 def refuse(text: str, engine: str):
     raise ConfigError(f"{engine}: {text}")
+
+
+def thresholds(given) -> list[tuple[str, str]]:
+    """(dest, value) of -w and -c: both when either is given (an empty range for the other, as the
+    command ran without it), none when neither is (the template's recommended ranges apply)."""
+    if "warning" not in given.options and "critical" not in given.options:
+        return []
+    return [(dest, given.take(dest) or "") for dest in ("warning", "critical")]

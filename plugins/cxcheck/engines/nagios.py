@@ -8,7 +8,16 @@ from __future__ import annotations
 import os
 import shlex
 
-from cxcheck.engines.common import SERVICE_NAMES, default_host, journey_account, mode, password, refuse, token
+from cxcheck.engines.common import (
+    SERVICE_NAMES,
+    default_host,
+    journey_account,
+    mode,
+    password,
+    refuse,
+    thresholds,
+    token,
+)
 
 ENGINE = "nagios"
 TEMPLATES = {"login": "cx-login-service", "prometheus": "cx-transaction-prometheus-service", "csv": "cx-nps-service",
@@ -107,9 +116,12 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
     writer = {"login": _login, "journey": _journey, "prometheus": _prometheus, "csv": _csv}[kind]
     command = writer(given, variables, comments)
     template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
-    for name, dest in (("_CX_WARNING", "warning"), ("_CX_CRITICAL", "critical"), ("_CX_TIMEOUT", "timeout")):
-        if dest in given.options:
-            variables.append((name, given.take(dest)))
+    ranges = thresholds(given)
+    if not ranges:
+        comments.append(f"No -w/-c given: the {template} template's ranges apply.")
+    variables += [(f"_CX_{dest.upper()}", value) for dest, value in ranges]
+    if "timeout" in given.options:
+        variables.append(("_CX_TIMEOUT", given.take("timeout")))
     extra = given.rest_argv()
     if extra:
         variables.append(("_CX_OPTIONS", " ".join(shlex.quote(token) for token in extra)))
@@ -123,5 +135,5 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
               f"    {'service_description':<28}{_value('service', service or SERVICE_NAMES[given.plugin])}"]
     if command:
         lines.append(f"    {'check_command':<28}{command}")
-    lines += [f"    {name:<28}{_value(name, value)}" for name, value in variables]
+    lines += [f"    {name:<28}{_value(name, value)}".rstrip() for name, value in variables]
     return "\n".join(lines + ["}"]) + "\n"
