@@ -217,21 +217,13 @@ class Chromium:
         self._wait_load(since)
 
     def close(self):
+        from engines import stop_process
+
         try:
             os.close(self._to_browser)
         except OSError:
             pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        try:
-            os.killpg(self.proc.pid, 9)      # renderer and GPU helpers share the browser's session
-        except (ProcessLookupError, PermissionError):
-            pass
+        stop_process(self.proc, 10)        # and the renderer and GPU helpers left in its session
         self._reader.join(timeout=5)
         os.close(self._from_browser)
         self._stderr.close()

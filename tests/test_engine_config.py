@@ -28,6 +28,14 @@ ENV_NAME = "CX_SHOP_PASSWORD"
 SCENARIOS = TEMPLATES / "scenarios"
 
 
+def secret_files(work: Path) -> Path:
+    """The directory of secret files a poller keeps ($USER3$), with the demo account's password."""
+    secrets = work / "secrets"
+    secrets.mkdir(mode=0o700)
+    (secrets / "demo-shop.password").write_text(PASSWORD + "\n")
+    return secrets
+
+
 def config(*argv) -> str:
     result = run_plugin("cxcheck", "config", *argv, env={ENV_NAME: PASSWORD})
     assert (result.code, result.stderr) == (0, ""), result.stderr
@@ -215,9 +223,7 @@ define host {
 def nagios_site(tmp_path_factory, shop):
     binary = need_binary("nagios4", "nagios4-core")
     work = tmp_path_factory.mktemp("config-nagios")
-    secrets = work / "secrets"
-    secrets.mkdir(mode=0o700)
-    (secrets / "demo-shop.password").write_text(PASSWORD + "\n")
+    secrets = secret_files(work)
     (work / "services.cfg").write_text(NAGIOS_HOST % {"port": shop.url.rsplit(":", 1)[1]}
                                        + nagios_services(shop.url, secrets))
     files = [TEMPLATES / "nagios" / "cxcheck-commands.cfg", TEMPLATES / "nagios" / "cxcheck-templates.cfg",
@@ -284,9 +290,7 @@ def icinga_templates() -> str:
 def icinga_files(tmp_path_factory, shop):
     binary = need_binary("icinga2", "icinga2-bin")
     work = tmp_path_factory.mktemp("config-icinga2")
-    secrets = work / "secrets"
-    secrets.mkdir(mode=0o700)
-    (secrets / "demo-shop.password").write_text(PASSWORD + "\n")
+    secrets = secret_files(work)
     login = ["login", "-u", f"{shop.url}/accounts/login/", "--username", "shopper@example.com", "--host", "cx-shop",
              "--engine", "icinga2"]
     services = [

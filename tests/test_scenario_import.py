@@ -401,6 +401,40 @@ def test_a_har_without_the_pages_html_still_leaves_the_csrf_token_to_the_form(ch
     assert check.code == 0, check.stdout
 
 
+def test_a_har_without_resource_types_imports_the_same(checkout_har, imported, tmp_path):
+    """Firefox and others write no _resourceType: documents, assets and analytics are told apart by
+    their MIME types and paths, and the scenario comes out the same."""
+    data = json.loads(checkout_har.read_text())
+    for entry in data["log"]["entries"]:
+        entry.pop("_resourceType")
+    plain, out = tmp_path / "plain.har", tmp_path / "plain.yaml"
+    plain.write_text(json.dumps(data))
+    result = run_plugin("cxcheck", "scenario", "import", str(plain), "-o", str(out))
+    assert result.code == 0, result.stderr
+    body = lambda path: path.read_text().split("\nname:", 1)[1]
+    assert body(out) == body(imported[0])
+
+
+def test_cookies_the_browser_already_had_are_placeholders_or_left_out(checkout_har, tmp_path):
+    """A session cookie from before the recording is a credential: an ${env:...} placeholder on the
+    requests that sent it. An analytics cookie is left out, and said so."""
+    data = json.loads(checkout_har.read_text())
+    first = data["log"]["entries"][0]["request"]
+    first["headers"].append({"name": "Cookie", "value": "remember_token=tok-1234567890; _ga=GA1.2.345"})
+    path, out = tmp_path / "cookies.har", tmp_path / "cookies.yaml"
+    path.write_text(json.dumps(data))
+    result = run_plugin("cxcheck", "scenario", "import", str(path), "-o", str(out))
+    assert result.code == 0, result.stderr
+    text = out.read_text()
+    assert "tok-1234567890" not in text and "GA1.2.345" not in text
+    import yaml
+
+    data = yaml.safe_load(text)
+    assert data["steps"][0]["headers"] == {"Cookie": "remember_token=${cookie_remember_token}"}
+    assert data["variables"]["cookie_remember_token"] == "${env:CX_COOKIE_REMEMBER_TOKEN}"
+    assert "#   cookie '_ga' was in the browser before the recording (not set by the journey): not sent\n" in text
+
+
 @pytest.mark.parametrize("content, message", [
     ("not json", "error: {path}: not JSON (line 1 column 1: Expecting value); a HAR file or a Recorder export is JSON"),
     ('{"some": "thing"}', "error: {path}: neither a HAR file (log.entries) nor a Recorder export (title, steps)"),

@@ -8,16 +8,7 @@ from __future__ import annotations
 import shlex
 from urllib.parse import urlsplit
 
-from cxcheck.engines.common import (
-    SERVICE_NAMES,
-    default_host,
-    journey_account,
-    mode,
-    password,
-    refuse,
-    thresholds,
-    token,
-)
+from cxcheck.engines import common
 
 ENGINE = "centreon"
 TEMPLATES = {"login": "cxcheck-login", "prometheus": "cxcheck-transaction-prometheus", "csv": "cxcheck-nps",
@@ -31,7 +22,7 @@ MACROS = {"warning": "CX_WARNING", "critical": "CX_CRITICAL", "timeout": "CX_TIM
 def _field(value) -> str:
     value = str(value)
     if ";" in value or "\n" in value:
-        refuse(f"{value!r}: CLAPI separates fields with ';' and lines with line breaks", ENGINE)
+        common.refuse(f"{value!r}: CLAPI separates fields with ';' and lines with line breaks", ENGINE)
     return value
 
 
@@ -45,37 +36,37 @@ def _password_note(secret, comments: list, host: str):
 
 
 def service(given, host: str | None = None, service: str | None = None) -> str:
-    kind = mode(given)
+    kind = common.mode(given)
     if kind in ("json", "api"):
-        refuse("the shipped cxcheck-* commands cover check_cx_transaction with --scenario or --prometheus and "
-               "check_cx_nps with --csv; add a command of your own for this one", ENGINE)
-    host = host or default_host(given)
-    name = service or SERVICE_NAMES[given.plugin]
+        common.refuse("the shipped cxcheck-* commands cover check_cx_transaction with --scenario or --prometheus and "
+                      "check_cx_nps with --csv; add a command of your own for this one", ENGINE)
+    host = host or common.default_host(given)
+    name = service or common.SERVICE_NAMES[given.plugin]
     host_macros, service_macros, comments = [], [], []
     if kind == "login":
         parts = urlsplit(given.take("url") or "")
         if not parts.netloc:
-            refuse("the cxcheck-login command takes the login page as the host's CX_BASE_URL and the "
-                   "service's CX_LOGIN_PATH: give -u URL", ENGINE)
+            common.refuse("the cxcheck-login command takes the login page as the host's CX_BASE_URL and the "
+                          "service's CX_LOGIN_PATH: give -u URL", ENGINE)
         host_macros.append(("CX_BASE_URL", f"{parts.scheme}://{parts.netloc}"))
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         service_macros.append(("CX_LOGIN_PATH", path or "/"))
         if "username" in given.options:
             host_macros.append(("CX_USERNAME", given.take("username")))
-        _password_note(password(given), comments, host)
+        _password_note(common.password(given), comments, host)
     elif kind == "journey":
-        base_url, email, notes = journey_account(given)
+        base_url, email, notes = common.journey_account(given)
         host_macros += [(macro, value) for macro, value in (("CX_BASE_URL", base_url), ("CX_USERNAME", email))
                         if value is not None]
-        _password_note(password(given), comments, host)
+        _password_note(common.password(given), comments, host)
         comments += [note[0].upper() + note[1:] + "." for note in notes]
-    elif token(given) is not None:
+    elif common.token(given) is not None:
         comments.append("The bearer token: set the service's CX_TOKEN password macro in the UI; the plugin reads it "
                         "from NAGIOS__SERVICECX_TOKEN (enable environment macros on the poller).")
         given.options.pop("bearer_env", None)
         service_macros.append(("CX_OPTIONS", "--bearer-env NAGIOS__SERVICECX_TOKEN"))
     template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
-    ranges = thresholds(given)
+    ranges = common.thresholds(given)
     if not ranges:
         comments.append(f"No -w/-c given: the {template} template's ranges apply.")
     service_macros += [(MACROS[dest], value) for dest, value in ranges]

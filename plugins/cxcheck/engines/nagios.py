@@ -8,16 +8,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from cxcheck.engines.common import (
-    SERVICE_NAMES,
-    default_host,
-    journey_account,
-    mode,
-    password,
-    refuse,
-    thresholds,
-    token,
-)
+from cxcheck.engines import common
 
 ENGINE = "nagios"
 TEMPLATES = {"login": "cx-login-service", "prometheus": "cx-transaction-prometheus-service", "csv": "cx-nps-service",
@@ -30,8 +21,8 @@ def _value(name: str, value: str) -> str:
     is shell words), one line."""
     value = str(value)
     if "\n" in value or "'" in value and name != "_CX_OPTIONS":
-        refuse(f"{name} {value!r}: the commands insert it in single quotes, so it cannot hold a quote or a "
-               "line break", ENGINE)
+        common.refuse(f"{name} {value!r}: the commands insert it in single quotes, so it cannot hold a quote or a "
+                      "line break", ENGINE)
     return value.replace(";", "\\;")               # `;` starts a comment in object files
 
 
@@ -57,14 +48,15 @@ def _login(given, variables, comments) -> str:
     username = given.take("username")
     if username:
         variables.append(("_CX_USERNAME", username))
-    secret = password(given)
+    secret = common.password(given)
     if secret is None:
-        refuse("give the password with --password-env VAR or --password-file PATH, as the check takes it", ENGINE)
+        common.refuse("give the password with --password-env VAR or --password-file PATH, as the check takes it",
+                      ENGINE)
     return _secret(variables, comments, secret, "check_cx_login")
 
 
 def _journey(given, variables, comments) -> str:
-    base_url, email, notes = journey_account(given)
+    base_url, email, notes = common.journey_account(given)
     variables.append(("_CX_SCENARIO", given.take("scenario")))
     if given.plugin == "check_cx_transaction" and given.options.get("attempts"):
         variables.append(("_CX_ATTEMPTS", given.take("attempts")))
@@ -73,27 +65,27 @@ def _journey(given, variables, comments) -> str:
     for name, value, option in (("_CX_URL", base_url, "--var base_url=URL"), ("_CX_USERNAME", email,
                                                                                "--var email=ADDRESS")):
         if value is None:
-            refuse(f"the {given.plugin} command passes {option.split('=')[0]}; give {option} (or set it under "
-                   "variables in a scenario that can be read here)", ENGINE)
+            common.refuse(f"the {given.plugin} command passes {option.split('=')[0]}; give {option} (or set it under "
+                          "variables in a scenario that can be read here)", ENGINE)
         variables.append((name, value))
-    secret = password(given)
+    secret = common.password(given)
     if secret is None:
-        refuse(f"the {given.plugin} command passes the scenario's password: give --var-file password=PATH or "
-               "--var-env password=VAR", ENGINE)
+        common.refuse(f"the {given.plugin} command passes the scenario's password: give --var-file password=PATH or "
+                      "--var-env password=VAR", ENGINE)
     comments += [note[0].upper() + note[1:] + "." for note in notes]
     return _secret(variables, comments, secret, given.plugin)
 
 
 def _prometheus(given, variables, comments) -> str:
     if given.options.get("ratio_query") or not given.options.get("success_query"):
-        refuse("the check_cx_transaction_prometheus command takes --success-query and --total-query", ENGINE)
+        common.refuse("the check_cx_transaction_prometheus command takes --success-query and --total-query", ENGINE)
     for name, dest in (("_CX_PROMETHEUS", "prometheus"), ("_CX_SUCCESS_QUERY", "success_query"),
                        ("_CX_TOTAL_QUERY", "total_query"), ("_CX_MIN_VOLUME", "min_volume")):
         if given.options.get(dest):
             variables.append((name, given.take(dest)))
     if "bearer_file" not in given.options:
         return ""                                 # --bearer-env VAR stays an option: it names, it does not hold
-    _secret(variables, comments, token(given), "")
+    _secret(variables, comments, common.token(given), "")
     return "check_cx_transaction_prometheus_token"
 
 
@@ -105,18 +97,18 @@ def _csv(given, variables, comments) -> str:
 
 
 def service(given, host: str | None = None, service: str | None = None) -> str:
-    kind = mode(given)
+    kind = common.mode(given)
     if kind == "json":
-        refuse("the shipped commands run check_cx_transaction with --scenario or --prometheus; for --json-url "
-               "use --engine icinga2 (cx_transaction takes it) or a command of your own", ENGINE)
+        common.refuse("the shipped commands run check_cx_transaction with --scenario or --prometheus; for --json-url "
+                      "use --engine icinga2 (cx_transaction takes it) or a command of your own", ENGINE)
     if kind == "api":
-        refuse("the shipped check_cx_nps command reads a --csv export; a survey API needs a command of your own "
-               "(cxcheck-commands.cfg shows the shape)", ENGINE)
+        common.refuse("the shipped check_cx_nps command reads a --csv export; a survey API needs a command of your own "
+                      "(cxcheck-commands.cfg shows the shape)", ENGINE)
     variables, comments = [], []
     writer = {"login": _login, "journey": _journey, "prometheus": _prometheus, "csv": _csv}[kind]
     command = writer(given, variables, comments)
     template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
-    ranges = thresholds(given)
+    ranges = common.thresholds(given)
     if not ranges:
         comments.append(f"No -w/-c given: the {template} template's ranges apply.")
     variables += [(f"_CX_{dest.upper()}", value) for dest, value in ranges]
@@ -125,14 +117,14 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
     extra = given.rest_argv()
     if extra:
         variables.append(("_CX_OPTIONS", " ".join(shlex.quote(token) for token in extra)))
-    host = host or default_host(given)
+    host = host or common.default_host(given)
     lines = [f"# {given.plugin} for Nagios 4 (also Naemon, Centreon Engine): paste into a cfg_dir file beside",
              "# cxcheck-commands.cfg and cxcheck-templates.cfg (templates/nagios/), then check: nagios4 -v nagios.cfg",
              f"# The host {host} must be defined (use cx-shop-host,generic-host for a shop seen from outside)."]
     lines += [f"# {line}" for line in comments]
     lines += ["define service {", f"    {'use':<28}{template},generic-service",
               f"    {'host_name':<28}{_value('host', host)}",
-              f"    {'service_description':<28}{_value('service', service or SERVICE_NAMES[given.plugin])}"]
+              f"    {'service_description':<28}{_value('service', service or common.SERVICE_NAMES[given.plugin])}"]
     if command:
         lines.append(f"    {'check_command':<28}{command}")
     lines += [f"    {name:<28}{_value(name, value)}".rstrip() for name, value in variables]

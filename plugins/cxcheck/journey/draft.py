@@ -64,7 +64,7 @@ class Draft:
         self.steps: list[dict] = []
         self.sources: list[dict] = []            # per step: what its response offers later steps
         self.notes: list[str] = []               # what was left out of the recording, and why
-        self.untranslated: list[str] = []        # recorded actions with no HTTP equivalent
+        self.untranslated: list[tuple] = []      # (number, step type, reason): recorded actions not replayed
 
     # -- names -------------------------------------------------------------------------------
     def step_name(self, wanted: str) -> str:
