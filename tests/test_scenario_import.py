@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Site, need_binary, run_plugin
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxcheck.demo.shop import DEMO_ACCOUNTS, DemoShop
 
@@ -433,6 +435,40 @@ def test_cookies_the_browser_already_had_are_placeholders_or_left_out(checkout_h
     assert data["steps"][0]["headers"] == {"Cookie": "remember_token=${cookie_remember_token}"}
     assert data["variables"]["cookie_remember_token"] == "${env:CX_COOKIE_REMEMBER_TOKEN}"
     assert "#   cookie '_ga' was in the browser before the recording (not set by the journey): not sent\n" in text
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                               st.sampled_from(["log", "entries", "request", "response", "method", "url", "status",
+                                                "headers", "name", "value", "postData", "params", "text", "mimeType",
+                                                "content", "steps", "type", "selectors", "assertedEvents", "title",
+                                                "_resourceType", "key", "x"]), inner, max_size=5), max_leaves=25)
+urls = st.sampled_from(["https://shop.example.com/", "https://shop.example.com/a?b=1", "http://x/y", "ftp://z", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=json_values, url=urls, method=st.sampled_from(["GET", "POST", 7]),
+       kind=st.sampled_from(["document", "xhr", "navigate", "change", "click", None]))
+def test_any_recording_gives_a_scenario_or_one_clean_error(data, url, method, kind):
+    """Whatever the file holds: a scenario that validates, or a ConfigError; never a traceback."""
+    from cxcheck.runtime import ConfigError
+    from cxcheck.scenario_import import draft, render, validate
+
+    shaped = [data,
+              {"log": {"entries": [{"request": {"method": method, "url": url, "headers": data if isinstance(data, list)
+                                                else []}, "response": {"status": 200, "content": data},
+                                    "_resourceType": kind}]}},
+              {"title": "t", "steps": [{"type": "navigate", "url": url}, {"type": kind, "selectors": data,
+                                                                          "value": url, "assertedEvents": data}]}]
+    for recording in shaped:
+        try:
+            result, what, dropped = draft("f", recording, None, [])
+            if not result.steps:
+                continue
+            result.scrub()
+            validate(render(result, "f", what, dropped, "out.yaml"), "out.yaml")
+        except ConfigError:
+            pass
 
 
 @pytest.mark.parametrize("content, message", [

@@ -43,9 +43,12 @@ class RecorderError(ConfigError):
 
 def _selectors(step) -> list[str]:
     """A step's selectors flattened to strings (a list is a chain through frames or shadow roots)."""
+    selectors = step.get("selectors")
     out = []
-    for selector in step.get("selectors") or []:
-        out.append(" >>> ".join(selector) if isinstance(selector, list) else str(selector))
+    for selector in selectors if isinstance(selectors, list) else []:
+        parts = selector if isinstance(selector, list) else [selector]
+        if parts and all(isinstance(part, str) for part in parts):
+            out.append(" >>> ".join(parts))
     return out
 
 
@@ -70,8 +73,9 @@ def form_selector(selectors: list[str]) -> str | None:
 
 
 def _navigation(step) -> dict | None:
-    return next((e for e in step.get("assertedEvents") or [] if isinstance(e, dict) and e.get("type") == "navigation"),
-                None)
+    events = step.get("assertedEvents")
+    return next((e for e in (events if isinstance(events, list) else []) if isinstance(e, dict)
+                 and e.get("type") == "navigation"), None)
 
 
 class Translation:
@@ -158,7 +162,9 @@ class Translation:
 
     def on_waitForElement(self, number, step):
         texts = [s[len("text/"):] for s in _selectors(step) if s.startswith("text/")]
-        if texts and self.draft.steps and step.get("operator", ">=") in (">=", "==") and step.get("count", 1) >= 1:
+        count = step.get("count", 1)
+        if texts and self.draft.steps and step.get("operator", ">=") in (">=", "==") \
+                and isinstance(count, int) and count >= 1:
             expect = self.draft.steps[-1].setdefault("expect", {})
             expect.setdefault("contains", [])
             if isinstance(expect["contains"], str):
