@@ -75,7 +75,7 @@ def test_ratio_query_matches_the_shop(prom):
 
 @pytest.mark.parametrize("args, code, state, words", [
     (["-w", "80:"], 1, "WARNING", "success 75% of 20 transactions (< 80)"),
-    (["-w", "80:", "-c", "90:"], 2, "CRITICAL", "(< 90)"),
+    (["-w", "95:", "-c", "90:"], 2, "CRITICAL", "(< 90)"),
     (["-w", "70:", "-c", "60:"], 0, "OK", "success 75%"),
 ])
 def test_thresholds(prom, args, code, state, words):

@@ -52,7 +52,8 @@ EXPECTED = {
 }
 
 # A login with a wrong password (a second secret file), and the environment-variable style of
-# passing a secret: resource.cfg $USER4$ names a variable of the daemon's environment.
+# passing a secret (the shipped check_cx_login_env): resource.cfg $USER4$ names a variable of the
+# daemon's environment.
 EXTRA = """
 define service {
     use                         cx-login-service,generic-service
@@ -61,11 +62,6 @@ define service {
     _CX_URL                     %(url)s/accounts/login/
     _CX_USERNAME                shopper@example.com
     _CX_SECRET                  wrong.password
-}
-
-define command {
-    command_name    check_cx_login_env
-    command_line    $USER1$/check_cx_login -u '$_SERVICECX_URL$' --username '$_SERVICECX_USERNAME$' --password-env $USER4$ -w '$_SERVICECX_WARNING$' -c '$_SERVICECX_CRITICAL$' -t '$_SERVICECX_TIMEOUT$' $_SERVICECX_OPTIONS$
 }
 
 define service {

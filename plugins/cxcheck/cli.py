@@ -2,6 +2,8 @@
 
   cxcheck demo [--serve] [--access-log PATH]   the demo shop and every plugin run against it
   cxcheck scenario check FILE [--run]    validate a scenario; with --run, run it and trace each step
+  cxcheck scenario import RECORDING      a browser recording (HAR, DevTools Recorder JSON) as a scenario
+  cxcheck config PLUGIN [OPTIONS]        the service definition for Nagios, Icinga 2 or Centreon
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ def _scenario_parser(sub):
     add_variable_options(check)
     # The same TLS/proxy/header options as the plugins, so a trace matches what a check sees.
     runtime.add_http_arguments(check.add_argument_group("HTTP and TLS"))
+    from cxcheck.scenario_import import add_import_parser
+
+    add_import_parser(verbs)
 
 
 def scenario_check(args) -> int:
@@ -84,11 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--access-log", metavar="PATH",
                       help="append each request to PATH as nginx logs it (combined, then $request_time)")
     _scenario_parser(sub)
+    from cxcheck.engine_config import add_config_parser
+
+    add_config_parser(sub)
     return parser
 
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
+    if getattr(args, "handler", None):         # subcommands that live in their own module
+        sys.exit(args.handler(args))
     if args.command == "demo":
         from cxcheck.demo.cli import demo
 

@@ -3,6 +3,8 @@ options, the outcome of a journey as a nagiosplugin context, and per-step perfda
 
 from __future__ import annotations
 
+import argparse
+
 import nagiosplugin
 
 from cxcheck import runtime
@@ -19,6 +21,11 @@ def add_variable_options(group):
                        help="set a scenario variable from an environment variable (secret), repeatable")
     group.add_argument("--var-file", type=name_value, action="append", default=[], metavar="NAME=PATH",
                        help="set a scenario variable from a file's content (secret), repeatable")
+    try:
+        runtime.refuse_on_argv(group, "--password", "give it to the scenario with --var-env password=ENVVAR "
+                                                    "or --var-file password=PATH")
+    except argparse.ArgumentError:
+        pass                # the plugin takes --password-env/--password-file itself and refuses --password already
 
 
 def variables_from_args(args) -> tuple[dict, dict]:

@@ -57,6 +57,22 @@ def build_parser() -> runtime.Parser:
     return parser
 
 
+def web_url(option: str, url: str, relative: bool = False) -> str:
+    """The URL as given, or one line that shows the fix: a scheme other than http(s) is named as
+    such, a bare host name gets an example of a full URL."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"{option} {url}: unsupported scheme {scheme}:// (cxcheck checks web pages: "
+                          "http:// or https://)")
+    if sep and rest.split("/", 1)[0] or relative and url.startswith("/"):
+        return url
+    bare = (rest if sep else url).lstrip("/")
+    if relative:
+        raise ConfigError(f"{option} needs a full URL or a path such as /{bare}, not {url!r}")
+    example = "https://" + (bare if "/" in bare else (bare or "shop.example.com") + "/login")
+    raise ConfigError(f"{option} needs a full URL such as {example}, not {url!r}")
+
+
 def _login_page_returned(response, cookies) -> list[str]:
     from cxcheck.journey.forms import parse_forms
 
@@ -178,6 +194,10 @@ def main(run: runtime.Run):
     args = run.args
     if bool(args.url) == bool(args.scenario):
         raise ConfigError("give the login page with -u URL, or a --scenario FILE (one of them)")
+    if args.url:
+        web_url("-u", args.url)     # before anything else: a wrong URL is the first thing to fix
+    if args.then_url:
+        web_url("--then-url", args.then_url, relative=True)
     password = runtime.read_secret(env=args.password_env, path=args.password_file, what="password")
     plain, secret = journeys.variables_from_args(args)
     if args.url:

@@ -115,7 +115,7 @@ class Journey:
         variables = self._variables()
         base = variables.substitute(self.scenario.base_url) if self.scenario.base_url else None
         session = new_session(self.http)
-        results, previous, broken = [], None, False
+        results, previous, page, broken = [], None, None, False
         try:
             for step in self.scenario.steps:
                 result = StepResult(name=step.name, warning=step.warning, critical=step.critical)
@@ -126,7 +126,7 @@ class Journey:
                     self.on_step(step.name)
                 result.ran = True
                 try:
-                    response = self._send(session, step, variables, base, previous)
+                    response = self._send(session, step, variables, base, previous, page)
                     result.elapsed, result.status, result.url = response.elapsed, response.status, response.url
                     result.hops, result.response = response.hops, response
                     where = f"{self.scenario.source}: step {step.name!r}"
@@ -142,6 +142,8 @@ class Journey:
                             variables.set(name, value, secret=bool(SECRET_NAME.search(name)))
                         result.ok = True
                     previous = response
+                    if "html" in response.headers.get("content-type", "html"):
+                        page = response         # an XHR between a page and its form leaves the page in view
                 except DeadlineExceeded:
                     result.timed_out = True
                     result.reason = f"timed out after {self.deadline.seconds:g} s"
@@ -153,15 +155,15 @@ class Journey:
         return JourneyResult(name=self.scenario.name, steps=results)
 
     def _send(self, session, step: Step, variables: Variables, base: str | None,
-              previous: Response | None) -> Response:
+              previous: Response | None, page: Response | None) -> Response:
         where = f"{self.scenario.source}: step {step.name!r}"
         sub = lambda value: variables.substitute_all(value, where)
         headers = sub(step.headers)
         kwargs = {"allow_redirects": step.follow_redirects, "params": sub(step.params) or None}
         if step.submit_form is not None:
-            if previous is None:
-                raise FormError("no page to submit a form from (the previous step did not fetch one)")
-            spec, forms = step.submit_form, parse_forms(previous.text)
+            if page is None:
+                raise FormError("no page to submit a form from (no earlier step fetched an HTML page)")
+            spec, forms = step.submit_form, parse_forms(page.text)
             if callable(spec.form):
                 form = spec.form(forms)
                 values = sub(spec.fields(form) if callable(spec.fields) else spec.fields)
@@ -169,8 +171,8 @@ class Journey:
                 values = sub(spec.fields)
                 # ${var} in the selector: one scenario picks e.g. the form of --var sku=W-2.
                 form = select_form(forms, sub(spec.form), values.keys())
-            method, url, pairs = form.fill(previous.url, values, sub(spec.button))
-            headers.setdefault("Referer", previous.url)
+            method, url, pairs = form.fill(page.url, values, sub(spec.button))
+            headers.setdefault("Referer", page.url)
             if method == "GET":
                 kwargs["params"] = pairs
             else:

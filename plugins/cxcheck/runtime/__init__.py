@@ -27,6 +27,7 @@ from cxcheck.runtime.options import (
     non_negative_float,
     positive_float,
     positive_int,
+    refuse_on_argv,
 )
 from cxcheck.runtime.plugin import Run, clean_text, log, plugin, render, run_plugin
 from cxcheck.runtime.secrets import MASK, Masker, MaskingStream, install_masking, mask_identity, masker, read_secret
@@ -35,9 +36,10 @@ from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, Source
 
 __all__ = [
     "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "HARD_MARGIN",
-    "HttpOptions", "MASK", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run", "STATE_CODES",
-    "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text", "fmt_seconds",
-    "header", "install_masking", "log", "mask_identity", "masker", "nagios_range", "name_value",
-    "non_negative_float", "parse_duration", "perf_label", "perf_value", "plugin", "positive_float",
-    "positive_int", "read_secret", "render", "run_plugin", "say_duration", "seconds_text", "violation",
+    "HttpOptions", "MASK", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run",
+    "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text",
+    "fmt_seconds", "header", "install_masking", "log", "mask_identity", "masker", "nagios_range",
+    "name_value", "non_negative_float", "parse_duration", "perf_label", "perf_value", "plugin",
+    "positive_float", "positive_int", "read_secret", "refuse_on_argv", "render", "run_plugin", "say_duration",
+    "seconds_text", "violation",
 ]

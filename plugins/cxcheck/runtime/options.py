@@ -63,6 +63,38 @@ def name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
+def threshold_order(warning: str | None, critical: str | None) -> None:
+    """-w 5 -c 2 is critical before it ever warns: nearly always the two swapped by mistake."""
+    if not warning or not critical:
+        return
+    low, high = nagiosplugin.Range(warning), nagiosplugin.Range(critical)
+    if low.invert or high.invert:
+        return
+    fix = f"did you mean -w {critical} -c {warning}?"
+    if low.start == high.start and low.end > high.end:        # alert above: higher is worse
+        raise ConfigError(f"the critical threshold (-c {critical}) is below the warning one (-w {warning}): "
+                          f"a value over {high.end:g} is critical before it ever warns; {fix}")
+    if low.end == high.end and low.start < high.start:        # alert below: higher is better
+        raise ConfigError(f"the critical threshold (-c {critical}) is above the warning one (-w {warning}): "
+                          f"a value under {high.start:g} is critical before it ever warns; {fix}")
+
+
+class _SecretOnArgv(argparse.Action):
+    """A secret given as a value on the command line: refused with the options that take it safely."""
+
+    def __init__(self, option_strings, dest, instead: str = "", **kwargs):
+        super().__init__(option_strings, dest, nargs="?", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        self.instead = instead
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        raise argparse.ArgumentError(self, "passwords and other secrets are never taken on the command line "
+                                           f"(ps shows them to every local user); {self.instead}")
+
+
+def refuse_on_argv(group, option: str, instead: str):
+    group.add_argument(option, action=_SecretOnArgv, instead=instead)
+
+
 def add_http_arguments(http):
     """TLS, proxy and header options; on a plugin's parser and on `cxcheck scenario check`."""
     http.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
@@ -112,6 +144,12 @@ class Parser(argparse.ArgumentParser):
         target = group or self
         target.add_argument(f"--{name}-env", metavar="VAR", help=f"environment variable holding the {what}")
         target.add_argument(f"--{name}-file", metavar="PATH", help=f"file holding the {what}")
+        refuse_on_argv(target, f"--{name}", f"use --{name}-env VAR or --{name}-file PATH")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        threshold_order(parsed.warning, parsed.critical)
+        return parsed
 
     def error(self, message):
         raise ConfigError(message)

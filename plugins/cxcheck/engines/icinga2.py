@@ -1,0 +1,104 @@
+"""Icinga 2: an `object Service` using the CheckCommands (cx_login, cx_checkout, cx_transaction,
+cx_nps) and service templates of templates/icinga2/. Every option is the custom variable
+cx_<option> the CheckCommand reads; a secret is a file (cx_password_file, cx_token_file) or a
+constant named after the environment variable, defined where only root and Icinga can read it,
+which Icinga hands to the plugin in its environment, never on the command line."""
+
+from __future__ import annotations
+
+import re
+
+from cxcheck.engines.common import default_host, journey_account, mode, password, refuse, token
+
+ENGINE = "icinga2"
+COMMON = {"warning", "critical", "timeout", "timeout_state", "verbose", "insecure", "ca_file", "client_cert",
+          "client_key", "proxy", "user_agent", "header"}
+# The arguments of each shipped CheckCommand, by the plugin option's dest (tests check them against
+# templates/icinga2/cxcheck-commands.conf).
+ARGUMENTS = {
+    "cx_login": COMMON | {"url", "scenario", "username", "username_field", "password_field", "form", "button",
+                          "expect_text", "expect_url", "expect_cookie", "then_url", "then_text"},
+    "cx_checkout": COMMON | {"scenario", "runs", "step_warning", "step_critical"},
+    "cx_transaction": COMMON | {"scenario", "attempts", "interval", "time_warning", "time_critical", "prometheus",
+                                "ratio_query", "success_query", "total_query", "time", "json_url", "success_path",
+                                "total_path", "min_volume", "low_volume_state", "window", "slo", "burn_windows"},
+    "cx_nps": COMMON | {"csv", "api_url", "window", "now", "min_responses", "significant"},
+}
+RENAMED = {"header": "cx_headers"}
+TEMPLATES = {"login": "cx-journey-service", "journey": "cx-journey-service", "prometheus": "cx-metric-service",
+             "json": "cx-metric-service", "csv": "cx-survey-service", "api": "cx-survey-service"}
+SERVICE_NAMES = {"check_cx_login": "cx-login", "check_cx_checkout": "cx-checkout", "check_cx_transaction": "cx-orders",
+                 "check_cx_nps": "cx-nps"}
+
+
+def string(value) -> str:
+    """An Icinga 2 string literal; `$` doubled, since a `$name$` in a string is a macro."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("$", "$$")
+    return f'"{text}"'
+
+
+def literal(value) -> str:
+    if isinstance(value, bool) or isinstance(value, int) and not isinstance(value, bool):
+        return "true"                                   # a flag (store_true, or -v counted)
+    if isinstance(value, list):
+        return "[ " + ", ".join(string(item) for item in value) + " ]"
+    return string(value)
+
+
+def _secret(variables: list, comments: list, secret, stem: str):
+    if secret is None:
+        return
+    if secret.kind == "file":
+        variables.append((f"cx_{stem}_file", secret.where))
+        comments.append(f"The {secret.what}: the file {secret.where} on the node that runs the check, readable "
+                        "by the icinga user (nagios on Debian) only.")
+        return
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", secret.where):
+        refuse(f"{secret.where!r} cannot name an Icinga constant; use a file for the {secret.what}", ENGINE)
+    variables.append((f"cx_{stem}", ("constant", secret.where)))
+    comments += [f"The {secret.what}: the constant {secret.where}, defined once where only root and Icinga read it,",
+                 f'e.g. const {secret.where} = "..." in /etc/icinga2/constants.conf; Icinga passes it to the',
+                 "plugin in its environment (CXCHECK_PASSWORD, CXCHECK_TOKEN), never on the command line."]
+
+
+def _journey(given, variables, comments):
+    base_url, email, notes = journey_account(given)
+    for name, value in (("cx_base_url", base_url), ("cx_username", email)):
+        if value is not None:
+            variables.append((name, value))
+    _secret(variables, comments, password(given), "password")
+    for dest, name in (("var", "cx_vars"), ("var_file", "cx_var_files")):
+        if dest in given.options:
+            variables.append((name, given.take(dest)))
+    if "var_env" in given.options:
+        refuse("the cx-journey CheckCommands pass only the password through the environment; give the other "
+               f"secret variables by file (--var-file NAME=PATH), not {given.options['var_env'].argv()[1]}", ENGINE)
+    comments += [note[0].upper() + note[1:] + " (Icinga passes its own environment to plugins)." for note in notes]
+
+
+def service(given, host: str | None = None, service: str | None = None) -> str:
+    kind = mode(given)
+    command = f"cx_{given.plugin[len('check_cx_'):]}"
+    variables, comments = [], []
+    if kind == "journey":
+        _journey(given, variables, comments)
+    elif kind == "login":
+        _secret(variables, comments, password(given), "password")
+    else:
+        _secret(variables, comments, token(given), "token")
+    for option in given.rest():
+        if option.dest not in ARGUMENTS[command]:
+            refuse(f"the {command} CheckCommand has no argument for {option.flag}", ENGINE)
+        variables.append((RENAMED.get(option.dest, f"cx_{option.dest}"), option.value))
+    host = host or default_host(given)
+    lines = [f"/* {given.plugin} for Icinga 2: put it beside cxcheck-commands.conf and cxcheck-services.conf",
+             " * (templates/icinga2/) in the zone's configuration, then check: icinga2 daemon -C",
+             f" * The host {host} must exist (import \"cx-shop-host\" for a shop seen from outside)."]
+    lines += [f" * {line.replace('*/', '* /')}" for line in comments]
+    lines += [" */", f"object Service {string(service or SERVICE_NAMES[given.plugin])} {{",
+              f"\timport {string(TEMPLATES[kind])}", "", f"\thost_name = {string(host)}",
+              f"\tcheck_command = {string(command)}"]
+    for name, value in variables:
+        constant = isinstance(value, tuple) and value[0] == "constant"
+        lines.append(f"\tvars.{name} = {value[1] if constant else literal(value)}")
+    return "\n".join(lines + ["}"]) + "\n"
