@@ -2,6 +2,7 @@
 
   cxcheck demo [--serve]                 the demo shop and every plugin run against it
   cxcheck scenario check FILE [--run]    validate a scenario; with --run, run it and trace each step
+  cxcheck worker [--query-socket PATH]   run the plugins for a Nagios 4 core as its check worker
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--serve", action="store_true", help="keep the shop up and print commands to try")
     demo.add_argument("--port", type=int, default=0, help="port for --serve (default: a free one)")
     _scenario_parser(sub)
+    from cxcheck.worker.cli import add_arguments as add_worker_arguments
+
+    add_worker_arguments(sub.add_parser("worker", help="run the plugins for a Nagios 4 core as its check worker"))
     return parser
 
 
@@ -91,6 +95,10 @@ def main(argv=None) -> None:
         from cxcheck.demo.cli import demo
 
         sys.exit(demo(serve=args.serve, port=args.port))
+    if args.command == "worker":
+        from cxcheck.worker.cli import run
+
+        sys.exit(run(args))
     sys.exit(scenario_check(args))
 
 
