@@ -42,6 +42,9 @@ from worker_core import FakeCore, start_worker  # noqa: E402
 CHECK_CURL = "/usr/lib/nagios/plugins/check_curl"
 JOB_LINE = re.compile(r"job (\d+) check_cx_\w+: \S+ in \d+ ms, CPU ([\d.]+) ms")
 TICK = os.sysconf("SC_CLK_TCK")
+FORK = "check_cx_login through cxcheck worker (a fork per job)"
+FLOOR = "check_cx_login -V through cxcheck worker (a fork's floor)"
+REUSE = "check_cx_login through cxcheck worker --jobs-per-child N"
 
 
 def plugin_names() -> list[str]:
@@ -63,11 +66,12 @@ def wrappers(directory: Path, python: str) -> Path:
 class WorkerRow:
     """Jobs through the worker, one at a time, each with its CPU (child + the worker itself)."""
 
-    def __init__(self, tmp: Path, plugin_dir: Path, env: dict):
+    def __init__(self, tmp: Path, plugin_dir: Path, env: dict, *args: str):
+        tmp.mkdir()
         self.core = FakeCore(tmp / "nagios.qh")
         self.stderr_path = tmp / "worker.stderr"
         self.stderr = open(self.stderr_path, "wb")
-        self.proc = start_worker(self.core.path, plugin_dir, "-v", env=env, stderr=self.stderr)
+        self.proc = start_worker(self.core.path, plugin_dir, "-v", *args, env=env, stderr=self.stderr)
         self.core.accept(2 * len(plugin_names()))         # each plugin by name and by path
         self.conn = self.core.connections[str(plugin_dir / "check_cx_login")]
         self.next_id = 0
@@ -78,10 +82,20 @@ class WorkerRow:
             return int(handle.read().split()[0]) / 1e9
 
     def totals(self) -> float:
-        """utime + stime + cutime + cstime of the worker, seconds (clock ticks)."""
-        with open(f"/proc/{self.proc.pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return sum(int(x) for x in fields[11:15]) / TICK
+        """CPU of the worker, of its reaped children and of its live ones (runners that have not
+        exited yet), seconds (clock ticks)."""
+        def stat(pid: int) -> list[int]:
+            with open(f"/proc/{pid}/stat") as handle:
+                return [int(x) for x in handle.read().rsplit(")", 1)[1].split()[11:15]]
+
+        total = sum(stat(self.proc.pid))
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as handle:
+            for pid in handle.read().split():
+                try:
+                    total += sum(stat(int(pid))[:2])
+                except FileNotFoundError:
+                    pass
+        return total / TICK
 
     def child_cpu(self, job_id: int, timeout: float = 10) -> float:
         deadline = time.monotonic() + timeout
@@ -116,6 +130,7 @@ class WorkerRow:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--jobs-per-child", type=int, default=100, help="N of the reusing worker (default 100)")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS-worker.md")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -130,12 +145,15 @@ def main(argv=None) -> int:
         plugins = wrappers(tmp / "plugins", sys.executable)
         login = [str(plugins / "check_cx_login"), "-u", f"{site.url}/login", "--username", sites.USERNAME,
                  "--password-env", "BENCH_PASSWORD"]
-        worker = WorkerRow(tmp, plugins, env)
+        forking = WorkerRow(tmp / "fork", plugins, env)
+        reusing = WorkerRow(tmp / "reuse", plugins, env, "--jobs-per-child", str(args.jobs_per_child))
+        workers = {FORK: forking, REUSE: reusing}
         for fd in reserved:
             os.close(fd)
         rows = {
-            "check_cx_login through cxcheck worker": (worker.run, login),
-            "check_cx_login -V through cxcheck worker (the fork's floor)": (worker.run, login[:1] + ["-V"]),
+            FORK: (forking.run, login),
+            FLOOR: (forking.run, login[:1] + ["-V"]),
+            REUSE: (reusing.run, login),
             "check_cx_login as a process": (lambda cmd: launcher.run(cmd, env), login),
             "check_curl": (lambda cmd: launcher.run(cmd, env),
                            [CHECK_CURL, "-H", "127.0.0.1", "-p", str(site.port), "-u", "/login"]),
@@ -155,16 +173,15 @@ def main(argv=None) -> int:
                     if number:
                         samples[name].append(sample)
                 if number == 0:
-                    worker.start_totals = worker.totals()
-                    jobs_before = worker.next_id
-            kernel_total = worker.totals() - worker.start_totals
-            kernel_jobs = worker.next_id - jobs_before
+                    marks = {w: (w.totals(), w.next_id) for w in workers.values()}
+            kernel = {name: (w.totals() - marks[w][0]) / (w.next_id - marks[w][1]) for name, w in workers.items()}
         finally:
-            worker.stop()
-    return report(args, samples, kernel_total / kernel_jobs, rows)
+            for worker in workers.values():
+                worker.stop()
+    return report(args, samples, kernel, rows)
 
 
-def report(args, samples: dict, kernel_per_job: float, rows: dict) -> int:
+def report(args, samples: dict, kernel: dict, rows: dict) -> int:
     cpu = {name: median([s.cpu for s in runs]) for name, runs in samples.items()}
     reference = cpu.get("check_curl")
     headers = ["command", "CPU ms (median, min–max)", "wall ms"] + (["CPU ÷ check_curl"] if reference else [])
@@ -172,22 +189,29 @@ def report(args, samples: dict, kernel_per_job: float, rows: dict) -> int:
     for name, runs in samples.items():
         row = [name, spread([s.cpu for s in runs], 1000), spread([s.wall for s in runs], 1000)]
         lines.append(row + ([f"{cpu[name] / reference:.2f}×"] if reference else []))
-    through = samples["check_cx_login through cxcheck worker"]
-    floor = samples["check_cx_login -V through cxcheck worker (the fork's floor)"]
+    forked, floor, reused = samples[FORK], samples[FLOOR], samples[REUSE]
+
+    def split(runs):
+        return (f"the child {median([s.child for s in runs]) * 1000:.1f} ms, the worker process "
+                f"{median([s.parent for s in runs]) * 1000:.1f} ms")
+
+    def check(name, runs):
+        return (f"{name}: {kernel[name] * 1000:.1f} ms a job by the kernel's totals, "
+                f"{statistics.mean([s.cpu for s in runs]) * 1000:.1f} ms the mean of the per-job figures")
+
     out = [f"# cxcheck worker: CPU per check ({args.rounds} rounds, shuffled; round 0 not counted)", "",
            f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python bench/bench_worker.py "
            f"{' '.join(sys.argv[1:])}`".rstrip() + f" on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}.", "",
            *table(headers, lines), "",
-           f"Through the worker, per job: the child {median([s.child for s in through]) * 1000:.1f} ms, the worker "
-           f"process {median([s.parent for s in through]) * 1000:.1f} ms (medians); `-V` (fork, start of main, exit): "
-           f"child {median([s.child for s in floor]) * 1000:.1f} ms, worker {median([s.parent for s in floor]) * 1000:.1f} ms.",
-           f"Cross-check, the kernel's totals for the worker and its reaped children over all counted jobs "
-           f"(both worker rows, clock ticks): {kernel_per_job * 1000:.1f} ms a job; the mean of the per-job figures: "
-           f"{statistics.mean([s.cpu for s in through + floor]) * 1000:.1f} ms.", ""]
+           f"Per job (medians): a fresh fork: {split(forked)}; `-V` (fork, parse, exit): {split(floor)}; "
+           f"--jobs-per-child {args.jobs_per_child}: {split(reused)}.", "",
+           "Cross-check with the kernel's totals for each worker, its reaped children and its live ones over "
+           f"the counted jobs (clock ticks): {check(FORK, forked + floor)}; {check(REUSE, reused)}.", ""]
     if reference:
-        ratio = cpu["check_cx_login through cxcheck worker"] / reference
-        out.append(f"Target: through the worker, check_cx_login costs no more CPU than check_curl: "
-                   f"{ratio:.2f}× — {'met' if ratio <= 1 else 'NOT met'}.")
+        for name in (FORK, REUSE):
+            ratio = cpu[name] / reference
+            out.append(f"Target (no more CPU than check_curl), {name}: {ratio:.2f}× — "
+                       f"{'met' if ratio <= 1 else 'NOT met'}.")
     out += ["", "Commands (the worker's jobs carry the same command line):", "```",
             *(" ".join(shlex.quote(a) for a in cmd) for _, cmd in rows.values()), "```"]
     text = "\n".join(out) + "\n"

@@ -35,10 +35,13 @@ def plugin_dir(tmp_path):
     return write_wrappers(tmp_path / "plugins")
 
 
-@pytest.fixture
-def worker(tmp_path, plugin_dir):
+MODES = {"fork-per-job": [], "reused-children": ["--jobs-per-child", "100"]}
+
+
+@pytest.fixture(params=list(MODES))
+def worker(request, tmp_path, plugin_dir):
     running = WorkerAgainstCore(tmp_path, plugin_dir, 2 * len(PLUGINS), "--max-children", "2", "-vv",
-                                env=plugin_env())
+                                *MODES[request.param], env=plugin_env())
     running.dir = plugin_dir
     try:
         yield running
@@ -132,6 +135,21 @@ def test_log_lines_reach_the_core(worker):
              timeout=10, what="the job's log line")
     lines = [line for c in conns for line in c.logs()]
     assert any(line.startswith("registered with the core at ") and ", ".join(PLUGINS) in line for line in lines)
+
+
+def test_a_reused_child_is_let_go_after_its_jobs(tmp_path, plugin_dir):
+    running = WorkerAgainstCore(tmp_path, plugin_dir, 2 * len(PLUGINS), "--jobs-per-child", "2", "--max-children",
+                                "1", env=plugin_env())
+    try:
+        seen = []
+        for _ in range(5):
+            result = running.job(f"{plugin_dir}/check_cx_nps -V")
+            assert result["wait_status"] == b"0"
+            seen.append(tuple(children_of(running.proc.pid)))
+        runners = {pid for pids in seen for pid in pids}
+        assert len(runners) == 3, seen              # jobs 1-2, 3-4, 5: three children
+    finally:
+        running.stop()
 
 
 def test_a_worker_started_before_the_core_registers_once_it_is_there(tmp_path, plugin_dir):

@@ -20,8 +20,12 @@ from worker_core import start_worker
 JOB_LINE = re.compile(r"^\[\d+\] wproc: cxcheck:\S+: job \d+ (check_cx_\w+): \S+ in \d+ ms, CPU [\d.]+ ms: (.*)$", re.M)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory, shop):
+# A fresh fork per check, and children that run checks in turn.
+MODES = {"fork-per-job": [], "reused-children": ["--jobs-per-child", "50"]}
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def site(request, tmp_path_factory, shop):
     from cxcheck.demo.shop import DEMO_ACCOUNTS
 
     binary = need_binary("nagios4", "nagios4-core")
@@ -33,6 +37,7 @@ def site(tmp_path_factory, shop):
     # names is given to it as to the core (a systemd EnvironmentFile in production).
     nagios.worker_env = plugin_env({PASSWORD_VARIABLE: password})
     nagios.expected = [s for s in EXPECTED if s not in skipped]
+    nagios.worker_args = MODES[request.param]
     nagios.start()
     try:
         yield nagios
@@ -51,7 +56,7 @@ def registrations(nagios) -> int:
 def start(nagios, stderr_path):
     stderr = open(stderr_path, "wb")
     proc = start_worker(nagios.dir / "rw" / "nagios.qh", nagios.plugins, "-vv", "--max-backoff", "1",
-                        env=nagios.worker_env, stderr=stderr)
+                        *nagios.worker_args, env=nagios.worker_env, stderr=stderr)
     stderr.close()
     return proc
 

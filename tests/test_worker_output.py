@@ -25,11 +25,17 @@ SCENARIOS = ROOT / "templates" / "scenarios"
 NPS_SAMPLE = PLUGINS / "cxcheck" / "demo" / "data" / "nps_sample.csv"
 
 
-@pytest.fixture(scope="module")
-def worker(tmp_path_factory):
+# A fresh fork per job; and one child running every job in turn (what one run leaves behind
+# must not show in the next).
+MODES = {"fork-per-job": [], "one-child-for-all": ["--jobs-per-child", "1000", "--max-children", "1"]}
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def worker(request, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("worker")
     plugins = write_wrappers(workdir / "plugins")
-    running = WorkerAgainstCore(workdir, plugins, 2 * len(PLUGIN_NAMES), "-v", env=plugin_env())
+    running = WorkerAgainstCore(workdir, plugins, 2 * len(PLUGIN_NAMES), "-v", *MODES[request.param],
+                                env=plugin_env())
     running.plugins = plugins
     try:
         yield running
@@ -147,3 +153,20 @@ def test_journeys_are_identical(worker, shop, password, plugin, scenario, extra)
     assert blank_numbers(through) == blank_numbers(process)
     assert through[0] == 0, through
     assert password.encode() not in through[1] + through[2]
+
+
+def test_nothing_of_one_job_shows_in_the_next(worker, tmp_path):
+    """The first job's secret ("example") and environment must not reach the second: in one
+    child for all jobs, the registered secrets and the environment are put back between jobs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/login"
+    first = ["check_cx_login", "-u", url, "--username", "x@example.com", "--password-env", PASSWORD_ENV]
+    through, process = both(worker, first, env={PASSWORD_ENV: "example"})
+    assert through == process and b"x***@***.com" in through[1]           # masked in its own output
+    secret = tmp_path / "password"
+    secret.write_text("not-example\n")
+    for argv in (first, [*first[:-2], "--password-file", str(secret)]):
+        through, process = both(worker, argv)                              # no environment this time
+        assert through == process
+    assert b"x***@example.com" in through[1] and b"***.com" not in through[1]

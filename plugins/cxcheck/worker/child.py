@@ -73,11 +73,7 @@ def spawn(main, argv: list[str], env: dict[str, str], shell_command: str | None 
     fork or the pipes fail: the caller answers the job, the worker goes on."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    for stream in (sys.stdout, sys.stderr):         # nothing of the parent's may reach a child's pipe
-        try:
-            stream.flush()
-        except (AttributeError, OSError, ValueError):
-            pass
+    flush_stdio()
     try:
         pid = os.fork()
     except OSError:
@@ -97,20 +93,23 @@ def spawn(main, argv: list[str], env: dict[str, str], shell_command: str | None 
     return Child(pid, out_r, err_r)
 
 
+def flush_stdio():
+    """Before a fork: nothing the parent buffered may come out of a child."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+
+
 def _run_child(main, argv, env, out_w, err_w, shell_command):
     code = 1
     try:
-        os.setpgid(0, 0)            # its own process group: a timeout kills whatever it started
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        os.closerange(3, 1 << 16)   # the core's sockets and the other children's pipes stay with the parent
-        _reset_signals()
+        detach(out_w, err_w)
         os.environ.update(env)
         if shell_command is not None:
             os.execve("/bin/sh", ["/bin/sh", "-c", shell_command], dict(os.environ))
-        code = _run_main(main, argv)
+        code = run_main(main, argv)
     except BaseException:           # anything above went wrong: say it where the core reads stderr
         try:
             os.write(2, traceback.format_exc().encode("utf-8", "replace"))
@@ -118,6 +117,23 @@ def _run_child(main, argv, env, out_w, err_w, shell_command):
             pass
     finally:
         os._exit(code)
+
+
+def detach(out_w: int, err_w: int, keep: int | None = None):
+    """In a new child: its own process group (a timeout kills whatever it started), stdin from
+    /dev/null, fds 1 and 2 the pipes, every other fd of the parent closed (the core's sockets,
+    other children's pipes) but `keep`, the parent's signal handling undone."""
+    os.setpgid(0, 0)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    if keep is None:
+        os.closerange(3, 1 << 16)
+    else:
+        os.closerange(3, keep)
+        os.closerange(keep + 1, 1 << 16)
+    _reset_signals()
 
 
 def _reset_signals():
@@ -135,7 +151,7 @@ def _stream(fd: int, like) -> io.TextIOWrapper:
                             errors=errors)
 
 
-def _run_main(main, argv) -> int:
+def run_main(main, argv) -> int:
     """main(argv[1:]) as the interpreter would run it: its SystemExit's code is the exit code,
     an escaping exception a traceback on stderr and 1."""
     sys.stdout = sys.__stdout__ = _stream(1, sys.__stdout__)

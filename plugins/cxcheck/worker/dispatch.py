@@ -11,6 +11,7 @@ import time
 
 from cxcheck.runtime import STATE_NAMES
 from cxcheck.worker import child as children
+from cxcheck.worker import runner as runners
 from cxcheck.worker.core import ConnectionLost
 from cxcheck.worker.protocol import ETIME, CommandError, Job, encode_result, split_command
 from cxcheck.worker.registry import plugin_for
@@ -29,7 +30,7 @@ class Task:
 
 
 class Dispatcher:
-    def __init__(self, plugins: dict, max_children: int, log, watch, unwatch):
+    def __init__(self, plugins: dict, max_children: int, log, watch, unwatch, jobs_per_child: int = 1):
         self.plugins = plugins
         self.max_children = max_children
         self.log = log
@@ -37,6 +38,7 @@ class Dispatcher:
         self.queue: collections.deque[Task] = collections.deque()
         self.running: dict[int, Task] = {}             # pid -> task (answered or not: reaped later)
         self.finished = 0
+        self.pool = runners.Pool(plugins, jobs_per_child, watch, unwatch, self._ran) if jobs_per_child > 1 else None
 
     @property
     def busy(self) -> bool:
@@ -65,7 +67,10 @@ class Dispatcher:
                                        f"{os.path.basename(argv[0])!r}")
         task.plugin = plugin
         try:
-            task.child = children.spawn(plugin.main, argv, job.env, job.command if needs_shell else None)
+            if self.pool is not None and not needs_shell:
+                task.child = self.pool.run(argv, job.env)
+            else:
+                task.child = children.spawn(plugin.main, argv, job.env, job.command if needs_shell else None)
         except OSError as exc:
             return self._unknown(task, f"{plugin.label} UNKNOWN - cxcheck worker cannot start a check: "
                                        f"{exc.strerror or exc}")
@@ -80,7 +85,16 @@ class Dispatcher:
             self.unwatch(fd)
 
     def reaped(self, pid: int, status: int, usage):
-        """A child ended (os.wait4 said so): answer its job unless a timeout already did."""
+        """A child ended (os.wait4 said so): answer its job unless a timeout already did. A
+        runner's usage covers all its jobs: the CPU of the one it died in is not known."""
+        runner = self.pool is not None and self.pool.reaped(pid)
+        self._finish(pid, status, None if runner else usage.ru_utime + usage.ru_stime)
+
+    def _ran(self, pid: int, code: int, cpu: float):
+        """A runner finished a job: its exit code, its CPU."""
+        self._finish(pid, code << 8, cpu)
+
+    def _finish(self, pid: int, status: int, cpu: float | None):
         task = self.running.pop(pid, None)
         if task is None:
             return
@@ -91,7 +105,6 @@ class Dispatcher:
         stop = time.time()
         if task.answered:
             return
-        cpu = (usage.ru_utime + usage.ru_stime) if usage else None
         self._answer(task, status, child.start, stop, bytes(child.output[1]), bytes(child.output[2]))
         self._log_job(task, status, stop - child.start, cpu)
         self.start_queued()
@@ -123,7 +136,7 @@ class Dispatcher:
         return min(deadlines) if deadlines else None
 
     def kill_all(self):
-        for pid in self.running:
+        for pid in [*self.running, *(self.pool.pids() if self.pool else [])]:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:

@@ -48,12 +48,12 @@ class Log:
 
 class Worker:
     def __init__(self, socket_path: str, plugins: dict, keys: dict[str, str], name: str, max_children: int,
-                 log: Log, max_backoff: float = 10.0, drain: float = 0.0):
+                 log: Log, max_backoff: float = 10.0, drain: float = 0.0, jobs_per_child: int = 1):
         self.socket_path, self.keys, self.log = socket_path, keys, log
         self.connections = [Connection(socket_path, key, f"{name}:{key}", max_children, max_backoff)
                             for key in keys]
         self.selector = selectors.DefaultSelector()
-        self.dispatcher = Dispatcher(plugins, max_children, log, self._watch, self._unwatch)
+        self.dispatcher = Dispatcher(plugins, max_children, log, self._watch, self._unwatch, jobs_per_child)
         self.drain = drain
         self.stop_at: float | None = None
         self.all_up = False
@@ -145,7 +145,7 @@ class Worker:
             pass
 
     def _reap(self, block: bool = False):
-        while self.dispatcher.running:
+        while True:
             try:
                 pid, status, usage = os.wait4(-1, 0 if block else os.WNOHANG)
             except ChildProcessError:
