@@ -215,10 +215,7 @@ def report(args, samples: dict, kernel: dict, rows: dict) -> int:
     out += ["", "Commands (the worker's jobs carry the same command line):", "```",
             *(" ".join(shlex.quote(a) for a in cmd) for _, cmd in rows.values()), "```"]
     text = "\n".join(out) + "\n"
-    print(text)
-    if not args.no_write:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"written to {args.output}", file=sys.stderr)
+    lib.publish(text, args.output, write=not args.no_write)
     return 0
 
 

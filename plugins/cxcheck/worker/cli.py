@@ -6,6 +6,8 @@ import argparse
 import gc
 import os
 
+from cxcheck.runtime.options import non_negative_float, positive_float, positive_int
+
 DEBIAN_NAGIOS_CFG = "/etc/nagios4/nagios.cfg"
 DEBIAN_QUERY_SOCKET = "/var/lib/nagios4/rw/nagios.qh"     # nagios4-core's compiled-in default
 
@@ -35,31 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--plugin-dir", metavar="DIR", action="append", dest="plugin_dirs",
                         help="where commands name the plugins ($USER1$), repeatable (default "
                              "/usr/lib/nagios/plugins); commands are routed by plugin name as well")
-    parser.add_argument("--max-children", type=_positive_int, default=32, metavar="N",
+    parser.add_argument("--max-children", type=positive_int, default=32, metavar="N",
                         help="checks running at a time; more wait for a free child (default 32)")
-    parser.add_argument("--jobs-per-child", type=_positive_int, default=1, metavar="N",
+    parser.add_argument("--jobs-per-child", type=positive_int, default=1, metavar="N",
                         help="jobs a child runs one after another before it exits (default 1: a fresh "
                              "fork for every job). More is cheaper per check (the copy-on-write and cold "
                              "start of a fork are paid once for N jobs); the state a run leaves is reset "
                              "between jobs")
     parser.add_argument("--name", default="cxcheck", help="the worker's name in the core's log (default cxcheck)")
-    parser.add_argument("--max-backoff", type=float, default=10.0, metavar="SECONDS",
+    parser.add_argument("--max-backoff", type=positive_float, default=10.0, metavar="SECONDS",
                         help="longest wait between attempts to reach the core (default 10)")
-    parser.add_argument("--drain", type=float, default=10.0, metavar="SECONDS",
+    parser.add_argument("--drain", type=non_negative_float, default=10.0, metavar="SECONDS",
                         help="on SIGTERM or SIGINT, answer the jobs in flight for up to this long first "
                              "(default 10; a second signal stops at once)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="-v a line per job on stderr, -vv in the core's log too, -vvv debugging")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
 
 
 class SetupError(Exception):
@@ -88,18 +80,31 @@ def query_socket(args) -> str:
 def run(args) -> int:
     from cxcheck.worker import registry
     from cxcheck.worker.loop import Log, Worker
+    from cxcheck.worker.protocol import register_request
 
     log = Log(args.verbose)
     try:
         path = query_socket(args)
-    except SetupError as exc:
+        register_request(args.name, "check_cx", 1)
+    except (SetupError, ValueError) as exc:
         log.info(f"error: {exc}")
         return 2
-    missing = registry.preload()
-    for what in missing:
+    for what in registry.preload():
         log.info(f"could not preload {what}: runs that use it will import it themselves")
-    plugins = registry.discover()
-    keys = registry.routing_keys(plugins, args.plugin_dirs or registry.DEFAULT_PLUGIN_DIRS)
+    broken = []
+    plugins = registry.discover(broken)
+    for what in broken:
+        log.info(f"not serving {what}: the core runs that plugin itself")
+    keys = {}
+    for key, name in registry.routing_keys(plugins, args.plugin_dirs or registry.DEFAULT_PLUGIN_DIRS).items():
+        try:
+            register_request(f"{args.name}:{key}", key, 1)
+            keys[key] = name
+        except ValueError as exc:
+            log.info(f"not registering {key!r}: {exc}")
+    if not keys:
+        log.info("error: no plugin to serve")
+        return 2
     # Everything imported so far is kept out of the collector's reach: a child's collections then
     # never touch (and copy) the parent's pages.
     gc.collect()

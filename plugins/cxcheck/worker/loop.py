@@ -66,7 +66,7 @@ class Worker:
         wake_r, wake_w = os.pipe()
         for fd in (wake_r, wake_w):
             os.set_blocking(fd, False)
-        signal.set_wakeup_fd(wake_w)
+        signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)     # a full pipe wakes the loop all the same
         signal.signal(signal.SIGCHLD, lambda *_: None)          # only to wake the loop
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)

@@ -30,12 +30,18 @@ class Plugin:
         return f"Plugin({self.name!r})"
 
 
-def discover() -> dict[str, Plugin]:
+def discover(broken: list | None = None) -> dict[str, Plugin]:
     """Every module of cxcheck.checks with a plugin main(): name -> Plugin. The name is the
-    plugin's own program name (its parser's prog, the console script's name)."""
+    plugin's own program name (its parser's prog, the console script's name). A module that
+    does not import is left out (and named in `broken`): the core runs that plugin itself."""
     plugins = {}
     for info in pkgutil.iter_modules(cxcheck.checks.__path__):
-        module = importlib.import_module(f"cxcheck.checks.{info.name}")
+        try:
+            module = importlib.import_module(f"cxcheck.checks.{info.name}")
+        except Exception as exc:
+            if broken is not None:
+                broken.append(f"cxcheck.checks.{info.name} ({type(exc).__name__}: {exc})")
+            continue
         main = getattr(module, "main", None)
         if callable(main) and hasattr(main, "build_parser") and hasattr(main, "body"):
             name = main.build_parser().prog
@@ -52,8 +58,8 @@ def preload() -> list[str]:
     for name in [*names, *LAZY_IMPORTS]:
         try:
             importlib.import_module(name)
-        except ImportError as exc:
-            missing.append(f"{name} ({exc})")
+        except Exception as exc:
+            missing.append(f"{name} ({type(exc).__name__}: {exc})")
     return missing
 
 

@@ -151,7 +151,11 @@ class Pool:
         runner = start(self.plugins)
         self.alive[runner.pid] = runner
         self.watch(runner.sock, lambda: self._readable(runner))
-        return runner.submit(argv, env)
+        try:
+            return runner.submit(argv, env)
+        except OSError:
+            self._let_go(runner)
+            raise
 
     def _readable(self, runner: Runner):
         answer = runner.done()
