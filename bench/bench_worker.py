@@ -23,7 +23,9 @@ import os
 import random
 import re
 import shlex
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,7 +74,11 @@ class WorkerRow:
         self.stderr_path = tmp / "worker.stderr"
         self.stderr = open(self.stderr_path, "wb")
         self.proc = start_worker(self.core.path, plugin_dir, "-v", *args, env=env, stderr=self.stderr)
-        self.core.accept(2 * len(plugin_names()))         # each plugin by name and by path
+        try:
+            self.core.accept(2 * len(plugin_names()))     # each plugin by name and by path
+        except BaseException:
+            self.stop()
+            raise
         self.conn = self.core.connections[str(plugin_dir / "check_cx_login")]
         self.next_id = 0
         self.start_totals = self.totals()
@@ -122,7 +128,11 @@ class WorkerRow:
 
     def stop(self):
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)        # its own session (its children end by their deadlines)
+            self.proc.wait(timeout=30)
         self.stderr.close()
         self.core.close()
 
@@ -146,7 +156,11 @@ def main(argv=None) -> int:
         login = [str(plugins / "check_cx_login"), "-u", f"{site.url}/login", "--username", sites.USERNAME,
                  "--password-env", "BENCH_PASSWORD"]
         forking = WorkerRow(tmp / "fork", plugins, env)
-        reusing = WorkerRow(tmp / "reuse", plugins, env, "--jobs-per-child", str(args.jobs_per_child))
+        try:
+            reusing = WorkerRow(tmp / "reuse", plugins, env, "--jobs-per-child", str(args.jobs_per_child))
+        except BaseException:
+            forking.stop()
+            raise
         workers = {FORK: forking, REUSE: reusing}
         for fd in reserved:
             os.close(fd)
