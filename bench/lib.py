@@ -181,3 +181,11 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     return [line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in rows)]
+
+
+def publish(text: str, output: Path, write: bool = True):
+    """A report: printed, and written to `output` unless told not to."""
+    print(text)
+    if write:
+        output.write_text(text, encoding="utf-8")
+        print(f"written to {output}", file=sys.stderr)

@@ -637,10 +637,7 @@ def main(argv=None) -> int:
     if verdicts:
         head += ["", "## Targets", "", *table(["figure", "measured", "target", ""], verdicts)]
     text = "\n".join(head + out) + "\n"
-    print(text)
-    if not args.no_write:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"written to {args.output}", file=sys.stderr)
+    lib.publish(text, args.output, write=not args.no_write)
     return 0
 
 

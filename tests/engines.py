@@ -404,8 +404,8 @@ def icinga2_validate(binary: str, workdir: Path, main_conf: Path) -> subprocess.
         (t / sub).mkdir(parents=True, exist_ok=True)
     return subprocess.run([binary, "daemon", "-C", "-c", str(main_conf), f"-DConfigDir={t}",
                            f"-DDataDir={t}/data", f"-DLogDir={t}/log", f"-DCacheDir={t}/cache",
-                           f"-DSpoolDir={t}/spool", f"-DInitRunDir={t}/run", "-DRunAsUser=root",
-                           "-DRunAsGroup=root"], capture_output=True, text=True, timeout=60,
+                           f"-DSpoolDir={t}/spool", f"-DInitRunDir={t}/run", f"-DZonesDir={t}/zones.d",
+                           "-DRunAsUser=root", "-DRunAsGroup=root"], capture_output=True, text=True, timeout=60,
                           env={"PATH": CLEAN_PATH, "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL)
 
 
@@ -475,7 +475,8 @@ class Icinga2:
     def dirs(self) -> list[str]:
         t = self.dir
         return [f"-DConfigDir={t}", f"-DDataDir={t}/data", f"-DLogDir={t}/log", f"-DCacheDir={t}/cache",
-                f"-DSpoolDir={t}/spool", f"-DInitRunDir={t}/run", "-DRunAsUser=root", "-DRunAsGroup=root"]
+                f"-DSpoolDir={t}/spool", f"-DInitRunDir={t}/run", f"-DZonesDir={t}/zones.d", "-DRunAsUser=root",
+                "-DRunAsGroup=root"]
 
     def write_config(self):
         for sub in ("data", "log", "cache", "spool", "run/cmd", "results", "tmp"):

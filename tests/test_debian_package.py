@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from conftest import need_binary
-from engines import CLEAN_PATH, ROOT, STOCK_OBJECTS, Nagios, console_scripts, module_exists
+from engines import CLEAN_PATH, ROOT, STOCK_OBJECTS, Nagios, console_scripts, module_exists, stop_process
 
 PLUGIN_DIR = Path("/usr/lib/nagios/plugins")
 DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 SHARE = Path("/usr/share/cxcheck")
 DEPENDS = ("python3-requests", "python3-yaml", "python3-nagiosplugin", "python3-jmespath")
+UNIT = "/lib/systemd/system/cxcheck-worker.service"
 
 
 def need_tool(name: str, how: str) -> str:
@@ -81,6 +82,7 @@ def test_the_package_puts_plugins_package_and_templates_where_pollers_look(deb):
         assert f"{SHARE}/{sub}" in files, sub
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
     assert not [f for f in files if f.startswith("/usr/local") or f.startswith("/etc")]
+    assert files.get(UNIT, "").startswith("-rw-r--r--"), "the worker's systemd unit"
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +183,41 @@ def test_installed_nagios_templates_verify(installed, tmp_path):
     assert proc.returncode == 0 and "Total Errors:   0" in proc.stdout, proc.stdout
     for script in re.findall(r"\$USER1\$/(\w+)", (SHARE / "nagios" / "cxcheck-commands.cfg").read_text()):
         assert (PLUGIN_DIR / script).exists(), f"{script} not in {PLUGIN_DIR}"
+
+
+def test_installed_worker_unit_and_worker(installed, tmp_path):
+    """The unit systemd would start (checked by systemd-analyze when present), and the installed
+    `cxcheck worker` under Debian's python3 answering a job for an installed plugin exactly as
+    the plugin run as a process does."""
+    from worker_core import FakeCore
+
+    unit = Path(UNIT).read_text()
+    assert "\nExecStart=/usr/bin/cxcheck worker --nagios-cfg /etc/nagios4/nagios.cfg\n" in unit
+    assert "\nUser=nagios\n" in unit and "\nKillMode=mixed\n" in unit
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        proc = subprocess.run([analyze, "verify", UNIT], capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    plugins = sorted(n for n in console_scripts() if n.startswith("check_cx_") and (PLUGIN_DIR / n).exists())
+    core = FakeCore(tmp_path / "nagios.qh")
+    worker = subprocess.Popen(["/usr/bin/cxcheck", "worker", "--query-socket", str(core.path)], cwd="/",
+                              env={"PATH": CLEAN_PATH, "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        conns = core.accept(2 * len(plugins))          # by name and by path in /usr/lib/nagios/plugins
+        sample = sorted((SHARE / "examples").glob("*.csv"))[0]
+        argv = [str(PLUGIN_DIR / "check_cx_nps"), "--csv", str(sample), "--window", "30d", "--now",
+                "2026-11-01T00:00:00Z", "-w", "30:", "-c", "10:"]
+        conn = conns[argv[0]]
+        conn.send_job(1, " ".join(argv))
+        result = conn.result(1, 60)
+        process = run_installed("check_cx_nps", *argv[1:])
+        assert (result["outstd"].decode(), int(result["wait_status"]) >> 8) == (process.stdout, process.returncode)
+        assert process.stdout.startswith("CX NPS OK")
+    finally:
+        stop_process(worker, 15)
+        core.close()
 
 
 def test_wheel_and_sdist(tmp_path):

@@ -4,6 +4,7 @@
   cxcheck scenario check FILE [--run]    validate a scenario; with --run, run it and trace each step
   cxcheck scenario import RECORDING      a browser recording (HAR, DevTools Recorder JSON) as a scenario
   cxcheck config PLUGIN [OPTIONS]        the service definition for Nagios, Icinga 2 or Centreon
+  cxcheck worker [--query-socket PATH]   run the plugins for a Nagios 4 core as its check worker
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cxcheck.engine_config import add_config_parser
 
     add_config_parser(sub)
+    from cxcheck.worker.cli import add_arguments as add_worker_arguments
+
+    add_worker_arguments(sub.add_parser("worker", help="run the plugins for a Nagios 4 core as its check worker"))
     return parser
 
 
@@ -103,6 +107,10 @@ def main(argv=None) -> None:
         from cxcheck.demo.cli import demo
 
         sys.exit(demo(serve=args.serve, port=args.port, access_log=args.access_log))
+    if args.command == "worker":
+        from cxcheck.worker.cli import run
+
+        sys.exit(run(args))
     sys.exit(scenario_check(args))
 
 

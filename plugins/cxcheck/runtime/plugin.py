@@ -149,6 +149,7 @@ def plugin(name: str, build_parser):
 
         main.body = body
         main.build_parser = build_parser
+        main.plugin_name = name         # the status line's name (a worker answers in it too)
         return main
 
     return decorate

@@ -32,6 +32,10 @@ class Masker:
                 text = text.replace(secret, MASK)
         return text
 
+    def clear(self):
+        """Forget every secret (a process that runs one check after another, between two)."""
+        self._secrets.clear()
+
     def __bool__(self):
         return bool(self._secrets)
 

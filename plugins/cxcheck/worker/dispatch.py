@@ -1,0 +1,176 @@
+"""Jobs from the core to children and back: a bounded number of children at a time, the rest
+queued; every job answered once, by its deadline (the job's timeout, counted from its arrival:
+the core never times a worker's job out itself)."""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import time
+
+from cxcheck.runtime import STATE_NAMES
+from cxcheck.worker import child as children
+from cxcheck.worker import runner as runners
+from cxcheck.worker.core import ConnectionLost
+from cxcheck.worker.protocol import ETIME, CommandError, Job, encode_result, split_command
+from cxcheck.worker.registry import plugin_for
+
+
+class Task:
+    """A job, where it came from and how far it got."""
+
+    __slots__ = ("conn", "generation", "job", "plugin", "deadline", "child", "answered")
+
+    def __init__(self, conn, job: Job, plugin):
+        self.conn, self.generation, self.job, self.plugin = conn, conn.generation, job, plugin
+        self.deadline = time.monotonic() + job.timeout
+        self.child = None
+        self.answered = False
+
+
+class Dispatcher:
+    def __init__(self, plugins: dict, max_children: int, log, watch, unwatch, jobs_per_child: int = 1):
+        self.plugins = plugins
+        self.max_children = max_children
+        self.log = log
+        self.watch, self.unwatch = watch, unwatch      # the event loop's fd registration
+        self.queue: collections.deque[Task] = collections.deque()
+        self.running: dict[int, Task] = {}             # pid -> task (answered or not: reaped later)
+        self.finished = 0
+        self.pool = runners.Pool(plugins, jobs_per_child, watch, unwatch, self._ran) if jobs_per_child > 1 else None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.queue or self.running)
+
+    def submit(self, conn, job: Job, key_plugin: str):
+        plugin = self.plugins.get(key_plugin)
+        task = Task(conn, job, plugin)
+        self.queue.append(task)
+        self.start_queued()
+
+    def start_queued(self):
+        while self.queue and len(self.running) < self.max_children:
+            self._start(self.queue.popleft())
+
+    def _start(self, task: Task):
+        job = task.job
+        label = task.plugin.label if task.plugin else "cxcheck worker"
+        try:
+            argv, needs_shell = split_command(job.command)
+        except CommandError as exc:
+            return self._unknown(task, f"{label} UNKNOWN - cxcheck worker cannot run this command: {exc}")
+        plugin = plugin_for(argv[0], self.plugins)
+        if plugin is None:              # the core routes by these names only: not expected
+            return self._unknown(task, f"{label} UNKNOWN - cxcheck worker has no plugin named "
+                                       f"{os.path.basename(argv[0])!r}")
+        task.plugin = plugin
+        try:
+            if self.pool is not None and not needs_shell:
+                task.child = self.pool.run(argv, job.env)
+            else:
+                task.child = children.spawn(plugin.main, argv, job.env, job.command if needs_shell else None)
+        except OSError as exc:
+            return self._unknown(task, f"{plugin.label} UNKNOWN - cxcheck worker cannot start a check: "
+                                       f"{exc.strerror or exc}")
+        if needs_shell:
+            self.log.debug(f"job {job.job_id}: shell syntax in the command, run through /bin/sh")
+        self.running[task.child.pid] = task
+        for fd in list(task.child.fds):
+            self.watch(fd, lambda fd=fd, task=task: self._readable(task, fd))
+
+    def _readable(self, task: Task, fd: int):
+        if not task.child.read(fd):
+            self.unwatch(fd)
+
+    def reaped(self, pid: int, status: int, usage):
+        """A child ended (os.wait4 said so): answer its job unless a timeout already did. A
+        runner's usage covers all its jobs: the CPU of the one it died in is not known."""
+        runner = self.pool is not None and self.pool.reaped(pid)
+        self._finish(pid, status, None if runner else usage.ru_utime + usage.ru_stime)
+
+    def _ran(self, pid: int, code: int, cpu: float):
+        """A runner finished a job: its exit code, its CPU."""
+        self._finish(pid, code << 8, cpu)
+
+    def _finish(self, pid: int, status: int, cpu: float | None):
+        task = self.running.pop(pid, None)
+        if task is None:
+            return
+        child = task.child
+        for fd in list(child.fds):
+            self.unwatch(fd)
+        child.drain()
+        stop = time.time()
+        if task.answered:
+            return
+        self._answer(task, status, child.start, stop, bytes(child.output[1]), bytes(child.output[2]))
+        self._log_job(task, status, stop - child.start, cpu)
+        self.start_queued()
+
+    def expire(self):
+        """Answer every job past its deadline: a queued one never runs, a running one is killed
+        (its process group) and reaped later."""
+        now = time.monotonic()
+        for task in [t for t in self.queue if t.deadline <= now]:
+            self.queue.remove(task)
+            wall = time.time()
+            self._answer(task, 0, wall, wall, b"", b"", error_code=ETIME)
+            self.log.info(f"job {task.job.job_id} ({self._name(task)}) timed out after {task.job.timeout} s "
+                          f"waiting for a free child (--max-children {self.max_children})")
+        for task in [t for t in self.running.values() if not t.answered and t.deadline <= now]:
+            try:
+                os.killpg(task.child.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            child = task.child
+            self._answer(task, signal.SIGKILL, child.start, time.time(), bytes(child.output[1]),
+                         bytes(child.output[2]), error_code=ETIME)
+            self.log.info(f"job {task.job.job_id} ({self._name(task)}) timed out after {task.job.timeout} s: "
+                          "killed")
+        self.start_queued()
+
+    def next_deadline(self) -> float | None:
+        deadlines = [t.deadline for t in self.queue] + [t.deadline for t in self.running.values() if not t.answered]
+        return min(deadlines) if deadlines else None
+
+    def kill_all(self):
+        for pid in [*self.running, *(self.pool.pids() if self.pool else [])]:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def _unknown(self, task: Task, line: str):
+        wall = time.time()
+        self._answer(task, 3 << 8, wall, wall, (line + "\n").encode("utf-8", "surrogateescape"), b"")
+        self.log.info(f"job {task.job.job_id}: {line}")
+        return None
+
+    def _answer(self, task: Task, status: int, start: float, stop: float, outstd: bytes, outerr: bytes,
+                error_code: int | None = None):
+        task.answered = True
+        self.finished += 1
+        conn = task.conn
+        if conn.generation != task.generation or not conn.registered:
+            self.log.debug(f"job {task.job.job_id}: the connection it came on is gone, result dropped")
+            return
+        try:
+            conn.send(encode_result(task.job, status, start, stop, outstd, outerr, error_code))
+        except ConnectionLost as exc:
+            self.log.debug(f"job {task.job.job_id}: result not sent: {exc}")
+
+    def _log_job(self, task: Task, status: int, wall: float, cpu: float | None):
+        if os.WIFEXITED(status):
+            code = os.WEXITSTATUS(status)
+            how = STATE_NAMES.get(code, f"exit {code}")
+        else:
+            how = f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"status {status}"
+        first = bytes(task.child.output[1]).split(b"\n", 1)[0].decode("utf-8", "replace")[:300]
+        cpu_text = f", CPU {cpu * 1000:.1f} ms" if cpu is not None else ""
+        self.log.job(f"job {task.job.job_id} {self._name(task)}: {how} in {wall * 1000:.0f} ms{cpu_text}: {first}")
+
+    @staticmethod
+    def _name(task: Task) -> str:
+        return task.plugin.name if task.plugin else "?"
