@@ -206,7 +206,7 @@ def test_installed_worker_unit_and_worker(installed, tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         conns = core.accept(2 * len(plugins))          # by name and by path in /usr/lib/nagios/plugins
-        sample = sorted((SHARE / "examples").glob("*.csv"))[0]
+        sample = SHARE / "examples" / "nps_sample.csv"
         argv = [str(PLUGIN_DIR / "check_cx_nps"), "--csv", str(sample), "--window", "30d", "--now",
                 "2026-11-01T00:00:00Z", "-w", "30:", "-c", "10:"]
         conn = conns[argv[0]]
