@@ -27,6 +27,7 @@ MODULES = {
     "check_cx_nps": "cxcheck.checks.nps",
     "check_cx_csat": "cxcheck.checks.csat",
     "check_cx_support": "cxcheck.checks.support",
+    "check_cx_apdex": "cxcheck.checks.apdex",
     "cxcheck": "cxcheck.cli",
 }
 

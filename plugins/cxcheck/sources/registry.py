@@ -1,8 +1,10 @@
 """Which sources exist, by the kind of data they provide. A new source: its module, one line here.
 
 Kinds (base.py says what each reader yields): `responses` are survey answers, (unix time, score)
-on the check's scale; `tickets` are support tickets, (created, solved, seconds waited). Sources
-are imported when a plugin builds its parser: their modules must import nothing heavy at top level.
+on the check's scale; `tickets` are support tickets, (created, solved, seconds waited);
+`response_times` are how long requests took, with the Apdex of a target (latency.ResponseTimes).
+Sources are imported when a plugin builds its parser: their modules must import nothing heavy at
+top level.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ SOURCES = {
         "cxcheck.sources.tickets:TicketJsonLinesExport",
         "cxcheck.sources.zendesk:Zendesk",
         "cxcheck.sources.hubspot:HubSpot",
+    ],
+    "response_times": [
+        "cxcheck.sources.weblog:AccessLog",
+        "cxcheck.sources.histogram:PrometheusHistogram",
     ],
 }
 

@@ -1,0 +1,244 @@
+"""check_cx_apdex: what did real users wait for? The Apdex of their requests.
+
+From the web server's access log (the requests since the last run, or a window by timestamp) or a
+Prometheus latency histogram. With a target T (-T): satisfied within T, tolerating within 4T,
+frustrated beyond or on a server error (5xx); Apdex = (satisfied + tolerating / 2) / requests, in
+0..1, judged with -w/-c floors (e.g. -w 0.85: -c 0.7:). Fewer requests than --min-volume is
+--low-volume-state (default OK, said); more unreadable lines than --max-rejected is UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import time
+
+import nagiosplugin
+
+from cxcheck import runtime
+from cxcheck.runtime import Duration, MaybeContext, fmt_seconds, perf_value, violation
+
+EXAMPLES = """
+  # nginx (combined + $request_time), the requests since the last run; T = 0.5 s
+  check_cx_apdex --log /var/log/nginx/access.log -T 0.5 -w 0.85: -c 0.7:
+
+  # the checkout only, leaving out what customers did not wait for; Apache with %D
+  check_cx_apdex --log /var/log/apache2/access.log --log-format apache -T 1 \\
+      --path-regex '^/checkout' --method GET,POST --exclude-status 499,404 -w 0.9: -c 0.75:
+
+  # the server's own format; the last 15 minutes by timestamp (a log shipped elsewhere)
+  check_cx_apdex --log /srv/logs/shop.log -T 0.3 --window 15m \\
+      --log-format '$remote_addr [$time_iso8601] "$request" $status $upstream_response_time'
+
+  # a Prometheus histogram over 5 minutes (T and 4T bucket bounds, or --interpolate)
+  check_cx_apdex --prometheus http://prometheus:9090 -T 0.25 -w 0.9: \\
+      --histogram 'http_request_duration_seconds{job="shop",handler="/checkout"}'
+"""
+METRICS = ("satisfied", "tolerating", "frustrated", "requests", "rejected")
+
+
+def target(text: str) -> Duration:
+    return Duration(text)
+
+
+def now_time(text: str) -> float:
+    from cxcheck.checks.survey import now_time as parse
+
+    return parse(text)
+
+
+def build_parser() -> runtime.Parser:
+    from cxcheck.sources.registry import add_source_arguments
+
+    parser = runtime.Parser("check_cx_apdex", description=__doc__.strip(), examples=EXAMPLES, timeout=10.0,
+                            metric_help="the Apdex, 0..1 (floors, e.g. -w 0.85: -c 0.7:)")
+    judge = parser.add_argument_group("Apdex")
+    judge.add_argument("-T", "--target", type=target, metavar="SECONDS",
+                       help="the target time T: satisfied within T, tolerating within 4T (0.5, 500ms)")
+    judge.add_argument("--window", type=Duration, metavar="DURATION",
+                       help="the requests of this window (by timestamp in a log) instead of since the last run; "
+                            "a histogram's range (default 5m)")
+    judge.add_argument("--now", type=now_time, metavar="TIME",
+                       help="the window's end (default now), ISO 8601 or unix seconds")
+    judge.add_argument("--min-volume", type=runtime.positive_int, default=1, metavar="N",
+                       help="fewer requests is --low-volume-state (default 1: none at all)")
+    judge.add_argument("--low-volume-state", choices=list(runtime.STATE_CODES), default="ok",
+                       help="state under --min-volume (default ok, said in the status line)")
+    judge.add_argument("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
+                       help="more unreadable lines than this share is UNKNOWN: the Apdex would lie (default 5)")
+    add_source_arguments(parser, "response_times", "the requests")
+    parser.add_http_options()
+    return parser
+
+
+class Apdex(nagiosplugin.Resource):
+    """One reading of the source: the counts, the percentiles, what was rejected."""
+
+    def __init__(self, read, target: float, rejects, from_log: bool):
+        self.read_times, self.target, self.rejects, self.from_log = read, target, rejects, from_log
+        self.times = None
+
+    @property
+    def name(self):
+        return "CX APDEX"
+
+    @property
+    def rejected_share(self) -> float:
+        lines = self.times.lines if self.times else 0
+        return 100.0 * self.rejects.count / lines if lines else 0.0
+
+    def probe(self):
+        self.times = times = self.read_times()
+        counts = times.counts
+        yield nagiosplugin.Metric("apdex", perf_value(counts.score), "", min=0, max=1, context="apdex")
+        for name in METRICS[:3]:
+            yield nagiosplugin.Metric(name, perf_value(getattr(counts, name)), "c", min=0, context=name)
+        yield nagiosplugin.Metric("requests", perf_value(counts.requests), "c", min=0, context="requests")
+        if self.from_log:               # a log: lines that did not read, and percentiles
+            yield nagiosplugin.Metric("rejected", self.rejects.count, "c", min=0, context="rejected")
+            for name, share in (("p90", 0.90), ("p99", 0.99)):
+                yield nagiosplugin.Metric(name, perf_value(times.percentile(share), 3), "s", min=0, context=name)
+
+
+class Verdicts:
+    """Whether the Apdex is to be trusted, for the contexts that judge it."""
+
+    def __init__(self, resource: Apdex, args):
+        self.resource, self.args = resource, args
+
+    @property
+    def unreadable(self) -> bool:
+        return self.resource.rejected_share > self.args.max_rejected
+
+    @property
+    def low_volume(self) -> bool:
+        return self.resource.times.counts.requests < self.args.min_volume
+
+    @property
+    def judged(self) -> bool:
+        return not self.unreadable and not self.low_volume
+
+
+class ApdexContext(MaybeContext):
+    def __init__(self, verdicts: Verdicts, warning, critical):
+        super().__init__("apdex", warning, critical)
+        self.verdicts = verdicts
+
+    def evaluate(self, metric, resource):
+        if not self.verdicts.judged:
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        return super().evaluate(metric, resource)
+
+
+class RejectedContext(MaybeContext):
+    def __init__(self, verdicts: Verdicts):
+        super().__init__("rejected")
+        self.verdicts = verdicts
+
+    def evaluate(self, metric, resource):
+        if not self.verdicts.unreadable:
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        reasons = resource.rejects.reasons
+        most = max(reasons, key=lambda reason: reasons[reason][0])
+        hints = "".join(f"; {hint}" for hint in resource.times.hints)
+        return self.result_cls(nagiosplugin.Unknown, f"{metric.value} of {resource.times.lines} lines rejected "
+                               f"({resource.rejected_share:.1f}% > {self.verdicts.args.max_rejected:g}%), most: "
+                               f"{most}{hints}: the Apdex would lie", metric)
+
+
+class VolumeContext(MaybeContext):
+    def __init__(self, verdicts: Verdicts, state):
+        super().__init__("requests")
+        self.verdicts, self.state = verdicts, state
+
+    def evaluate(self, metric, resource):
+        if self.verdicts.unreadable or not self.verdicts.low_volume:
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        times = resource.times
+        count = _requests(metric.value) if metric.value else "no requests"
+        text = f"low volume: {count} {times.span}"
+        if self.verdicts.args.min_volume > 1:
+            text += f", under --min-volume {self.verdicts.args.min_volume}"
+        if times.counts.score is not None:
+            text += f"; Apdex {times.counts.score:.2f} not judged"
+        return self.result_cls(self.state, text, metric)
+
+
+class ApdexSummary(nagiosplugin.Summary):
+    def __init__(self, resource: Apdex):
+        self.resource = resource
+
+    def score(self) -> str:
+        r = self.resource
+        counts = r.times.counts
+        if counts.score is None:
+            return f"no requests {r.times.span}"
+        return f"Apdex {counts.score:.2f} [{r.target:g}] {counts.rating}"
+
+    def detail(self) -> str:
+        r = self.resource
+        c = r.times.counts
+        text = (f"{_requests(c.requests)} {r.times.span}: satisfied {_count(c.satisfied)}, "
+                f"tolerating {_count(c.tolerating)}, frustrated {_count(c.frustrated)}")
+        if r.from_log:
+            text += f"; p90 {fmt_seconds(r.times.percentile(0.9))}, p99 {fmt_seconds(r.times.percentile(0.99))}"
+        return text
+
+    def ok(self, results):
+        said = next((result for result in results if result.metric.name == "requests" and result.hint), None)
+        if said is not None:            # --low-volume-state ok: still say why nothing was judged
+            return said.hint
+        return f"{self.score()}, {self.detail()}"
+
+    def problem(self, results):
+        worst = results.first_significant
+        if worst.metric.name == "apdex":
+            context = worst.metric.contextobj
+            bound = context.critical if worst.state == nagiosplugin.Critical else context.warning
+            return f"{self.score()} {violation(bound, worst.metric.value)}, {self.detail()}"
+        return worst.hint
+
+    def verbose(self, results):
+        r = self.resource
+        times = r.times
+        if times is None:
+            return []
+        lines = [f"{str(result.state).upper()}: {result.hint}" for result in results     # the apdex's is above
+                 if result.state != nagiosplugin.Ok and result.hint and result.metric.name != "apdex"]
+        lines += times.notes
+        if times.errors:
+            lines.append(f"{times.errors} server errors (5xx) among the frustrated")
+        if r.from_log:
+            lines.append(f"{times.lines} lines read, {r.rejects.count} rejected, {times.skipped} left out "
+                         "by the filters or the window")
+        return lines + r.rejects.lines(times.line_unit)
+
+
+def _count(value: float) -> str:
+    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _requests(value: float) -> str:
+    return f"{_count(value)} request{'' if value == 1 else 's'}"
+
+
+@runtime.plugin("CX APDEX", build_parser)
+def main(run: runtime.Run):
+    from cxcheck.sources.registry import open_source
+    from cxcheck.sources.responses import Rejects
+
+    args = run.args
+    if args.target is None:
+        raise runtime.ConfigError("give the target time: -T SECONDS (satisfied within T, tolerating within 4T)")
+    source = open_source(run, "response_times")
+    rejects = Rejects()
+    now = args.now if args.now is not None else (time.time() if args.window else None)
+    resource = Apdex(lambda: source.read_response_times(float(args.target), args.window, now, rejects),
+                     float(args.target), rejects, from_log=source.reads_lines)
+    verdicts = Verdicts(resource, args)
+    contexts = [ApdexContext(verdicts, args.warning, args.critical), RejectedContext(verdicts),
+                VolumeContext(verdicts, run.state(args.low_volume_state)),
+                *(MaybeContext(name) for name in ("satisfied", "tolerating", "frustrated", "p90", "p99"))]
+    return nagiosplugin.Check(resource, *contexts, ApdexSummary(resource))
+
+
+if __name__ == "__main__":
+    main()
