@@ -19,13 +19,17 @@ and of the bytes just before the position (up to 64). Then:
 - same inode, as long as before, both checksums match: continue at the position;
 - same inode but shorter, or the checksums differ (truncated, rewritten, or an inode reused):
   the rest is read from the rotated copy whose checksums match (access.log.1, access.log-2026…),
-  then the log from 0;
+  then the log from 0; a log that was empty has nothing to recognise it by: a rotated copy
+  written after the last run (newer than the state file) says it was copy-truncated since;
 - another inode: the rest of the old file, found by inode among the rotated names, then the log
   from 0; rotated files written after it (two rotations between runs) in between, whole;
 - only complete lines are read from the log itself; the position stays before a line being
   written. The last line of a rotated file is complete as it will ever be and is read.
 Rotated names are the log's name followed by . or - and a digit; compressed ones are not read.
-What copytruncate loses between its copy and its truncation is lost for every reader.
+One log, one way of rotating it (renamed or copytruncate), as logrotate is configured.
+Lost for every reader: what copytruncate's writer adds between the copy and the truncation, and
+(renamed) what the server writes to the old file after a run has read it and before the server
+reopens its log: logrotate signals it right after the rename, a window of milliseconds.
 """
 
 from __future__ import annotations
@@ -59,16 +63,20 @@ def _checksum(handle, start: int, length: int) -> int:
     return zlib.crc32(handle.read(length))
 
 
-def _readable(path: str, what: str = "cannot read"):
+def _readable(path: str):
     try:
         return open(path, "rb")
     except OSError as exc:
-        user = ""
-        if isinstance(exc, PermissionError):
-            import pwd
+        raise unreadable(path, exc) from None
 
-            user = f" (the check runs as {pwd.getpwuid(os.geteuid()).pw_name})"
-        raise SourceError(f"{what} {path}: {exc.strerror or exc}{user}") from None
+
+def unreadable(path: str, exc: OSError) -> SourceError:
+    user = ""
+    if isinstance(exc, PermissionError):
+        import pwd
+
+        user = f" (the check runs as {pwd.getpwuid(os.geteuid()).pw_name})"
+    return SourceError(f"cannot read {path}: {exc.strerror or exc}{user}")
 
 
 class LogTail:
@@ -88,6 +96,7 @@ class LogTail:
         self.cookie = None
         self.current: Segment | None = None
         self.reading: Segment | None = None
+        self.saved_at = 0
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -98,7 +107,7 @@ class LogTail:
             if not stat.S_ISREG(os.stat(self.path).st_mode):
                 raise SourceError(f"cannot read {self.path}: not a regular file")
         except OSError as exc:
-            raise SourceError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+            raise unreadable(self.path, exc) from None
         handle = _readable(self.path)
         try:
             self.stat = os.fstat(handle.fileno())
@@ -110,6 +119,8 @@ class LogTail:
                                   "read the log from its start")
             except OSError as exc:
                 raise SourceError(f"cannot open state file {self.state_file}: {exc.strerror or exc}") from None
+            if self.cookie.fobj is not None:     # when the last run saved, on the file system's clock
+                self.saved_at = os.fstat(self.cookie.fobj.fileno()).st_mtime_ns
             self._plan(handle, self._saved())
         except BaseException:
             handle.close()
@@ -145,11 +156,18 @@ class LogTail:
             return
         same_inode = (info.st_ino, info.st_dev) == (saved["inode"], saved["dev"])
         if same_inode and info.st_size >= saved["pos"] and self._continues(handle, saved):
-            self.current = Segment(self.path, handle, saved["pos"], saved["line"], final=False,
-                                   skip=bool(saved.get("skip")))
-            self.segments = [self.current]
-            return
-        older = self._rotated(saved, info, by_inode=not same_inode)
+            # An empty log has nothing to recognise it by: a copy written since the last run says
+            # it was copy-truncated since, and all that copy is new.
+            copies = [] if saved["pos"] else [c for c in self._candidates(info) if c[2].st_mtime_ns > self.saved_at]
+            if not copies:
+                self.current = Segment(self.path, handle, saved["pos"], saved["line"], final=False,
+                                       skip=bool(saved.get("skip")))
+                self.segments = [self.current]
+                return
+            older = [Segment(path, _readable(path), 0, 0, final=True) for _, path, _ in reversed(copies)]
+            self._said_rotated(older, "truncated in place (copytruncate)")
+        else:
+            older = self._rotated(saved, info, by_inode=not same_inode)
         self.current = Segment(self.path, handle, 0, 0, final=False)
         self.segments = [*older, self.current]
 
@@ -161,24 +179,19 @@ class LogTail:
     def _rotated(self, saved: dict, log, by_inode: bool) -> list[Segment]:
         """The rest of the file read last time, under its rotated name, and the files rotated after it."""
         how = "rotated (renamed)" if by_inode else "truncated in place (copytruncate)"
-        found, candidates = None, []
-        for path in self._rotated_names():
-            try:
-                other = os.stat(path)
-            except OSError:
-                continue
-            if (other.st_ino, other.st_dev) == (log.st_ino, log.st_dev):
-                continue
-            candidates.append((other.st_mtime, path, other))
-        for _mtime, path, other in sorted(candidates, reverse=True):
-            if by_inode and (other.st_ino, other.st_dev) != (saved["inode"], saved["dev"]):
-                continue
+        candidates = self._candidates(log)
+        # The file itself (renamed) first, then copies, newest first: the latest copy is the one.
+        # By content, not by inode alone: an inode is reused, and a copy-truncated log may have been
+        # renamed since.
+        same = [c for c in candidates if (c[2].st_ino, c[2].st_dev) == (saved["inode"], saved["dev"])]
+        found = None
+        for newness, path, other in same + [c for c in candidates if c not in same]:
             if other.st_size < saved["pos"]:
                 continue
             try:
                 with open(path, "rb") as probe:
                     if self._continues(probe, saved):
-                        found = (path, other)
+                        found = newness, path
                         break
             except OSError:
                 continue
@@ -186,15 +199,39 @@ class LogTail:
             self.notes.append(f"log {how} since the last run; the file read last time was not found under a rotated "
                               "name (compressed or deleted?): lines written to it after the last run are not counted")
             return []
-        path, other = found
+        newness, path = found
         segments = [Segment(path, _readable(path), saved["pos"], saved["line"], final=True,
                             skip=bool(saved.get("skip")))]
-        newer = sorted((mtime, p) for mtime, p, s in candidates if mtime > other.st_mtime and p != path)
-        for _mtime, newer_path in newer:
-            segments.append(Segment(newer_path, _readable(newer_path), 0, 0, final=True))
+        # Rotated again since (two rotations between runs): those files, oldest first, whole.
+        for _newness, newer, _ in sorted((c for c in candidates if c[0][0] == newness[0] and c[0] > newness),
+                                         key=lambda c: c[0]):
+            segments.append(Segment(newer, _readable(newer), 0, 0, final=True))
+        self._said_rotated(segments, how)
+        return segments
+
+    def _said_rotated(self, segments: list[Segment], how: str) -> None:
         names = ", ".join(os.path.basename(s.path) for s in segments)
         self.notes.append(f"log {how} since the last run: read the rest of {names}, then the new log")
-        return segments
+
+    def _candidates(self, log) -> list[tuple]:
+        """(newness, path, stat) of the rotated files beside the log, newest first."""
+        candidates = []
+        for path in self._rotated_names():
+            try:
+                other = os.stat(path)
+            except OSError:
+                continue
+            if (other.st_ino, other.st_dev) != (log.st_ino, log.st_dev):
+                candidates.append((self._newness(path), path, other))
+        return sorted(candidates, key=lambda c: c[0], reverse=True)
+
+    def _newness(self, path: str) -> tuple:
+        """Orders rotated names, newer higher: access.log.1 is newer than access.log.2, and
+        access.log-20261121 newer than access.log-20261120 (dates: more than 4 digits)."""
+        suffix = os.path.basename(path)[len(os.path.basename(self.path)) + 1:]
+        if suffix.isdigit() and len(suffix) <= 4:
+            return 0, -int(suffix)
+        return 1, suffix
 
     def _rotated_names(self) -> list[str]:
         folder, base = os.path.split(self.path)
@@ -238,19 +275,19 @@ class LogTail:
                 data = data[cut + 1:]
             buffer = pending + data if pending else data
             cut = buffer.rfind(b"\n")
-            if cut < 0:
+            if cut >= 0:
+                block, pending = buffer[:cut + 1], buffer[cut + 1:]
+                yield block, segment.line
+                segment.line += block.count(b"\n")
+                segment.pos += len(block)
+            else:
                 pending = buffer
-                if len(pending) > MAX_LINE:
-                    segment.line += 1
-                    if self.on_overlong:
-                        self.on_overlong(segment.line)
-                    segment.pos += len(pending)
-                    segment.skip, pending = True, b""
-                continue
-            block, pending = buffer[:cut + 1], buffer[cut + 1:]
-            yield block, segment.line
-            segment.line += block.count(b"\n")
-            segment.pos += len(block)
+            if len(pending) > MAX_LINE:          # no line is that long: skip it to its end
+                segment.line += 1
+                if self.on_overlong:
+                    self.on_overlong(segment.line)
+                segment.pos += len(pending)
+                segment.skip, pending = True, b""
         if pending and segment.final:            # a rotated file's last line will not grow any more
             yield pending + b"\n", segment.line
             segment.line += 1

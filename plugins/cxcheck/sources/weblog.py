@@ -11,7 +11,7 @@ import os
 import re
 import time
 
-from cxcheck.sources.base import ConfigError, Source, SourceError
+from cxcheck.sources.base import ConfigError, Source
 
 STATE_DIR = "/var/tmp/cxcheck"
 # How far before the window's start the binary search lands: Apache's %t is the request's start,
@@ -98,13 +98,13 @@ class AccessLog(Source):
                                f"{deadline.seconds:g} s; the next runs go on from here")
 
     def _window(self, counter, limits, times) -> None:
-        from cxcheck.sources.logtail import BLOCK
+        from cxcheck.sources.logtail import BLOCK, unreadable
 
         start, _end = limits
         try:
             handle = open(self.path, "rb")
         except OSError as exc:
-            raise SourceError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+            raise unreadable(self.path, exc) from None
         with handle:
             offset = self._first_offset(handle, counter, start - ORDER_SLACK)
             if offset > 0:
