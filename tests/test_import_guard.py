@@ -85,6 +85,15 @@ def test_nps_from_a_csv_needs_no_http_yaml_jmespath_or_survey_apis():
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
 
 
+def test_apdex_from_a_log_needs_no_http_stack_or_prometheus(tmp_path):
+    log = tmp_path / "access.log"
+    log.write_text('203.0.113.7 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 1534 "-" "curl/8" 0.120\n')
+    names = imported("check_cx_apdex", "--log", str(log), "-T", "0.5", "--state-file", str(tmp_path / "s.json"))
+    assert "cxcheck.sources.logtail" in names and "cxcheck.sources.accesslog" in names      # it did read
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "cxcheck.checks.survey",
+                            "cxcheck.sources.files"]) == []
+
+
 @pytest.mark.parametrize("plugin, args", [
     ("check_cx_login", ["-w", "abc"]),                              # argparse's check
     ("check_cx_login", ["-u", "http://127.0.0.1:9/"]),              # ours: --username missing
@@ -97,6 +106,8 @@ def test_nps_from_a_csv_needs_no_http_yaml_jmespath_or_survey_apis():
     ("check_cx_csat", ["--csv", "x.csv", "--satisfied", "9-10"]),
     ("check_cx_support", ["--csv", "x.csv", "-w", "4 hours"]),
     ("check_cx_support", ["--zendesk", "acme"]),                     # no token
+    ("check_cx_apdex", ["--log", "/nonexistent/access.log", "-T", "0.5", "--state-file", "/tmp/x.json"]),
+    ("check_cx_apdex", ["--prometheus", "http://127.0.0.1:9", "-T", "0.5"]),
 ])
 def test_a_usage_error_needs_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(3,))
@@ -104,7 +115,7 @@ def test_a_usage_error_needs_no_http_stack(plugin, args):
 
 
 @pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_nps", "check_cx_csat",
-                                    "check_cx_support"])
+                                    "check_cx_support", "check_cx_apdex"])
 def test_help_needs_no_http_stack(plugin):
     names = imported(plugin, "--help")
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []

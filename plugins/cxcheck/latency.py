@@ -79,7 +79,6 @@ class ResponseTimes:
         self.span = ""                      # which requests: "since the last run 5m ago", "over 15m"
         self.lines = 0                      # lines read
         self.skipped = 0                    # requests left out by the filters or the window
-        self.line_unit = "line"             # how rejected lines are numbered
         self.notes: list[str] = []          # first run, rotation, catching up
         self.hints: list[str] = []          # what may explain rejected lines
 

@@ -209,7 +209,7 @@ class ApdexSummary(nagiosplugin.Summary):
         if r.from_log:
             lines.append(f"{times.lines} lines read, {r.rejects.count} rejected, {times.skipped} left out "
                          "by the filters or the window")
-        return lines + r.rejects.lines(times.line_unit)
+        return lines + r.rejects.lines()
 
 
 def _count(value: float) -> str:

@@ -303,7 +303,7 @@ class LineCounter:
             return number + count
         at = self.at
         status_at, time_at = at["status"], at["time"]
-        if len(at) == 2:
+        if not self.filters and not self.window:
             ok, failed = self.ok, self.failed
             for row, n in Counter(rows).items():
                 raw = row[time_at]

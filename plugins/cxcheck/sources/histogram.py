@@ -140,10 +140,10 @@ class PrometheusHistogram(Source):
 
     def _share_at(self, seconds: float, total: float) -> float:
         """The share q with histogram_quantile(q) = seconds: regula falsi (Illinois) on [0, 1]."""
+        # The quantile of share 0 is the lowest bucket's start, 0 for response times (and asking
+        # Prometheus gives NaN when that bucket is empty).
         low, high = 0.0, 1.0
-        f_low, f_high = self._quantile(low) - seconds, self._quantile(high) - seconds
-        if f_low >= 0:
-            return 0.0
+        f_low, f_high = -seconds, self._quantile(high) - seconds
         if f_high < 0:
             highest = f_high + seconds
             # Every request within the highest finite bound reached: all of them are within T.

@@ -107,8 +107,6 @@ class AccessLog(Source):
             raise unreadable(self.path, exc) from None
         with handle:
             offset = self._first_offset(handle, counter, start - ORDER_SLACK)
-            if offset > 0:
-                times.line_unit = f"line after byte {offset}"
             handle.seek(offset)
             pending, number = b"", 0
             while True:
@@ -123,10 +121,28 @@ class AccessLog(Source):
                     continue
                 block, pending = buffer[:cut + 1], buffer[cut + 1:]
                 number = counter.feed(block, number)
+            if offset and counter.rejects.count:
+                self._number_from_start(handle, offset, counter.rejects)
             first = self._timestamp_at(handle, 0, counter)
             if first is not None and first > start:
                 times.notes.append(f"the log starts {first - start:.0f} s after the window's start "
                                    "(rotated?): the window is not all in it")
+
+    @staticmethod
+    def _number_from_start(handle, offset: int, rejects) -> None:
+        """Rejected lines were numbered from `offset`: renumber them from the file's start."""
+        from cxcheck.sources.logtail import BLOCK
+
+        handle.seek(0)
+        before, left = 0, offset
+        while left > 0:
+            data = handle.read(min(BLOCK, left))
+            if not data:
+                break
+            before += data.count(b"\n")
+            left -= len(data)
+        for entry in rejects.reasons.values():
+            entry[1] = [number + before for number in entry[1]]
 
     def _first_offset(self, handle, counter, when: float) -> int:
         """Binary search for a line start at or before the first line stamped `when` or later."""
