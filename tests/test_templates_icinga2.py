@@ -22,6 +22,7 @@ from engines import (
     wait_until,
     write_wrappers,
 )
+from weblogs import REQUESTS, WHEN, nginx
 
 ICINGA_DIR = TEMPLATES / "icinga2"
 COMMANDS = ICINGA_DIR / "cxcheck-commands.conf"
@@ -42,10 +43,13 @@ EXPECTED = {
     ("env-shop", "cx-login"): (0, "CX LOGIN OK", {"time"}),
     ("env-shop", "cx-checkout"): (0, "CX CHECKOUT OK", {"time"}),
     ("wrong-shop", "cx-login"): (2, "CX LOGIN CRITICAL", {"time"}),
+    # test-only host: an access log in the server's own format ($ written $$), a window by timestamp
+    ("log-shop", "cx-apdex-shop"): (1, "CX APDEX WARNING - Apdex 0.57 [0.5] poor < 0.85, 7 requests over 1h",
+                                    {"apdex", "satisfied", "tolerating", "frustrated", "requests", "rejected", "p90"}),
 }
 PLUGIN_OF = {"cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
              "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction", "cx-csat": "check_cx_csat",
-             "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support"}
+             "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support", "cx-apdex-shop": "check_cx_apdex"}
 
 EXTRA = """
 object Host "env-shop" {
@@ -58,6 +62,20 @@ object Host "env-shop" {
 	vars.cx_password = "%(password)s"
 	vars.cx_login = { cx_url = "%(url)s/accounts/login/" }
 	vars.cx_checkouts["checkout"] = { cx_scenario = "%(scenarios)s/shop-checkout-html.yaml" }
+}
+
+object Host "log-shop" {
+	import "cx-shop-host"
+	address = "127.0.0.1"
+	vars.http_port = %(port)s
+	vars.http_uri = "/accounts/login/"
+	vars.cx_access_logs["shop"] = {
+		cx_log = "%(log)s"
+		cx_log_format = "$$remote_addr - $$remote_user [$$time_local] \"$$request\" $$status $$body_bytes_sent \"$$http_referer\" \"$$http_user_agent\" $$request_time"
+		cx_window = "1h"
+		cx_now = "%(now)s"
+		cx_min_volume = 1
+	}
 }
 
 object Host "wrong-shop" {
@@ -194,9 +212,11 @@ def icinga_run(tmp_path_factory, shop, prometheus):
     conf_dir.mkdir()
     (conf_dir / COMMANDS.name).write_text(COMMANDS.read_text())
     (conf_dir / SERVICES.name).write_text(text)
+    log = work / "access.log"
+    log.write_text("".join(nginx(*request) for request in REQUESTS))
     (conf_dir / "test-extra.conf").write_text(EXTRA % {
         "url": shop.url, "port": port, "password": password, "wrong": secrets / "wrong.password",
-        "scenarios": TEMPLATES / "scenarios"})
+        "scenarios": TEMPLATES / "scenarios", "log": log, "now": WHEN.isoformat()})
 
     icinga = Icinga2(binary, work / "icinga2", sorted(conf_dir.glob("*.conf")),
                      {"PluginDir": str(plugins), "NodeName": "cxcheck-test", "ZoneName": "cxcheck-test"})

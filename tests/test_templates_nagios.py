@@ -29,6 +29,7 @@ from engines import (
     wait_until,
     write_wrappers,
 )
+from weblogs import REQUESTS, nginx
 
 NAGIOS_DIR = TEMPLATES / "nagios"
 COMMANDS = NAGIOS_DIR / "cxcheck-commands.cfg"
@@ -49,6 +50,7 @@ EXPECTED = {
     # test-only services (EXTRA below)
     "CX login wrong password": (2, "CX LOGIN CRITICAL", {"time", "step_login_page", "step_login"}),
     "CX login secret from env": (0, "CX LOGIN OK", {"time", "step_login_page", "step_login"}),
+    "CX apdex": (0, "CX APDEX OK", {"apdex", "satisfied", "tolerating", "frustrated", "requests", "p90", "p99"}),
 }
 
 # A login with a wrong password (a second secret file), and the environment-variable style of
@@ -62,6 +64,14 @@ define service {
     _CX_URL                     %(url)s/accounts/login/
     _CX_USERNAME                shopper@example.com
     _CX_SECRET                  wrong.password
+}
+
+define service {
+    use                         cx-apdex-service,generic-service
+    host_name                   demo-shop
+    service_description         CX apdex
+    _CX_LOG                     %(log)s
+    _CX_OPTIONS                 --state-file %(state)s
 }
 
 define service {
@@ -135,7 +145,9 @@ def build_site(workdir: Path, shop_url: str, password: str, binary: str) -> tupl
     for source in (COMMANDS, SERVICE_TEMPLATES):
         (objects / source.name).write_text(source.read_text())
     (objects / EXAMPLE.name).write_text(rewrite_example(EXAMPLE.read_text(), shop_url, skipped))
-    (objects / "test-extra.cfg").write_text(EXTRA % {"url": shop_url})
+    log = workdir / "access.log"
+    log.write_text("".join(nginx(*request) for request in REQUESTS))
+    (objects / "test-extra.cfg").write_text(EXTRA % {"url": shop_url, "log": log, "state": workdir / "apdex.json"})
     cfg_files = STOCK_OBJECTS + sorted(objects.glob("*.cfg"))
     nagios = Nagios(binary, workdir / "nagios", cfg_files,
                     {"USER1": str(plugins), "USER3": str(secrets), "USER4": PASSWORD_VARIABLE},
@@ -233,7 +245,8 @@ def test_every_service_template_gives_its_command_arguments_its_plugin_accepts(t
                "CX_SCENARIO": str(TEMPLATES / "scenarios" / "shop-checkout-html.yaml"),
                "CX_PROMETHEUS": "http://127.0.0.1:9090", "CX_SUCCESS_QUERY": 'sum(x{outcome="success"})',
                "CX_TOTAL_QUERY": "sum(x)", "CX_CSV": "/tmp/export.csv", "CX_ZENDESK": "acme",
-               "CX_ZENDESK_EMAIL": "ops@acme.example", "CX_SECRET": "helpdesk.token"}
+               "CX_ZENDESK_EMAIL": "ops@acme.example", "CX_SECRET": "helpdesk.token",
+               "CX_LOG": "/var/log/nginx/access.log", "CX_HISTOGRAM": 'http_request_duration_seconds{job="shop"}'}
     checked = 0
     for template in templates.values():
         if "check_command" not in template:

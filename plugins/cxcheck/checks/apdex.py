@@ -213,7 +213,7 @@ class ApdexSummary(nagiosplugin.Summary):
 
 
 def _count(value: float) -> str:
-    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
+    return f"{int(value)}" if float(value).is_integer() else f"{value:.1f}"
 
 
 def _requests(value: float) -> str:
