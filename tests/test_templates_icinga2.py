@@ -39,12 +39,13 @@ EXPECTED = {
     (HOST, "cx-csat"): (0, "CX CSAT OK", {"csat", "satisfied", "dissatisfied"}),
     (HOST, "cx-first-reply"): (0, "CX SUPPORT OK", {"first_reply_p90", "first_reply_p50"}),
     (HOST, "cx-backlog"): (0, "CX SUPPORT OK", {"backlog", "oldest_unsolved"}),
+    (HOST, "cx-apdex-shop"): (0, "CX APDEX OK", {"apdex", "requests", "rejected", "p90", "p99"}),
     # test-only host: the password itself in cx_password (through the environment), and a wrong one
     ("env-shop", "cx-login"): (0, "CX LOGIN OK", {"time"}),
     ("env-shop", "cx-checkout"): (0, "CX CHECKOUT OK", {"time"}),
     ("wrong-shop", "cx-login"): (2, "CX LOGIN CRITICAL", {"time"}),
     # test-only host: an access log in the server's own format ($ written $$), a window by timestamp
-    ("log-shop", "cx-apdex-shop"): (1, "CX APDEX WARNING - Apdex 0.57 [0.5] poor < 0.85, 7 requests over 1h",
+    ("log-shop", "cx-apdex-shop"): (2, "CX APDEX CRITICAL - Apdex 0.57 [0.5] poor < 0.7, 7 requests over 1h",
                                     {"apdex", "satisfied", "tolerating", "frustrated", "requests", "rejected", "p90"}),
 }
 PLUGIN_OF = {"cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
@@ -71,7 +72,7 @@ object Host "log-shop" {
 	vars.http_uri = "/accounts/login/"
 	vars.cx_access_logs["shop"] = {
 		cx_log = "%(log)s"
-		cx_log_format = "$$remote_addr - $$remote_user [$$time_local] \"$$request\" $$status $$body_bytes_sent \"$$http_referer\" \"$$http_user_agent\" $$request_time"
+		cx_log_format = "$$remote_addr - $$remote_user [$$time_local] \\"$$request\\" $$status $$body_bytes_sent \\"$$http_referer\\" \\"$$http_user_agent\\" $$request_time"
 		cx_window = "1h"
 		cx_now = "%(now)s"
 		cx_min_volume = 1
@@ -107,7 +108,7 @@ def test_icinga2_validates_the_templates(tmp_path):
     assert "critical/" not in out, out
     assert re.search(r"warning/.*cxcheck", out) is None, out
     services = int(re.search(r"Instantiated (\d+) Services?", out).group(1))
-    assert services == 8, out        # login, checkout, orders, nps, orders from Prometheus, csat, two waits
+    assert services == 9, out        # login, checkout, orders, nps, orders from Prometheus, csat, two waits, apdex
     commands = re.findall(r'object CheckCommand "(cx_\w+)"', COMMANDS.read_text())
     assert len(commands) >= 4
 
@@ -204,6 +205,10 @@ def icinga_run(tmp_path_factory, shop, prometheus):
     text = text.replace(EXAMPLE_URL, shop.url).replace("vars.http_port = 8000", f"vars.http_port = {port}")
     text = text.replace("http://127.0.0.1:9090", prometheus)
     text = text.replace("/etc/cxcheck/secrets", str(secrets))
+    demo = work / "demo"                      # the example's access log: requests all within T
+    demo.mkdir()
+    (demo / "access.log").write_text("".join(nginx("GET", "/", 200, 0.1) for _ in range(30)))
+    text = text.replace("/var/tmp/cxcheck-demo", str(demo))
     for installed, here in EXAMPLE_PATHS.items():
         text = text.replace(installed, here)
     if any(s == "cx-nps" for _, s in skipped):

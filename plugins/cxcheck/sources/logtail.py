@@ -216,7 +216,7 @@ class LogTail:
     def _candidates(self, log) -> list[tuple]:
         """(newness, path, stat) of the rotated files beside the log, newest first."""
         candidates = []
-        for path in self._rotated_names():
+        for path in rotated_names(self.path):
             try:
                 other = os.stat(path)
             except OSError:
@@ -233,15 +233,6 @@ class LogTail:
             return 0, -int(suffix)
         return 1, suffix
 
-    def _rotated_names(self) -> list[str]:
-        folder, base = os.path.split(self.path)
-        pattern = re.compile(re.escape(base) + r"[.-]\d[\w.-]*")
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            return []
-        return [os.path.join(folder, name) for name in names
-                if pattern.fullmatch(name) and not name.endswith(COMPRESSED)]
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -329,6 +320,17 @@ class LogTail:
     @property
     def read_bytes(self) -> int:
         return sum(segment.pos - segment.start for segment in self.segments)
+
+
+def rotated_names(log: str) -> list[str]:
+    """The log's rotated files beside it that can be read: access.log.1, access.log-20261120."""
+    folder, base = os.path.split(os.path.abspath(log))
+    pattern = re.compile(re.escape(base) + r"[.-]\d[\w.-]*")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [os.path.join(folder, name) for name in names if pattern.fullmatch(name) and not name.endswith(COMPRESSED)]
 
 
 def _short(exc: Exception) -> str:

@@ -98,7 +98,7 @@ class AccessLog(Source):
                                f"{deadline.seconds:g} s; the next runs go on from here")
 
     def _window(self, counter, limits, times) -> None:
-        from cxcheck.sources.logtail import BLOCK, unreadable
+        from cxcheck.sources.logtail import BLOCK, rotated_names, unreadable
 
         start, _end = limits
         try:
@@ -124,9 +124,9 @@ class AccessLog(Source):
             if offset and counter.rejects.count:
                 self._number_from_start(handle, offset, counter.rejects)
             first = self._timestamp_at(handle, 0, counter)
-            if first is not None and first > start:
-                times.notes.append(f"the log starts {first - start:.0f} s after the window's start "
-                                   "(rotated?): the window is not all in it")
+            if first is not None and first > start and rotated_names(self.path):
+                times.notes.append(f"the log starts {first - start:.0f} s after the window's start: the rest of "
+                                   "the window is in the rotated log, not read")
 
     @staticmethod
     def _number_from_start(handle, offset: int, rejects) -> None:
