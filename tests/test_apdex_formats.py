@@ -11,7 +11,8 @@ from weblogs import REQUESTS, STATUS_OF_REQUESTS, WHEN, apache, args_for, nginx,
 
 from cxcheck.latency import ResponseTimes
 from cxcheck.runtime import ConfigError
-from cxcheck.sources.accesslog import BUILT_IN, Filters, LineCounter, LogFormat
+from cxcheck.sources.accesslog import BUILT_IN, LogFormat
+from cxcheck.sources.loglines import Filters, LineCounter
 from cxcheck.sources.responses import Rejects
 
 WHOLE_LOG = STATUS_OF_REQUESTS.format(span="in the whole log")

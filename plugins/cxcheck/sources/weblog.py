@@ -44,7 +44,8 @@ class AccessLog(Source):
                     help="--log: leave out these answers, e.g. 404,499 or 4xx (repeatable)")
 
     def __init__(self, value, run):
-        from cxcheck.sources.accesslog import Filters, LogFormat
+        from cxcheck.sources.accesslog import LogFormat
+        from cxcheck.sources.loglines import Filters
 
         super().__init__(value, run)
         args = self.args
@@ -56,7 +57,7 @@ class AccessLog(Source):
 
     def read_response_times(self, target: float, window: float | None, now: float | None, rejects):
         from cxcheck.latency import ResponseTimes
-        from cxcheck.sources.accesslog import LineCounter
+        from cxcheck.sources.loglines import LineCounter
 
         times = ResponseTimes(target)
         limits = None if window is None else ((now or time.time()) - window, now or time.time())
