@@ -107,6 +107,8 @@ def test_a_window_at_the_end_of_a_big_log_is_found_by_its_timestamps(plugin, tmp
      "--histogram 'not a metric{' is not METRIC or METRIC{label=\"value\",...}"),
     (["-T", "0.5", "--log", "/nonexistent/access.log", "--state-file", "/tmp/x.json"],
      "cannot read /nonexistent/access.log: No such file or directory"),
+    (["-T", "0.5", "--log", "x.log", "--now", "2026-11-20T12:00:00Z"],
+     "--now is the end of a --window: give --window too (without it, a log is read since the last run)"),
 ])
 def test_configuration_mistakes_are_one_line_unknowns(plugin, options, message):
     result = plugin("check_cx_apdex", *options)

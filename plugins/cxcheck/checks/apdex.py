@@ -229,6 +229,9 @@ def main(run: runtime.Run):
     if args.target is None:
         raise runtime.ConfigError("give the target time: -T SECONDS (satisfied within T, tolerating within 4T)")
     source = open_source(run, "response_times")
+    if args.now is not None and args.window is None and source.reads_lines:
+        raise runtime.ConfigError("--now is the end of a --window: give --window too (without it, a log is read "
+                                  "since the last run)")
     rejects = Rejects()
     now = args.now if args.now is not None else (time.time() if args.window else None)
     resource = Apdex(lambda: source.read_response_times(float(args.target), args.window, now, rejects),
