@@ -84,11 +84,11 @@ class LogTail:
     them); leaving without an exception saves the position reached. `notes` say what the output
     must tell (first run, state reset, rotation found or not)."""
 
-    def __init__(self, path: str, state_file: str, stop=lambda: False, on_lines=None):
+    def __init__(self, path: str, state_file: str, stop=lambda: False, on_overlong=None):
         self.path = os.path.abspath(path)
         self.state_file = state_file
         self.stop = stop                        # asked before each block: end the run here?
-        self.on_overlong = on_lines             # called with the line number of a line over MAX_LINE
+        self.on_overlong = on_overlong          # called with the line number of a line over MAX_LINE
         self.notes: list[str] = []
         self.segments: list[Segment] = []
         self.since: float | None = None         # when the last run read

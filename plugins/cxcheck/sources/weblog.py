@@ -81,7 +81,7 @@ class AccessLog(Source):
         reserve = max(0.3, 0.05 * deadline.seconds)          # for judging and writing once reading stops
         tail = LogTail(self.path, self.state_file or self.default_state_file(target),
                        stop=lambda: deadline.remaining < reserve,
-                       on_lines=lambda number: counter.rejects.add("line longer than 64 KB", number))
+                       on_overlong=lambda number: counter.rejects.add("line longer than 64 KB", number))
         with tail:
             for block, number in tail.blocks():
                 counter.feed(block, number)
