@@ -189,6 +189,16 @@ def test_histogram_buckets_at_t_and_4t(plugin, site):
     assert len(seen) == 3
 
 
+def test_histogram_behind_a_bearer_token(plugin, site, tmp_path):
+    server = site(prometheus_api(BUCKETS, []))
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n")
+    result = plugin("check_cx_apdex", "--prometheus", server.url, *HISTOGRAM, "-T", "0.25", "--bearer-file",
+                    str(token))
+    assert result.code == 0, result.stdout
+    assert {headers.get("Authorization") for _, _, headers, _ in server.requests} == {"Bearer s3cret-token"}
+
+
 def test_histogram_bound_not_a_bucket_is_refused_or_interpolated(plugin, site):
     seen = []
     server = site(prometheus_api(BUCKETS, seen))
@@ -259,3 +269,37 @@ def test_a_real_prometheus_scraping_a_histogram(plugin, site, tmp_path):
     assert exact.value("satisfied") == pytest.approx(0.7 * exact.value("requests"), rel=1e-3)
     assert re.fullmatch(r"CX APDEX OK - Apdex 0\.81 \[0\.3\] fair, .*", estimated.status), estimated.stdout
     assert estimated.value("satisfied") == pytest.approx(0.72 * estimated.value("requests"), rel=1e-3)
+
+
+# -- the demo shop's own access log ----------------------------------------------------------------
+
+def test_the_demo_shops_own_log_across_its_rotation(plugin, tmp_path):
+    """The shop writes its log as nginx does (combined + $request_time, reopened on rotation); a
+    latency fault on /catalogue/ makes its requests tolerating at T = 0.5."""
+    import requests
+
+    from cxcheck.demo.shop import DemoShop
+
+    log, state = tmp_path / "access.log", tmp_path / "state.json"
+
+    def logged(count):
+        wait_for(lambda: log.exists() and len(log.read_text().splitlines()) == count, 10, 0.02, f"{count} lines")
+
+    with DemoShop(access_log=log, faults={"latency": {"/catalogue/": 0.6}}) as shop:
+        for path in ("/", "/accounts/login/", "/", "/catalogue/"):
+            requests.get(shop.url + path, timeout=10)
+        logged(4)
+        first = plugin("check_cx_apdex", *args_for(log, state))
+        assert (first.value("satisfied"), first.value("tolerating"), first.value("apdex")) == (3, 1, 0.88), \
+            first.stdout
+        requests.get(shop.url + "/catalogue/", timeout=10)
+        logged(5)
+        log.rename(tmp_path / "access.log.1")
+        shop.reopen_access_log()
+        requests.get(shop.url + "/", timeout=10)
+        logged(1)
+        second = plugin("check_cx_apdex", *args_for(log, state), "-v")
+    assert (second.value("requests"), second.value("satisfied"), second.value("tolerating")) == (2, 1, 1), \
+        second.stdout
+    assert "log rotated (renamed) since the last run: read the rest of access.log.1, then the new log" \
+        in second.long_output

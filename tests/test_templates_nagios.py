@@ -44,13 +44,13 @@ EXPECTED = {
     "CX checkout": (0, "CX CHECKOUT OK", {"time", "step_login", "step_payment", "step_place_order"}),
     "CX orders": (0, "CX TRANSACTION OK", set()),
     "CX NPS": (0, "CX NPS OK", set()),
+    "CX apdex": (0, "CX APDEX OK", {"apdex", "satisfied", "tolerating", "frustrated", "requests", "p90", "p99"}),
     "CX CSAT": (0, "CX CSAT OK", {"csat", "csat_low", "csat_high", "satisfied", "responses"}),
     "CX first reply": (0, "CX SUPPORT OK", {"first_reply_p90", "first_reply_p50", "tickets", "waiting"}),
     "CX backlog": (0, "CX SUPPORT OK", {"backlog", "oldest_unsolved"}),
     # test-only services (EXTRA below)
     "CX login wrong password": (2, "CX LOGIN CRITICAL", {"time", "step_login_page", "step_login"}),
     "CX login secret from env": (0, "CX LOGIN OK", {"time", "step_login_page", "step_login"}),
-    "CX apdex": (0, "CX APDEX OK", {"apdex", "satisfied", "tolerating", "frustrated", "requests", "p90", "p99"}),
 }
 
 # A login with a wrong password (a second secret file), and the environment-variable style of
@@ -64,14 +64,6 @@ define service {
     _CX_URL                     %(url)s/accounts/login/
     _CX_USERNAME                shopper@example.com
     _CX_SECRET                  wrong.password
-}
-
-define service {
-    use                         cx-apdex-service,generic-service
-    host_name                   demo-shop
-    service_description         CX apdex
-    _CX_LOG                     %(log)s
-    _CX_OPTIONS                 --state-file %(state)s
 }
 
 define service {
@@ -144,10 +136,12 @@ def build_site(workdir: Path, shop_url: str, password: str, binary: str) -> tupl
     skipped = missing_plugins()
     for source in (COMMANDS, SERVICE_TEMPLATES):
         (objects / source.name).write_text(source.read_text())
-    (objects / EXAMPLE.name).write_text(rewrite_example(EXAMPLE.read_text(), shop_url, skipped))
-    log = workdir / "access.log"
-    log.write_text("".join(nginx(*request) for request in REQUESTS))
-    (objects / "test-extra.cfg").write_text(EXTRA % {"url": shop_url, "log": log, "state": workdir / "apdex.json"})
+    demo = workdir / "demo"                  # the example's access log (the shop's, in `cxcheck demo`)
+    demo.mkdir()
+    (demo / "access.log").write_text("".join(nginx(*request) for request in REQUESTS))
+    example = rewrite_example(EXAMPLE.read_text(), shop_url, skipped).replace("/var/tmp/cxcheck-demo", str(demo))
+    (objects / EXAMPLE.name).write_text(example)
+    (objects / "test-extra.cfg").write_text(EXTRA % {"url": shop_url})
     cfg_files = STOCK_OBJECTS + sorted(objects.glob("*.cfg"))
     nagios = Nagios(binary, workdir / "nagios", cfg_files,
                     {"USER1": str(plugins), "USER3": str(secrets), "USER4": PASSWORD_VARIABLE},

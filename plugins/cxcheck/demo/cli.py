@@ -49,12 +49,20 @@ def sample_export(name: str = "nps_sample.csv") -> Path:
     return Path(__file__).resolve().parent / "data" / name
 
 
-def demo_runs(url: str) -> list[DemoRun]:
+def demo_runs(url: str, access_log: str | None = None, state_file: str | None = None) -> list[DemoRun]:
+    """Every plugin against the shop; with the shop's access log, check_cx_apdex on it last, once
+    the other runs have been its customers."""
     from cxcheck.demo.shop import DEMO_ACCOUNTS
 
     account = next(iter(DEMO_ACCOUNTS))
     scenarios = scenarios_dir()
     shop_vars = ["--var", f"base_url={url}", "--var", f"email={account}", "--var-env", f"password={PASSWORD_ENV}"]
+    apdex = []
+    if access_log:
+        state = ["--state-file", state_file] if state_file else []
+        apdex.append(DemoRun("What did the shop's customers wait for? (its own access log)", "check_cx_apdex",
+                             "cxcheck.checks.apdex",
+                             ["--log", access_log, "-T", "0.5", *state, "-w", "0.85:", "-c", "0.7:"], 0))
     return [
         DemoRun("Can a customer log in?", "check_cx_login", "cxcheck.checks.login",
                 ["-u", f"{url}/accounts/login/", "--username", account, "--password-env", PASSWORD_ENV,
@@ -76,10 +84,11 @@ def demo_runs(url: str) -> list[DemoRun]:
         DemoRun("How many tickets have waited over a day unsolved?", "check_cx_support", "cxcheck.checks.support",
                 ["--csv", str(sample_export("tickets_sample.csv")), "--now", NPS_NOW, "--metric", "backlog",
                  "--older-than", "24h", "-w", "20", "-c", "40"], 0),
+        *apdex,
     ]
 
 
-def run_all(url: str, out=sys.stdout) -> int:
+def run_all(runs: list[DemoRun], out=sys.stdout) -> int:
     env = dict(os.environ)
     from cxcheck.demo.shop import DEMO_ACCOUNTS
 
@@ -88,7 +97,7 @@ def run_all(url: str, out=sys.stdout) -> int:
     plugins_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugins_root, env.get("PYTHONPATH")]))
     surprises = 0
-    for run in demo_runs(url):
+    for run in runs:
         shown = " ".join([run.script, *map(shlex.quote, run.args)])
         print(f"\n# {run.title}", file=out)
         print(f"$ {shown}", file=out)
@@ -109,33 +118,40 @@ def run_all(url: str, out=sys.stdout) -> int:
 
 
 def demo(serve: bool = False, port: int = 0, access_log: str | None = None) -> int:
+    import tempfile
+
     from cxcheck.demo.shop import DemoShop, StartError
 
-    try:
-        shop = DemoShop(port=port, access_log=access_log).start()
-    except StartError as error:
-        print(f"cxcheck demo: {error}", file=sys.stderr)
-        return 2
-    try:
-        print(f"demo shop on {shop.url}" + (f", access log {access_log}" if access_log else ""))
-        if serve:
-            return _serve(shop)
-        surprises = run_all(shop.url)
-    finally:
-        shop.stop()
-    total = len(demo_runs("http://127.0.0.1"))
-    print(f"\n{total - surprises} of {total} plugin runs gave the expected state; the shop is stopped.")
+    with tempfile.TemporaryDirectory(prefix="cxcheck-demo-") as scratch:
+        # Without --access-log the shop still logs, to a scratch file: check_cx_apdex reads it.
+        log = access_log or (None if serve else os.path.join(scratch, "access.log"))
+        try:
+            shop = DemoShop(port=port, access_log=log).start()
+        except StartError as error:
+            print(f"cxcheck demo: {error}", file=sys.stderr)
+            return 2
+        try:
+            print(f"demo shop on {shop.url}" + (f", access log {access_log}" if access_log else ""))
+            if serve:
+                return _serve(shop, access_log)
+            runs = demo_runs(shop.url, log, os.path.join(scratch, "apdex-state.json"))
+            surprises = run_all(runs)
+        finally:
+            shop.stop()
+    print(f"\n{len(runs) - surprises} of {len(runs)} plugin runs gave the expected state; the shop is stopped.")
     return 1 if surprises else 0
 
 
-def _serve(shop) -> int:
+def _serve(shop, access_log: str | None) -> int:
     from cxcheck.demo.shop import DEMO_ACCOUNTS
 
     account, password = next(iter(DEMO_ACCOUNTS.items()))
     print(f"account {account}, password in ${PASSWORD_ENV} for the commands below\n")
     print(f"export {PASSWORD_ENV}={shlex.quote(password)}")
-    for run in demo_runs(shop.url):
+    for run in demo_runs(shop.url, access_log):
         print(f"# {run.title}\n{' '.join([run.script, *map(shlex.quote, run.args)])}\n")
+    if not access_log:
+        print("# the shop's customers' Apdex: start with --access-log PATH, then check_cx_apdex --log PATH -T 0.5\n")
     slow = '{"latency": {"/checkout/payment/": 3}}'
     print(f"slow a step down:  curl -X POST -d '{slow}' {shop.url}/admin/faults")
     print(f"fail half the orders:  curl -X POST -d '{{\"failure_rate\": 0.5}}' {shop.url}/admin/faults")

@@ -78,11 +78,10 @@ class PrometheusHistogram(Source):
         from cxcheck.runtime import Duration
         from cxcheck.sources.prometheus import Prometheus
 
-        http = self.run.http_options()
-        if self.token:
-            http.headers["Authorization"] = f"Bearer {self.token}"
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None     # kept to this host
         self.range = (window if window is not None else Duration(DEFAULT_WINDOW)).prometheus
-        self.client = Prometheus(self.value, http, self.run.deadline, time=None if now is None else f"{now:.3f}")
+        self.client = Prometheus(self.value, self.run.http_options(), self.run.deadline,
+                                 time=None if now is None else f"{now:.3f}", headers=headers)
         self.reading(f"{self.metric} from Prometheus")
         try:
             total = self._bucket("+Inf")
