@@ -14,6 +14,7 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
+from cxcheck.checks.trust import RejectedContext, RejectsRows, Trust
 from cxcheck.runtime import Duration, MaybeContext, fmt_seconds, perf_value, violation
 
 EXAMPLES = """
@@ -69,8 +70,10 @@ def build_parser() -> runtime.Parser:
     return parser
 
 
-class Apdex(nagiosplugin.Resource):
+class Apdex(RejectsRows, nagiosplugin.Resource):
     """One reading of the source: the counts, the percentiles, what was rejected."""
+
+    measures = "Apdex"
 
     def __init__(self, read, target: float, rejects, from_log: bool):
         self.read_times, self.target, self.rejects, self.from_log = read, target, rejects, from_log
@@ -81,9 +84,13 @@ class Apdex(nagiosplugin.Resource):
         return "CX APDEX"
 
     @property
-    def rejected_share(self) -> float:
-        lines = self.times.lines if self.times else 0
-        return 100.0 * self.rejects.count / lines if lines else 0.0
+    def read(self) -> int:
+        """Lines that read (a histogram reads none)."""
+        return self.times.lines - self.rejects.count if self.times else 0
+
+    @property
+    def sample_size(self) -> float:
+        return self.times.counts.requests
 
     def probe(self):
         self.times = times = self.read_times()
@@ -98,27 +105,8 @@ class Apdex(nagiosplugin.Resource):
                 yield nagiosplugin.Metric(name, perf_value(times.percentile(share), 3), "s", min=0, context=name)
 
 
-class Verdicts:
-    """Whether the Apdex is to be trusted, for the contexts that judge it."""
-
-    def __init__(self, resource: Apdex, args):
-        self.resource, self.args = resource, args
-
-    @property
-    def unreadable(self) -> bool:
-        return self.resource.rejected_share > self.args.max_rejected
-
-    @property
-    def low_volume(self) -> bool:
-        return self.resource.times.counts.requests < self.args.min_volume
-
-    @property
-    def judged(self) -> bool:
-        return not self.unreadable and not self.low_volume
-
-
 class ApdexContext(MaybeContext):
-    def __init__(self, verdicts: Verdicts, warning, critical):
+    def __init__(self, verdicts: Trust, warning, critical):
         super().__init__("apdex", warning, critical)
         self.verdicts = verdicts
 
@@ -128,10 +116,8 @@ class ApdexContext(MaybeContext):
         return super().evaluate(metric, resource)
 
 
-class RejectedContext(MaybeContext):
-    def __init__(self, verdicts: Verdicts):
-        super().__init__("rejected")
-        self.verdicts = verdicts
+class RejectedLines(RejectedContext):
+    """Lines, not rows; and which reason most, with what may explain it (another format)."""
 
     def evaluate(self, metric, resource):
         if not self.verdicts.unreadable:
@@ -145,12 +131,12 @@ class RejectedContext(MaybeContext):
 
 
 class VolumeContext(MaybeContext):
-    def __init__(self, verdicts: Verdicts, state):
+    def __init__(self, verdicts: Trust, state):
         super().__init__("requests")
         self.verdicts, self.state = verdicts, state
 
     def evaluate(self, metric, resource):
-        if self.verdicts.unreadable or not self.verdicts.low_volume:
+        if self.verdicts.unreadable or not self.verdicts.low_sample:
             return self.result_cls(nagiosplugin.Ok, None, metric)
         times = resource.times
         count = _requests(metric.value) if metric.value else "no requests"
@@ -236,8 +222,8 @@ def main(run: runtime.Run):
     now = args.now if args.now is not None else (time.time() if args.window else None)
     resource = Apdex(lambda: source.read_response_times(float(args.target), args.window, now, rejects),
                      float(args.target), rejects, from_log=source.reads_lines)
-    verdicts = Verdicts(resource, args)
-    contexts = [ApdexContext(verdicts, args.warning, args.critical), RejectedContext(verdicts),
+    verdicts = Trust(resource, args, args.min_volume)
+    contexts = [ApdexContext(verdicts, args.warning, args.critical), RejectedLines(verdicts),
                 VolumeContext(verdicts, run.state(args.low_volume_state)),
                 *(MaybeContext(name) for name in ("satisfied", "tolerating", "frustrated", "p90", "p99"))]
     return nagiosplugin.Check(resource, *contexts, ApdexSummary(resource))
