@@ -567,8 +567,8 @@ def test_cxcheck_demo_runs_every_plugin_against_the_shop():
                           env=plugin_env(), timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.match(r"demo shop on http://127\.0\.0\.1:\d+\n", proc.stdout)
-    assert proc.stdout.count("as expected") == 6 and "UNEXPECTED" not in proc.stdout
-    assert proc.stdout.endswith("\n6 of 6 plugin runs gave the expected state; the shop is stopped.\n")
+    assert proc.stdout.count("as expected") == 9 and "UNEXPECTED" not in proc.stdout
+    assert proc.stdout.endswith("\n9 of 9 plugin runs gave the expected state; the shop is stopped.\n")
     # last, check_cx_apdex on the shop's own access log: the requests of the runs before it
     apdex = re.search(r"\nCX APDEX OK - Apdex 1\.00 \[0\.5\] excellent, (\d+) requests in the whole log: "
                       r"satisfied \1, tolerating 0, frustrated 0;", proc.stdout)
