@@ -21,7 +21,7 @@ def _scenario_parser(sub):
     check = verbs.add_parser("check", help="validate a scenario file; --run runs it once with a trace")
     check.add_argument("file")
     check.add_argument("--run", action="store_true", help="run the journey and print a per-step trace")
-    check.add_argument("-t", "--timeout", type=runtime.positive_float, default=30.0, metavar="SECONDS")
+    check.add_argument("-t", "--timeout", type=runtime.timeout_seconds, default=30.0, metavar="SECONDS")
     from cxcheck.checks.journeys import add_variable_options
 
     add_variable_options(check)
