@@ -144,11 +144,11 @@ class _Adapter(requests.adapters.HTTPAdapter):
 
 def origin(url: str) -> tuple[str, int | None]:
     """(host, port) of a URL: what a header is pinned to."""
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        port = None
+        return "", None
     return (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
@@ -258,8 +258,14 @@ TLS_REASONS = (
 
 def describe_error(exc: Exception, url: str, ca_file: str | None = None) -> str:
     """One line for a requests exception: what failed, not a traceback. The URL, the host and
-    the exception's text are outside text: masked before anything cuts them."""
-    parts = urlsplit(url)
+    the exception's text are outside text: masked before anything cuts them. The URL is the one
+    that failed: after a redirect, not the one first asked for."""
+    failed = getattr(getattr(exc, "request", None), "url", None)
+    url = failed if isinstance(failed, str) and failed else url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
     host = parts.hostname or ""
     try:
         where = f"{host}:{parts.port}" if parts.port else host
@@ -360,6 +366,8 @@ def fetch(session: requests.Session, method: str, url: str, deadline: Deadline, 
         raise TransportError(describe_error(exc, url, _ca_file(session))) from None
     except requests.exceptions.RequestException as exc:
         raise TransportError(describe_error(exc, url, _ca_file(session))) from None
+    except ValueError as exc:   # urllib's parser on a Location such as http://[...
+        raise TransportError(f"{masker.mask(url)}: a redirect to an invalid URL ({masker.mask(exc)})") from None
     hops = [Hop(r.request.method, r.url, r.status_code) for r in resp.history]
     hops.append(Hop(resp.request.method, resp.url, resp.status_code))
     log.info("%s %s -> %s in %.3f s", method.upper(), url, resp.status_code, elapsed)

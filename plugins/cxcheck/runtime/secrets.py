@@ -30,7 +30,8 @@ MAX_SECRET = 64 * 1024          # bytes of a secret file: a key or a password, n
 # Characters repr() and JSON write as a backslash and a letter.
 _NAMED_ESCAPES = {"\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f", "\v": "v", "\0": "0"}
 _HTML_NAMES = {"&": ("amp",), "<": ("lt",), ">": ("gt",), '"': ("quot",), "'": ("apos", "#39")}
-_BACKSLASHES = r"\\+"           # one, or doubled by each further layer of escaping
+# One backslash, or doubled by each further layer of escaping; percent-encoded in a URL.
+_BACKSLASHES = r"(?:\\|%(?:25)*5[cC])+"
 
 
 def _hex(value: int, width: int) -> str:
@@ -40,16 +41,21 @@ def _hex(value: int, width: int) -> str:
                           for d in f"{value:0{width}x}".lstrip("0") or "0")
 
 
+def _percent(char: str) -> str:
+    """A character percent-encoded as UTF-8 (any hex case, possibly encoded twice)."""
+    return "".join(f"%(?:25)*{_hex(b, 2)}" for b in char.encode("utf-8"))
+
+
 def _char_forms(char: str) -> list[str]:
     """Regular expressions for one character of a secret, in every rendering it takes."""
     import re
 
     code, raw = ord(char), char.encode("utf-8")
-    forms = ["".join(f"%(?:25)*{_hex(b, 2)}" for b in raw)]
+    forms = [_percent(char)]
     if char == " ":
         forms.append(r"\+")
     if char in "\\'\"/":
-        forms.append(_BACKSLASHES + re.escape(char))
+        forms.append(_BACKSLASHES + f"(?:{re.escape(char)}|%(?:25)*{_hex(code, 2)})")
     if char in _NAMED_ESCAPES:
         forms.append(_BACKSLASHES + _NAMED_ESCAPES[char])
     if char == "\n":
@@ -68,9 +74,10 @@ def _char_forms(char: str) -> list[str]:
         forms.append("".join(_BACKSLASHES + "x" + _hex(b, 2) for b in raw))      # repr() of bytes
         for codec in ("latin-1", "cp1252"):                                        # UTF-8 misread
             try:
-                forms.append(re.escape(raw.decode(codec)))
+                misread = raw.decode(codec)
             except UnicodeDecodeError:
-                pass
+                continue
+            forms.append("".join(f"(?:{re.escape(c)}|{_percent(c)})" for c in misread))
     forms.append(f"&#{code};|&#[xX]{_hex(code, 1)};")
     forms.extend(f"&{name};" for name in _HTML_NAMES.get(char, ()))
     forms.append(re.escape(char))       # last: an escaped form that starts alike is the longer match
