@@ -370,7 +370,7 @@ def fetch(session: requests.Session, method: str, url: str, deadline: Deadline, 
         raise TransportError(f"{masker.mask(url)}: a redirect to an invalid URL ({masker.mask(exc)})") from None
     hops = [Hop(r.request.method, r.url, r.status_code) for r in resp.history]
     hops.append(Hop(resp.request.method, resp.url, resp.status_code))
-    log.info("%s %s -> %s in %.3f s", method.upper(), url, resp.status_code, elapsed)
+    log.info(f"{method.upper()} %s -> {resp.status_code} in {elapsed:.3f} s", url)     # args: outside text
     return Response(method=method.upper(), url=resp.url, status=resp.status_code,
                     headers=resp.headers, body=body, encoding=_encoding(resp),
                     elapsed=elapsed, hops=hops)

@@ -197,7 +197,7 @@ class Journey:
                 kwargs["data"] = sub(step.form)
             elif step.data is not None:
                 kwargs["data"] = sub(step.data).encode("utf-8")
-        log.debug("%s: %s %s", step.name, method, url)
+        log.debug(f"{step.name}: {method} %s", url)        # args: outside text, masked
         return fetch(session, method, url, self.deadline, timeout=step.timeout, max_body=self.max_body,
                      headers=headers or None, **kwargs)
 
