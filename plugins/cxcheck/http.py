@@ -194,6 +194,26 @@ class Session(requests.Session):
         self.pin(prepared_request, own if origin(prepared_request.url) == started_at else ())
 
 
+def _register_credentials(name: str, value: str):
+    """A credential header's value with the masker, and its parts that travel alone: the token
+    after "Bearer", the password inside "Basic", each cookie's value."""
+    import base64
+    import binascii
+
+    masker.register(value)
+    if name.lower() == "cookie":
+        for pair in value.split(";"):
+            masker.register(pair.partition("=")[2].strip())
+        return
+    scheme, _, credential = value.partition(" ")
+    masker.register(credential.strip())
+    if scheme.lower() == "basic":
+        try:
+            masker.register(base64.b64decode(credential.strip(), validate=True).decode().partition(":")[2])
+        except (binascii.Error, UnicodeDecodeError):
+            pass
+
+
 def new_session(options: HttpOptions, max_redirects: int = MAX_REDIRECTS) -> Session:
     session = Session()
     session.mount("https://", _Adapter())
@@ -215,7 +235,7 @@ def new_session(options: HttpOptions, max_redirects: int = MAX_REDIRECTS) -> Ses
         else:
             session.pinned[name] = value
             if name.lower() in CREDENTIAL_HEADERS:
-                masker.register(value)
+                _register_credentials(name, value)
     session.max_redirects = max_redirects
     return session
 
