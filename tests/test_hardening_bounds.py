@@ -195,7 +195,7 @@ def peak_run(name: str, *args: str, env=None, tmp_path) -> tuple[subprocess.Comp
     return proc, int(proc.stderr.rsplit("peak_kb=", 1)[1])
 
 
-@pytest.mark.parametrize("garbage", ["<a ", "<a", '<div class="', "<!--", "<?", "</a", "<div>"])
+@pytest.mark.parametrize("garbage", ["<a ", "<a", '<div class="', "<!--", "<?", "</a", "<div>", "<form", "</form"])
 def test_hostile_page_is_parsed_in_bounded_time_and_memory(site, tmp_path, garbage):
     page = FORM + garbage * ((4_000_000 - len(FORM)) // len(garbage))
     server = site({"/login": (200, {"Content-Type": "text/html"},
@@ -205,3 +205,17 @@ def test_hostile_page_is_parsed_in_bounded_time_and_memory(site, tmp_path, garba
     assert proc.returncode == 0, proc.stdout
     assert proc.stdout.startswith("CX LOGIN OK - logged in as u*** in ")
     assert peak_kb < 120 * 1024, f"peak {peak_kb} kB for a 4 MB page"       # 50-78 MB measured
+
+
+@pytest.mark.parametrize("page, fields", [
+    ('<div><form id="a"><div><input name="u"></div></div><input name="after"></form>', ["u", "after"]),
+    ('<div><form id="a"><input name="u"></form></div><input name="outside">', ["u"]),
+    ('<table><form id="a"><tr><td><input name="u"></td></tr></form></table>', ["u"]),
+    ('<script>w("<form id=x><input name=z></form>")</script><FORM ID="a"><input name="u"></FORM >', ["u"]),
+])
+def test_the_linear_parser_keeps_fields_with_their_form_as_browsers_do(page, fields):
+    """libxml2 would close a form with the element it was opened in; browsers keep it open
+    until its </form>, and so does parse_forms."""
+    from cxcheck.journey.forms import parse_forms
+
+    assert [(f.id, f.field_names()) for f in parse_forms(page)] == [("a", fields)]

@@ -20,6 +20,7 @@ from cxcheck.runtime import ConfigError, Record, masker
 SUBMIT_TYPES = {"submit", "image"}
 IGNORED_TYPES = {"reset", "button", "file"}
 MAX_FORMS = 200
+FORM_START, FORM_END = "cxcheck-form", "cxcheck-form-end"
 MAX_FIELDS = 2000
 
 
@@ -134,7 +135,10 @@ class _FormTarget:
             return
         tag = tag.lower()
         a = {k.lower(): (v if v is not None else "") for k, v in attrs.items()}
-        if tag == "form":
+        if tag == FORM_END:
+            self.end("form")
+            return
+        if tag == FORM_START:
             if len(self.forms) >= MAX_FORMS:
                 return
             self._form = Form(index=len(self.forms), id=a.get("id") or None, name=a.get("name") or None,
@@ -179,7 +183,7 @@ class _FormTarget:
 
     def end(self, tag):
         tag = tag.lower() if isinstance(tag, str) else ""
-        if tag == "form":
+        if tag == "form":         # only from FORM_END: libxml2's own end of a renamed form is ignored
             self._close_option()
             self._form = self._select = self._textarea = None
         elif tag == "select":
@@ -204,8 +208,16 @@ class _FormTarget:
 
 
 def parse_forms(html: str) -> list[Form]:
+    import re
+
     from lxml import etree  # only runs that read a form pay for it
 
+    # A browser keeps adding fields to a form until its </form>, even past the end of an element
+    # the form was opened in (<div><form></div><input></form>); libxml2 would close the form with
+    # that element. Renamed, <form> and </form> reach the target as two plain start tags, as the
+    # page wrote them (a linear rewrite: no search for the tag's end).
+    html = re.sub(r"<(/?)form(?=[\s/>])", lambda m: f"<{FORM_END if m.group(1) else FORM_START}", html,
+                  flags=re.IGNORECASE)
     target = _FormTarget()
     parser = etree.HTMLParser(target=target, encoding="utf-8", recover=True, no_network=True)
     try:
