@@ -111,9 +111,10 @@ def scored(raw_score, raw_date, parse_time, rejects: Rejects, where, scale: Scal
         return None
     when = parse_time(raw_date)
     if when is None:
-        rejects.add(parse_time.problem, where)
+        rejects.add(getattr(parse_time, "problem", UNREADABLE), where)
         return None
-    if when > parse_time.latest:
+    latest = getattr(parse_time, "latest", None) or time.time()        # any callable may parse dates
+    if when > latest:
         rejects.add(FUTURE, where)
         return None
     return when, score
