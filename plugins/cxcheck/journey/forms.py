@@ -6,9 +6,9 @@ method is used.
 
 Parsing is libxml2's HTML parser (lxml), as events, without building a tree: tolerant of broken
 markup and linear in the page's size. The standard library's html.parser is quadratic on
-unclosed tags: 200 KB of `<a` took it 29 s, where lxml reads 4 MB of any such markup in under
-0.4 s and 70 MB (bench/bench_forms.py). Names and texts from the page are outside text: the
-errors mask them.
+unclosed tags: 200 KB of `<a` took it 29 s and 100 KB of `<a ` over 60 s, where lxml reads 4 MB
+of any such markup in at most 0.26 s and 55 MB (bench/bench_forms.py). Names and texts from the
+page are outside text: the errors mask them.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ def select_form(forms: list[Form], selector=None, wanted_fields=()) -> Form:
         if found:
             return found[0]
         known = ", ".join(f.describe() for f in forms)
-        raise FormError(f"the page has no form {selector!r} (forms: {known})")
+        raise FormError(f"the page has no form {masker.mask(repr(selector))} (forms: {known})")
     wanted = set(wanted_fields)
     if not wanted:
         return forms[0]
