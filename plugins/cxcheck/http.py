@@ -19,11 +19,11 @@ import urllib3.connectionpool
 import urllib3.exceptions
 import urllib3.poolmanager
 
+from cxcheck.pinned import CREDENTIAL_HEADERS, Session, origin, register_credentials
 from cxcheck.runtime import Deadline, DeadlineExceeded, HttpOptions, Record, SourceError, log, masker
 
 MAX_BODY = 4 * 1024 * 1024
-# --header values under these names are credentials: masked like a password.
-CREDENTIAL_HEADERS = {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token"}
+
 MAX_REDIRECTS = 10
 CHUNK = 64 * 1024
 
@@ -142,78 +142,6 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return _use_noting_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
-def origin(url: str) -> tuple[str, int | None]:
-    """(host, port) of a URL: what a header is pinned to."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "", None
-    return (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(parts.scheme)
-
-
-class Session(requests.Session):
-    """A requests session whose administrator headers (--header: Authorization, Cookie, API
-    keys) go only to the hosts the check targets: the first URL it fetches and those `target()`
-    names, never to another host a redirect, a form action or a later step leads to. A step's
-    own headers do not follow a redirect to another host either."""
-
-    def __init__(self):
-        super().__init__()
-        self.pinned: dict[str, str] = {}
-        self.targets: set = set()
-        self._sending: tuple = ((), None)     # (the request's own header names, its origin)
-
-    def target(self, url: str):
-        self.targets.add(origin(url))
-
-    def is_target(self, url: str) -> bool:
-        host, port = origin(url)
-        return (host, port) in self.targets or (port == 443 and url.startswith("https:") and (host, 80) in self.targets)
-
-    def pin(self, prepared, own=()):
-        """The administrator's headers on a request to a target; a request's own win."""
-        if not self.is_target(prepared.url):
-            return
-        for name, value in self.pinned.items():
-            if name.lower() == "cookie" and prepared.headers.get("Cookie") and "cookie" not in own:
-                prepared.headers["Cookie"] += "; " + value          # with the session's cookies
-            elif name.lower() not in own:
-                prepared.headers[name] = value
-
-    def rebuild_auth(self, prepared_request, response):
-        super().rebuild_auth(prepared_request, response)     # drops Authorization to another host
-        own, started_at = self._sending
-        if started_at is not None and origin(prepared_request.url) != started_at:
-            for name in list(prepared_request.headers):
-                if name.lower() in own:
-                    del prepared_request.headers[name]
-        for name, value in self.pinned.items():
-            if prepared_request.headers.get(name) == value:
-                del prepared_request.headers[name]
-        self.pin(prepared_request, own if origin(prepared_request.url) == started_at else ())
-
-
-def _register_credentials(name: str, value: str):
-    """A credential header's value with the masker, and its parts that travel alone: the token
-    after "Bearer", the password inside "Basic", each cookie's value."""
-    import base64
-    import binascii
-
-    masker.register(value)
-    if name.lower() == "cookie":
-        for pair in value.split(";"):
-            masker.register(pair.partition("=")[2].strip())
-        return
-    scheme, _, credential = value.partition(" ")
-    masker.register(credential.strip())
-    if scheme.lower() == "basic":
-        try:
-            masker.register(base64.b64decode(credential.strip(), validate=True).decode().partition(":")[2])
-        except (binascii.Error, UnicodeDecodeError):
-            pass
-
-
 def new_session(options: HttpOptions, max_redirects: int = MAX_REDIRECTS) -> Session:
     session = Session()
     session.mount("https://", _Adapter())
@@ -235,7 +163,7 @@ def new_session(options: HttpOptions, max_redirects: int = MAX_REDIRECTS) -> Ses
         else:
             session.pinned[name] = value
             if name.lower() in CREDENTIAL_HEADERS:
-                _register_credentials(name, value)
+                register_credentials(name, value)
     session.max_redirects = max_redirects
     return session
 
