@@ -158,7 +158,8 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
     started = time.monotonic()
     install_masking()
     warnings.showwarning = _warning_to_log
-    logging.getLogger().addHandler(logging.NullHandler())   # no record reaches stderr by logging's last resort
+    if not logging.getLogger().handlers:    # no record reaches stderr by logging's last resort
+        logging.getLogger().addHandler(logging.NullHandler())
     output = _Output()
     verbosity = 0
 

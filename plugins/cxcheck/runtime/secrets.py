@@ -152,6 +152,7 @@ class Masker:
     def clear(self):
         """Forget every secret (a process that runs one check after another, between two)."""
         self._secrets.clear()
+        self._compiled = None
 
     def __bool__(self):
         return bool(self._secrets)
