@@ -19,7 +19,7 @@ from engines import CLEAN_PATH, ROOT, STOCK_OBJECTS, Nagios, console_scripts, mo
 PLUGIN_DIR = Path("/usr/lib/nagios/plugins")
 DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 SHARE = Path("/usr/share/cxcheck")
-DEPENDS = ("python3-requests", "python3-yaml", "python3-nagiosplugin", "python3-jmespath")
+DEPENDS = ("python3-requests", "python3-yaml", "python3-nagiosplugin", "python3-jmespath", "python3-lxml")
 UNIT = "/lib/systemd/system/cxcheck-worker.service"
 
 
@@ -120,7 +120,7 @@ def test_installed_plugins_use_debians_python_and_libraries(installed):
     for name in console_scripts():
         if name.startswith("check_"):
             assert (PLUGIN_DIR / name).read_text().startswith("#!/usr/bin/python3\n"), name
-    probe = subprocess.run(["/usr/bin/python3", "-c", "import cxcheck, nagiosplugin, requests, yaml, jmespath\n"
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import cxcheck, nagiosplugin, requests, yaml, jmespath, lxml\n"
                             "print(cxcheck.__file__); print(nagiosplugin.__file__); print(requests.__file__)"],
                            capture_output=True, text=True, env={"PATH": CLEAN_PATH}, timeout=60, cwd="/")
     assert probe.returncode == 0, probe.stderr

@@ -24,7 +24,7 @@ TICKETS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "tickets_sampl
 # (class attributes for the parser, ~0.6 ms for all four) and are imported to build the options;
 # what they read with is imported only once one is chosen.
 SURVEY_APIS = ["cxcheck.sources.apiclient", "cxcheck.sources.prometheus", "cxcheck.sources.jsonmetrics"]
-HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http"]
+HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "lxml"]
 
 
 def imported(plugin: str, *args: str, codes=(0,)) -> set[str]:
@@ -65,6 +65,7 @@ def test_checkout_with_json_expressions_does_import_jmespath(shop):
     names = imported("check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-api.yaml"),
                      "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD")
     assert "jmespath" in names
+    assert unwanted(names, ["lxml"]) == []                               # no form on the way: no HTML parser
 
 
 @pytest.mark.parametrize("plugin, args", [

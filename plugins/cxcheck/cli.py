@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from cxcheck import __version__, runtime
@@ -21,7 +22,7 @@ def _scenario_parser(sub):
     check = verbs.add_parser("check", help="validate a scenario file; --run runs it once with a trace")
     check.add_argument("file")
     check.add_argument("--run", action="store_true", help="run the journey and print a per-step trace")
-    check.add_argument("-t", "--timeout", type=runtime.positive_float, default=30.0, metavar="SECONDS")
+    check.add_argument("-t", "--timeout", type=runtime.timeout_seconds, default=30.0, metavar="SECONDS")
     from cxcheck.checks.journeys import add_variable_options
 
     add_variable_options(check)
@@ -38,6 +39,16 @@ def scenario_check(args) -> int:
     from cxcheck.journey.scenario import load
 
     runtime.install_masking()
+    # The same bounds as a check: files and requests inside -t, Ctrl-C answered with one line.
+    deadline = runtime.Deadline(args.timeout)
+
+    def end(text: str, code: int):
+        print(text, flush=True)
+        os._exit(code)
+
+    backstop = runtime.Backstop(deadline, lambda: end(f"{args.file}: timed out after {args.timeout:g} s", 2),
+                                lambda signum: end(f"{args.file}: stopped by {signum.name}", 3))
+    backstop.arm()
     try:
         scenario = load(args.file)
         plain, secret = variables_from_args(args)
@@ -47,7 +58,6 @@ def scenario_check(args) -> int:
             print(f"{args.file}: OK, journey {scenario.name!r} with {len(scenario.steps)} steps: "
                   + ", ".join(s.name for s in scenario.steps))
             return 0
-        deadline = runtime.Deadline(args.timeout)
         journey = Journey(scenario, runtime.HttpOptions.from_args(args), deadline,
                           overrides=plain, secret_overrides=secret)
         try:
@@ -58,6 +68,8 @@ def scenario_check(args) -> int:
     except runtime.ConfigError as exc:
         print(f"error: {exc}")
         return 3
+    finally:
+        backstop.release()
     for line in trace_lines(result, with_variables=True):
         print(line)
     verdict = "completed" if result.ok else f"FAILED at step {result.failed.name}"

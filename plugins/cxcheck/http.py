@@ -2,7 +2,8 @@
 
 One requests.Session per journey or source; every request gets min(its own timeout, time left),
 bodies are read up to a cap, and every transport failure becomes a TransportError whose message
-is one line a monitoring administrator can act on.
+is one line a monitoring administrator can act on, with outside text (URLs, exception texts)
+masked. Headers the administrator gives (--header) go only to the hosts the check targets.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import requests
 import requests.adapters
 import urllib3.connection
 import urllib3.connectionpool
+import urllib3.exceptions
 import urllib3.poolmanager
 
-from cxcheck.runtime import Deadline, DeadlineExceeded, HttpOptions, Record, log
+from cxcheck.pinned import CREDENTIAL_HEADERS, Session, origin, register_credentials
+from cxcheck.runtime import Deadline, DeadlineExceeded, HttpOptions, Record, SourceError, log, masker
 
 MAX_BODY = 4 * 1024 * 1024
+
 MAX_REDIRECTS = 10
 CHUNK = 64 * 1024
 
@@ -54,7 +58,10 @@ class Response(Record):
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = self.body.decode(self.encoding or "utf-8", errors="replace")
+            try:
+                self._text = self.body.decode(self.encoding or "utf-8", errors="replace")
+            except LookupError:         # a charset Python does not know (utf8mb4, utf-8lite): UTF-8
+                self._text = self.body.decode("utf-8", errors="replace")
         return self._text
 
     def json(self):
@@ -63,7 +70,11 @@ class Response(Record):
             try:
                 self._json = json.loads(self.body or b"null")
             except ValueError as exc:
-                raise TransportError(f"response of {self.url} is not JSON: {exc}") from None
+                raise TransportError(f"response of {masker.mask(self.url)} is not JSON: {exc}") from None
+            except RecursionError:
+                # Not the site failing a customer: a document we cannot judge (UNKNOWN).
+                raise SourceError(f"response of {masker.mask(self.url)} is JSON nested too deeply "
+                                  "to read") from None
         return self._json
 
 
@@ -131,17 +142,28 @@ class _Adapter(requests.adapters.HTTPAdapter):
         return _use_noting_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
-def new_session(options: HttpOptions, max_redirects: int = MAX_REDIRECTS) -> requests.Session:
-    session = requests.Session()
+def new_session(options: HttpOptions, max_redirects: int = MAX_REDIRECTS) -> Session:
+    session = Session()
     session.mount("https://", _Adapter())
     session.mount("http://", _Adapter())
     # Environment proxies and netrc must not change what a check measures behind the admin's back.
     session.trust_env = False
     session.verify = options.verify
     session.cert = options.cert
+    if options.verify is False:
+        # Asked for: not worth a warning on stderr at every run (nothing goes to stderr).
+        import warnings
+
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
     if options.proxy:
         session.proxies = {"http": options.proxy, "https": options.proxy}
-    session.headers.update(options.headers)
+    for name, value in options.headers.items():
+        if name.lower() == "user-agent":
+            session.headers[name] = value
+        else:
+            session.pinned[name] = value
+            if name.lower() in CREDENTIAL_HEADERS:
+                register_credentials(name, value)
     session.max_redirects = max_redirects
     return session
 
@@ -158,36 +180,57 @@ def _encoding(resp: requests.Response) -> str | None:
 def _read_body(resp: requests.Response, deadline: Deadline, max_body: int) -> bytes:
     length = resp.headers.get("content-length")
     if length and length.isdigit() and int(length) > max_body:
-        raise TransportError(f"{resp.url} answered {int(length)} bytes, over the {max_body} byte cap")
+        raise TransportError(f"{masker.mask(resp.url)} answered {int(length)} bytes, over the {max_body} byte cap")
     chunks, size = [], 0
     for chunk in resp.iter_content(CHUNK):
         size += len(chunk)
         if size > max_body:
-            raise TransportError(f"{resp.url} answered more than the {max_body} byte cap")
+            raise TransportError(f"{masker.mask(resp.url)} answered more than the {max_body} byte cap")
         chunks.append(chunk)
         deadline.check()
     return b"".join(chunks)
 
 
-def describe_error(exc: Exception, url: str) -> str:
-    """One line for a requests exception: what failed, not a traceback."""
-    parts = urlsplit(url)
-    where = parts.netloc or url
-    text = str(exc)
+TLS_REASONS = (
+    # (what OpenSSL says, what we say, whether a CA file could fix it)
+    ("ip address mismatch", "the certificate is not valid for IP address {host}", False),
+    ("hostname mismatch", "the certificate does not match the host name {host}", False),
+    ("self-signed certificate", "self-signed certificate", True),
+    ("self signed certificate", "self-signed certificate", True),
+    ("certificate has expired", "certificate has expired", False),
+    ("certificate is not yet valid", "certificate is not yet valid", False),
+    ("unable to get local issuer", "certificate issuer unknown", True),
+    ("certificate verify failed", "certificate verify failed", True),
+)
+
+
+def describe_error(exc: Exception, url: str, ca_file: str | None = None) -> str:
+    """One line for a requests exception: what failed, not a traceback. The URL, the host and
+    the exception's text are outside text: masked before anything cuts them. The URL is the one
+    that failed: after a redirect, not the one first asked for."""
+    failed = getattr(getattr(exc, "request", None), "url", None)
+    url = failed if isinstance(failed, str) and failed else url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
+    host = parts.hostname or ""
+    try:
+        where = f"{host}:{parts.port}" if parts.port else host
+    except ValueError:
+        where = host
+    where, shown_url, text = masker.mask(where or url), masker.mask(url), masker.mask(str(exc))
     if isinstance(exc, requests.exceptions.TooManyRedirects):
-        return f"{url}: too many redirects (more than {MAX_REDIRECTS}), a redirect loop?"
+        return f"{shown_url}: too many redirects (more than {MAX_REDIRECTS}), a redirect loop?"
     if isinstance(exc, requests.exceptions.SSLError):
         lowered = text.lower()
-        for marker, reason in (
-            ("self-signed certificate", "self-signed certificate"),
-            ("self signed certificate", "self-signed certificate"),
-            ("certificate has expired", "certificate has expired"),
-            ("hostname mismatch", "certificate does not match the host name"),
-            ("unable to get local issuer", "certificate issuer unknown"),
-            ("certificate verify failed", "certificate verify failed"),
-        ):
+        for marker, reason, ca_fixes in TLS_REASONS:
             if marker in lowered:
-                return f"TLS error with {where}: {reason} (use --ca-file to trust it, or --insecure)"
+                reason = reason.format(host=masker.mask(host))
+                if ca_fixes:
+                    reason += (f" (not trusted by --ca-file {ca_file})" if ca_file
+                               else " (use --ca-file to trust it, or --insecure)")
+                return f"TLS error with {where}: {reason}"
         return f"TLS error with {where}: {_innermost(text)}"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"no connection to {where} within the timeout"
@@ -200,7 +243,7 @@ def describe_error(exc: Exception, url: str) -> str:
         if "name or service not known" in lowered or "nodename nor servname" in lowered \
                 or "failed to resolve" in lowered or "name resolution" in lowered \
                 or "no address associated" in lowered:
-            return f"cannot resolve host name {parts.hostname}"
+            return f"cannot resolve host name {masker.mask(host)}"
         if "connection refused" in lowered:
             return f"connection refused by {where}"
         if "reset by peer" in lowered or "connection aborted" in lowered or "remotedisconnected" in lowered:
@@ -208,7 +251,7 @@ def describe_error(exc: Exception, url: str) -> str:
         return f"cannot connect to {where}: {_innermost(text)}"
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                         requests.exceptions.InvalidSchema)):
-        return f"invalid URL {url!r}: {text}"
+        return f"invalid URL {shown_url!r}: {text}"
     return f"{where}: {type(exc).__name__}: {_innermost(text)}"
 
 
@@ -221,6 +264,10 @@ def _innermost(text: str) -> str:
     return text.strip("('\" ") or "unknown error"
 
 
+def _ca_file(session) -> str | None:
+    return session.verify if isinstance(session.verify, str) else None
+
+
 def _prepare(session: requests.Session, method: str, url: str, kwargs: dict) -> tuple:
     """What Session.request does before sending (requests' "prepared requests" recipe): build the
     request with the session's headers, cookies and auth, and the settings to send it with."""
@@ -230,6 +277,12 @@ def _prepare(session: requests.Session, method: str, url: str, kwargs: dict) -> 
     data, params = kwargs.pop("data", None), kwargs.pop("params", None)
     request = requests.Request(method=method.upper(), url=url, data=data or {}, params=params or {}, **kwargs)
     prepared = session.prepare_request(request)
+    own = {name.lower() for name in (kwargs.get("headers") or {})}
+    if isinstance(session, Session):
+        if not session.targets:
+            session.target(prepared.url)        # the check's URL: the first one fetched
+        session.pin(prepared, own)
+        session._sending = (own, origin(prepared.url))
     send.update(session.merge_environment_settings(prepared.url, proxies, True, verify, cert))
     return prepared, send
 
@@ -258,12 +311,14 @@ def fetch(session: requests.Session, method: str, url: str, deadline: Deadline, 
     except requests.exceptions.Timeout as exc:
         if deadline.remaining <= 0.01:
             raise DeadlineExceeded() from None
-        raise TransportError(describe_error(exc, url)) from None
+        raise TransportError(describe_error(exc, url, _ca_file(session))) from None
     except requests.exceptions.RequestException as exc:
-        raise TransportError(describe_error(exc, url)) from None
+        raise TransportError(describe_error(exc, url, _ca_file(session))) from None
+    except ValueError as exc:   # urllib's parser on a Location such as http://[...
+        raise TransportError(f"{masker.mask(url)}: a redirect to an invalid URL ({masker.mask(exc)})") from None
     hops = [Hop(r.request.method, r.url, r.status_code) for r in resp.history]
     hops.append(Hop(resp.request.method, resp.url, resp.status_code))
-    log.info("%s %s -> %s in %.3f s", method.upper(), url, resp.status_code, elapsed)
+    log.info(f"{method.upper()} %s -> {resp.status_code} in {elapsed:.3f} s", url)     # args: outside text
     return Response(method=method.upper(), url=resp.url, status=resp.status_code,
                     headers=resp.headers, body=body, encoding=_encoding(resp),
                     elapsed=elapsed, hops=hops)

@@ -6,6 +6,7 @@ import re
 
 from cxcheck.http import Response, TransportError
 from cxcheck.journey.expect import _json_path
+from cxcheck.runtime import masker
 
 
 class ExtractError(Exception):
@@ -21,21 +22,21 @@ def extract(rules: dict, response: Response, cookies) -> dict[str, str]:
             except TransportError as exc:
                 raise ExtractError(f"extract {var}: {exc}") from None
             if found is None:
-                raise ExtractError(f"extract {var}: JSON {expr} not found in the response")
+                raise ExtractError(f"extract {var}: JSON {masker.mask(expr)} not found in the response")
             value = found if isinstance(found, str) else _json_text(found)
         elif kind == "regex":
             match = re.search(expr, response.text)
             if not match:
-                raise ExtractError(f"extract {var}: /{expr}/ does not match the page")
+                raise ExtractError(f"extract {var}: /{masker.mask(expr)}/ does not match the page")
             value = match.group(1) or ""
         elif kind == "header":
             value = response.headers.get(expr)
             if value is None:
-                raise ExtractError(f"extract {var}: no {expr} header in the response")
+                raise ExtractError(f"extract {var}: no {masker.mask(expr)} header in the response")
         else:
             value = cookies.get(expr)
             if value is None:
-                raise ExtractError(f"extract {var}: no cookie {expr} was set")
+                raise ExtractError(f"extract {var}: no cookie {masker.mask(expr)} was set")
         values[var] = value
     return values
 

@@ -12,7 +12,7 @@ from cxcheck.journey.extract import ExtractError, extract
 from cxcheck.journey.forms import FormError, parse_forms, select_form
 from cxcheck.journey.scenario import Scenario, ScenarioError, Step
 from cxcheck.journey.variables import Variables, references
-from cxcheck.runtime import ConfigError, Deadline, DeadlineExceeded, HttpOptions, Record, log
+from cxcheck.runtime import ConfigError, Deadline, DeadlineExceeded, HttpOptions, Record, log, masker
 
 # Extracted values under such names are credentials: masked like passwords from then on.
 SECRET_NAME = re.compile(r"token|secret|passw|session|auth|key|cookie", re.IGNORECASE)
@@ -115,6 +115,7 @@ class Journey:
         variables = self._variables()
         base = variables.substitute(self.scenario.base_url) if self.scenario.base_url else None
         session = new_session(self.http)
+        self._name_targets(session, variables, base)
         results, previous, page, broken = [], None, None, False
         try:
             for step in self.scenario.steps:
@@ -154,6 +155,16 @@ class Journey:
             session.close()
         return JourneyResult(name=self.scenario.name, steps=results)
 
+    def _name_targets(self, session, variables: Variables, base: str | None):
+        """The hosts the scenario names (base_url, steps' URLs made of its own and the
+        administrator's variables, not of extracted ones): --header values go to them only."""
+        extracted = {name for step in self.scenario.steps for name in step.extract}
+        for step in self.scenario.steps:
+            if step.url and not references(step.url) & extracted:
+                url = variables.substitute(step.url, f"{self.scenario.source}: step {step.name!r}")
+                if url.startswith(("http://", "https://")) or base:
+                    session.target(self._url(url, base, None, ""))
+
     def _send(self, session, step: Step, variables: Variables, base: str | None,
               previous: Response | None, page: Response | None) -> Response:
         where = f"{self.scenario.source}: step {step.name!r}"
@@ -186,7 +197,7 @@ class Journey:
                 kwargs["data"] = sub(step.form)
             elif step.data is not None:
                 kwargs["data"] = sub(step.data).encode("utf-8")
-        log.debug("%s: %s %s", step.name, method, url)
+        log.debug(f"{step.name}: {method} %s", url)        # args: outside text, masked
         return fetch(session, method, url, self.deadline, timeout=step.timeout, max_body=self.max_body,
                      headers=headers or None, **kwargs)
 
@@ -198,7 +209,7 @@ class Journey:
             return urljoin(base.rstrip("/") + "/", url)
         if previous is not None:
             return urljoin(previous.url, url)
-        raise ConfigError(f"{where}: relative URL {url!r} needs base_url")
+        raise ConfigError(f"{where}: relative URL {masker.mask(repr(url))} needs base_url")
 
 
 def trace_lines(result: JourneyResult, with_variables: bool = False) -> list[str]:
@@ -210,9 +221,9 @@ def trace_lines(result: JourneyResult, with_variables: bool = False) -> list[str
             continue
         took = f"{step.elapsed:.3f} s" if step.elapsed is not None else "-"
         verdict = "ok" if step.ok else f"FAILED: {step.reason}"
-        path = " -> ".join(f"{h.method} {h.url} {h.status}" for h in step.hops) or "no response"
+        path = " -> ".join(f"{h.method} {masker.mask(h.url)} {h.status}" for h in step.hops) or "no response"
         lines.append(f"{step.name}: {path}, {took}, {verdict}")
         if with_variables and step.extracted:
-            pairs = ", ".join(f"{k}={v}" for k, v in step.extracted.items())
+            pairs = ", ".join(f"{k}={masker.mask(v)}" for k, v in step.extracted.items())
             lines.append(f"  extracted: {pairs}")
     return lines

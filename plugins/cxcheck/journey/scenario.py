@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from cxcheck.runtime import ConfigError, Record, nagios_range
+from cxcheck.runtime import ConfigError, Record, nagios_range, perf_label, read_text
 
 METHODS = ("get", "post", "put", "patch", "delete", "head")
 STEP_KEYS = set(METHODS) | {
@@ -20,6 +20,8 @@ EXTRACT_KINDS = {"json", "regex", "header", "cookie"}
 SUBMIT_KEYS = {"form", "fields", "button"}
 TOP_KEYS = {"name", "base_url", "variables", "steps", "timeout", "max_body"}
 MAX_STEPS = 50
+MAX_SCENARIO = 1024 * 1024          # bytes of a scenario file
+MAX_NODES = 100_000                 # values of a scenario once YAML aliases are expanded
 STEP_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}$"     # compiled on first use: a plain login never needs it
 
 
@@ -76,19 +78,11 @@ class Scenario(Record):
 
 def load(path: str) -> Scenario:
     """Read and validate a scenario file."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(1024 * 1024 + 1)
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario {path}: {exc.strerror or exc}") from None
-    if len(raw) > 1024 * 1024:
-        raise ScenarioError(f"{path}: larger than 1 MiB, not a scenario")
+    text = read_text(path, MAX_SCENARIO, "scenario", ScenarioError)
     import yaml  # only runs that read a scenario pay for it
 
     try:
-        data = _parse(yaml, raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not UTF-8 text") from None
+        data = _parse(yaml, text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -96,6 +90,8 @@ def load(path: str) -> Scenario:
         raise ScenarioError(f"{path}:{where}: malformed YAML: {problem}") from None
     except RecursionError:
         raise ScenarioError(f"{path}: malformed YAML: nested too deeply") from None
+    except _TooBig as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
     return from_dict(data, source=path)
 
 
@@ -103,21 +99,67 @@ def load(path: str) -> Scenario:
 _C_DEPTH = 100
 
 
+class _TooBig(Exception):
+    """A document whose aliases expand past MAX_NODES values (a "billion laughs")."""
+
+
 def _parse(yaml, text: str):
     """yaml.safe_load's result, parsed by libyaml when PyYAML has it: ~8x faster (2 ms of a 5-step
     scenario's run, 7 ms of a 9-step one). Both share the same Python constructor and resolver, so
     values are the same; on an error, or a document nested deeper than the pure-Python loader
-    reaches, that loader parses again, so messages and limits stay exactly yaml.safe_load's."""
+    reaches, that loader parses again, so messages and limits stay exactly yaml.safe_load's.
+    Before anything is built, the document's size with its aliases expanded is counted on the
+    parsed nodes (each shared node once): an alias bomb is refused in milliseconds."""
     loader = getattr(yaml, "CSafeLoader", None)
     if loader is not None:
         try:
-            data = yaml.load(text, Loader=loader)
+            data = _load(loader, text)
         except (yaml.YAMLError, RecursionError):
             pass
         else:
             if _depth_within(data, _C_DEPTH):
                 return data
-    return yaml.safe_load(text)
+    return _load(yaml.SafeLoader, text)
+
+
+def _load(loader_class, text: str):
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root) -> int:
+    """How many values the document has once its aliases are expanded, counted on the node
+    graph (an alias is the same node object again), each node's count computed once."""
+    sizes: dict[int, int] = {}
+    pending = [(root, False)]
+    while pending:
+        node, children_done = pending.pop()
+        key = id(node)
+        if key in sizes and not children_done:
+            continue
+        value = node.value
+        children = [part for pair in value for part in pair] if isinstance(value, list) and value \
+            and isinstance(value[0], tuple) else (value if isinstance(value, list) else [])
+        if children_done:
+            counts = [sizes.get(id(child), 0) for child in children]
+            if 0 in counts:             # a child still in progress: an ancestor, aliased inside itself
+                raise _TooBig("a YAML alias refers to a value that contains it")
+            sizes[key] = 1 + sum(counts)
+            if sizes[key] > MAX_NODES:
+                raise _TooBig(f"more than {MAX_NODES} values once its YAML aliases are expanded "
+                              "(an alias bomb?)")
+            continue
+        sizes[key] = 0                  # in progress
+        pending.append((node, True))
+        pending.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def _depth_within(data, limit: int) -> bool:
@@ -158,12 +200,16 @@ def from_dict(data, source: str = "<scenario>") -> Scenario:
         fail("'steps' must be a non-empty list")
     if len(steps) > MAX_STEPS:
         fail(f"{len(steps)} steps, more than the {MAX_STEPS} a journey may have")
-    parsed, seen = [], set()
+    parsed, labels = [], {}
     for index, raw in enumerate(steps, 1):
         step = _step(raw, index, fail)
-        if step.name in seen:
+        if step.name in labels.values():
             fail(f"step {index}: name {step.name!r} is used twice (perfdata labels must be unique)")
-        seen.add(step.name)
+        label = perf_label(step.name)
+        if label in labels:
+            fail(f"step {index}: name {step.name!r} gives the same perfdata label ({label}) as step "
+                 f"{labels[label]!r}: rename one")
+        labels[label] = step.name
         if step.submit_form is not None and index == 1:
             fail(f"step {step.name!r}: submit_form needs a previous step that fetched the page")
         parsed.append(step)

@@ -1,7 +1,13 @@
 """${name}, ${env:NAME} and ${file:PATH} in scenario strings.
 
 Values that come from the environment or a file are secrets: they are registered with the
-masker as soon as they are read, so that no output can show them.
+masker as soon as they are read, so that no output can show them. A file is read up to
+MAX_SECRET bytes and inside the deadline.
+
+Substitution is bounded: no value may grow past MAX_VALUE characters, and a journey may not
+produce more than BUDGET characters by substitution in all, so that variables that double at
+each step (`b: ${a}${a}`, `c: ${b}${b}`, ...) are refused at once, not by the deadline or the
+memory.
 """
 
 from __future__ import annotations
@@ -9,15 +15,18 @@ from __future__ import annotations
 import os
 import re
 
-from cxcheck.runtime import ConfigError, masker
+from cxcheck.runtime import MAX_SECRET, ConfigError, masker, read_text
 
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_VALUE = 1024 * 1024
+BUDGET = 16 * 1024 * 1024
 
 
 class Variables:
     def __init__(self, values: dict | None = None):
         self._values: dict[str, str] = {}
+        self._produced = 0
         for name, value in (values or {}).items():
             self.set(name, value)
 
@@ -41,12 +50,27 @@ class Variables:
         if not isinstance(text, str) or "${" not in text:
             return text
 
+        size = len(text)
+
         def replace(match: re.Match) -> str:
+            nonlocal size
             if match.start() > 0 and match.string[match.start() - 1] == "$":
                 return match.group(0)
-            return self._resolve(match.group(1).strip(), where)
+            value = self._resolve(match.group(1).strip(), where)
+            size += len(value)
+            if size > MAX_VALUE:
+                prefix = f"{where}: " if where else ""
+                raise ConfigError(f"{prefix}substituting variables makes a value longer than "
+                                  f"{MAX_VALUE // 1024} KiB (variables that double?)")
+            return value
 
-        return REFERENCE.sub(replace, text).replace("$${", "${")
+        result = REFERENCE.sub(replace, text).replace("$${", "${")
+        self._produced += len(result)
+        if self._produced > BUDGET:
+            prefix = f"{where}: " if where else ""
+            raise ConfigError(f"{prefix}substituting variables produced more than {BUDGET // 1024 // 1024} MiB "
+                              "in this journey (variables that double?)")
+        return result
 
     def substitute_all(self, value, where: str = ""):
         """Substitute through nested JSON-like data (strings only; keys too)."""
@@ -68,11 +92,9 @@ class Variables:
             return masker.register(value)
         if sep and kind == "file":
             try:
-                with open(arg, encoding="utf-8") as handle:
-                    return masker.register(handle.read().rstrip("\r\n"))
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-                raise ConfigError(f"{prefix}${{file:{arg}}}: cannot read {arg}: {reason}") from None
+                return masker.register(read_text(arg, MAX_SECRET, "file").rstrip("\r\n"))
+            except ConfigError as exc:
+                raise ConfigError(f"{prefix}${{file:{arg}}}: {exc}") from None
         if not NAME.fullmatch(ref):
             raise ConfigError(f"{prefix}${{{ref}}} is not a variable reference "
                               "(${name}, ${env:NAME}, ${file:PATH})")

@@ -3,7 +3,8 @@
 - values: Record (small value objects without dataclasses) and the errors (ConfigError,
   SourceError, DeadlineExceeded);
 - states: the four states by name and code;
-- secrets: reading secrets from environment or file, masking them in all output;
+- secrets: reading secrets from environment or file, masking them in outside text;
+- inputs: local files and standard input read with a size cap and inside the deadline;
 - durations: the one duration grammar (90m, 1.5d, 1h30m, seconds);
 - deadline: one deadline from -t and the SIGALRM backstop;
 - options: the shared parser and option types;
@@ -17,6 +18,7 @@ pays for this package's imports. The names below are the package's interface.
 from cxcheck.runtime.contexts import MaybeContext, fmt_seconds, perf_label, perf_value, violation
 from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
 from cxcheck.runtime.durations import Duration, DurationRange, parse_duration, say_duration, seconds_text
+from cxcheck.runtime.inputs import open_input, read_text
 from cxcheck.runtime.options import (
     HttpOptions,
     Parser,
@@ -28,18 +30,29 @@ from cxcheck.runtime.options import (
     positive_float,
     positive_int,
     refuse_on_argv,
+    timeout_seconds,
 )
 from cxcheck.runtime.plugin import Run, clean_text, log, plugin, render, run_plugin
-from cxcheck.runtime.secrets import MASK, Masker, MaskingStream, install_masking, mask_identity, masker, read_secret
+from cxcheck.runtime.secrets import (
+    MASK,
+    MASKABLE,
+    MAX_SECRET,
+    Masker,
+    MaskingStream,
+    install_masking,
+    mask_identity,
+    masker,
+    read_secret,
+)
 from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 __all__ = [
     "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "HARD_MARGIN",
-    "HttpOptions", "MASK", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record", "Run",
-    "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text",
+    "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record",
+    "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text",
     "fmt_seconds", "header", "install_masking", "log", "mask_identity", "masker", "nagios_range",
-    "name_value", "non_negative_float", "parse_duration", "perf_label", "perf_value", "plugin",
-    "positive_float", "positive_int", "read_secret", "refuse_on_argv", "render", "run_plugin", "say_duration",
-    "seconds_text", "violation",
+    "name_value", "non_negative_float", "open_input", "parse_duration", "perf_label", "perf_value", "plugin",
+    "positive_float", "positive_int", "read_secret", "read_text", "refuse_on_argv", "render", "run_plugin",
+    "say_duration", "seconds_text", "timeout_seconds", "violation",
 ]

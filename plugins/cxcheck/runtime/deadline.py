@@ -1,15 +1,19 @@
-"""One deadline over the whole run, and the SIGALRM backstop that enforces it."""
+"""One deadline over the whole run, and the backstop that enforces it and answers stop signals."""
 
 from __future__ import annotations
 
+import os
+import select
 import signal
+import threading
 import time
 
 from cxcheck.runtime.values import DeadlineExceeded
 
 # The soft alarm at the deadline lets the check unwind and report the steps that finished;
-# the hard one, this much later, exits whatever the code is doing.
+# the hard end, this much later, exits whatever the code is doing.
 HARD_MARGIN = 0.25
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class Deadline:
@@ -49,29 +53,95 @@ class Deadline:
 
 class Backstop:
     """SIGALRM at the deadline raises DeadlineExceeded in the main thread, even inside a read
-    that a per-socket-operation timeout never ends (a server dripping a byte a second); if the
-    code does not unwind within HARD_MARGIN, `on_hard_timeout` writes the result and exits."""
+    that a per-socket-operation timeout never ends (a server dripping a byte a second).
 
-    def __init__(self, deadline: Deadline, on_hard_timeout):
+    A watcher thread does what a signal handler in the main thread cannot: Python runs those only
+    between bytecodes, and C code that retries its own interrupted calls (glibc's resolver waiting
+    for a DNS server that never answers) holds the main thread for as long as it likes. The
+    watcher calls `on_hard_timeout` HARD_MARGIN after the deadline if the run has not ended, and
+    `on_signal(signum)` as soon as SIGTERM or SIGINT arrives (the C-level handler writes the
+    signal to a pipe the watcher reads). Both are expected to write the result and exit."""
+
+    def __init__(self, deadline: Deadline, on_hard_timeout, on_signal=None):
         self.deadline = deadline
         self.on_hard_timeout = on_hard_timeout
-        self._fired = False
+        self.on_signal = on_signal
+        self._hard_at: float | None = None
+        self._pipe: tuple[int, int] | None = None
+        self._saved: dict = {}
+        self._released = False
+        self._thread: threading.Thread | None = None
 
     def arm(self):
-        if not hasattr(signal, "setitimer"):
-            return
-        signal.signal(signal.SIGALRM, self._alarm)
-        signal.setitimer(signal.ITIMER_REAL, max(self.deadline.remaining, 0.001))
+        self._hard_at = self.deadline.end + HARD_MARGIN
+        if threading.current_thread() is threading.main_thread():
+            self._pipe = os.pipe()
+            os.set_blocking(self._pipe[1], False)
+            self._saved["wakeup"] = signal.set_wakeup_fd(self._pipe[1], warn_on_full_buffer=False)
+            if self.on_signal is not None:
+                for signum in STOP_SIGNALS:
+                    self._saved[signum] = signal.signal(signum, _noted)
+            if hasattr(signal, "setitimer"):
+                signal.signal(signal.SIGALRM, self._alarm)
+                signal.setitimer(signal.ITIMER_REAL, max(self.deadline.remaining, 0.001))
+        self._thread = threading.Thread(target=self._watch, name="cxcheck-backstop", daemon=True)
+        self._thread.start()
 
     def disarm(self):
-        if hasattr(signal, "setitimer"):
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        """The deadline no longer matters (the result is being written); stop signals still do."""
+        self._hard_at = None
+        if self._pipe is not None:
+            if hasattr(signal, "setitimer"):
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            try:
+                os.write(self._pipe[1], b"\0")          # wake the watcher: no hard deadline now
+            except OSError:
+                pass
+
+    def release(self):
+        """The run is over: the watcher stops, signals are handled as before arm()."""
+        self.disarm()
+        self._released = True
+        if self._pipe is not None:
+            try:
+                os.write(self._pipe[1], b"\0")
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(1.0)
+        if self._pipe is not None:
+            signal.set_wakeup_fd(self._saved.pop("wakeup", -1))
+            for signum, handler in self._saved.items():
+                signal.signal(signum, handler)
+            for fd in self._pipe:
+                os.close(fd)
+            self._pipe = None
 
     def _alarm(self, signum, frame):
-        if self._fired:
-            self.on_hard_timeout()
-            return
-        self._fired = True
-        signal.setitimer(signal.ITIMER_REAL, HARD_MARGIN)
         raise DeadlineExceeded()
+
+    def _watch(self):
+        while not self._released:
+            hard_at = self._hard_at
+            wait = None if hard_at is None else max(hard_at - time.monotonic(), 0)
+            if self._pipe is None:
+                if wait is None:
+                    return
+                ready = select.select([], [], [], wait)[0]
+            else:
+                ready = select.select([self._pipe[0]], [], [], wait)[0]
+            if self._released:
+                return
+            if ready:
+                for signum in os.read(self._pipe[0], 64):
+                    if signum in STOP_SIGNALS and self.on_signal is not None:
+                        self.on_signal(signal.Signals(signum))
+                        return
+            elif self._hard_at is not None and time.monotonic() >= self._hard_at:
+                self.on_hard_timeout()
+                return
+
+
+def _noted(signum, frame):
+    """The Python-level handler of a stop signal: nothing; the watcher thread acts on it."""

@@ -39,6 +39,17 @@ def non_negative_float(text: str) -> float:
     return _finite(text, 0, True, "zero or more")
 
 
+MAX_TIMEOUT = 86400.0          # -t: a day; beyond, a typo (and past what timers and clocks take)
+
+
+def timeout_seconds(text: str) -> float:
+    """-t: a positive number of seconds, at most MAX_TIMEOUT."""
+    value = positive_float(text)
+    if value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at most {MAX_TIMEOUT:g} seconds (a day)")
+    return value
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -129,7 +140,7 @@ class Parser(argparse.ArgumentParser):
                             help=f"warning range for {metric_help} (Nagios range syntax)")
         common.add_argument("-c", "--critical", type=range_type, metavar="RANGE",
                             help=f"critical range for {metric_help} (Nagios range syntax)")
-        common.add_argument("-t", "--timeout", type=positive_float, default=timeout, metavar="SECONDS",
+        common.add_argument("-t", "--timeout", type=timeout_seconds, default=timeout, metavar="SECONDS",
                             help=f"deadline for the whole run, in seconds, fractions allowed (default {timeout:g})")
         common.add_argument("--timeout-state", choices=list(STATE_CODES), default="critical",
                             help="state when the deadline passes (default critical)")

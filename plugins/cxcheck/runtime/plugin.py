@@ -1,4 +1,10 @@
-"""The plugin entry: parse, arm the deadline, run the check, write one result, exit."""
+"""The plugin entry: parse, arm the deadline, run the check, write one result, exit.
+
+Whatever happens, exactly one result reaches stdout: the check's, a one-line UNKNOWN for a
+configuration error or a bug of ours, the timeout line, or the line naming a stop signal. Nothing
+reaches stderr in a normal run (Icinga 2 reads both as one stream): warnings and log records go
+to the -vv debug lines or nowhere.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ import gc
 import logging
 import os
 import sys
+import threading
 import time
-import traceback
+import warnings
 
 import nagiosplugin
 
@@ -43,17 +50,31 @@ class Run(Record):
 
 
 def clean_text(text: str) -> str:
-    """Status line text: no pipe (it starts perfdata), no line breaks."""
-    return " ".join(masker.mask(str(text)).replace("|", "/").split())
+    """Status line text: no pipe (it starts perfdata), no line breaks. Not masked: outside text
+    is masked where it enters a message (runtime.masker), the plugin's own words never are."""
+    return " ".join(str(text).replace("|", "/").split())
+
+
+def _line(text: str) -> str:
+    return str(text).replace("|", "/")
 
 
 class _LogLines(logging.Handler):
+    """Log records as -vv debug lines. A record's message is ours; its arguments are outside
+    text (URLs, names from pages) and are masked."""
+
     def __init__(self, lines):
         super().__init__()
         self.lines = lines
 
     def emit(self, record):
-        self.lines.append(masker.mask(self.format(record)))
+        if isinstance(record.args, tuple):
+            record.args = tuple(masker.mask(a) if isinstance(a, str) else a for a in record.args)
+        self.lines.append(self.format(record))
+
+
+def _warning_to_log(message, category, filename, lineno, file=None, line=None):
+    log.info("warning: %s: %s", category.__name__, str(message))
 
 
 def render(name: str, check: nagiosplugin.Check, extra_lines=()) -> tuple[str, int]:
@@ -67,25 +88,86 @@ def render(name: str, check: nagiosplugin.Check, extra_lines=()) -> tuple[str, i
     verbose = check.verbose_str
     for line in (verbose if isinstance(verbose, (list, tuple)) else [verbose]):
         if line:
-            lines.extend(masker.mask(str(line)).replace("|", "/").splitlines())
-    lines.extend(line.replace("|", "/") for line in extra_lines)
+            lines.extend(_line(line).splitlines())
+    lines.extend(_line(line) for line in extra_lines)
     return "\n".join(lines) + "\n", check.exitcode
 
 
-def _write(text: str):
-    sys.stdout.write(text)
-    sys.stdout.flush()
+class _Output:
+    """Exactly one result per run, whichever thread (main, backstop) gets there first."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.done = False
+
+    def emit(self, text: str) -> bool:
+        with self._lock:
+            if self.done:
+                return False
+            self.done = True
+            if sys.stdout is not None:
+                try:
+                    sys.stdout.write(text)
+                    sys.stdout.flush()
+                except (OSError, ValueError):   # the engine closed our stdout: nothing left to tell
+                    pass
+            return True
+
+
+def _traceback_lines(exc: BaseException) -> list[str]:
+    """-vvv: the traceback, its frames as they are (our code), each exception's text masked."""
+    import traceback
+
+    chain, seen, current = [], set(), exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    lines = []
+    for error in reversed(chain):
+        lines.append("Traceback (most recent call last):")
+        lines.extend(line for frame in traceback.format_tb(error.__traceback__) for line in frame.rstrip().splitlines())
+        lines.extend(masker.mask(line) for line in
+                     "".join(traceback.format_exception_only(type(error), error)).splitlines())
+    return lines
+
+
+def _end_children():
+    """Stop the processes this one started (none today; a check that spawns one must not leave it)."""
+    me = str(os.getpid())
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1:2] == [me.encode()]:
+            try:
+                os.kill(int(entry), 15)
+            except OSError:
+                pass
 
 
 def run_plugin(name: str, build_parser, body, argv=None) -> int:
     started = time.monotonic()
     install_masking()
+    warnings.showwarning = _warning_to_log
+    if not logging.getLogger().handlers:    # no record reaches stderr by logging's last resort
+        logging.getLogger().addHandler(logging.NullHandler())
+    output = _Output()
     verbosity = 0
 
-    def one_line(state: str, reason: str, lines=()) -> int:
-        text = f"{name} {state.upper()} - {clean_text(reason)}\n"
-        text += "".join(masker.mask(line).replace("|", "/") + "\n" for line in lines)
-        _write(text)
+    def text_of(state: str, reason, lines=()) -> str:
+        return f"{name} {state.upper()} - {clean_text(reason)}\n" + "".join(_line(line) + "\n" for line in lines)
+
+    def one_line(state: str, reason, lines=()) -> int:
+        output.emit(text_of(state, reason, lines))
         return STATE_CODES[state]
 
     try:
@@ -101,25 +183,32 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         log.addHandler(handler)
         log.setLevel(logging.DEBUG if verbosity >= 3 else logging.INFO)
 
-    deadline = Deadline(args.timeout, start=started)
-    run = Run(args=args, deadline=deadline, verbosity=verbosity)
+    run = Run(args=args, deadline=Deadline(args.timeout, start=started), verbosity=verbosity)
+
+    def during() -> str:
+        return f" while {run.activity}" if run.activity else ""
 
     def timed_out_line() -> str:
-        during = f" while {run.activity}" if run.activity else ""
-        return f"timed out after {args.timeout:g} s{during}"
+        return f"timed out after {args.timeout:g} s{during()}"
 
+    # From the backstop's thread: if the main thread's result is out already, it exits by itself.
     def hard_timeout():
-        code = one_line(args.timeout_state, timed_out_line(), run.longoutput)
-        os._exit(code)
+        if output.emit(text_of(args.timeout_state, timed_out_line(), list(run.longoutput))):
+            os._exit(STATE_CODES[args.timeout_state])
 
-    backstop = Backstop(deadline, hard_timeout)
-    backstop.arm()
+    def stopped(signum):
+        if output.emit(text_of("unknown", f"stopped by {signum.name}{during()}", list(run.longoutput))):
+            _end_children()
+            os._exit(STATE_CODES["unknown"])
+
+    backstop = Backstop(run.deadline, hard_timeout, stopped)
     try:
+        backstop.arm()
         check = body(run)
         check()
         backstop.disarm()
         text, code = render(name, check, run.longoutput + debug_lines)
-        _write(text)
+        output.emit(text)
         return code
     except DeadlineExceeded:
         backstop.disarm()
@@ -129,8 +218,10 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         return one_line("unknown", exc, debug_lines)
     except Exception as exc:  # a bug of ours: still one line, the traceback only at -vvv
         backstop.disarm()
-        lines = traceback.format_exc().splitlines() if verbosity >= 3 else []
-        return one_line("unknown", f"internal error: {type(exc).__name__}: {exc}", lines)
+        lines = _traceback_lines(exc) if verbosity >= 3 else []
+        return one_line("unknown", f"internal error: {type(exc).__name__}: {masker.mask(exc)}", lines)
+    finally:
+        backstop.release()
 
 
 def plugin(name: str, build_parser):

@@ -12,11 +12,12 @@ import io
 import itertools
 import json
 import re
-import sys
 from datetime import UTC, datetime
 
+from cxcheck.runtime import open_input
 from cxcheck.sources.base import Source
 from cxcheck.sources.responses import (
+    FUTURE,
     NPS_SCALE,
     Rejects,
     Scale,
@@ -31,14 +32,13 @@ SCORE_NAMES = ("score", "rating", "nps", "likelihood")
 DATE_NAMES = ("date", "created_at", "submitted_at", "timestamp", "time")
 DELIMITERS = (",", ";", "\t")
 MAX_FIELD = 1024 * 1024
+MAX_EXPORT = 4 * 1024 * 1024 * 1024     # bytes: ~100 million rows; a larger input is not an export
 QUOTED = re.compile(r'"[^"]*(?:"|$)')
 
 
 def _open(path: str):
-    try:
-        raw = sys.stdin.buffer if path == "-" else open(path, "rb")
-    except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    # Capped, and a FIFO without a writer or a closed standard input is an error, not a hang.
+    raw = open_input(path, "", MAX_EXPORT, SourceError)
     # utf-8-sig drops a BOM if there is one; newline="" lets csv see quoted line breaks and CRLF.
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
@@ -90,6 +90,8 @@ def csv_export(path: str):
             header_line = handle.readline(MAX_FIELD)
         except UnicodeDecodeError as exc:
             raise SourceError(f"{path}: not UTF-8 text (byte {exc.start} of the first line)") from None
+        except OSError as exc:          # /proc/self/mem, a device that fails
+            raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
         if not header_line.strip():
             raise SourceError(f"{path}: empty file, no header line")
         if len(header_line) >= MAX_FIELD and not header_line.endswith("\n"):
@@ -107,6 +109,8 @@ def csv_export(path: str):
             raise SourceError(f"{path}: not UTF-8 text (after line {reader.line_num})") from None
         except csv.Error as exc:
             raise SourceError(f"{path}: line {reader.line_num}: {exc}") from None
+        except OSError as exc:
+            raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     finally:
         handle.close()
 
@@ -116,7 +120,7 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
     """Yield (time, score) from a CSV export; count the rows that cannot be read."""
     scores = scale.fast
     parse_time = TimeParser(date_formats)
-    iso_first, fromisoformat, utc = not date_formats, datetime.fromisoformat, UTC
+    iso_first, fromisoformat, utc, latest = not date_formats, datetime.fromisoformat, UTC, parse_time.latest
     with csv_export(path) as (names, reader):
         score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
         date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
@@ -145,7 +149,10 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
             if when is None:
                 when = parse_time(raw)
             if when is None:
-                rejects.add("unreadable date", reader.line_num)
+                rejects.add(parse_time.problem, reader.line_num)
+                continue
+            if when > latest:
+                rejects.add(FUTURE, reader.line_num)
                 continue
             yield when, score
 
@@ -156,6 +163,8 @@ def jsonl_items(path: str, rejects: Rejects):
     number = 0
     try:
         for number, text in enumerate(iter(functools.partial(handle.readline, MAX_FIELD + 1), ""), 1):
+            if len(text) > MAX_FIELD:
+                raise SourceError(f"{path}: line {number} is longer than {MAX_FIELD // 1024} KB, not JSON Lines")
             if not text.strip():
                 continue
             try:
@@ -163,9 +172,14 @@ def jsonl_items(path: str, rejects: Rejects):
             except ValueError:
                 rejects.add("not JSON", number)
                 continue
+            except RecursionError:
+                rejects.add("JSON nested too deeply", number)
+                continue
             yield number, item
     except UnicodeDecodeError:
         raise SourceError(f"{path}: not UTF-8 text (after line {number})") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     finally:
         handle.close()
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from datetime import UTC, datetime
 
 from cxcheck.runtime import Record, SourceError  # SourceError: the sources import it from here
 
 MAX_EXAMPLES = 5
 NUMBER = re.compile(r"^\s*[+-]?\d+(?:[.,]0*)?\s*$")
+# A bare number below this is no unix time of a survey answer (it would be 2 January 1970) but
+# a spreadsheet's serial date: days since 30 December 1899 (up to the year 2173).
+SERIAL_BELOW = 100_000
+UNREADABLE = "unreadable date"
+SERIAL = "spreadsheet serial date (format the column as dates)"
+FUTURE = "date in the future"
 
 
 class Rejects:
@@ -104,7 +111,11 @@ def scored(raw_score, raw_date, parse_time, rejects: Rejects, where, scale: Scal
         return None
     when = parse_time(raw_date)
     if when is None:
-        rejects.add("unreadable date", where)
+        rejects.add(getattr(parse_time, "problem", UNREADABLE), where)
+        return None
+    latest = getattr(parse_time, "latest", None) or time.time()        # any callable may parse dates
+    if when > latest:
+        rejects.add(FUTURE, where)
         return None
     return when, score
 
@@ -120,14 +131,21 @@ def scored_item(item, score_key: str, date_key: str, parse_time, rejects: Reject
 
 class TimeParser:
     """Dates as exports write them: ISO 8601 with or without zone (naive = UTC), unix seconds,
-    or the given strptime formats, tried in order; the format that worked last goes first."""
+    or the given strptime formats, tried in order; the format that worked last goes first.
+
+    None when a date cannot be used, with the reason in `problem` (a spreadsheet's serial date
+    is not read as January 1970); `latest` is the time the reading started: a response dated
+    after it is in the future."""
 
     def __init__(self, formats=()):
         self.formats = list(formats)
+        self.latest = time.time()
+        self.problem = UNREADABLE
 
     def __call__(self, raw) -> float | None:
+        self.problem = UNREADABLE
         if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-            return _finite(raw)
+            return self._seconds(_finite(raw))
         if not isinstance(raw, str):
             return None
         text = raw.strip()
@@ -144,13 +162,20 @@ class TimeParser:
         if text[0].isdigit() and text.replace(".", "", 1).isdigit():
             # isdigit() also holds for digits float() refuses (superscripts, other scripts).
             try:
-                return _finite(float(text))
+                return self._seconds(_finite(float(text)))
             except ValueError:
                 return None
         try:
             return _epoch(datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "zZ" else text))
         except (ValueError, OverflowError):
             return None
+
+
+    def _seconds(self, value: float | None) -> float | None:
+        if value is not None and value < SERIAL_BELOW:
+            self.problem = SERIAL if value > 0 else UNREADABLE
+            return None
+        return value
 
 
 def _epoch(stamp: datetime) -> float | None:

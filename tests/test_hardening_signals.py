@@ -1,0 +1,95 @@
+"""Class 7 of issue 9: SIGTERM and SIGINT end the run within 0.5 s with one status line.
+
+An engine stopping, or an administrator pressing Ctrl-C, while the plugin waits on a server that
+never answers, on a FIFO nobody writes, or on a child process: one UNKNOWN line naming the
+signal and what the run was doing, no traceback, nothing on stderr, children ended too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import MODULES, plugin_env, wait_for
+
+
+def start(name: str, *args: str, env=None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", MODULES[name], *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=plugin_env(env))
+
+
+def stop(proc: subprocess.Popen, signum: int) -> tuple[int, str, str, float]:
+    """Send the signal; (exit code, stdout, stderr, seconds until the process ended)."""
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    try:
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    return proc.returncode, out, err, time.monotonic() - sent
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_while_a_server_never_answers(raw_server, signum):
+    server = raw_server(lambda conn, stopping: stopping.wait(30))
+    proc = start("check_cx_login", "-u", server.url + "/login", "--username", "u", "--password-env", "CX_PW",
+                 "-t", "30", env={"CX_PW": "correct-horse"})
+    wait_for(lambda: server.connections, what="the plugin's connection")
+    code, out, err, took = stop(proc, signum)
+    assert (code, out, err) == (3, f"CX LOGIN UNKNOWN - stopped by {signum.name} while step login_page\n", "")
+    assert took < 0.5
+
+
+def test_signal_while_opening_a_fifo_nobody_writes(tmp_path):
+    fifo = tmp_path / "pw"
+    os.mkfifo(fifo)
+    proc = start("check_cx_login", "-u", "http://127.0.0.1:9/", "--username", "u", "--password-file", str(fifo),
+                 "-t", "30")
+    wait_for(lambda: _blocked_in_open(proc.pid), what="the plugin to block opening the FIFO")
+    code, out, err, took = stop(proc, signal.SIGTERM)
+    assert (code, out, err) == (3, "CX LOGIN UNKNOWN - stopped by SIGTERM\n", "")
+    assert took < 0.5
+
+
+def _blocked_in_open(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/wchan") as handle:
+            return handle.read() == "wait_for_partner"        # the kernel's wait in a FIFO's open()
+    except OSError:
+        return False
+
+
+def test_signal_ends_the_children_too(tmp_path):
+    pids = tmp_path / "child.pid"
+    script = tmp_path / "check_child.py"
+    script.write_text(f"""
+import subprocess, sys, time
+from cxcheck import runtime
+
+def body(run):
+    child = subprocess.Popen(["sleep", "60"])
+    open({str(pids)!r}, "w").write(str(child.pid))
+    run.activity = "waiting for its child"
+    time.sleep(60)
+
+sys.exit(runtime.run_plugin("CX CHILD", lambda: runtime.Parser("check_child", "a child", ""), body, ["-t", "30"]))
+""")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True, env=plugin_env())
+    child = int(wait_for(lambda: pids.exists() and pids.read_text(), what="the child's pid"))
+    code, out, err, took = stop(proc, signal.SIGTERM)
+    assert (code, out, err) == (3, "CX CHILD UNKNOWN - stopped by SIGTERM while waiting for its child\n", "")
+    assert took < 0.5
+    wait_for(lambda: not alive(child), timeout=2, what="the child to end")
