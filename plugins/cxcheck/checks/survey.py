@@ -9,12 +9,12 @@ tally and which parts go to perfdata) and its parser; `survey_check()` does the 
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import nagiosplugin
 
 from cxcheck import runtime
+from cxcheck.checks.ranges import confidence, now_time
 from cxcheck.checks.trust import RejectsRows
 from cxcheck.runtime import Duration, MaybeContext, perf_value
 
@@ -46,22 +46,6 @@ class Statistic:
 
 def points(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
-
-
-def now_time(text: str) -> float:
-    from cxcheck.sources.responses import TimeParser
-
-    value = TimeParser()(text)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time or unix seconds")
-    return value
-
-
-def confidence(text: str) -> float:
-    value = runtime.positive_float(text)
-    if not value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a confidence between 0 and 1, such as 0.95")
-    return value
 
 
 def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:

@@ -9,23 +9,10 @@ from __future__ import annotations
 
 import nagiosplugin
 
+from cxcheck.checks.ranges import FloorContext, breached_not_significantly, floor_text
 from cxcheck.checks.survey import points
 from cxcheck.checks.trust import CountContext, RejectedContext, Trust
-from cxcheck.runtime import MaybeContext, violation
-
-
-def floor_text(bound: nagiosplugin.Range) -> str:
-    """'30:' reads as the floor 30; other ranges as written."""
-    if not bound.invert and bound.end == float("inf"):
-        return f"{bound.start:g}"
-    return str(bound)
-
-
-def interval_violates(bound: nagiosplugin.Range, low: float, high: float) -> bool:
-    """Does the whole interval [low, high] lie where the range alerts?"""
-    if bound.invert:
-        return bound.start <= low and high <= bound.end
-    return high < bound.start or low > bound.end
+from cxcheck.runtime import MaybeContext
 
 
 class Verdicts(Trust):
@@ -45,26 +32,6 @@ class ResponsesContext(CountContext):
             count = f"only {metric.value} responses" if metric.value else "no responses"
             return self.result_cls(self.state, f"{count} in {resource.window} "
                                    f"(at least {self.verdicts.args.min_responses} needed to judge)", metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
-
-
-class FloorContext(MaybeContext):
-    """Floors on the statistic; with --significant only a breach by the whole interval counts."""
-
-    def __init__(self, name: str, verdicts: Verdicts, warning, critical, significant: bool):
-        super().__init__(name, warning, critical)
-        self.verdicts, self.significant = verdicts, significant
-
-    def evaluate(self, metric, resource):
-        if metric.value is None or not self.verdicts.judged:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        for state, bound in self.given():
-            if self.significant:
-                low, high = resource.interval
-                if interval_violates(bound, low, high):
-                    return self.result_cls(state, f"whole interval outside {bound}", metric)
-            elif not bound.match(metric.value):
-                return self.result_cls(state, violation(bound, metric.value), metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
 
 
@@ -133,14 +100,7 @@ class SurveySummary(nagiosplugin.Summary):
         return text
 
     def _breached_not_significantly(self):
-        """With --significant, the floor the point estimate is under while the interval reaches above it."""
-        value = self.resource.current.value
-        if not self.args.significant or value is None:
-            return None
-        for spec in (self.args.critical, self.args.warning):
-            if spec is not None and not nagiosplugin.Range(spec).match(value):
-                return nagiosplugin.Range(spec)
-        return None
+        return breached_not_significantly(self.args, self.resource.current.value)
 
     def problem(self, results):
         return self.problem_text(results.first_significant)
