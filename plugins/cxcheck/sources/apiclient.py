@@ -18,7 +18,8 @@ MAX_RETRIES = 3
 class ApiClient:
     def __init__(self, service: str, base_url: str, http: HttpOptions, deadline: Deadline,
                  headers: dict | None = None, auth=None, on_request=None, credential: str = "the token",
-                 max_requests: int = MAX_PAGES, max_body: int = MAX_BODY, max_redirects: int = MAX_REDIRECTS):
+                 max_requests: int = MAX_PAGES, max_body: int = MAX_BODY, max_redirects: int = MAX_REDIRECTS,
+                 rate_limit: str = ""):
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.host = urlsplit(self.base_url).netloc
@@ -33,6 +34,7 @@ class ApiClient:
         self.requests = 0
         self.cursors: set = set()
         self.pause = None           # (seconds, why): the API said its budget is spent until then
+        self.rate_limit = f" ({rate_limit})" if rate_limit else ""      # the service's limit, said on 429
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -73,10 +75,10 @@ class ApiClient:
             wait = retry_after(response.headers.get("Retry-After"))
             if wait >= self.deadline.remaining:
                 raise SourceError(f"{self.service} rate limited (429), Retry-After {wait:g} s exceeds "
-                                  f"the {max(self.deadline.remaining, 0):.1f} s left")
+                                  f"the {max(self.deadline.remaining, 0):.1f} s left{self.rate_limit}")
             self.deadline.sleep(wait)
             self.pause = None
-        raise SourceError(f"{self.service} rate limited (429) after {MAX_RETRIES} retries")
+        raise SourceError(f"{self.service} rate limited (429) after {MAX_RETRIES} retries{self.rate_limit}")
 
     def json_of(self, response):
         if response.status in (401, 403):

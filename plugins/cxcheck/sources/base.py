@@ -85,6 +85,7 @@ class ApiSource(Source):
     default_api = ""
     token_required = True
     max_requests = 1000             # a bound on paging, whatever the API answers
+    rate_limit = ""                 # the service's documented limit, said when it answers 429
 
     def __init__(self, value, run: Run):
         super().__init__(value, run)
@@ -121,5 +122,6 @@ class ApiSource(Source):
 
             self._client = ApiClient(self.name, self.base_url, self.run.http_options(), self.run.deadline,
                                      on_request=lambda what: self.reading(f"{self.name} {what}"),
-                                     credential=self.credential, max_requests=self.max_requests, **self.auth())
+                                     credential=self.credential, max_requests=self.max_requests,
+                                     rate_limit=self.rate_limit, **self.auth())
         return self._client
