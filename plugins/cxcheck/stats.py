@@ -13,6 +13,11 @@ so that a survey check and the drop test work on any of them.
 
 Waits (support tickets) take the nearest-rank percentile: the smallest observed value with at
 least p % of the values at or below it, a wait a customer actually had (no interpolation).
+
+Two windows' shares (conversion this week and last) are compared with the two-proportion z-test:
+z = (p1 - p2) / sqrt(p (1 - p) (1/n1 + 1/n2)), p the pooled share (x1 + x2) / (n1 + n2), the
+standard test of "were both windows drawn at one rate?" (e.g. Agresti, Categorical Data
+Analysis, 3rd ed., section 3.1; NIST/SEMATECH e-Handbook 7.3.3).
 """
 
 from __future__ import annotations
@@ -132,3 +137,22 @@ def percentile(ordered, p: float) -> float | None:
         return None
     rank = max(math.ceil(p / 100.0 * len(ordered) - 1e-9), 1)
     return ordered[rank - 1]
+
+
+def two_proportion_z(first: Proportion, second: Proportion) -> float | None:
+    """The pooled two-proportion z statistic of first's share minus second's: positive when the
+    second share is the lower. None when a window is empty or the pooled share is 0 or 100 %
+    (no variance, nothing to test)."""
+    n1, n2 = first.responses, second.responses
+    if not n1 or not n2:
+        return None
+    pooled = (first.hits + second.hits) / (n1 + n2)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if spread == 0:
+        return None
+    return (first.hits / n1 - second.hits / n2) / spread
+
+
+def one_sided_p(z: float) -> float:
+    """The chance of a z at least this large when both windows share one rate."""
+    return 1 - NormalDist().cdf(z)
