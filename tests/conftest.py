@@ -28,6 +28,8 @@ MODULES = {
     "check_cx_csat": "cxcheck.checks.csat",
     "check_cx_support": "cxcheck.checks.support",
     "check_cx_apdex": "cxcheck.checks.apdex",
+    "check_cx_conversion": "cxcheck.checks.conversion",
+    "check_cx_churn": "cxcheck.checks.churn",
     "cxcheck": "cxcheck.cli",
 }
 

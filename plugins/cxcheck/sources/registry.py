@@ -2,9 +2,10 @@
 
 Kinds (base.py says what each reader yields): `responses` are survey answers, (unix time, score)
 on the check's scale; `tickets` are support tickets, (created, solved, seconds waited);
-`response_times` are how long requests took, with the Apdex of a target (latency.ResponseTimes).
-Sources are imported when a plugin builds its parser: their modules must import nothing heavy at
-top level.
+`response_times` are how long requests took, with the Apdex of a target (latency.ResponseTimes);
+`funnel` gives a funnel's steps per window (sources.funnels); `churn` the customers lost among
+those who could be, per window (sources.churn). Sources are imported when a plugin builds its
+parser: their modules must import nothing heavy at top level.
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ SOURCES = {
     "response_times": [
         "cxcheck.sources.weblog:AccessLog",
         "cxcheck.sources.histogram:PrometheusHistogram",
+    ],
+    "funnel": [
+        "cxcheck.sources.mixpanel:Mixpanel",
+        "cxcheck.sources.promfunnel:PrometheusFunnel",
+        "cxcheck.sources.jsonfunnel:JsonFunnel",
+    ],
+    "churn": [
+        "cxcheck.sources.pipedrive:Pipedrive",
+        "cxcheck.sources.hubspot_deals:HubSpotDeals",
+        "cxcheck.sources.churnevents:CsvEvents",
+        "cxcheck.sources.churnevents:JsonLinesEvents",
     ],
 }
 

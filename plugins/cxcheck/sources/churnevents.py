@@ -1,0 +1,149 @@
+"""Customer or subscription events exported to CSV or JSON Lines: one row per event, with the
+customer, the event and its date (and optionally the value lost and the reason given). A customer
+is active from a start event (subscribed, ...) until a cancel event (cancelled, ...); the churn of
+a window is who cancelled in it among the customers active at its start. Rows may come in any
+order: per customer the pass keeps only the latest event before each window's start and the first
+cancellation within each window. Other events are counted and left alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from cxcheck.sources.base import Source
+from cxcheck.sources.churn import Churn, number
+from cxcheck.sources.files import DATE_NAMES, CsvTable, jsonl_items
+from cxcheck.sources.responses import Rejects, TimeParser
+
+CUSTOMER_NAMES = ("customer", "customer_id", "subscription", "subscription_id", "account", "user", "email")
+EVENT_NAMES = ("event", "type", "action", "status")
+VALUE_NAMES = ("mrr", "value", "amount", "revenue")
+REASON_NAMES = ("reason", "cancel_reason", "churn_reason", "cancellation_reason")
+STARTS = "started,subscribed,created,activated,reactivated,renewed"
+CANCELS = "cancelled,canceled,churned,ended,expired,deleted"
+
+
+def add_event_arguments(options) -> None:
+    options.add("--customer-column", "--customer-field", dest="customer_column", metavar="NAME",
+                help="events: the customer or subscription column (default: the first named like customer, "
+                     "subscription, account, user, email)")
+    options.add("--event-column", "--event-field", dest="event_column", metavar="NAME",
+                help="events: the event column (default: event, type, action or status)")
+    options.add("--date-column", "--date-field", dest="date_column", metavar="NAME",
+                help="events: the date column (default: the first named like date, created_at, timestamp)")
+    options.add("--value-column", "--value-field", dest="value_column", metavar="NAME",
+                help="events: the value a cancellation loses (default: a column named mrr, value, amount or "
+                     "revenue, if any)")
+    options.add("--reason-column", "--reason-field", dest="reason_column", metavar="NAME",
+                help="events: the reason given for a cancellation (default: reason, cancel_reason, ..., if any)")
+    options.add("--start-events", default=STARTS, metavar="LIST", help=f"events that make a customer active "
+                f"(comma-separated, any case; default {STARTS})")
+    options.add("--cancel-events", default=CANCELS, metavar="LIST", help=f"events that end it (default {CANCELS})")
+    options.add("--date-format", action="append", default=[], metavar="STRPTIME",
+                help="a date format such as %%d/%%m/%%Y %%H:%%M, repeatable (default: ISO 8601 or unix seconds)")
+    options.add("--currency", metavar="CODE", help="the currency of the values, to say it")
+
+
+class EventTally:
+    """One pass over the events, whatever their order, into a Churn per window."""
+
+    def __init__(self, windows, args):
+        self.windows, self.args = windows, args
+        self.starts = {name.strip().lower() for name in args.start_events.split(",") if name.strip()}
+        self.cancels = {name.strip().lower() for name in args.cancel_events.split(",") if name.strip()}
+        self.customers: dict = {}       # customer -> ([latest (time, active) at each start], [first cancel in each])
+        self.other: Counter = Counter()
+        self.rows = 0                   # rows used: events of the two kinds, readable
+
+    def add(self, customer, event, when, value, reason, where, rejects: Rejects) -> None:
+        kind = str(event).strip().lower() if event is not None else ""
+        if customer in (None, ""):
+            rejects.add("empty customer", where)
+            return
+        if kind not in self.starts and kind not in self.cancels:
+            self.other[kind or "(empty)"] += 1      # read, not used: neither rejected nor counted
+            return
+        if when is None:
+            rejects.add("unreadable date", where)
+            return
+        self.rows += 1
+        state = self.customers.setdefault(customer, ([None] * len(self.windows), [None] * len(self.windows)))
+        active = kind in self.starts
+        for index, window in enumerate(self.windows):
+            latest = state[0][index]
+            # Same instant: the cancellation wins (a customer cannot end active on a tie).
+            if when <= window.since and (latest is None or (when, not active) > (latest[0], not latest[1])):
+                state[0][index] = (when, active)
+            first = state[1][index]
+            if not active and window.since < when <= window.until and (first is None or when < first[0]):
+                state[1][index] = (when, value, reason)
+
+    def tallies(self, path: str) -> list[Churn]:
+        currency = self.args.currency or ""
+        others = ", ".join(f"{name} {n}" for name, n in self.other.most_common(3))
+        note = f"{path}: {len(self.customers)} customers" + (f"; other events left alone: {others}" if others else "")
+        result = [Churn("customers active at the start", note, currency) for _ in self.windows]
+        for latest, cancels in self.customers.values():
+            for index, churn in enumerate(result):
+                if latest[index] is not None and latest[index][1]:
+                    churn.base += 1
+                    if cancels[index] is not None:
+                        churn.lose(cancels[index][1], currency, cancels[index][2])
+        return result
+
+
+def optional_column(table: CsvTable, wanted, names) -> int | None:
+    """A column that may be absent: the one named, or the first whose name is one of `names`."""
+    if wanted:
+        return table.pick(wanted, names, "", "")
+    lowered = ["_".join(n.strip().lower().replace("-", " ").split()) for n in table.names]
+    return next((lowered.index(name) for name in names if name in lowered), None)
+
+
+class CsvEvents(Source):
+    name = "CSV events"
+    option, metavar = "--events-csv", "FILE"
+    help = "customer or subscription events, CSV (- for standard input)"
+    add_arguments = staticmethod(add_event_arguments)
+
+    def read_churn(self, windows, rejects: Rejects) -> list[Churn]:
+        args, tally, parse_time = self.args, EventTally(windows, self.args), TimeParser(self.args.date_format)
+        self.reading(self.value)
+        with CsvTable(self.value) as table:
+            at = [table.pick(args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column"),
+                  table.pick(args.event_column, EVENT_NAMES, "event", "--event-column"),
+                  table.pick(args.date_column, DATE_NAMES, "date", "--date-column")]
+            value_at = optional_column(table, args.value_column, VALUE_NAMES)
+            reason_at = optional_column(table, args.reason_column, REASON_NAMES)
+            width = max(i for i in [*at, value_at, reason_at] if i is not None)
+            for row in table.reader:
+                if len(row) <= width:
+                    if any(cell.strip() for cell in row):
+                        rejects.add("missing columns", table.reader.line_num)
+                    continue
+                tally.add(row[at[0]].strip(), row[at[1]], parse_time(row[at[2]]),
+                          None if value_at is None else number(row[value_at]),
+                          None if reason_at is None else row[reason_at], table.reader.line_num, rejects)
+        self.rows = tally.rows
+        return tally.tallies(self.value)
+
+
+class JsonLinesEvents(Source):
+    name = "JSON Lines events"
+    option, metavar = "--events-jsonl", "FILE"
+    help = "customer or subscription events, JSON Lines (one object per line)"
+    add_arguments = staticmethod(add_event_arguments)
+
+    def read_churn(self, windows, rejects: Rejects) -> list[Churn]:
+        args, tally, parse_time = self.args, EventTally(windows, self.args), TimeParser(self.args.date_format)
+        self.reading(self.value)
+        keys = [args.customer_column or "customer", args.event_column or "event", args.date_column or "date",
+                args.value_column or "value", args.reason_column or "reason"]
+        for number_, item in jsonl_items(self.value, rejects):
+            if not isinstance(item, dict):
+                rejects.add("not a JSON object", number_)
+                continue
+            customer = item.get(keys[0])
+            tally.add(None if customer is None else str(customer), item.get(keys[1]), parse_time(item.get(keys[2])),
+                      number(item.get(keys[3])), item.get(keys[4]), number_, rejects)
+        self.rows = tally.rows
+        return tally.tallies(self.value)
