@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cxcheck.stats import Proportion, Tally, drop_lower_bound, wilson_interval, z_score
+from cxcheck.stats import (
+    Proportion,
+    Tally,
+    drop_lower_bound,
+    one_sided_p,
+    two_proportion_z,
+    wilson_interval,
+    z_score,
+)
 
 
 def test_z_score_of_the_usual_levels():
@@ -60,3 +68,26 @@ def test_wilson_interval_holds_the_share(pair):
     hits, n = pair
     low, high = wilson_interval(hits, n)
     assert 0 <= low <= 100 * hits / n <= high <= 100
+
+
+def test_two_proportion_z_by_hand():
+    # 40 of 1000 then 25 of 1000: pooled p = 65/2000 = 0.0325;
+    # se = sqrt(0.0325 * 0.9675 * (1/1000 + 1/1000)) = 0.0079302; z = (0.04 - 0.025) / se = 1.8915
+    assert two_proportion_z(Proportion(40, 1000), Proportion(25, 1000)) == pytest.approx(1.8915, abs=1e-4)
+    # the other way round, the sign turns: the second share is the higher
+    assert two_proportion_z(Proportion(25, 1000), Proportion(40, 1000)) == pytest.approx(-1.8915, abs=1e-4)
+    # one-sided p of z = 1.8915: 1 - Phi(1.8915) = 0.0293
+    assert one_sided_p(1.8915) == pytest.approx(0.0293, abs=1e-4)
+
+
+def test_the_same_halving_is_noise_at_100_and_certain_at_10000():
+    # 4 % -> 2 %: pooled 0.03, se = sqrt(0.03 * 0.97 * 2/n); n = 100: z = 0.02 / 0.024125 = 0.829;
+    # n = 10000: se ten times smaller, z = 8.29
+    assert two_proportion_z(Proportion(4, 100), Proportion(2, 100)) == pytest.approx(0.829, abs=1e-3)
+    assert two_proportion_z(Proportion(400, 10000), Proportion(200, 10000)) == pytest.approx(8.290, abs=1e-3)
+
+
+def test_two_proportion_z_without_variance_or_data_is_none():
+    assert two_proportion_z(Proportion(0, 50), Proportion(0, 80)) is None       # pooled 0 %
+    assert two_proportion_z(Proportion(50, 50), Proportion(80, 80)) is None     # pooled 100 %
+    assert two_proportion_z(Proportion(), Proportion(3, 10)) is None

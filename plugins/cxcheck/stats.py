@@ -154,5 +154,6 @@ def two_proportion_z(first: Proportion, second: Proportion) -> float | None:
 
 
 def one_sided_p(z: float) -> float:
-    """The chance of a z at least this large when both windows share one rate."""
-    return 1 - NormalDist().cdf(z)
+    """The chance of a z at least this large when both windows share one rate (the lower tail
+    of -z: 1 - cdf(z) would round to 0 for large z)."""
+    return NormalDist().cdf(-z)

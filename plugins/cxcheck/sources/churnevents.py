@@ -19,6 +19,7 @@ EVENT_NAMES = ("event", "type", "action", "status")
 VALUE_NAMES = ("mrr", "value", "amount", "revenue")
 REASON_NAMES = ("reason", "cancel_reason", "churn_reason", "cancellation_reason")
 STARTS = "started,subscribed,created,activated,reactivated,renewed"
+EVENT_DATES = (*DATE_NAMES, "occurred_at", "event_date", "event_time")
 CANCELS = "cancelled,canceled,churned,ended,expired,deleted"
 
 
@@ -111,7 +112,7 @@ class CsvEvents(Source):
         with CsvTable(self.value) as table:
             at = [table.pick(args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column"),
                   table.pick(args.event_column, EVENT_NAMES, "event", "--event-column"),
-                  table.pick(args.date_column, DATE_NAMES, "date", "--date-column")]
+                  table.pick(args.date_column, EVENT_DATES, "date", "--date-column")]
             value_at = optional_column(table, args.value_column, VALUE_NAMES)
             reason_at = optional_column(table, args.reason_column, REASON_NAMES)
             width = max(i for i in [*at, value_at, reason_at] if i is not None)

@@ -35,8 +35,14 @@ class Rejects:
             examples[1].append(where)
 
     def lines(self, unit: str = "line") -> list[str]:
-        return [f"{n} rejected: {reason} ({unit} {', '.join(map(str, where))}{', ...' if n > len(where) else ''})"
-                for reason, (n, where) in sorted(self.reasons.items(), key=lambda item: -item[1][0])]
+        """One line per reason; `unit` names numbered places (line 3, 5), places that name
+        themselves (page 2 item 7) go as they are."""
+        out = []
+        for reason, (n, where) in sorted(self.reasons.items(), key=lambda item: -item[1][0]):
+            shown = ", ".join(map(str, where)) + (", ..." if n > len(where) else "")
+            numbered = all(isinstance(place, int) for place in where)
+            out.append(f"{n} rejected: {reason} ({unit + ' ' if numbered else ''}{shown})")
+        return out
 
 
 class Scale(Record):
