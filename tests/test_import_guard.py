@@ -24,6 +24,8 @@ TICKETS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "tickets_sampl
 # (class attributes for the parser, ~0.6 ms for all four) and are imported to build the options;
 # what they read with is imported only once one is chosen.
 SURVEY_APIS = ["cxcheck.sources.apiclient", "cxcheck.sources.prometheus", "cxcheck.sources.jsonmetrics"]
+# What a rate check needs only once it judges: the statistics and the time-zone database.
+STATISTICS = ["statistics", "zoneinfo"]
 HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "lxml"]
 
 
@@ -95,6 +97,14 @@ def test_apdex_from_a_log_needs_no_http_stack_or_prometheus(tmp_path):
                             "cxcheck.sources.files"]) == []
 
 
+def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
+    export = tmp_path / "events.csv"
+    export.write_text("customer,event,date\nc1,subscribed,2026-09-01\nc1,cancelled,2026-10-20\n")
+    names = imported("check_cx_churn", "--events-csv", str(export), "--now", "2026-11-01T00:00:00Z", codes=(0, 1, 2))
+    assert "cxcheck.sources.churnevents" in names and "cxcheck.stats" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo"]) == []
+
+
 @pytest.mark.parametrize("plugin, args", [
     ("check_cx_login", ["-w", "abc"]),                              # argparse's check
     ("check_cx_login", ["-u", "http://127.0.0.1:9/"]),              # ours: --username missing
@@ -109,14 +119,20 @@ def test_apdex_from_a_log_needs_no_http_stack_or_prometheus(tmp_path):
     ("check_cx_support", ["--zendesk", "acme"]),                     # no token
     ("check_cx_apdex", ["--log", "/nonexistent/access.log", "-T", "0.5", "--state-file", "/tmp/x.json"]),
     ("check_cx_apdex", ["--prometheus", "http://127.0.0.1:9", "-T", "0.5"]),
+    ("check_cx_conversion", ["--prometheus", "http://127.0.0.1:9", "--entered-query", "x"]),
+    ("check_cx_conversion", ["--window", "soon"]),
+    ("check_cx_churn", ["--events-csv", "/nonexistent/events.csv"]),
+    ("check_cx_churn", ["--pipedrive", "acme"]),                          # no token given
 ])
 def test_a_usage_error_needs_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(3,))
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
+    rates = plugin in ("check_cx_conversion", "check_cx_churn")      # judge nothing, import no statistics
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else [])]) == []
 
 
 @pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_nps", "check_cx_csat",
-                                    "check_cx_support", "check_cx_apdex"])
+                                    "check_cx_support", "check_cx_apdex", "check_cx_conversion", "check_cx_churn"])
 def test_help_needs_no_http_stack(plugin):
     names = imported(plugin, "--help")
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
+    rates = plugin in ("check_cx_conversion", "check_cx_churn")
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else [])]) == []
