@@ -219,3 +219,35 @@ def test_a_floor_breach_with_significant_needs_the_whole_interval(site):
     busy = json_conversion(json_funnel(site, BUSY).url, "--window", "1h", "-c", "3:", "--significant")
     assert (busy.code, busy.text) == (2, "CX CONVERSION CRITICAL - conversion 2% (200 of 10000 entered) over 1h "
                                          "significantly below floor 3%, worst step paid 10%, 4% 7d earlier")
+
+
+def test_a_breach_and_a_drop_together_in_one_line(site):
+    result = json_conversion(json_funnel(site, BUSY).url, "--window", "1h", "-c", "3:", "--max-drop", "25")
+    assert (result.code, result.text) == (2, "CX CONVERSION CRITICAL - conversion 2% (200 of 10000 entered) over 1h "
+                                             "below floor 3%, dropped 50% from 4% 7d earlier (> 25%), worst step "
+                                             "paid 10%")
+
+
+def test_the_demo_shop_funnel_through_a_real_prometheus(tmp_path):
+    """The demo's path end to end: customers walk the shop's checkout, a real Prometheus scrapes
+    its /metrics, the plugin reads the funnel with the same client as check_cx_transaction."""
+    from conftest import ROOT, need_binary
+
+    from cxcheck.demo import business
+    from cxcheck.demo.shop import DEMO_ACCOUNTS, DemoShop
+
+    need_binary("prometheus", "prometheus")
+    with DemoShop() as shop:
+        prometheus = business.DemoPrometheus(shop.url).start()
+        try:
+            account, password = next(iter(DEMO_ACCOUNTS.items()))
+            ordered = business.walk_the_funnel(shop.url, ROOT / "templates" / "scenarios" / "shop-checkout-html.yaml",
+                                               account, password)
+            assert ordered == 6
+            prometheus.wait(lambda: prometheus.value(business.SEEN) == 6, 30, "the orders in Prometheus")
+            result = run_plugin("check_cx_conversion", *business.conversion_args(prometheus.url))
+        finally:
+            prometheus.stop()
+    # 12 baskets, 9 payment pages (3 left there), 6 orders: 50 %, payment kept 75 %, orders 66.67 %.
+    assert (result.code, result.text) == (0, "CX CONVERSION OK - conversion 50% (6 of 12 entered) over 10m, worst "
+                                             "step converted 66.67%, floor 30%")

@@ -156,14 +156,19 @@ class RateSummary(nagiosplugin.Summary):
 
     def problem(self, results):
         worst, r = results.first_significant, self.resource
-        if worst.metric.name == r.rate.name:
-            context = worst.metric.contextobj
-            bound = context.critical if worst.state == nagiosplugin.Critical else context.warning
-            significantly = "significantly " if self.args.significant else ""
-            return (f"{self._share()} {significantly}{breach_text(bound, r.current.value, '%')}"
-                    + r.rate.highlights(r.observations[0]) + self._earlier())
-        if worst.metric.name == f"{r.rate.name}_previous":
-            return f"{self._share()} {worst.hint}" + r.rate.highlights(r.observations[0])
+        share, change = results[r.rate.name], results[f"{r.rate.name}_previous"] if r.previous else None
+        if worst is share or (change is not None and worst is change):
+            # The share judged: its breach and its change, whichever alert, in one line.
+            text = self._share()
+            if share.state != nagiosplugin.Ok:
+                context = share.metric.contextobj
+                bound = context.critical if share.state == nagiosplugin.Critical else context.warning
+                significantly = "significantly " if self.args.significant else ""
+                text += f" {significantly}{breach_text(bound, r.current.value, '%')}"
+            if change is not None and change.state != nagiosplugin.Ok:
+                text += ("," if share.state != nagiosplugin.Ok else "") + f" {change.hint}"
+                return text + r.rate.highlights(r.observations[0])
+            return text + r.rate.highlights(r.observations[0]) + self._earlier()
         if worst.metric.name == r.rate.base and r.current.responses:
             return f"{worst.hint}; {r.rate.name} {fmt_percent(r.current.value)} not judged"
         return worst.hint

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cxcheck.demo import business
 from cxcheck.runtime import STATE_NAMES
 
 PASSWORD_ENV = "CXCHECK_DEMO_PASSWORD"
@@ -30,6 +31,7 @@ class DemoRun:
     args: list
     expected: int         # the exit code this run should give
     why: str = ""
+    prepare: object = None  # called first: the final args, or a string saying why the run is skipped
 
 
 def scenarios_dir() -> Path:
@@ -84,8 +86,40 @@ def demo_runs(url: str, access_log: str | None = None, state_file: str | None = 
         DemoRun("How many tickets have waited over a day unsolved?", "check_cx_support", "cxcheck.checks.support",
                 ["--csv", str(sample_export("tickets_sample.csv")), "--now", NPS_NOW, "--metric", "backlog",
                  "--older-than", "24h", "-w", "20", "-c", "40"], 0),
+        DemoRun("Do customers who start the checkout finish it? (the shop's /metrics through Prometheus)",
+                "check_cx_conversion", "cxcheck.checks.conversion", business.conversion_args("PROMETHEUS_URL"), 0,
+                "13 baskets (12 demo customers, the checkout run), 7 orders: above the floor; no week-old data",
+                prepare=lambda: funnel_through_prometheus(url)),
+        DemoRun("Are we losing subscribers? (a sample export of subscription events)", "check_cx_churn",
+                "cxcheck.checks.churn", business.churn_args(), 1,
+                "October's cancellations doubled, significantly: WARNING; the ceiling is breached only by the "
+                "point estimate"),
         *apdex,
     ]
+
+
+_prometheus = []
+
+
+def funnel_through_prometheus(url: str):
+    """Customers walk the funnel while a private Prometheus scrapes the shop: the conversion run's
+    args, or why it cannot run here."""
+    from cxcheck.demo.shop import DEMO_ACCOUNTS
+
+    prometheus = business.DemoPrometheus(url)
+    if prometheus.binary is None:
+        return "skipped: Prometheus is not installed (Debian package prometheus)"
+    _prometheus.append(prometheus.start())
+    account, password = next(iter(DEMO_ACCOUNTS.items()))
+    before = prometheus.value(business.SEEN) or 0
+    ordered = business.walk_the_funnel(url, scenarios_dir() / "shop-checkout-html.yaml", account, password)
+    prometheus.wait(lambda: (prometheus.value(business.SEEN) or 0) >= before + ordered, 30, "the orders in Prometheus")
+    return business.conversion_args(prometheus.url)
+
+
+def stop_prometheus():
+    while _prometheus:
+        _prometheus.pop().stop()
 
 
 def run_all(runs: list[DemoRun], out=sys.stdout) -> int:
@@ -98,6 +132,12 @@ def run_all(runs: list[DemoRun], out=sys.stdout) -> int:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugins_root, env.get("PYTHONPATH")]))
     surprises = 0
     for run in runs:
+        if run.prepare is not None:
+            prepared = run.prepare()
+            if isinstance(prepared, str):
+                print(f"\n# {run.title}\n[{prepared}]", file=out)
+                continue
+            run.args = prepared
         shown = " ".join([run.script, *map(shlex.quote, run.args)])
         print(f"\n# {run.title}", file=out)
         print(f"$ {shown}", file=out)
@@ -137,6 +177,7 @@ def demo(serve: bool = False, port: int = 0, access_log: str | None = None) -> i
             runs = demo_runs(shop.url, log, os.path.join(scratch, "apdex-state.json"))
             surprises = run_all(runs)
         finally:
+            stop_prometheus()
             shop.stop()
     print(f"\n{len(runs) - surprises} of {len(runs)} plugin runs gave the expected state; the shop is stopped.")
     return 1 if surprises else 0
