@@ -169,6 +169,11 @@ def test_installed_plugins_run_against_the_demo_shop(installed, shop, tmp_path):
         waits = run_installed("check_cx_support", "--csv", str(SHARE / "examples" / "tickets_sample.csv"),
                               "--now", "2026-11-01T00:00:00Z", "-w", "4h", "-c", "8h")
         assert waits.returncode == 0 and waits.stdout.startswith("CX SUPPORT OK"), waits.stdout + waits.stderr
+    if (PLUGIN_DIR / "check_cx_churn").exists():
+        churn = run_installed("check_cx_churn", "--events-csv", str(SHARE / "examples" / "churn_sample.csv"),
+                              "--now", "2026-11-01T00:00:00Z", "-w", "5", "-c", "8", "--max-rise", "50",
+                              "--significant")
+        assert churn.returncode == 1 and churn.stdout.startswith("CX CHURN WARNING - churn 5.06%"), churn.stdout
     for run in (login, rejected, checkout, orders):
         assert DEMO_ACCOUNTS["shopper@example.com"] not in run.stdout + run.stderr
 

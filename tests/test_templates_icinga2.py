@@ -40,6 +40,8 @@ EXPECTED = {
     (HOST, "cx-first-reply"): (0, "CX SUPPORT OK", {"first_reply_p90", "first_reply_p50"}),
     (HOST, "cx-backlog"): (0, "CX SUPPORT OK", {"backlog", "oldest_unsolved"}),
     (HOST, "cx-apdex-shop"): (0, "CX APDEX OK", {"apdex", "requests", "rejected", "p90", "p99"}),
+    (HOST, "cx-checkout-conversion"): (0, "CX CONVERSION OK", {"conversion", "entered", "converted"}),
+    (HOST, "cx-churn"): (1, "CX CHURN WARNING", {"churn", "churn_previous", "lost_value"}),
     # test-only host: the password itself in cx_password (through the environment), and a wrong one
     ("env-shop", "cx-login"): (0, "CX LOGIN OK", {"time"}),
     ("env-shop", "cx-checkout"): (0, "CX CHECKOUT OK", {"time"}),
@@ -50,7 +52,8 @@ EXPECTED = {
 }
 PLUGIN_OF = {"cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
              "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction", "cx-csat": "check_cx_csat",
-             "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support", "cx-apdex-shop": "check_cx_apdex"}
+             "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support", "cx-apdex-shop": "check_cx_apdex",
+             "cx-checkout-conversion": "check_cx_conversion", "cx-churn": "check_cx_churn"}
 
 EXTRA = """
 object Host "env-shop" {
@@ -108,7 +111,8 @@ def test_icinga2_validates_the_templates(tmp_path):
     assert "critical/" not in out, out
     assert re.search(r"warning/.*cxcheck", out) is None, out
     services = int(re.search(r"Instantiated (\d+) Services?", out).group(1))
-    assert services == 9, out        # login, checkout, orders, nps, orders from Prometheus, csat, two waits, apdex
+    assert services == 11, out       # login, checkout, orders, nps, orders from Prometheus, csat, two waits, apdex,
+    #                                  conversion, churn
     commands = re.findall(r'object CheckCommand "(cx_\w+)"', COMMANDS.read_text())
     assert len(commands) >= 4
 

@@ -48,6 +48,7 @@ EXPECTED = {
     "CX CSAT": (0, "CX CSAT OK", {"csat", "csat_low", "csat_high", "satisfied", "responses"}),
     "CX first reply": (0, "CX SUPPORT OK", {"first_reply_p90", "first_reply_p50", "tickets", "waiting"}),
     "CX backlog": (0, "CX SUPPORT OK", {"backlog", "oldest_unsolved"}),
+    "CX churn": (1, "CX CHURN WARNING", {"churn", "churn_previous", "base", "lost", "lost_value"}),
     # test-only services (EXTRA below)
     "CX login wrong password": (2, "CX LOGIN CRITICAL", {"time", "step_login_page", "step_login"}),
     "CX login secret from env": (0, "CX LOGIN OK", {"time", "step_login_page", "step_login"}),
