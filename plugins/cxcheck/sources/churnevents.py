@@ -100,15 +100,27 @@ def optional_column(table: CsvTable, wanted, names) -> int | None:
     return next((lowered.index(name) for name in names if name in lowered), None)
 
 
-class CsvEvents(Source):
-    name = "CSV events"
-    option, metavar = "--events-csv", "FILE"
-    help = "customer or subscription events, CSV (- for standard input)"
+class EventsExport(Source):
+    """An export of events; subclasses yield (customer, event, date, value, reason, where)."""
+
     add_arguments = staticmethod(add_event_arguments)
 
     def read_churn(self, windows, rejects: Rejects) -> list[Churn]:
-        args, tally, parse_time = self.args, EventTally(windows, self.args), TimeParser(self.args.date_format)
+        tally, parse_time = EventTally(windows, self.args), TimeParser(self.args.date_format)
         self.reading(self.value)
+        for customer, event, when, value, reason, where in self.events(rejects):
+            tally.add(customer, event, parse_time(when), number(value), reason, where, rejects)
+        self.rows = tally.rows
+        return tally.tallies(self.value)
+
+
+class CsvEvents(EventsExport):
+    name = "CSV events"
+    option, metavar = "--events-csv", "FILE"
+    help = "customer or subscription events, CSV (- for standard input)"
+
+    def events(self, rejects: Rejects):
+        args = self.args
         with CsvTable(self.value) as table:
             at = [table.pick(args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column"),
                   table.pick(args.event_column, EVENT_NAMES, "event", "--event-column"),
@@ -121,30 +133,22 @@ class CsvEvents(Source):
                     if any(cell.strip() for cell in row):
                         rejects.add("missing columns", table.reader.line_num)
                     continue
-                tally.add(row[at[0]].strip(), row[at[1]], parse_time(row[at[2]]),
-                          None if value_at is None else number(row[value_at]),
-                          None if reason_at is None else row[reason_at], table.reader.line_num, rejects)
-        self.rows = tally.rows
-        return tally.tallies(self.value)
+                yield (row[at[0]].strip(), row[at[1]], row[at[2]], None if value_at is None else row[value_at],
+                       None if reason_at is None else row[reason_at], table.reader.line_num)
 
 
-class JsonLinesEvents(Source):
+class JsonLinesEvents(EventsExport):
     name = "JSON Lines events"
     option, metavar = "--events-jsonl", "FILE"
     help = "customer or subscription events, JSON Lines (one object per line)"
-    add_arguments = staticmethod(add_event_arguments)
 
-    def read_churn(self, windows, rejects: Rejects) -> list[Churn]:
-        args, tally, parse_time = self.args, EventTally(windows, self.args), TimeParser(self.args.date_format)
-        self.reading(self.value)
+    def events(self, rejects: Rejects):
+        args = self.args
         keys = [args.customer_column or "customer", args.event_column or "event", args.date_column or "date",
                 args.value_column or "value", args.reason_column or "reason"]
-        for number_, item in jsonl_items(self.value, rejects):
+        for where, item in jsonl_items(self.value, rejects):
             if not isinstance(item, dict):
-                rejects.add("not a JSON object", number_)
+                rejects.add("not a JSON object", where)
                 continue
             customer = item.get(keys[0])
-            tally.add(None if customer is None else str(customer), item.get(keys[1]), parse_time(item.get(keys[2])),
-                      number(item.get(keys[3])), item.get(keys[4]), number_, rejects)
-        self.rows = tally.rows
-        return tally.tallies(self.value)
+            yield (None if customer is None else str(customer), *(item.get(key) for key in keys[1:]), where)
