@@ -228,3 +228,15 @@ def test_regions_choose_the_documented_host(monkeypatch, region, host):
                                                  "--token-env", "MP_SECRET", "--region", region])
     source = open_source(runtime.Run(args, runtime.Deadline(5), 0), "funnel")
     assert source.base_url == f"https://{host}/api/query"
+
+
+def test_a_query_that_never_answers_ends_at_the_deadline(raw_server):
+    def silent(conn, stopping):
+        stopping.wait(30)           # accept, read nothing, answer nothing
+
+    server = raw_server(silent)
+    result = mixpanel(server.url, "--now", "2026-11-01T00:00:00Z", "-t", "2")
+    assert result.code == 2
+    assert result.text == ("CX CONVERSION CRITICAL - timed out after 2 s while reading Mixpanel funnel 7509 "
+                           "2026-10-31..2026-10-31")
+    assert result.elapsed < 4
