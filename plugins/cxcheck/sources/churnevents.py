@@ -49,34 +49,41 @@ class EventTally:
 
     def __init__(self, windows, args):
         self.windows, self.args = windows, args
+        self.bounds = [(window.since, window.until) for window in windows]
+        self.size = len(windows)
+        self.parse_time = TimeParser(args.date_format)
         self.starts = {name.strip().lower() for name in args.start_events.split(",") if name.strip()}
         self.cancels = {name.strip().lower() for name in args.cancel_events.split(",") if name.strip()}
         self.customers: dict = {}       # customer -> ([latest (time, active) at each start], [first cancel in each])
         self.other: Counter = Counter()
         self.rows = 0                   # rows used: events of the two kinds, readable
 
-    def add(self, customer, event, when, value, reason, where, rejects: Rejects) -> None:
-        kind = str(event).strip().lower() if event is not None else ""
-        if customer in (None, ""):
+    def add(self, customer, event, raw_date, value, reason, where, rejects: Rejects) -> None:
+        """One row; the value and reason are kept raw, read only for the cancellations that count."""
+        kind = event.strip().lower() if isinstance(event, str) else ""
+        if not customer:
             rejects.add("empty customer", where)
             return
-        if kind not in self.starts and kind not in self.cancels:
+        active = kind in self.starts
+        if not active and kind not in self.cancels:
             self.other[kind or "(empty)"] += 1      # read, not used: neither rejected nor counted
             return
+        when = self.parse_time(raw_date)
         if when is None:
             rejects.add("unreadable date", where)
             return
         self.rows += 1
-        state = self.customers.setdefault(customer, ([None] * len(self.windows), [None] * len(self.windows)))
-        active = kind in self.starts
-        for index, window in enumerate(self.windows):
-            latest = state[0][index]
-            # Same instant: the cancellation wins (a customer cannot end active on a tie).
-            if when <= window.since and (latest is None or (when, not active) > (latest[0], not latest[1])):
-                state[0][index] = (when, active)
-            first = state[1][index]
-            if not active and window.since < when <= window.until and (first is None or when < first[0]):
-                state[1][index] = (when, value, reason)
+        latest, cancels = self.customers.setdefault(customer, ([None] * self.size, [None] * self.size))
+        for index, (since, until) in enumerate(self.bounds):
+            if when <= since:
+                before = latest[index]
+                # Same instant: the cancellation wins (a customer cannot end active on a tie).
+                if before is None or when > before[0] or (when == before[0] and not active):
+                    latest[index] = (when, active)
+            elif not active and when <= until:
+                first = cancels[index]
+                if first is None or when < first[0]:
+                    cancels[index] = (when, value, reason)
 
     def tallies(self, path: str) -> list[Churn]:
         currency = self.args.currency or ""
@@ -88,7 +95,7 @@ class EventTally:
                 if latest[index] is not None and latest[index][1]:
                     churn.base += 1
                     if cancels[index] is not None:
-                        churn.lose(cancels[index][1], currency, cancels[index][2])
+                        churn.lose(number(cancels[index][1]), currency, cancels[index][2])
         return result
 
 
@@ -106,10 +113,10 @@ class EventsExport(Source):
     add_arguments = staticmethod(add_event_arguments)
 
     def read_churn(self, windows, rejects: Rejects) -> list[Churn]:
-        tally, parse_time = EventTally(windows, self.args), TimeParser(self.args.date_format)
+        tally = EventTally(windows, self.args)
         self.reading(self.value)
         for customer, event, when, value, reason, where in self.events(rejects):
-            tally.add(customer, event, parse_time(when), number(value), reason, where, rejects)
+            tally.add(customer, event, when, value, reason, where, rejects)
         self.rows = tally.rows
         return tally.tallies(self.value)
 
