@@ -118,7 +118,7 @@ def test_csat_counts_the_positive_answers(hubspot):
     assert result.code == 0, result.stdout
     assert result.text == "CX CSAT OK - CSAT 75% (95% CI 62.8..84.2%, n=60) over 30d, floor 70"
     assert (result.value("satisfied"), result.value("dissatisfied"), result.value("rejected")) == (45, 15, 1)
-    assert "1 rejected: CSAT score out of range 0-2 (line page 1 item 61)" in result.long_output
+    assert "1 rejected: CSAT score out of range 0-2 (page 1 item 61)" in result.long_output
     assert "response_rate" not in result.perfdata           # HubSpot does not say what was offered
 
 

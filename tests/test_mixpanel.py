@@ -139,7 +139,7 @@ def test_refused_credentials_are_unknown_and_never_shown(site, status):
     for verbosity in ([], ["-vvv"]):
         result = mixpanel(api.url, "--now", "2026-11-01T00:00:00Z", *verbosity)
         assert result.code == 3
-        assert result.text.startswith(f"CX CONVERSION UNKNOWN - Mixpanel rejected the token ({status}): "
+        assert result.text.startswith(f"CX CONVERSION UNKNOWN - Mixpanel rejected the service account's secret ($MP_SECRET) ({status}): "
                                       '{"error": "bad credentials Basic *** for ***"')
         everything = result.stdout + result.stderr
         assert SECRET not in everything and ENCODED not in everything

@@ -146,7 +146,7 @@ def test_refusals_are_unknown_and_the_token_never_shown(site, status):
     for verbosity in ([], ["-vvv"]):
         result = churn(api.url, *verbosity)
         assert result.code == 3
-        assert result.text == (f'CX CHURN UNKNOWN - Pipedrive rejected the token ({status}): '
+        assert result.text == (f'CX CHURN UNKNOWN - Pipedrive rejected the API token ($PD) ({status}): '
                                '{"success": false, "error": "token *** refused"}')
         assert TOKEN not in result.stdout + result.stderr
 

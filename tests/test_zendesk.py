@@ -108,7 +108,7 @@ def test_good_bad_on_another_scale_and_a_bad_score(zendesk):
     result = csat(api, "--scale", "1-7", "--satisfied", "6-7", "--min-responses", "1", "--max-rejected", "50", "-v")
     assert result.code == 0, result.stdout
     assert result.value("csat") == pytest.approx(66.67) and result.value("rejected") == 1
-    assert "1 rejected: score not good, bad or offered (meh) (line page 1 item 4)" in result.long_output
+    assert "1 rejected: score not good, bad or offered (meh) (page 1 item 4)" in result.long_output
 
 
 def test_the_nps_is_not_made_of_good_and_bad(zendesk):

@@ -20,7 +20,7 @@ EXAMPLES = """
   check_cx_churn --pipedrive acme --token-file /etc/cxcheck/pipedrive.token --window 30d -w 40 -c 60
 
   # HubSpot, a custom pipeline's stages, warn when the lost share rose by half from the month before
-  check_cx_churn --hubspot-deals --token-env HUBSPOT_TOKEN --won-stage 1234567 --lost-stage 1234568 \\
+  check_cx_churn --hubspot --token-env HUBSPOT_TOKEN --won-stage 1234567 --lost-stage 1234568 \\
       --window 30d --max-rise 50 --significant --min-volume 20
 
   # subscription events exported nightly: cancellations among the active customers, last 30 days

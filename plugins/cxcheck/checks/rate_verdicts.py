@@ -1,6 +1,6 @@
 """The verdicts of a rate check: Contexts judge, the Summary words what they judged.
 
-Order of trust: rows readable (RejectedRows), enough volume (VolumeContext), then the ranges
+Order of trust: rows readable (trust.RejectedContext), enough volume (VolumeContext), then the ranges
 (ranges.FloorContext) and the change from the earlier window (ChangeContext).
 """
 
@@ -10,44 +10,25 @@ import nagiosplugin
 
 from cxcheck.checks.ranges import breach_text, breached_not_significantly, range_text
 from cxcheck.checks.rates import fmt_percent
+from cxcheck.checks.trust import CountContext, Trust
 
 
-class RateVerdicts:
-    """What the contexts need to know of each other: may the numbers be judged?"""
+class RateVerdicts(Trust):
+    """Trust in a rate's window: readable rows (sources with rows), enough volume (--min-volume)."""
 
     def __init__(self, resource, args):
-        self.resource, self.args = resource, args
+        super().__init__(resource, args, args.min_volume)
 
     @property
     def unreadable(self) -> bool:
-        return self.resource.rate.rows and self.resource.rejected_share > self.args.max_rejected
+        return self.resource.rate.rows and super().unreadable
 
     @property
     def low_volume(self) -> bool:
-        return self.resource.current.responses < self.args.min_volume
-
-    @property
-    def judged(self) -> bool:
-        return not self.unreadable and not self.low_volume
+        return self.low_sample
 
 
-class RejectedRows(nagiosplugin.Context):
-    def __init__(self, verdicts: RateVerdicts):
-        super().__init__("rejected")
-        self.verdicts = verdicts
-
-    def evaluate(self, metric, resource):
-        if self.verdicts.unreadable:
-            return self.result_cls(nagiosplugin.Unknown, f"{metric.value} of {resource.rows + metric.value} rows "
-                                   f"rejected ({resource.rejected_share:.1f}% > {self.verdicts.args.max_rejected:g}%)"
-                                   f": the {resource.rate.name} would lie", metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return nagiosplugin.Performance(metric.name, metric.value, "c", min=0)
-
-
-class VolumeContext(nagiosplugin.Context):
+class VolumeContext(CountContext):
     """Under --min-volume nothing is judged, and the state is --low-volume-state."""
 
     def __init__(self, name: str, verdicts: RateVerdicts, state):
@@ -62,9 +43,6 @@ class VolumeContext(nagiosplugin.Context):
                 text += f", under --min-volume {self.verdicts.args.min_volume}"
             return self.result_cls(self.state, text, metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return nagiosplugin.Performance(metric.name, metric.value, "c", min=0)
 
 
 class ChangeContext(nagiosplugin.ScalarContext):
@@ -189,5 +167,5 @@ class RateSummary(nagiosplugin.Summary):
             lines.append(f"{r.confidence * 100:g}% interval of the {r.rate.name}: "
                          f"{fmt_percent(low)}..{fmt_percent(high)}")
         if r.rate.rows:
-            lines.append(f"{r.rows} rows used, {r.rejects.count} rejected")
+            lines.append(f"{r.read} rows used, {r.rejects.count} rejected")
         return problems + r.notes + lines + r.rejects.lines()

@@ -19,6 +19,7 @@ import nagiosplugin
 
 from cxcheck import runtime
 from cxcheck.checks.ranges import confidence, now_time
+from cxcheck.checks.trust import RejectsRows
 from cxcheck.runtime import Duration, MaybeContext, Record, perf_value
 
 
@@ -117,7 +118,7 @@ def add_rate_arguments(parser: runtime.Parser, rate: Rate) -> None:
                        help=f"state of a {rate.worse} beyond --max-{rate.worse} (default warning)")
 
 
-class Rates(nagiosplugin.Resource):
+class Rates(nagiosplugin.Resource, RejectsRows):
     """One read of the source for the current window and the earlier one."""
 
     def __init__(self, rate: Rate, read, window: Duration, compare_to: Duration | None, now: float,
@@ -133,7 +134,7 @@ class Rates(nagiosplugin.Resource):
         self.rejects = Rejects()
         self.observations: list = []
         self.current = self.previous = self.interval = None
-        self.rows = 0                   # rows the source used (not rejected)
+        self.read = 0                   # rows the source used (not rejected)
         self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
         self.not_significant = None     # a change beyond --max-drop/--max-rise that the test did not confirm
 
@@ -142,13 +143,16 @@ class Rates(nagiosplugin.Resource):
         return f"CX {self.rate.name.upper()}"
 
     @property
-    def rejected_share(self) -> float:
-        total = self.rows + self.rejects.count
-        return 100.0 * self.rejects.count / total if total else 0.0
+    def measures(self) -> str:
+        return self.rate.name
+
+    @property
+    def sample_size(self) -> int:
+        return self.current.responses
 
     def probe(self):
         rate = self.rate
-        self.observations, self.rows = self.read_windows(self.windows, self.rejects)
+        self.observations, self.read = self.read_windows(self.windows, self.rejects)
         self.current = self.observations[0].proportion
         self.previous = self.observations[1].proportion if self.compare_to else None
         self.interval = self.current.interval(self.confidence)
@@ -169,7 +173,8 @@ class Rates(nagiosplugin.Resource):
 def rate_check(run: runtime.Run, rate: Rate) -> nagiosplugin.Check:
     """The whole check for a rate plugin's run: source, resource, contexts, summary."""
     from cxcheck.checks.ranges import FloorContext
-    from cxcheck.checks.rate_verdicts import ChangeContext, RateSummary, RateVerdicts, RejectedRows, VolumeContext
+    from cxcheck.checks.rate_verdicts import ChangeContext, RateSummary, RateVerdicts, VolumeContext
+    from cxcheck.checks.trust import RejectedContext
     from cxcheck.sources.registry import open_source
 
     args = run.args
@@ -192,7 +197,7 @@ def rate_check(run: runtime.Run, rate: Rate) -> nagiosplugin.Check:
         MaybeContext("part"),
     ]
     if rate.rows:
-        contexts.append(RejectedRows(verdicts))
+        contexts.append(RejectedContext(verdicts))
     if compare_to:
         contexts.append(ChangeContext(f"{rate.name}_previous", verdicts, run.state(args.change_state)))
     return nagiosplugin.Check(resource, *contexts, RateSummary(resource, args))

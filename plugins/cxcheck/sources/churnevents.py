@@ -11,7 +11,7 @@ from collections import Counter
 
 from cxcheck.sources.base import Source
 from cxcheck.sources.churn import Churn, number
-from cxcheck.sources.files import DATE_NAMES, CsvTable, jsonl_items
+from cxcheck.sources.files import DATE_NAMES, _normal, _pick, csv_export, jsonl_items
 from cxcheck.sources.responses import Rejects, TimeParser
 
 CUSTOMER_NAMES = ("customer", "customer_id", "subscription", "subscription_id", "account", "user", "email")
@@ -99,11 +99,11 @@ class EventTally:
         return result
 
 
-def optional_column(table: CsvTable, wanted, names) -> int | None:
+def optional_column(header: list[str], wanted, names, path: str) -> int | None:
     """A column that may be absent: the one named, or the first whose name is one of `names`."""
     if wanted:
-        return table.pick(wanted, names, "", "")
-    lowered = ["_".join(n.strip().lower().replace("-", " ").split()) for n in table.names]
+        return _pick(header, wanted, names, "", "", path)
+    lowered = [_normal(name) for name in header]
     return next((lowered.index(name) for name in names if name in lowered), None)
 
 
@@ -128,20 +128,21 @@ class CsvEvents(EventsExport):
 
     def events(self, rejects: Rejects):
         args = self.args
-        with CsvTable(self.value) as table:
-            at = [table.pick(args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column"),
-                  table.pick(args.event_column, EVENT_NAMES, "event", "--event-column"),
-                  table.pick(args.date_column, EVENT_DATES, "date", "--date-column")]
-            value_at = optional_column(table, args.value_column, VALUE_NAMES)
-            reason_at = optional_column(table, args.reason_column, REASON_NAMES)
+        path = self.value
+        with csv_export(path) as (header, reader):
+            at = [_pick(header, args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column", path),
+                  _pick(header, args.event_column, EVENT_NAMES, "event", "--event-column", path),
+                  _pick(header, args.date_column, EVENT_DATES, "date", "--date-column", path)]
+            value_at = optional_column(header, args.value_column, VALUE_NAMES, path)
+            reason_at = optional_column(header, args.reason_column, REASON_NAMES, path)
             width = max(i for i in [*at, value_at, reason_at] if i is not None)
-            for row in table.reader:
+            for row in reader:
                 if len(row) <= width:
                     if any(cell.strip() for cell in row):
-                        rejects.add("missing columns", table.reader.line_num)
+                        rejects.add("missing columns", reader.line_num)
                     continue
                 yield (row[at[0]].strip(), row[at[1]], row[at[2]], None if value_at is None else row[value_at],
-                       None if reason_at is None else row[reason_at], table.reader.line_num)
+                       None if reason_at is None else row[reason_at], reader.line_num)
 
 
 class JsonLinesEvents(EventsExport):

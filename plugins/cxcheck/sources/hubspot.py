@@ -115,7 +115,9 @@ def search(client, kind: str, sort: str, since: float, until: float, extra: list
     last, at_last = None, set()             # the latest date read, and the objects read at it
     while True:
         filters = [{"propertyName": sort, "operator": "BETWEEN", "value": ms(low), "highValue": ms(until)}]
-        filters += [{"propertyName": name, "operator": op, "value": value} for name, op, value in extra]
+        # (name, operator, value), or a list of values for IN and NOT_IN
+        filters += [{"propertyName": name, "operator": op, "values" if isinstance(value, list) else "value": value}
+                    for name, op, value in extra]
         body = {"filterGroups": [{"filters": filters}], "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
                 "properties": properties, "limit": PAGE}
         if after:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 
-from cxcheck.runtime import basic_credentials
 from cxcheck.sources.base import ApiSource, ConfigError, SourceError
 from cxcheck.sources.funnels import Funnel, Step, count
 
@@ -58,8 +57,12 @@ class Mixpanel(ApiSource):
         self.zone = time_zone(args.project_timezone)
         self.base_url = args.api_url or REGIONS[args.region]
 
+    @property
+    def credential(self) -> str:
+        return f"the service account's secret ({self.token_origin})"
+
     def auth(self) -> dict:
-        return {"headers": {"Authorization": basic_credentials(self.args.service_account, self.token)}}
+        return self.basic_auth(self.args.service_account, self.token)   # the encoded form masked too
 
     def dates(self, since: float, until: float) -> tuple[str, str]:
         """The whole days of (since, until] in the project's time zone: the last is the day before

@@ -41,6 +41,10 @@ class Pipedrive(ApiSource):
         self.base_url = self.args.api_url or f"https://{value}.pipedrive.com/api"
         self.rows = 0
 
+    @property
+    def credential(self) -> str:
+        return f"the API token ({self.token_origin})"
+
     def auth(self) -> dict:
         return {"headers": {"x-api-token": self.token}}
 
