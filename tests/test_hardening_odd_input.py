@@ -52,7 +52,8 @@ def test_steps_whose_perfdata_labels_collide_are_refused(tmp_path):
     ("-5", "'-5' must be a positive number"),
     ("ten", "'ten' is not a number"),
 ])
-@pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_transaction", "check_cx_nps"])
+@pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_transaction", "check_cx_nps",
+                                    "check_cx_conversion", "check_cx_churn"])
 def test_absurd_timeouts_are_our_unknown(plugin, value, reason):
     result = run_plugin(plugin, "-t", value)
     name = plugin.removeprefix("check_cx_").upper()
