@@ -25,12 +25,14 @@ def query(handler) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
 
 
-def prometheus_api(site, values: dict, seen: list | None = None):
+def prometheus_api(site, values: dict, seen: list | None = None, auths: list | None = None):
     """Answers each query with values[(query, time)] (a number, or None for an empty result)."""
     def answer(handler, body):
         params = query(handler)
         if seen is not None:
             seen.append(params)
+        if auths is not None:
+            auths.append(handler.headers.get("Authorization"))
         value = values[(params["query"], float(params["time"]))]
         result = [] if value is None else [{"metric": {}, "value": [float(params["time"]), str(value)]}]
         return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
@@ -69,15 +71,19 @@ def test_prometheus_counters_steps_and_the_week_before(site):
         (windowed(PAYMENT, "1h"), f"{before:.3f}"), (windowed(ORDERED, "1h"), f"{before:.3f}")]
 
 
-def test_prometheus_ratio_with_the_entered_count(site):
+def test_prometheus_ratio_with_the_entered_count_and_a_token(site):
     ratio = f"{windowed(ORDERED, '1d')} / {windowed(ENTERED, '1d')}"
     values = {(windowed(ENTERED, "1d"), float(NOW_EPOCH)): 2000, (ratio, float(NOW_EPOCH)): 0.0315}
-    api = prometheus_api(site, values)
+    auths = []
+    api = prometheus_api(site, values, auths=auths)
     result = conversion("--prometheus", api.url, "--entered-query", ENTERED, "--ratio-query",
-                        f"{ORDERED} / {ENTERED}", "--no-compare", "-c", "2:")
+                        f"{ORDERED} / {ENTERED}", "--no-compare", "-c", "2:", "--token-env", "PROM_TOKEN", "-vv",
+                        env={"PROM_TOKEN": "prom-s3cret"})
+    assert auths == ["Bearer prom-s3cret"] * 2 and "prom-s3cret" not in result.stdout
     # 0.0315 x 2000 = 63 converted: 3.15 %
     assert (result.code, result.text) == (0, "CX CONVERSION OK - conversion 3.15% (63 of 2000 entered) over 1d, "
                                              "floor 2%")
+    assert any(line.startswith("INFO cxcheck: GET") for line in result.long_output)    # -vv shows the requests
 
 
 def test_prometheus_quiet_night_ratio_without_data_is_no_volume(site):

@@ -40,35 +40,39 @@ class PrometheusFunnel(ApiSource):
             if WINDOW not in query:
                 raise ConfigError(f"every query needs {WINDOW} (the window, e.g. increase(x[{WINDOW}])): {query!r}")
 
+    def server(self):
+        """One client for both windows: the token (Bearer) kept to the server's host."""
+        from cxcheck.sources.prometheus import Prometheus
+
+        if getattr(self, "_server", None) is None:
+            headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+            self._server = Prometheus(self.value, self.run.http_options(), self.run.deadline, headers=headers)
+        return self._server
+
     def read_funnel(self, since: float, until: float) -> Funnel:
-        from cxcheck.sources.prometheus import NoData, Prometheus
+        from cxcheck.sources.prometheus import NoData
 
-        args, window = self.args, Duration(str(until - since)).prometheus
-        http = self.run.http_options()
-        if self.token:
-            http.headers["Authorization"] = f"Bearer {self.token}"
-        server = Prometheus(self.value, http, self.run.deadline, time=f"{until:.3f}")
-        self.reading(f"Prometheus at {until:.0f}")
-        try:
-            def number(query: str, what: str) -> int:
-                return count(server.query(query.replace(WINDOW, window)), f"Prometheus {what}")
+        args, window, server = self.args, Duration(str(until - since)).prometheus, self.server()
+        server.time = f"{until:.3f}"            # the earlier window: the same queries at an earlier time
+        self.reading(f"Prometheus at {iso(until)}")
 
-            steps = [Step("entered", number(args.entered_query, "--entered-query"))]
-            steps += [Step(name, number(query, f"--step-query {name}")) for name, query in args.step_query]
-            if args.converted_query:
-                steps.append(Step("converted", number(args.converted_query, "--converted-query")))
-            else:
-                try:
-                    ratio = server.query(args.ratio_query.replace(WINDOW, window))
-                except NoData:
-                    if steps[0].count:
-                        raise
-                    ratio = 0.0             # 0/0: nobody entered, nobody converted
-                if not -1e-9 <= ratio <= 1 + 1e-9:
-                    raise ConfigError(f"--ratio-query gives {ratio:g}, not a fraction between 0 and 1")
-                steps.append(Step("converted", round(min(max(ratio, 0.0), 1.0) * steps[0].count)))
-        finally:
-            server.close()
+        def number(query: str, what: str) -> int:
+            return count(server.query(query.replace(WINDOW, window)), f"Prometheus {what}")
+
+        steps = [Step("entered", number(args.entered_query, "--entered-query"))]
+        steps += [Step(name, number(query, f"--step-query {name}")) for name, query in args.step_query]
+        if args.converted_query:
+            steps.append(Step("converted", number(args.converted_query, "--converted-query")))
+        else:
+            try:
+                ratio = server.query(args.ratio_query.replace(WINDOW, window))
+            except NoData:
+                if steps[0].count:
+                    raise
+                ratio = 0.0             # 0/0: nobody entered, nobody converted
+            if not -1e-9 <= ratio <= 1 + 1e-9:
+                raise ConfigError(f"--ratio-query gives {ratio:g}, not a fraction between 0 and 1")
+            steps.append(Step("converted", round(min(max(ratio, 0.0), 1.0) * steps[0].count)))
         return Funnel(checked(steps, "Prometheus"), f"Prometheus: instant queries at {iso(until)} over [{window}]")
 
 
