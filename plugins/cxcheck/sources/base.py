@@ -27,6 +27,11 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
   ("solved") from `since` to `until` at least, more is filtered by the check.
   `read_backlog(before, rejects)` gives (count, oldest creation or None, rows examined or None
   when the help desk counted) of the tickets still unsolved that were created before `before`.
+- funnel: `read_funnel(since, until)` gives a funnels.Funnel, the steps of (since, until] with
+  how many customers reached each; called once per window (a source that cannot give an earlier
+  window sets `can_compare` False and says why in `why_not_compare`);
+- churn: `read_churn(windows, rejects)` gives a churn.Churn per window (who could be lost, who
+  was, the value and reasons), all windows in one pass; `rows` then says how many rows it used.
 """
 
 from __future__ import annotations
