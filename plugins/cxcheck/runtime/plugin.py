@@ -19,6 +19,7 @@ import warnings
 
 import nagiosplugin
 
+from cxcheck.runtime import processes
 from cxcheck.runtime.deadline import Backstop, Deadline
 from cxcheck.runtime.options import HttpOptions
 from cxcheck.runtime.secrets import install_masking, masker
@@ -132,28 +133,6 @@ def _traceback_lines(exc: BaseException) -> list[str]:
     return lines
 
 
-def _end_children():
-    """Stop the processes this one started (none today; a check that spawns one must not leave it)."""
-    me = str(os.getpid())
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[1:2] == [me.encode()]:
-            try:
-                os.kill(int(entry), 15)
-            except OSError:
-                pass
-
-
 def run_plugin(name: str, build_parser, body, argv=None) -> int:
     started = time.monotonic()
     install_masking()
@@ -194,11 +173,12 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
     # From the backstop's thread: if the main thread's result is out already, it exits by itself.
     def hard_timeout():
         if output.emit(text_of(args.timeout_state, timed_out_line(), list(run.longoutput))):
+            processes.end_all()
             os._exit(STATE_CODES[args.timeout_state])
 
     def stopped(signum):
         if output.emit(text_of("unknown", f"stopped by {signum.name}{during()}", list(run.longoutput))):
-            _end_children()
+            processes.end_all()
             os._exit(STATE_CODES["unknown"])
 
     backstop = Backstop(run.deadline, hard_timeout, stopped)

@@ -1,0 +1,217 @@
+"""Starting and ending the browser's processes, so that none outlives the run.
+
+chromedriver starts in a new session (its own process group) and Chromium with every helper
+process it forks stays in that group: one
+SIGKILL to the group ends them all; the crash handlers Chromium starts in sessions of their own
+are found by the profile directory their command line names (XDG_CONFIG_HOME points there, so
+they write nothing outside it). The run becomes a child subreaper, so the helpers orphaned
+by that kill are reaped here, not left as zombies under a PID 1 that never waits. If the run
+itself is SIGKILLed, the kernel kills chromedriver (PR_SET_PDEATHSIG) and the next run sweeps the
+orphaned Chromium: its profile directory names the run that owned it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from cxcheck.runtime import ConfigError, DeadlineExceeded, SourceError, processes
+
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+CHROMEDRIVER = ("chromedriver",)
+INSTALL = "apt-get install chromium chromium-driver"
+PROFILE_PREFIX = "cxcheck-browser-"
+PROFILE = re.compile(re.escape(PROFILE_PREFIX) + r"(\d+)-")
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+READY_POLL = 0.02       # seconds between looks at chromedriver's port while it starts
+
+
+def find(names, env: str, what: str) -> str:
+    """The binary named by $env, else the first of `names` on PATH."""
+    chosen = os.environ.get(env)
+    if chosen:
+        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)):
+            raise ConfigError(f"${env}={chosen}: not an executable file")
+        return chosen
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise ConfigError(f"{what} not found (looked for {', '.join(names)} on PATH and ${env}): {INSTALL}")
+
+
+def _libc():
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _in_child():
+    """In chromedriver before exec: its own session; killed when the run that started it dies."""
+    os.setsid()
+    libc = _libc()
+    if libc is not None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Driver:
+    """A chromedriver process in its own process group, with a profile directory for Chromium."""
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+        self.home = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def profile(self) -> str:
+        return os.path.join(self.home, "profile")
+
+    def start(self, chromedriver: str):
+        sweep()
+        libc = _libc()
+        if libc is not None:
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
+        self.home = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
+        processes.own(self, self.end)
+        self.port = free_port()
+        with open(os.path.join(self.home, "chromedriver.log"), "wb") as log:
+            self.process = subprocess.Popen(
+                [chromedriver, f"--port={self.port}", "--allowed-ips=127.0.0.1"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=_in_child, close_fds=True,
+                env=dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
+                         XDG_CACHE_HOME=os.path.join(self.home, "cache")))
+        self._wait_ready()
+
+    def _wait_ready(self):
+        while True:
+            if self.process.poll() is not None:
+                raise SourceError(f"chromedriver exited with code {self.process.returncode}: {self.last_words()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                pass
+            if self.deadline.remaining <= READY_POLL:
+                raise DeadlineExceeded()
+            time.sleep(READY_POLL)
+
+    def last_words(self) -> str:
+        """chromedriver's last log line: why it did not start."""
+        try:
+            with open(os.path.join(self.home, "chromedriver.log"), "rb") as log:
+                lines = log.read()[-4096:].decode("utf-8", "replace").strip().splitlines()
+        except OSError:
+            return "no log"
+        return lines[-1] if lines else "no log"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def members(self) -> list[int]:
+        return processes.group_members(self.process.pid) if self.process is not None else []
+
+    def end(self):
+        """Kill the whole group, reap, remove the profile. Never raises; safe to call twice."""
+        processes.disown(self)
+        if self.process is not None:
+            processes.end_group(self.process.pid)
+            for pid, _ in _users_of([self.home]):
+                _kill(pid)
+            try:
+                self.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            reap()
+        if self.home:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+def reap():
+    """Collect the exit status of orphaned browser helpers reparented to this (subreaper) run,
+    but never of a child something else in this process waits for."""
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            if not processes.children_of(os.getpid()):
+                return
+            time.sleep(0.01)
+
+
+def sweep(tmp: str | None = None):
+    """End the browsers of runs that died without cleaning up (SIGKILL, OOM), remove their
+    profiles. A profile whose run is still alive is left alone."""
+    tmp = tmp or tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(tmp) if n.startswith(PROFILE_PREFIX)]
+    except OSError:
+        return
+    stale = []
+    for name in names:
+        match = PROFILE.match(name)
+        if match and not _alive(int(match.group(1))):
+            stale.append(os.path.join(tmp, name))
+    if not stale:
+        return
+    for pid, group in _users_of(stale):
+        processes.end_group(group)
+        _kill(pid)
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _kill(pid: int):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _users_of(paths) -> list[tuple[int, int]]:
+    """(pid, process group) of the processes whose command line names one of `paths`."""
+    found = []
+    needles = [path.encode() for path in paths]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+            if any(needle in cmdline for needle in needles):
+                found.append((int(entry), os.getpgid(int(entry))))
+        except OSError:
+            continue
+    return found

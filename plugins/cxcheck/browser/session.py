@@ -1,0 +1,228 @@
+"""The Browser a run drives: headless Chromium through chromedriver, within the run's deadline.
+
+Every Selenium call is bounded: page loads and scripts by the timeouts `bound()` sets from what
+is left of the deadline, anything else by the SIGALRM backstop, which raises DeadlineExceeded
+inside a blocked call. However the run ends, `__exit__` (or, on the hard exits, the runtime's
+process registry) kills the browser's whole process group and removes its profile.
+"""
+
+from __future__ import annotations
+
+import os
+
+from cxcheck.browser import launch
+from cxcheck.browser.timings import READ_JS, VITALS_JS, Network, NetworkLog, PageLoad, js_errors
+from cxcheck.runtime import ConfigError, DeadlineExceeded, SourceError, log, masker
+
+NEED_SELENIUM = ("the browser checks need Selenium: pip install 'cxcheck[browser]' "
+                 "(or apt-get install python3-selenium)")
+# Kept back from a page load for reading what it got, a screenshot and the result line.
+RESERVE, RESERVE_SHARE = 1.5, 0.15
+# No traffic but the page's own: no updates, sync, safe-browsing or metrics calls home.
+FLAGS = (
+    "--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+    "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-default-apps", "--disable-extensions", "--metrics-recording-only",
+    "--disable-breakpad", "--disable-crash-reporter",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
+    "--password-store=basic", "--use-mock-keychain", "--mute-audio", "--hide-scrollbars",
+)
+
+
+class Browser:
+    def __init__(self, deadline, *, insecure: bool = False, user_agent: str | None = None,
+                 window: tuple[int, int] = (1366, 768)):
+        self.deadline = deadline
+        self.insecure, self.user_agent, self.window = insecure, user_agent, window
+        self.driver = None
+        self.peak_memory = 0
+        self.page_url = ""
+        self._process = launch.Driver(deadline)
+        self._network = NetworkLog()
+
+    def __enter__(self) -> Browser:
+        try:
+            from selenium import webdriver
+            from selenium.common.exceptions import WebDriverException
+            from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
+        except ImportError:
+            raise ConfigError(NEED_SELENIUM) from None
+        chromium = launch.find(launch.CHROMIUM, "CXCHECK_CHROMIUM", "Chromium")
+        chromedriver = launch.find(launch.CHROMEDRIVER, "CXCHECK_CHROMEDRIVER", "chromedriver")
+        try:
+            self._process.start(chromedriver)
+            options = self._options(webdriver.ChromeOptions(), chromium)
+            # ignore_proxy: chromedriver is on loopback; an http_proxy in the environment is for the page.
+            connection = ChromiumRemoteConnection(self._process.url, "goog", "chrome", True, True)
+            self.driver = webdriver.Remote(command_executor=connection, options=options)
+            self.cdp("Page.addScriptToEvaluateOnNewDocument", source=VITALS_JS)
+            self.take_network(), self.take_js_errors()      # the blank start page's: not the customer's
+        except WebDriverException as exc:
+            self.close()
+            raise SourceError(f"Chromium did not start: {first_line(exc)}") from None
+        except BaseException:
+            self.close()
+            raise
+        self.sample_memory()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        self.driver = None              # no quit(): the group kill is quicker and cannot hang
+        self._process.end()
+
+    def _options(self, options, chromium: str):
+        options.binary_location = chromium
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={self._process.profile}")
+        options.add_argument(f"--window-size={self.window[0]},{self.window[1]}")
+        if os.geteuid() == 0:           # Chromium refuses to sandbox itself as root
+            options.add_argument("--no-sandbox")
+        if self.user_agent:
+            options.add_argument(f"--user-agent={self.user_agent}")
+        options.set_capability("acceptInsecureCerts", bool(self.insecure))
+        options.set_capability("pageLoadStrategy", "normal")
+        options.set_capability("unhandledPromptBehavior", "dismiss")
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+        options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
+        return options
+
+    # -- bounded calls ----------------------------------------------------------------------
+
+    def bound(self, reserve: bool = False):
+        """Selenium's page-load and script timeouts: what is left of the deadline (less the
+        reserve, for a page load that must leave time to say what it got)."""
+        left = self.deadline.timeout()
+        if reserve:
+            left -= min(RESERVE, left * RESERVE_SHARE)
+        ms = max(int(left * 1000), 1)
+        self._call("setTimeouts", {"pageLoad": ms, "script": ms, "implicit": 0})
+
+    def _call(self, command: str, params: dict | None = None):
+        from selenium.common.exceptions import TimeoutException, WebDriverException
+
+        try:
+            return self.driver.execute(command, params or {})["value"]
+        except TimeoutException:
+            raise
+        except WebDriverException as exc:
+            raise SourceError(f"the browser failed: {first_line(exc)}") from None
+
+    def cdp(self, command: str, **params):
+        return self._call("executeCdpCommand", {"cmd": command, "params": params})
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def open(self, url: str) -> PageLoad:
+        """Navigate to `url` and wait for its load event; a load still running when the time
+        for it is up comes back with timed_out and what was seen (pending requests included)."""
+        from selenium.common.exceptions import TimeoutException, WebDriverException
+
+        self.page_url = url
+        self.bound(reserve=True)
+        try:
+            self.driver.get(url)
+        except TimeoutException:
+            return self._unfinished()
+        except WebDriverException as exc:
+            reason = first_line(exc)
+            if "net::" not in reason:
+                raise SourceError(f"the browser failed: {reason}") from None
+            return self._failed(reason[reason.index("net::"):])
+        return self.settle()
+
+    def settle(self) -> PageLoad:
+        """The timings of the document now shown, once its load event has run."""
+        from selenium.common.exceptions import TimeoutException
+
+        self.bound()
+        try:
+            values = self.driver.execute_async_script(READ_JS, True)
+        except TimeoutException:
+            return self._unfinished()
+        if str(values.get("url", "")).startswith("chrome-error:"):      # Chromium's own error page
+            return self._failed()
+        self.page_url = values.get("url") or self.page_url
+        page = PageLoad.read(values, network=self.take_network(), js_errors=self.take_js_errors())
+        self.sample_memory()
+        return page
+
+    def _failed(self, reason: str | None = None) -> PageLoad:
+        """A page the browser could not load at all: the document's network error, else `reason`."""
+        network = self.take_network()
+        document = next((f for f in network.failed if f.url == self.page_url and f.error), None)
+        error = document.error if document else (reason or "the page could not be loaded")
+        return PageLoad(url=self.page_url, error=error, network=network, js_errors=self.take_js_errors())
+
+    def _unfinished(self) -> PageLoad:
+        """What a load that did not finish got so far; within the reserve kept for it."""
+        from selenium.common.exceptions import WebDriverException
+
+        values = None
+        try:
+            left = self.deadline.timeout()
+            self._call("setTimeouts", {"script": max(int(left * 500), 1)})
+            values = self.driver.execute_async_script(READ_JS, False)
+        except (WebDriverException, SourceError):
+            log.debug("no timings from the unfinished page")
+        if values and values.get("url"):
+            self.page_url = values["url"]
+        page = PageLoad.read(values, url=self.page_url, timed_out=True, network=self.take_network(),
+                             js_errors=self.take_js_errors())
+        page.url = page.url or self.page_url
+        self.sample_memory()
+        return page
+
+    # -- what the browser logged --------------------------------------------------------------
+
+    def take_network(self) -> Network:
+        self._network.feed(self._log("performance"))
+        return self._network.take(self.page_url)
+
+    def take_js_errors(self) -> list[str]:
+        return [masker.mask(error) for error in js_errors(self._log("browser"))]
+
+    def _log(self, kind: str) -> list:
+        try:
+            return self._call("getLog", {"type": kind}) or []
+        except SourceError:
+            if self.deadline.remaining <= 0:
+                raise DeadlineExceeded() from None
+            return []
+
+    # -- evidence and cost --------------------------------------------------------------------
+
+    def screenshot_png(self) -> bytes | None:
+        from selenium.common.exceptions import WebDriverException
+
+        try:
+            return self.driver.get_screenshot_as_png()
+        except WebDriverException:
+            return None
+
+    def sample_memory(self):
+        total = sum(pss(pid) for pid in self._process.members())
+        self.peak_memory = max(self.peak_memory, total)
+
+
+def pss(pid: int) -> int:
+    """Proportional set size in bytes: shared pages split among the processes sharing them, so
+    the sum over a browser's processes is what the browser costs (RSS counts them each time)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def first_line(exc) -> str:
+    """A WebDriver error's own message, first line, masked (it may quote a page's URL)."""
+    text = getattr(exc, "msg", None) or str(exc)
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return masker.mask(lines[0] if lines else type(exc).__name__)

@@ -1,0 +1,173 @@
+"""What one page load measured, read from the browser itself.
+
+Times come from the page's Navigation Timing entry and two PerformanceObservers installed
+before any page script runs (Largest Contentful Paint, Cumulative Layout Shift), all relative to
+the navigation's start, in seconds. Requests, bytes and failures come from the DevTools
+protocol's Network events, which chromedriver keeps in its performance log: a status >= 400 or
+a network error there is what the customer's browser got. Uncaught JavaScript errors come from
+the browser's console log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+
+from cxcheck.runtime import Record
+
+# Installed with Page.addScriptToEvaluateOnNewDocument: runs in every document before its own
+# scripts, so no paint or shift is missed. Non-enumerable, so page scripts iterating window
+# don't see it.
+VITALS_JS = """(() => {
+  const vitals = {lcp: null, cls: 0, observers: []};
+  Object.defineProperty(window, "__cxVitals", {value: vitals});
+  const watch = (type, take) => {
+    try {
+      const observer = new PerformanceObserver((list) => list.getEntries().forEach(take));
+      observer.observe({type, buffered: true});
+      vitals.observers.push([observer, take]);
+    } catch (error) { /* an entry type this browser lacks: the metric stays null */ }
+  };
+  watch("largest-contentful-paint", (entry) => { vitals.lcp = entry.startTime; });
+  watch("layout-shift", (entry) => { if (!entry.hadRecentInput) vitals.cls += entry.value; });
+})();"""
+
+# Waits for the load event, then reads the timings (one task later: the load handlers done).
+# Async: Selenium passes its callback last. A document that never loads is ended by the script
+# timeout, which the session sets to what is left of the deadline.
+READ_JS = """const done = arguments[arguments.length - 1];
+const read = () => {
+  const vitals = window.__cxVitals;
+  if (vitals) vitals.observers.forEach(([observer, take]) => observer.takeRecords().forEach(take));
+  const nav = performance.getEntriesByType("navigation")[0] || {};
+  const ms = (value) => (value > 0 ? value : null);
+  done({url: location.href, status: nav.responseStatus || null, ttfb: ms(nav.responseStart),
+        dcl: ms(nav.domContentLoadedEventEnd), load: ms(nav.loadEventEnd),
+        lcp: vitals ? vitals.lcp : null, cls: vitals ? vitals.cls : null});
+};
+const wait = () => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  if (arguments[0] && !(nav && nav.loadEventEnd > 0)) { setTimeout(wait, 10); return; }
+  setTimeout(read, 0);
+};
+wait();"""
+
+
+class Failed(Record):
+    _fields = ("url", "status", "error", "first_party")
+
+    def __init__(self, url: str, status: int | None = None, error: str | None = None, first_party: bool = True):
+        self.url, self.status, self.error, self.first_party = url, status, error, first_party
+
+    def __str__(self):
+        return f"{self.status if self.status is not None else self.error} {self.url}"
+
+
+class Network(Record):
+    _fields = ("requests", "bytes", "failed", "pending")
+
+    def __init__(self, requests: int = 0, bytes: int = 0, failed: list | None = None, pending: list | None = None):
+        self.requests, self.bytes = requests, bytes
+        self.failed = [] if failed is None else failed
+        self.pending = [] if pending is None else pending
+
+
+class PageLoad(Record):
+    _fields = ("url", "status", "ttfb", "dcl", "load", "lcp", "cls", "timed_out", "error", "network", "js_errors")
+
+    def __init__(self, url: str = "", status: int | None = None, ttfb: float | None = None,
+                 dcl: float | None = None, load: float | None = None, lcp: float | None = None,
+                 cls: float | None = None, timed_out: bool = False, error: str | None = None,
+                 network: Network | None = None, js_errors: list | None = None):
+        self.url, self.status, self.ttfb, self.dcl, self.load = url, status, ttfb, dcl, load
+        self.lcp, self.cls, self.timed_out = lcp, cls, timed_out
+        self.error = error              # the browser could not load the page at all (net::ERR_...)
+        self.network = Network() if network is None else network
+        self.js_errors = [] if js_errors is None else js_errors
+
+    @classmethod
+    def read(cls, values: dict | None, **more) -> PageLoad:
+        """From READ_JS's answer (milliseconds) to seconds."""
+        values = values or {}
+        seconds = {k: (round(values[k] / 1000, 4) if isinstance(values.get(k), (int, float)) else None)
+                   for k in ("ttfb", "dcl", "load", "lcp")}
+        cls_value = values.get("cls")
+        more.setdefault("url", values.get("url") or "")
+        shift = round(cls_value, 4) if isinstance(cls_value, (int, float)) else None
+        return cls(status=values.get("status"), cls=shift, **seconds, **more)
+
+
+class NetworkLog:
+    """Requests by DevTools request id, from chromedriver's performance log entries."""
+
+    def __init__(self):
+        self.requests: dict[str, dict] = {}
+
+    def feed(self, entries):
+        for entry in entries:
+            try:
+                message = json.loads(entry["message"])["message"]
+            except (KeyError, TypeError, ValueError):
+                continue
+            method, params = message.get("method", ""), message.get("params") or {}
+            self._event(method, params)
+
+    def _event(self, method: str, params: dict):
+        rid = params.get("requestId")
+        if not rid or not method.startswith("Network."):
+            return
+        if method == "Network.requestWillBeSent":
+            url = (params.get("request") or {}).get("url", "")
+            if not url.startswith(("http://", "https://")):     # data:, blob:, the browser's own chrome://
+                return
+            hop = self.requests.pop(rid, None)
+            if hop is not None and params.get("redirectResponse"):     # the previous hop of a redirect
+                hop.update(status=params["redirectResponse"].get("status"), done=True)
+                self.requests[f"{rid}>{len(self.requests)}"] = hop
+            self.requests[rid] = {"url": url, "status": None, "error": None, "done": False, "bytes": 0}
+            return
+        request = self.requests.get(rid)
+        if request is None:
+            return
+        if method == "Network.responseReceived":
+            request["status"] = (params.get("response") or {}).get("status")
+        elif method == "Network.loadingFinished" and not request["error"]:
+            request["done"], request["bytes"] = True, int(params.get("encodedDataLength") or 0)
+        elif method == "Network.loadingFailed":
+            if params.get("canceled"):       # cut off (a load stopped at its timeout, a page left): still pending
+                return
+            request["done"] = True
+            request["error"] = params.get("blockedReason") or params.get("errorText") or "failed"
+
+    def take(self, page_url: str) -> Network:
+        """The requests since the last take, as a Network; forgets them."""
+        host = urlsplit(page_url).hostname
+        failed, pending, total = [], [], 0
+        for request in self.requests.values():
+            total += request["bytes"]
+            status = request["status"]
+            if request["error"] or (isinstance(status, int) and status >= 400):
+                failed.append(Failed(request["url"], status if isinstance(status, int) else None,
+                                     request["error"], urlsplit(request["url"]).hostname == host))
+            elif not request["done"]:
+                pending.append(request["url"])
+        network = Network(requests=len(self.requests), bytes=total, failed=failed, pending=pending)
+        self.requests = {}
+        return network
+
+
+# "http://host/page/ 12:9 Uncaught Error: text" -> "Uncaught Error: text (http://host/page/ 12:9)"
+_CONSOLE = re.compile(r"^(?P<where>\S+ \d+:\d+) (?P<what>.*)$", re.DOTALL)
+
+
+def js_errors(entries) -> list[str]:
+    """Uncaught errors (thrown, or a rejected promise nobody handled) from the console log."""
+    errors = []
+    for entry in entries:
+        message = str(entry.get("message", ""))
+        if entry.get("level") != "SEVERE" or entry.get("source") != "javascript":
+            continue
+        match = _CONSOLE.match(message)
+        errors.append(f"{match['what']} ({match['where']})" if match else message)
+    return errors
