@@ -93,3 +93,22 @@ sys.exit(runtime.run_plugin("CX CHILD", lambda: runtime.Parser("check_child", "a
     assert (code, out, err) == (3, "CX CHILD UNKNOWN - stopped by SIGTERM while waiting for its child\n", "")
     assert took < 0.5
     wait_for(lambda: not alive(child), timeout=2, what="the child to end")
+
+
+EARLY = """
+import os, signal, sys
+from cxcheck import runtime
+
+def build_parser():                 # the signal arrives while the options are still being read
+    os.kill(os.getpid(), signal.{signal})
+    return runtime.Parser("check_early", description="early")
+
+sys.exit(runtime.run_plugin("CX EARLY", build_parser, lambda run: None))
+"""
+
+
+@pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
+def test_signal_before_the_deadline_is_armed_still_gets_its_line(signum):
+    proc = subprocess.run([sys.executable, "-c", EARLY.format(signal=signum)], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL, env=plugin_env())
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, f"CX EARLY UNKNOWN - stopped by {signum} while starting\n", "")

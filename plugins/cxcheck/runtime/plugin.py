@@ -12,6 +12,7 @@ import argparse
 import gc
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -20,7 +21,7 @@ import warnings
 import nagiosplugin
 
 from cxcheck.runtime import processes
-from cxcheck.runtime.deadline import Backstop, Deadline
+from cxcheck.runtime.deadline import STOP_SIGNALS, Backstop, Deadline
 from cxcheck.runtime.options import HttpOptions
 from cxcheck.runtime.secrets import install_masking, masker
 from cxcheck.runtime.states import STATE_CODES, STATE_OBJECTS
@@ -140,7 +141,6 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
     if not logging.getLogger().handlers:    # no record reaches stderr by logging's last resort
         logging.getLogger().addHandler(logging.NullHandler())
     output = _Output()
-    verbosity = 0
 
     def text_of(state: str, reason, lines=()) -> str:
         return f"{name} {state.upper()} - {clean_text(reason)}\n" + "".join(_line(line) + "\n" for line in lines)
@@ -149,9 +149,19 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         output.emit(text_of(state, reason, lines))
         return STATE_CODES[state]
 
+    # Until the backstop is armed (it needs -t), a stop signal still gets its one line.
+    def stopped_early(signum, frame):
+        if output.emit(text_of("unknown", f"stopped by {signal.Signals(signum).name} while starting")):
+            os._exit(STATE_CODES["unknown"])
+
+    early = {}
+    if threading.current_thread() is threading.main_thread():
+        early = {signum: signal.signal(signum, stopped_early) for signum in STOP_SIGNALS}
+
     try:
         args = build_parser().parse_args(argv)
     except ConfigError as exc:
+        _restore(early)
         return one_line("unknown", exc)
 
     verbosity = min(args.verbose, 3)
@@ -202,6 +212,12 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         return one_line("unknown", f"internal error: {type(exc).__name__}: {masker.mask(exc)}", lines)
     finally:
         backstop.release()
+        _restore(early)
+
+
+def _restore(handlers: dict):
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 def plugin(name: str, build_parser):
