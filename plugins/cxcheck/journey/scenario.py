@@ -18,10 +18,9 @@ STEP_KEYS = set(METHODS) | {
 EXPECT_KEYS = {"status", "contains", "not_contains", "regex", "url_matches", "header", "json"}
 EXTRACT_KINDS = {"json", "regex", "header", "cookie"}
 SUBMIT_KEYS = {"form", "fields", "button"}
-TOP_KEYS = {"name", "base_url", "variables", "steps", "timeout", "max_body"}
+TOP_KEYS = {"name", "base_url", "variables", "steps", "timeout", "max_body", "browser"}
 MAX_STEPS = 50
 MAX_SCENARIO = 1024 * 1024          # bytes of a scenario file
-MAX_NODES = 100_000                 # values of a scenario once YAML aliases are expanded
 STEP_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}$"     # compiled on first use: a plain login never needs it
 
 
@@ -65,15 +64,24 @@ class Step(Record):
         self.follow_redirects = follow_redirects
         self.verify = verify            # programmatic only: callable(response, cookies) -> [reasons]
 
+    def inputs(self) -> list:
+        """What variables are substituted into (references are checked before a run)."""
+        submit = self.submit_form
+        fields = submit.fields if submit and not callable(submit.fields) else {}
+        selectors = [s for s in ([submit.form, submit.button] if submit else []) if isinstance(s, str)]
+        return [self.url or "", self.json, self.form, self.data or "", self.headers, self.params, self.expect,
+                fields, selectors]
+
 
 class Scenario(Record):
-    _fields = ("name", "steps", "base_url", "variables", "source")
+    _fields = ("name", "steps", "base_url", "variables", "source", "browser")
 
     def __init__(self, name: str, steps: list, base_url: str | None = None, variables: dict | None = None,
-                 source: str = "<scenario>"):
+                 source: str = "<scenario>", browser: bool = False):
         self.name, self.steps, self.base_url = name, steps, base_url
         self.variables = {} if variables is None else variables
         self.source = source
+        self.browser = browser          # runs in Chromium: its steps are browser_steps.BrowserStep
 
 
 def load(path: str) -> Scenario:
@@ -81,8 +89,10 @@ def load(path: str) -> Scenario:
     text = read_text(path, MAX_SCENARIO, "scenario", ScenarioError)
     import yaml  # only runs that read a scenario pay for it
 
+    from cxcheck.journey.yaml_load import TooBig, parse
+
     try:
-        data = _parse(yaml, text)
+        data = parse(yaml, text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1} column {mark.column + 1}" if mark else ""
@@ -90,88 +100,9 @@ def load(path: str) -> Scenario:
         raise ScenarioError(f"{path}:{where}: malformed YAML: {problem}") from None
     except RecursionError:
         raise ScenarioError(f"{path}: malformed YAML: nested too deeply") from None
-    except _TooBig as exc:
+    except TooBig as exc:
         raise ScenarioError(f"{path}: {exc}") from None
     return from_dict(data, source=path)
-
-
-# Deeper than this, the pure-Python loader decides (it stops at about 500 levels; libyaml does not).
-_C_DEPTH = 100
-
-
-class _TooBig(Exception):
-    """A document whose aliases expand past MAX_NODES values (a "billion laughs")."""
-
-
-def _parse(yaml, text: str):
-    """yaml.safe_load's result, parsed by libyaml when PyYAML has it: ~8x faster (2 ms of a 5-step
-    scenario's run, 7 ms of a 9-step one). Both share the same Python constructor and resolver, so
-    values are the same; on an error, or a document nested deeper than the pure-Python loader
-    reaches, that loader parses again, so messages and limits stay exactly yaml.safe_load's.
-    Before anything is built, the document's size with its aliases expanded is counted on the
-    parsed nodes (each shared node once): an alias bomb is refused in milliseconds."""
-    loader = getattr(yaml, "CSafeLoader", None)
-    if loader is not None:
-        try:
-            data = _load(loader, text)
-        except (yaml.YAMLError, RecursionError):
-            pass
-        else:
-            if _depth_within(data, _C_DEPTH):
-                return data
-    return _load(yaml.SafeLoader, text)
-
-
-def _load(loader_class, text: str):
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _expanded_size(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _expanded_size(root) -> int:
-    """How many values the document has once its aliases are expanded, counted on the node
-    graph (an alias is the same node object again), each node's count computed once."""
-    sizes: dict[int, int] = {}
-    pending = [(root, False)]
-    while pending:
-        node, children_done = pending.pop()
-        key = id(node)
-        if key in sizes and not children_done:
-            continue
-        value = node.value
-        children = [part for pair in value for part in pair] if isinstance(value, list) and value \
-            and isinstance(value[0], tuple) else (value if isinstance(value, list) else [])
-        if children_done:
-            counts = [sizes.get(id(child), 0) for child in children]
-            if 0 in counts:             # a child still in progress: an ancestor, aliased inside itself
-                raise _TooBig("a YAML alias refers to a value that contains it")
-            sizes[key] = 1 + sum(counts)
-            if sizes[key] > MAX_NODES:
-                raise _TooBig(f"more than {MAX_NODES} values once its YAML aliases are expanded "
-                              "(an alias bomb?)")
-            continue
-        sizes[key] = 0                  # in progress
-        pending.append((node, True))
-        pending.extend((child, False) for child in children if id(child) not in sizes)
-    return sizes[id(root)]
-
-
-def _depth_within(data, limit: int) -> bool:
-    pending = [(data, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, (dict, list)):
-            if depth > limit:
-                return False
-            items = value.values() if isinstance(value, dict) else value
-            pending.extend((item, depth + 1) for item in items if isinstance(item, (dict, list)))
-    return True
 
 
 def from_dict(data, source: str = "<scenario>") -> Scenario:
@@ -195,6 +126,13 @@ def from_dict(data, source: str = "<scenario>") -> Scenario:
     for key, value in variables.items():
         if not isinstance(value, (str, int, float, bool)):
             fail(f"variable {key!r} must be a string or a number")
+    browser = data.get("browser", False)
+    if not isinstance(browser, bool):
+        fail("'browser' must be true or false")
+    if browser:
+        from cxcheck.journey.browser_steps import browser_step as parse_step
+    else:
+        parse_step = _step
     steps = data.get("steps")
     if not isinstance(steps, list) or not steps:
         fail("'steps' must be a non-empty list")
@@ -202,7 +140,7 @@ def from_dict(data, source: str = "<scenario>") -> Scenario:
         fail(f"{len(steps)} steps, more than the {MAX_STEPS} a journey may have")
     parsed, labels = [], {}
     for index, raw in enumerate(steps, 1):
-        step = _step(raw, index, fail)
+        step = parse_step(raw, index, fail)
         if step.name in labels.values():
             fail(f"step {index}: name {step.name!r} is used twice (perfdata labels must be unique)")
         label = perf_label(step.name)
@@ -210,22 +148,35 @@ def from_dict(data, source: str = "<scenario>") -> Scenario:
             fail(f"step {index}: name {step.name!r} gives the same perfdata label ({label}) as step "
                  f"{labels[label]!r}: rename one")
         labels[label] = step.name
-        if step.submit_form is not None and index == 1:
+        if index == 1 and not browser and step.submit_form is not None:
             fail(f"step {step.name!r}: submit_form needs a previous step that fetched the page")
+        if index == 1 and browser and step.action != "goto":
+            fail(f"step {step.name!r}: a browser journey starts with a goto step (the browser opens on "
+                 "an empty page)")
         parsed.append(step)
     return Scenario(name=name, steps=parsed, base_url=base_url,
-                    variables={k: str(v) for k, v in variables.items()}, source=source)
+                    variables={k: str(v) for k, v in variables.items()}, source=source, browser=browser)
 
 
-def _step(raw, index: int, fail) -> Step:
+def step_name(raw, index: int, fail, kinds: str) -> str:
+    """A step's name (its perfdata label's base): given, or step<N>."""
     if not isinstance(raw, dict):
-        fail(f"step {index}: a step is a mapping (name, get/post/... or submit_form, expect)")
+        fail(f"step {index}: a step is a mapping ({kinds})")
     name = raw.get("name", f"step{index}")
     if not isinstance(name, str) or not re.match(STEP_NAME, name):
         fail(f"step {index}: key 'name': use letters, digits, _ . - (at most 41), got {name!r}")
+    return name
+
+
+def _step(raw, index: int, fail) -> Step:
+    name = step_name(raw, index, fail, "name, get/post/... or submit_form, expect")
     where = f"step {name!r}"
     unknown = sorted(str(k) for k in raw if k not in STEP_KEYS)
     if unknown:
+        from cxcheck.journey.browser_steps import ACTIONS
+
+        if unknown[0] in ACTIONS:
+            fail(f"{where}: key {unknown[0]!r} is a browser step: add 'browser: true' at the top of the scenario")
         fail(f"{where}: unknown key {unknown[0]!r}")
     verbs = [m for m in METHODS if m in raw]
     if len(verbs) + ("submit_form" in raw) != 1:
@@ -253,6 +204,16 @@ def _step(raw, index: int, fail) -> Step:
     step.params = _mapping(raw, "params", where, fail)
     step.expect = _expect(raw.get("expect"), where, fail)
     step.extract = _extract(raw.get("extract"), where, fail)
+    step_limits(raw, step, where, fail)
+    if "follow_redirects" in raw:
+        if not isinstance(raw["follow_redirects"], bool):
+            fail(f"{where}: key 'follow_redirects': true or false")
+        step.follow_redirects = raw["follow_redirects"]
+    return step
+
+
+def step_limits(raw: dict, step, where: str, fail):
+    """warning, critical (Nagios ranges, seconds) and timeout (seconds), on any kind of step."""
     for key in ("warning", "critical"):
         if raw.get(key) is not None:
             try:
@@ -263,11 +224,6 @@ def _step(raw, index: int, fail) -> Step:
         if not isinstance(raw["timeout"], (int, float)) or isinstance(raw["timeout"], bool) or raw["timeout"] <= 0:
             fail(f"{where}: key 'timeout': seconds, a positive number")
         step.timeout = float(raw["timeout"])
-    if "follow_redirects" in raw:
-        if not isinstance(raw["follow_redirects"], bool):
-            fail(f"{where}: key 'follow_redirects': true or false")
-        step.follow_redirects = raw["follow_redirects"]
-    return step
 
 
 def _mapping(raw: dict, key: str, where: str, fail) -> dict:
@@ -315,19 +271,10 @@ def _expect(raw, where: str, fail) -> dict:
         expect["status"] = codes
     for key in ("contains", "not_contains"):
         if key in expect:
-            values = expect[key] if isinstance(expect[key], list) else [expect[key]]
-            if not values or not all(isinstance(v, (str, int, float)) for v in values):
-                fail(f"{where}: expect: key {key!r}: a text or a list of texts")
-            expect[key] = [str(v) for v in values]
+            expect[key] = text_list(expect[key], f"{where}: expect: key {key!r}", fail)
     for key in ("regex", "url_matches"):
         if key in expect:
-            if not isinstance(expect[key], str):
-                fail(f"{where}: expect: key {key!r}: a regular expression")
-            if "${" not in expect[key]:
-                try:
-                    re.compile(expect[key])
-                except re.error as exc:
-                    fail(f"{where}: expect: key {key!r}: invalid regular expression: {exc}")
+            check_regex(expect[key], f"{where}: expect: key {key!r}", fail)
     if "header" in expect:
         if not isinstance(expect["header"], dict) or not expect["header"]:
             fail(f"{where}: expect: key 'header': a mapping of header names to regular expressions")
@@ -337,6 +284,25 @@ def _expect(raw, where: str, fail) -> dict:
             fail(f"{where}: expect: key 'json': a mapping of JMESPath expressions to values")
         _check_jmespath(expect["json"].keys(), f"{where}: expect: key 'json'", fail)
     return expect
+
+
+def text_list(value, where: str, fail, what: str = "text") -> list[str]:
+    """A text or a list of them (numbers as written), as a list."""
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, (str, int, float)) for v in values):
+        fail(f"{where}: a {what} or a list of {what}s")
+    return [str(v) for v in values]
+
+
+def check_regex(value, where: str, fail):
+    """A regular expression; compiled now unless a ${variable} completes it at run time."""
+    if not isinstance(value, str):
+        fail(f"{where}: a regular expression")
+    if "${" not in value:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            fail(f"{where}: invalid regular expression: {exc}")
 
 
 def _extract(raw, where: str, fail) -> dict:

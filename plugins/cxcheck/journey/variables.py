@@ -120,3 +120,17 @@ def references(value) -> set[str]:
         for item in value:
             found |= references(item)
     return found
+
+
+def for_run(scenario, overrides: dict, secret_overrides: dict) -> Variables:
+    """A run's variables: the administrator's (--var; --var-env/--var-file as secrets) over the
+    scenario's own, which may use them."""
+    variables = Variables()
+    for name, value in overrides.items():
+        variables.set(name, value)
+    for name, value in secret_overrides.items():
+        variables.set(name, value, secret=True)
+    for name, value in scenario.variables.items():
+        if name not in variables:
+            variables.set(name, variables.substitute(value, f"{scenario.source}: variable {name!r}"))
+    return variables
