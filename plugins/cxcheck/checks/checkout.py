@@ -32,6 +32,11 @@ EXAMPLES = """
   # a checkout through a JSON API (token extracted at login), one request per line at -v
   check_cx_checkout --scenario templates/scenarios/shop-checkout-api.yaml \\
       --var base_url=https://shop.example.com --var-env password=SHOP_PASSWORD -v
+
+  # the checkout in headless Chromium (browser: true), a PNG of the page where a step failed
+  check_cx_checkout --scenario templates/scenarios/shop-checkout-browser.yaml \\
+      --var base_url=https://shop.example.com --var-env password=SHOP_PASSWORD -t 40 \\
+      --screenshot-dir /var/lib/cxcheck/screenshots
 """
 
 
@@ -51,6 +56,7 @@ def build_parser() -> runtime.Parser:
                          metavar="STEP=RANGE", help="critical range for one step's time in seconds, overrides "
                                                     "the scenario's, repeatable")
     journeys.add_variable_options(journey)
+    journeys.add_screenshot_options(journey)
     parser.add_http_options()
     return parser
 
@@ -69,16 +75,15 @@ class Checkout(nagiosplugin.Resource):
         return "CX CHECKOUT"
 
     def probe(self):
-        from cxcheck.journey.runner import trace_lines
+        from cxcheck.journey.results import trace_lines
 
         for number in range(1, self.runs + 1):
             self.journey.on_step = self._on_step(number)
             result = self.journey.run()
             self.results.append(result)
-            lines = trace_lines(result)
-            if self.runs > 1:
-                lines = [f"run {number}: {line}" for line in lines]
-            journeys.trace_longoutput(self.run, lines)
+            prefix = f"run {number}: " if self.runs > 1 else ""
+            journeys.trace_longoutput(self.run, [prefix + line for line in trace_lines(result)])
+            journeys.evidence_longoutput(self.run, result, prefix)
             if not result.ok:
                 break
         last = self.results[-1]
@@ -162,9 +167,7 @@ def main(run: runtime.Run):
     scenario = load(args.scenario)
     ranges = journeys.step_ranges(args, scenario.steps)
     plain, secret = journeys.variables_from_args(args)
-    from cxcheck.journey.runner import Journey  # the HTTP stack: only once the scenario and options are good
-
-    journey = Journey(scenario, run.http_options(), run.deadline, overrides=plain, secret_overrides=secret)
+    journey = journeys.make_journey(run, scenario, plain, secret)
     checkout = Checkout(run, journey, args.runs)
     return nagiosplugin.Check(
         checkout,

@@ -7,7 +7,7 @@ import argparse
 
 import nagiosplugin
 
-from cxcheck import runtime
+from cxcheck import __version__, runtime
 from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds, name_value, perf_label, violation
 
 OUTCOME = "outcome"
@@ -145,3 +145,49 @@ def trace_longoutput(run: runtime.Run, lines):
     """Per-request lines at -v and above."""
     if run.verbosity >= 1:
         run.longoutput.extend(lines)
+
+
+def add_screenshot_options(group):
+    group.add_argument("--screenshot-dir", metavar="DIR",
+                       help="browser journeys: save a PNG of the page where a step failed in DIR (the file "
+                            "is named in the long output)")
+    group.add_argument("--screenshot-keep", type=runtime.positive_int, default=20, metavar="N",
+                       help="keep the newest N screenshots of this journey in --screenshot-dir (default 20)")
+
+
+# HTTP options a browser cannot take as they are: refused, not silently ignored.
+BROWSERLESS = (("ca_file", "--ca-file"), ("client_cert", "--client-cert"), ("proxy", "--proxy"),
+               ("header", "--header"))
+
+
+def make_journey(run: runtime.Run, scenario, plain: dict, secret: dict, on_step=None):
+    """The runner the scenario needs: Chromium for `browser: true` (the browser layer imported
+    only then), else the HTTP engine. Options that only one of them takes are refused for the other."""
+    args = run.args
+    if not scenario.browser:
+        if getattr(args, "screenshot_dir", None):
+            raise ConfigError("--screenshot-dir: screenshots come from a browser; this journey runs over "
+                              "HTTP (a scenario with 'browser: true', or check_cx_login --browser)")
+        from cxcheck.journey.runner import Journey  # the HTTP stack: only once the scenario and options are good
+
+        return Journey(scenario, run.http_options(), run.deadline, overrides=plain, secret_overrides=secret,
+                       on_step=on_step)
+    for name, option in BROWSERLESS:
+        if getattr(args, name, None):
+            raise ConfigError(f"{option}: not available with a browser (scenario {scenario.source} runs in "
+                              "Chromium)")
+    from cxcheck.journey.browser_runner import BrowserJourney, Evidence
+
+    evidence = Evidence(args.screenshot_dir, args.screenshot_keep) if getattr(args, "screenshot_dir", None) else None
+    default_agent = f"cxcheck/{__version__}"
+    options = {"insecure": bool(args.insecure),
+               "user_agent": args.user_agent if args.user_agent != default_agent else None}
+    return BrowserJourney(scenario, run.deadline, overrides=plain, secret_overrides=secret, on_step=on_step,
+                          evidence=evidence, browser_options=options)
+
+
+def evidence_longoutput(run: runtime.Run, result, prefix: str = ""):
+    """The screenshot of a failed browser step, at every verbosity: what the customer saw."""
+    failed = result.failed
+    if failed is not None and failed.screenshot:
+        run.longoutput.append(f"{prefix}screenshot of step {failed.name}: {failed.screenshot}")

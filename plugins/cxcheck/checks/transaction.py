@@ -79,6 +79,7 @@ def build_parser() -> runtime.Parser:
     syn.add_argument("--time-critical", type=runtime.nagios_range, metavar="RANGE",
                      help="critical range for the median time of the attempts that succeeded, seconds")
     journeys.add_variable_options(syn)
+    journeys.add_screenshot_options(syn)
 
     prom = parser.add_argument_group("real users: Prometheus (instant queries)")
     prom.add_argument("--prometheus", metavar="URL", help="the Prometheus server, e.g. http://prometheus:9090")
@@ -139,7 +140,8 @@ def main(run: runtime.Run):
     if len(modes) != 1:
         raise ConfigError("give one of --scenario FILE (synthetic), --prometheus URL or --json-url URL "
                           f"(real users){'' if not modes else '; got ' + ', '.join(modes)}")
-    synthetic_only = ["attempts", "interval", "time_warning", "time_critical", "var", "var_env", "var_file"]
+    synthetic_only = ["attempts", "interval", "time_warning", "time_critical", "var", "var_env", "var_file",
+                      "screenshot_dir"]
     real_only = ["ratio_query", "success_query", "total_query", "time", "success_path", "total_path",
                  "min_volume", "window", "slo", "burn_windows", "bearer_env", "bearer_file"]
     prometheus_only = ["ratio_query", "success_query", "total_query", "time"]

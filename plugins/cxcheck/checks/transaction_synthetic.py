@@ -62,7 +62,7 @@ class Synthetic(nagiosplugin.Resource):
 
     def _attempt(self) -> str | None:
         """Attempt the journey until done, critical whatever follows, or out of time (then: why)."""
-        from cxcheck.journey.runner import trace_lines
+        from cxcheck.journey.results import trace_lines
 
         deadline = self.run.deadline
         for number in range(1, self.planned + 1):
@@ -75,6 +75,7 @@ class Synthetic(nagiosplugin.Resource):
             self.journey.on_step = self._on_step(number)
             result = self.journey.run()
             journeys.trace_longoutput(self.run, [f"attempt {number}: {line}" for line in trace_lines(result)])
+            journeys.evidence_longoutput(self.run, result, f"attempt {number}: ")
             failed = result.failed
             if result.timed_out:
                 return (f"timed out after {deadline.seconds:g} s at step {failed.name} "
@@ -171,7 +172,6 @@ class SyntheticSummary(nagiosplugin.Summary):
 
 
 def synthetic_check(run: runtime.Run, args) -> nagiosplugin.Check:
-    from cxcheck.journey.runner import Journey
     from cxcheck.journey.scenario import load
 
     attempts = args.attempts or 3
@@ -181,7 +181,7 @@ def synthetic_check(run: runtime.Run, args) -> nagiosplugin.Check:
                           "of pauses alone")
     scenario = load(args.scenario)
     plain, secret = journeys.variables_from_args(args)
-    journey = Journey(scenario, run.http_options(), run.deadline, overrides=plain, secret_overrides=secret)
+    journey = journeys.make_journey(run, scenario, plain, secret)
     critical = range_or_default(args.critical, DEFAULT_CRITICAL)
     warning = range_or_default(args.warning, DEFAULT_WARNING)
     return nagiosplugin.Check(

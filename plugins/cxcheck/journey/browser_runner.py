@@ -17,7 +17,9 @@ from cxcheck.browser.session import RESERVE, RESERVE_SHARE, Browser
 from cxcheck.journey.browser_steps import Target
 from cxcheck.journey.results import JourneyResult, check_references, resolve_url, run_steps
 from cxcheck.journey.variables import for_run
-from cxcheck.runtime import ConfigError, Deadline, DeadlineExceeded, Record, fmt_seconds, log, masker
+from cxcheck.runtime import ConfigError, Deadline, DeadlineExceeded, Record, log, masker
+
+GRACE = 0.25        # seconds the browser has past a step's own timeout to answer the last look
 
 
 class Evidence(Record):
@@ -81,9 +83,11 @@ class StepRun:
     def __init__(self, journey: BrowserJourney, browser: Browser, step, result):
         self.journey, self.browser, self.step, self.result = journey, browser, step, result
         budget = journey.deadline.remaining - journey.reserve
-        # Only a step's own timeout shorter than what the run has left bounds it apart.
-        self.own = Deadline(step.timeout) if step.timeout is not None and step.timeout < budget else None
-        self.until = time.monotonic() + (step.timeout if self.own else max(budget, 0.0))
+        # Only a step's own timeout shorter than what the run has left bounds it apart; the browser
+        # gets a moment more, so that an element looked for until then is reported as missing.
+        own = step.timeout is not None and step.timeout + GRACE < budget
+        self.own = Deadline(step.timeout + GRACE) if own else None
+        self.until = time.monotonic() + (step.timeout if own else max(budget, 0.0))
 
     def run(self, argument, wait_for, expect: dict, base: str | None):
         step, result = self.step, self.result
@@ -165,7 +169,7 @@ class StepRun:
             result.timed_out = True
             result.reason = f"timed out after {self.journey.deadline.seconds:g} s{waiting}"
         else:
-            result.reason = f"took longer than its timeout of {fmt_seconds(self.step.timeout)}{waiting}"
+            result.reason = f"took longer than its timeout of {self.step.timeout:g} s{waiting}"
 
     def _expectations(self, expect: dict) -> list[str]:
         if not expect:
