@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
-from cxcheck.runtime import SourceError
+from cxcheck.runtime import SourceError, masker
 
 POLL = 0.05                 # seconds between two looks for an element that is not there yet
 KEYS = {"Enter": "\ue007", "Tab": "\ue004", "Escape": "\ue00c"}    # WebDriver key code points
@@ -99,7 +99,8 @@ class ActionTimedOut(Exception):
 
 
 def describe(kind: str, value: str) -> str:
-    return value if kind == "css" else f"{kind}={value}"
+    """The target as the scenario wrote it, masked: it may hold a variable's value."""
+    return masker.mask(value if kind == "css" else f"{kind}={value}")
 
 
 def find(browser, kind: str, value: str, until: float, enabled: bool = False):
@@ -122,11 +123,26 @@ def find(browser, kind: str, value: str, until: float, enabled: bool = False):
         time.sleep(min(POLL, left))
 
 
+def present(browser, kind: str, value: str) -> bool:
+    """Whether the target is on the page and visible now (one look, no waiting)."""
+    return (_script(browser, FIND_JS, kind, value, False) or {}).get("state") == "ok"
+
+
+def has_cookie(browser, name: str) -> bool:
+    from selenium.common.exceptions import WebDriverException
+
+    browser.bound()
+    try:
+        return browser.driver.get_cookie(name) is not None
+    except WebDriverException as exc:
+        raise SourceError(f"the browser failed: {_first_line(exc)}") from None
+
+
 def wait_for_text(browser, text: str, until: float):
     while not facts(browser, [text], [])["texts"][0]:
         left = until - time.monotonic()
         if left <= 0:
-            raise ElementError(f"the page does not show {text!r}")
+            raise ElementError(f"the page does not show {masker.mask(repr(text))}")
         time.sleep(min(POLL, left))
 
 
@@ -138,12 +154,13 @@ def facts(browser, texts: list, selectors: list) -> dict:
 def act(browser, action: str, element, target: str, value: str | None = None):
     """Do a step's action (fill, click, press, check, select) on its element; what went wrong
     comes back as one line naming the target."""
+    target = masker.mask(target)
     if action == "fill":
         _act(lambda: (element.clear(), element.send_keys(value)), f"{target} could not be filled in")
     elif action == "click":
         _act(element.click, f"{target} could not be clicked")
     elif action == "press":
-        _act(lambda: element.send_keys(KEYS.get(value, value)), f"{target} did not take the key {value}")
+        _act(lambda: element.send_keys(KEYS.get(value, value)), f"{target} did not take the key {masker.mask(value)}")
     elif action == "check":
         _act(lambda: element.is_selected() or element.click(), f"{target} could not be ticked")
     elif action == "select":
@@ -166,7 +183,7 @@ def _choose(element, target: str, option: str):
         try:
             menu.select_by_value(option)
         except NoSuchElementException:
-            raise ElementError(f"{target} has no option {option!r}") from None
+            raise ElementError(f"{target} has no option {masker.mask(repr(option))}") from None
 
 
 def mark(browser) -> str:

@@ -23,6 +23,10 @@ EXAMPLES = """
   check_cx_login -u https://shop.example.com/accounts/login/ --username shopper@example.com \\
       --password-file /etc/cxcheck/shop.pw --then-url /accounts/ --then-text shopper@example.com
 
+  # a login page whose form a script builds (a single-page app): log in with headless Chromium
+  check_cx_login -u https://shop.example.com/spa/login/ --browser --username shopper@example.com \\
+      --password-env SHOP_PASSWORD --expect-url '/accounts/$' -t 20 --screenshot-dir /var/tmp/cxcheck
+
   # a JSON API login (token) described in a scenario; ${username} and ${password} are set for it
   check_cx_login --scenario /etc/cxcheck/api-login.yaml --username api@example.com \\
       --password-env API_PASSWORD -t 15
@@ -44,7 +48,11 @@ def build_parser() -> runtime.Parser:
     login.add_argument("--form", metavar="SELECTOR", help="the login form: #id, name or index "
                        "(default: the form with exactly one password field)")
     login.add_argument("--button", metavar="NAME", help="the submit button to click (default: the form's first)")
+    login.add_argument("--browser", action="store_true",
+                       help="log in with headless Chromium: for a login page whose form a script builds "
+                            "(the fields found by their type and label, the submit button clicked)")
     journeys.add_variable_options(login)
+    journeys.add_screenshot_options(login)
     expect = parser.add_argument_group("what counts as logged in")
     expect.add_argument("--expect-text", metavar="TEXT", action="append", default=[],
                         help="text the page after logging in shows, repeatable")
@@ -93,7 +101,13 @@ def _form_scenario(args, password: str):
         if args.form is not None:
             selector = int(args.form) if args.form.isdigit() else args.form
             return forms.select_form(page_forms, selector)
-        return forms.login_form(page_forms)
+        try:
+            return forms.login_form(page_forms)
+        except forms.FormError:
+            if any(len(f.inputs_of_type("password")) == 1 for f in page_forms):
+                raise
+            raise forms.FormError("there is no login form in the page's HTML (no form with exactly one password "
+                                  "field); if a script builds it, log in with --browser") from None
 
     def fill(form):
         user = args.username_field or forms.username_field(form).name
@@ -150,10 +164,11 @@ class Login(nagiosplugin.Resource):
         return "CX LOGIN"
 
     def probe(self):
-        from cxcheck.journey.runner import trace_lines
+        from cxcheck.journey.results import trace_lines
 
         self.result = result = self.journey.run()
         journeys.trace_longoutput(self.run, trace_lines(result))
+        journeys.evidence_longoutput(self.run, result)
         login_steps = [s for s in result.steps if not (self.then and s.name == "then")]
         completed = all(s.ran and s.ok for s in login_steps)
         login_time = sum(s.elapsed for s in login_steps) if completed else None
@@ -205,8 +220,15 @@ def main(run: runtime.Run):
             raise ConfigError("--username is required with -u")
         if password is None:
             raise ConfigError("give the password with --password-env VAR or --password-file PATH")
-        scenario = _form_scenario(args, password)
+        if args.browser:
+            from cxcheck.checks.login_browser import login_scenario
+
+            scenario = login_scenario(args)
+        else:
+            scenario = _form_scenario(args, password)
     else:
+        if args.browser:
+            raise ConfigError("--browser goes with -u: a scenario runs in a browser when it says 'browser: true'")
         from cxcheck.journey.scenario import load
 
         scenario = load(args.scenario)
@@ -216,16 +238,17 @@ def main(run: runtime.Run):
         secret.setdefault("password", password)
     if args.then_text and not args.then_url:
         raise ConfigError("--then-text needs --then-url")
-    _expectations(scenario.steps[-1], args)
+    if scenario.browser:
+        from cxcheck.checks.login_browser import expectations, then_step
+    else:
+        expectations, then_step = _expectations, _then_step
+    expectations(scenario.steps[-1], args)
     if args.then_url:
         if any(s.name == "then" for s in scenario.steps):
             raise ConfigError(f"{scenario.source}: a step named 'then' clashes with --then-url")
-        scenario.steps.append(_then_step(args))
-
-    from cxcheck.journey.runner import Journey  # the HTTP stack: only once the options are known to be good
-
-    journey = Journey(scenario, run.http_options(), run.deadline, overrides=plain, secret_overrides=secret,
-                      on_step=lambda name: setattr(run, "activity", f"step {name}"))
+        scenario.steps.append(then_step(args))
+    journey = journeys.make_journey(run, scenario, plain, secret,
+                                    on_step=lambda name: setattr(run, "activity", f"step {name}"))
     ranges = {s.name: (s.warning, s.critical) for s in scenario.steps}
     return nagiosplugin.Check(
         Login(run, journey, then=bool(args.then_url)),

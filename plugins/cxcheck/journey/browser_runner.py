@@ -101,7 +101,7 @@ class StepRun:
                 if wait_for:
                     self._wait(wait_for)
         except interact.ElementError as exc:
-            result.reason = masker.mask(str(exc))
+            result.reason = str(exc)        # its quotes masked where they were made
             return
         except interact.ActionTimedOut:
             self._unfinished(self.browser.take_network().pending)
@@ -114,9 +114,9 @@ class StepRun:
         finally:
             result.elapsed = time.monotonic() - started
         result.url = self.browser.page_url
-        reasons = self._expectations(expect)
+        reasons = self._expectations(expect) or self._checks()
         if reasons:
-            result.reason = masker.mask("; ".join(reasons))
+            result.reason = "; ".join(reasons)
         else:
             result.ok = True
 
@@ -133,7 +133,7 @@ class StepRun:
         pairs = argument if step.action == "fill" else [argument if isinstance(argument, list) else [argument, None]]
         for target, value in pairs:
             element = self._find(target, enabled=True)
-            interact.act(browser, step.action, element, masker.mask(str(target)), value)
+            interact.act(browser, step.action, element, str(target), value)
         if interact.navigated(browser, token):
             return browser.settle()
         browser.page_url = interact.current_url(browser)
@@ -178,15 +178,29 @@ class StepRun:
         selectors = expect.get("selector", [])
         facts = interact.facts(self.browser, texts, selectors)
         shown = dict(zip(texts, facts["texts"]))
-        reasons = [f"page lacks {t!r}" for t in expect.get("text", []) if not shown[t]]
-        reasons += [f"page shows {t!r}" for t in expect.get("not_text", []) if shown[t]]
+        reasons = [f"page lacks {_quoted(t)}" for t in expect.get("text", []) if not shown[t]]
+        reasons += [f"page shows {_quoted(t)}" for t in expect.get("not_text", []) if shown[t]]
         for css, found in zip(selectors, facts["selectors"]):
             if found is None:
-                reasons.append(f"{css} is not a valid CSS selector")
+                reasons.append(f"{masker.mask(css)} is not a valid CSS selector")
             elif not found:
-                reasons.append(f"no element matches {css}")
+                reasons.append(f"no element matches {masker.mask(css)}")
         if "url_matches" in expect and not re.search(expect["url_matches"], facts["url"]):
-            reasons.append(f"ended at {facts['url']}, expected a URL matching /{expect['url_matches']}/")
+            reasons.append(f"ended at {masker.mask(facts['url'])}, expected a URL matching "
+                           f"/{masker.mask(expect['url_matches'])}/")
         if "title" in expect and not re.search(expect["title"], facts["title"]):
-            reasons.append(f"the title is {facts['title']!r}, expected /{expect['title']}/")
+            reasons.append(f"the title is {_quoted(facts['title'])}, expected /{masker.mask(expect['title'])}/")
         return reasons
+
+    def _checks(self) -> list[str]:
+        reasons = []
+        for kind, argument, reason in self.step.checks:
+            if kind == "absent" and interact.present(self.browser, argument.kind, argument.value):
+                reasons.append(reason)
+            elif kind == "cookie" and not interact.has_cookie(self.browser, argument):
+                reasons.append(reason)
+        return reasons
+
+
+def _quoted(value) -> str:
+    return masker.mask(repr(value))

@@ -43,10 +43,11 @@ class Target(Record):
 
 
 class BrowserStep(Record):
-    _fields = ("name", "action", "argument", "wait_for", "expect", "warning", "critical", "timeout")
+    _fields = ("name", "action", "argument", "wait_for", "expect", "warning", "critical", "timeout", "checks")
 
     def __init__(self, name: str, action: str, argument=None, wait_for=None, expect: dict | None = None,
-                 warning: str | None = None, critical: str | None = None, timeout: float | None = None):
+                 warning: str | None = None, critical: str | None = None, timeout: float | None = None,
+                 checks: list | None = None):
         self.name, self.action = name, action
         # goto: URL; fill: [[TARGET, VALUE], ...]; click/check: TARGET; press/select: [TARGET, KEY|OPTION];
         # wait_for: TARGET or {"text": T}. TARGETs stay text until run: variables may complete them.
@@ -54,6 +55,8 @@ class BrowserStep(Record):
         self.wait_for = wait_for        # after the action: TARGET or {"text": T}
         self.expect = {} if expect is None else expect
         self.warning, self.critical, self.timeout = warning, critical, timeout
+        # Programmatic only (check_cx_login): ("absent", Target, reason) or ("cookie", NAME, reason).
+        self.checks = [] if checks is None else checks
 
     def inputs(self) -> list:
         """What variables are substituted into (references are checked before a run)."""
@@ -65,7 +68,7 @@ class BrowserStep(Record):
         if self.action == "goto":
             return f"goto {argument}"
         if self.action == "fill":
-            return "fill " + ", ".join(target for target, _ in argument)
+            return "fill " + ", ".join(str(target) for target, _ in argument)
         if self.action in ("press", "select"):
             return f"{self.action} {argument[1]} in {argument[0]}"
         if self.action == "wait_for" and isinstance(argument, dict):
