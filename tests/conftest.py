@@ -281,3 +281,15 @@ def self_signed(tmp_path_factory) -> str:
                    check=True, capture_output=True, timeout=60)
     pem.write_text(pem.read_text() + key.read_text())
     return str(pem)
+
+
+def need_browser():
+    """Chromium, its driver and Selenium: missing, a CI run fails and a local one skips."""
+    need_binary("chromium", "chromium")
+    need_binary("chromedriver", "chromium-driver")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("selenium is missing: install the test extra (pip install '.[test]')")
+        pytest.skip("selenium not installed (pip install 'cxcheck[browser]')")

@@ -62,6 +62,34 @@ def test_checkout_without_json_expressions_needs_no_jmespath(shop):
     assert unwanted(names, ["jmespath", "cxcheck.sources"]) == []
 
 
+BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
+
+
+@pytest.mark.parametrize("plugin, args", [
+    ("check_cx_checkout", ["--scenario", str(SCENARIOS / "shop-checkout-html.yaml"), "--var-env",
+                           "password=SHOP_PASSWORD"]),
+    ("check_cx_transaction", ["--scenario", str(SCENARIOS / "shop-checkout-api.yaml"), "--var-env",
+                              "password=SHOP_PASSWORD", "--attempts", "1"]),
+    ("check_cx_login", ["-u", "/accounts/login/", "--username", ACCOUNT, "--password-env", "SHOP_PASSWORD"]),
+])
+def test_http_journeys_import_no_browser(shop, plugin, args):
+    args = [f"{shop.url}{a}" if a.startswith("/accounts") else a for a in args]
+    names = imported(plugin, *args, "--var", f"base_url={shop.url}") if "--scenario" in args else \
+        imported(plugin, *args)
+    assert "requests" in names                                           # it did run over HTTP
+    assert unwanted(names, BROWSER) == []
+
+
+def test_browser_journey_imports_the_browser_and_no_http_stack(shop):
+    from conftest import need_browser
+
+    need_browser()
+    names = imported("check_cx_checkout", "--scenario", str(SCENARIOS / "shop-login-browser.yaml"),
+                     "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD")
+    assert "cxcheck.browser.session" in names and "selenium" in names
+    assert unwanted(names, ["requests", "cxcheck.http", "lxml", "jmespath", "cxcheck.journey.runner"]) == []
+
+
 def test_checkout_with_json_expressions_does_import_jmespath(shop):
     # The other side of the test above: the guard sees a lazily imported module when it is used.
     names = imported("check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-api.yaml"),

@@ -35,7 +35,8 @@ def _scenario_parser(sub):
 
 def scenario_check(args) -> int:
     from cxcheck.checks.journeys import variables_from_args
-    from cxcheck.journey.runner import Journey, check_references, trace_lines
+    from cxcheck.journey.results import check_references, trace_lines
+    from cxcheck.journey.runner import Journey
     from cxcheck.journey.scenario import load
 
     runtime.install_masking()
@@ -44,6 +45,9 @@ def scenario_check(args) -> int:
 
     def end(text: str, code: int):
         print(text, flush=True)
+        from cxcheck.runtime import processes
+
+        processes.end_all()                 # a browser's, when the scenario ran in one
         os._exit(code)
 
     backstop = runtime.Backstop(deadline, lambda: end(f"{args.file}: timed out after {args.timeout:g} s", 2),
@@ -58,14 +62,20 @@ def scenario_check(args) -> int:
             print(f"{args.file}: OK, journey {scenario.name!r} with {len(scenario.steps)} steps: "
                   + ", ".join(s.name for s in scenario.steps))
             return 0
-        journey = Journey(scenario, runtime.HttpOptions.from_args(args), deadline,
-                          overrides=plain, secret_overrides=secret)
+        if scenario.browser:
+            from cxcheck.journey.browser_runner import BrowserJourney
+
+            journey = BrowserJourney(scenario, deadline, overrides=plain, secret_overrides=secret,
+                                     browser_options={"insecure": args.insecure})
+        else:
+            journey = Journey(scenario, runtime.HttpOptions.from_args(args), deadline,
+                              overrides=plain, secret_overrides=secret)
         try:
             result = journey.run()
         except runtime.DeadlineExceeded:
             print(f"{args.file}: timed out after {args.timeout:g} s")
             return 2
-    except runtime.ConfigError as exc:
+    except (runtime.ConfigError, runtime.SourceError) as exc:
         print(f"error: {exc}")
         return 3
     finally:
@@ -83,10 +93,8 @@ def _run_time_names(scenario) -> set:
 
     names = references(scenario.base_url or "")
     for step in scenario.steps:
-        fields = step.submit_form.fields if step.submit_form else {}
-        names |= references([step.url or "", step.json, step.form, step.data or "", step.headers,
-                             step.params, step.expect, fields])
-    extracted = {name for step in scenario.steps for name in step.extract}
+        names |= references(step.inputs())
+    extracted = {name for step in scenario.steps for name in getattr(step, "extract", {})}
     return names - extracted
 
 
