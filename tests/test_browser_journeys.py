@@ -37,6 +37,10 @@ def write(tmp_path, text: str, name="journey.yaml") -> str:
     return str(path)
 
 
+def browser_scenario(tmp_path, shop, steps_yaml: str, name="probe") -> str:
+    return write(tmp_path, f"name: {name}\nbrowser: true\nbase_url: {shop.url}\nsteps:\n{steps_yaml}")
+
+
 def assert_clean(result, state, plugin="CHECKOUT"):
     assert result.status.startswith(f"CX {plugin} {state} - "), result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr and result.stderr == ""
@@ -69,8 +73,8 @@ def steps(*lines: str) -> dict:
     ({"name": "wait", "wait_for": {"txt": "Done"}},
      "step 'wait': key 'wait_for': a target, or {text: T} for a text the page shows"),
     ({"name": "exp", "click": "#a", "expect": {"contains": "Done"}},
-     "step 'exp': expect: unknown key 'contains' (in a browser scenario: text) (known: text, not_text, selector, "
-     "url_matches, title)"),
+     "step 'exp': expect: unknown key 'contains' (in a browser scenario: text, not_text) (known: text, not_text, "
+     "selector, url_matches, title)"),
     ({"name": "exp", "click": "#a", "expect": {"title": "(unclosed"}},
      "step 'exp': expect: key 'title': invalid regular expression: missing ), unterminated subpattern at "
      "position 0"),
@@ -134,16 +138,12 @@ def test_browser_checkout_is_ok(chromium, shop):
 
 
 def test_failed_expectation_is_critical_with_u_after(chromium, shop, tmp_path):
-    path = write(tmp_path, f"""name: probe
-browser: true
-base_url: {shop.url}
-steps:
-  - name: catalogue
+    path = browser_scenario(tmp_path, shop, """  - name: catalogue
     goto: /catalogue/
-    expect: {{text: All products, selector: "#add_W-1 button"}}
+    expect: {text: All products, selector: "#add_W-1 button"}
   - name: basket
     click: "#add_W-1 button"
-    expect: {{text: "Free shipping today", url_matches: "/basket/$"}}
+    expect: {text: "Free shipping today", url_matches: "/basket/$"}
   - name: pay
     goto: /checkout/payment/
 """)
@@ -160,14 +160,10 @@ steps:
 
 
 def test_an_element_that_never_comes_fails_naming_it(chromium, shop, tmp_path):
-    path = write(tmp_path, f"""name: probe
-browser: true
-base_url: {shop.url}
-steps:
-  - name: login_page
+    path = browser_scenario(tmp_path, shop, """  - name: login_page
     goto: /spa/login/
   - name: nickname
-    fill: {{label=Nickname: cx}}
+    fill: {label=Nickname: cx}
     timeout: 1
   - name: submit
     click: text=Log In
@@ -203,11 +199,7 @@ def test_transaction_attempts_a_browser_journey(chromium, shop):
 
 
 def test_page_that_never_loads_is_a_timeout_within_the_deadline(chromium, shop, tmp_path):
-    path = write(tmp_path, f"""name: slow
-browser: true
-base_url: {shop.url}
-steps:
-  - name: home
+    path = browser_scenario(tmp_path, shop, name="slow", steps_yaml="""  - name: home
     goto: /
   - name: widget
     goto: /catalogue/slow-widget/?ms=60000
@@ -226,13 +218,9 @@ steps:
 def test_failed_step_leaves_a_screenshot(chromium, shop, tmp_path):
     shots = tmp_path / "shots"
     shots.mkdir()
-    path = write(tmp_path, f"""name: probe
-browser: true
-base_url: {shop.url}
-steps:
-  - name: catalogue
+    path = browser_scenario(tmp_path, shop, """  - name: catalogue
     goto: /catalogue/
-    expect: {{title: "^Checkout"}}
+    expect: {title: "^Checkout"}
 """)
     result = run_plugin("check_cx_checkout", "--scenario", path, "--screenshot-dir", str(shots))
     assert result.code == 2, result.stdout

@@ -191,3 +191,14 @@ def evidence_longoutput(run: runtime.Run, result, prefix: str = ""):
     failed = result.failed
     if failed is not None and failed.screenshot:
         run.longoutput.append(f"{prefix}screenshot of step {failed.name}: {failed.screenshot}")
+
+
+def login_expect(expect: dict, args, text_key: str) -> dict:
+    """A login's last step's expectations with --expect-text (under the runner's key for page
+    text) and --expect-url added."""
+    expect = dict(expect)
+    if args.expect_text:
+        expect[text_key] = list(expect.get(text_key, [])) + args.expect_text
+    if args.expect_url:
+        expect["url_matches"] = args.expect_url
+    return expect

@@ -130,12 +130,7 @@ def _form_scenario(args, password: str):
 
 def _expectations(step, args):
     """--expect-* on the step that completes the login."""
-    expect = dict(step.expect)
-    if args.expect_text:
-        expect["contains"] = list(expect.get("contains", [])) + args.expect_text
-    if args.expect_url:
-        expect["url_matches"] = args.expect_url
-    step.expect = expect
+    step.expect = journeys.login_expect(step.expect, args, "contains")
     checks = [_login_page_returned]
     if args.expect_cookie:
         name = args.expect_cookie

@@ -13,7 +13,7 @@ A TARGET is a CSS selector, `label=Email` (the control of the <label> with that 
 from __future__ import annotations
 
 from cxcheck.journey import scenario
-from cxcheck.journey.scenario import check_regex, step_limits, step_name, text_list
+from cxcheck.journey.scenario import check_regex, expect_keys, step_limits, step_name, text_list
 from cxcheck.runtime import Record
 
 ACTIONS = ("goto", "fill", "click", "press", "select", "check", "wait_for")
@@ -153,15 +153,8 @@ def _wait(value, where: str, fail):
 
 
 def _expect(raw, where: str, fail) -> dict:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        fail(f"{where}: key 'expect': a mapping ({', '.join(EXPECT_KEYS)})")
-    unknown = sorted(str(k) for k in raw if k not in EXPECT_KEYS)
-    if unknown:
-        hint = " (in a browser scenario: text)" if unknown[0] in ("contains", "status") else ""
-        fail(f"{where}: expect: unknown key {unknown[0]!r}{hint} (known: {', '.join(EXPECT_KEYS)})")
-    expect = dict(raw)
+    http = isinstance(raw, dict) and any(key in raw for key in ("contains", "not_contains"))
+    expect = expect_keys(raw, EXPECT_KEYS, where, fail, " (in a browser scenario: text, not_text)" if http else "")
     for key in ("text", "not_text"):
         if key in expect:
             expect[key] = text_list(expect[key], f"{where}: expect: key {key!r}", fail)

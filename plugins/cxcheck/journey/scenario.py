@@ -254,15 +254,20 @@ def _submit(raw, where: str, fail) -> SubmitForm:
     return SubmitForm(form=form, fields=fields, button=button)
 
 
-def _expect(raw, where: str, fail) -> dict:
+def expect_keys(raw, known, where: str, fail, hint: str = "") -> dict:
+    """A step's `expect` mapping, its keys among `known` (a copy; {} when absent)."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        fail(f"{where}: key 'expect': a mapping ({', '.join(sorted(EXPECT_KEYS))})")
-    unknown = sorted(str(k) for k in raw if k not in EXPECT_KEYS)
+        fail(f"{where}: key 'expect': a mapping ({', '.join(known)})")
+    unknown = sorted(str(k) for k in raw if k not in known)
     if unknown:
-        fail(f"{where}: expect: unknown key {unknown[0]!r} (known: {', '.join(sorted(EXPECT_KEYS))})")
-    expect = dict(raw)
+        fail(f"{where}: expect: unknown key {unknown[0]!r}{hint} (known: {', '.join(known)})")
+    return dict(raw)
+
+
+def _expect(raw, where: str, fail) -> dict:
+    expect = expect_keys(raw, sorted(EXPECT_KEYS), where, fail)
     status = expect.get("status")
     if status is not None:
         codes = status if isinstance(status, list) else [status]
