@@ -231,3 +231,62 @@ def test_failed_step_leaves_a_screenshot(chromium, shop, tmp_path):
     assert len(saved) == 1 and re.fullmatch(r"probe-\d{8}T\d{6}-\d+\.png", saved[0].name)
     assert saved[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert result.long_output == [f"screenshot of step catalogue: {saved[0]}"]
+
+
+def test_press_submits_the_script_built_form(chromium, shop, tmp_path):
+    path = browser_scenario(tmp_path, shop, """  - name: login_page
+    goto: /spa/login/
+  - name: credentials
+    fill: {label=Email: shopper@example.com, label=Password: "${password}"}
+  - name: enter
+    press: {label=Password: Enter}
+    expect: {url_matches: "/accounts/$", text: "Signed in as shopper@example.com"}
+""")
+    result = run_plugin("check_cx_checkout", "--scenario", path, "--var-env", "password=SHOP_PASSWORD", "-v",
+                        env=ENV)
+    assert result.code == 0, result.stdout
+    assert result.long_output[2].startswith(f"enter: press Enter in label=Password -> {shop.url}/accounts/ 200, ")
+
+
+SELECT_PAGE = b"""<!DOCTYPE html><html><head><title>Sizes</title></head><body>
+<label for="size">Size:</label> <select id="size"><option value="s">Small</option><option value="l">Large</option>
+</select> <p id="out">none</p>
+<script>document.getElementById("size").addEventListener("change",
+  (event) => { document.getElementById("out").textContent = "chosen " + event.target.value; });</script>
+</body></html>"""
+
+
+def serve_page(conn, stopping):
+    """Answers every request on the connection with SELECT_PAGE."""
+    conn.settimeout(5)
+    while not stopping.is_set():
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            request += chunk
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: "
+                     + str(len(SELECT_PAGE)).encode() + b"\r\n\r\n" + SELECT_PAGE)
+
+
+def test_select_by_visible_text_or_value(chromium, raw_server, tmp_path):
+    server = raw_server(serve_page)
+    path = write(tmp_path, f"""name: sizes
+browser: true
+steps:
+  - name: page
+    goto: {server.url}/
+  - name: large
+    select: {{label=Size: Large}}
+    wait_for: {{text: chosen l}}
+  - name: small
+    select: {{"#size": s}}
+    wait_for: {{text: chosen s}}
+  - name: huge
+    select: {{"#size": Huge}}
+""")
+    result = run_plugin("check_cx_checkout", "--scenario", path, "-t", "20")
+    assert result.code == 2, result.stdout
+    assert result.text == "CX CHECKOUT CRITICAL - sizes failed at step huge: #size has no option 'Huge'"
+    assert result.value("step_large") > 0 and result.value("step_small") > 0
