@@ -115,6 +115,15 @@ def csv_export(path: str):
         handle.close()
 
 
+def wide_rows(reader, width: int, rejects: Rejects):
+    """The rows of `reader` that reach column `width`; a shorter one is counted, unless blank."""
+    for row in reader:
+        if len(row) > width:
+            yield row
+        elif any(cell.strip() for cell in row):
+            rejects.add("missing columns", reader.line_num)
+
+
 def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=(),
              scale: Scale = NPS_SCALE):
     """Yield (time, score) from a CSV export; count the rows that cannot be read."""
@@ -124,12 +133,7 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
     with csv_export(path) as (names, reader):
         score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
         date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
-        width = max(score_at, date_at)
-        for row in reader:
-            if len(row) <= width:
-                if any(cell.strip() for cell in row):
-                    rejects.add("missing columns", reader.line_num)
-                continue
+        for row in wide_rows(reader, max(score_at, date_at), rejects):
             raw = row[score_at]
             score = scores.get(raw)
             if score is None:
@@ -208,25 +212,26 @@ def add_field_arguments(options) -> None:
                      "(default: ISO 8601 or unix seconds)")
 
 
-class CsvExport(Source):
+class Export(Source):
+    """A survey export on disk (- for standard input), read by `reader` with the field options."""
+
+    add_arguments = staticmethod(add_field_arguments)
+    reader = staticmethod(read_csv)
+
+    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
+        self.reading("standard input" if self.value == "-" else self.value)
+        args = self.args
+        return self.reader(self.value, rejects, args.score_column, args.date_column, args.date_format, scale)
+
+
+class CsvExport(Export):
     name = "CSV export"
     option, metavar = "--csv", "FILE"
     help = "a CSV export (- for standard input)"
-    add_arguments = staticmethod(add_field_arguments)
-
-    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
-        self.reading("standard input" if self.value == "-" else self.value)
-        args = self.args
-        return read_csv(self.value, rejects, args.score_column, args.date_column, args.date_format, scale)
 
 
-class JsonLinesExport(Source):
+class JsonLinesExport(Export):
     name = "JSON Lines export"
     option, metavar = "--jsonl", "FILE"
     help = "JSON Lines, one response object per line"
-    add_arguments = staticmethod(add_field_arguments)
-
-    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
-        self.reading("standard input" if self.value == "-" else self.value)
-        args = self.args
-        return read_jsonl(self.value, rejects, args.score_column, args.date_column, args.date_format, scale)
+    reader = staticmethod(read_jsonl)
