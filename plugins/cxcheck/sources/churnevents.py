@@ -11,7 +11,7 @@ from collections import Counter
 
 from cxcheck.sources.base import Source
 from cxcheck.sources.churn import Churn, number
-from cxcheck.sources.files import DATE_NAMES, _normal, _pick, csv_export, jsonl_items
+from cxcheck.sources.files import DATE_NAMES, _normal, _pick, csv_export, jsonl_items, wide_rows
 from cxcheck.sources.responses import Rejects, TimeParser
 
 CUSTOMER_NAMES = ("customer", "customer_id", "subscription", "subscription_id", "account", "user", "email")
@@ -108,15 +108,16 @@ def optional_column(header: list[str], wanted, names, path: str) -> int | None:
 
 
 class EventsExport(Source):
-    """An export of events; subclasses yield (customer, event, date, value, reason, where)."""
+    """An export of events; subclasses yield (where, [customer, event, date, value, reason]), the
+    customer as text (None when absent), the others raw."""
 
     add_arguments = staticmethod(add_event_arguments)
 
     def read_churn(self, windows, rejects: Rejects) -> list[Churn]:
         tally = EventTally(windows, self.args)
         self.reading(self.value)
-        for customer, event, when, value, reason, where in self.events(rejects):
-            tally.add(customer, event, when, value, reason, where, rejects)
+        for where, fields in self.events(rejects):
+            tally.add(*fields, where, rejects)
         self.rows = tally.rows
         return tally.tallies(self.value)
 
@@ -127,22 +128,17 @@ class CsvEvents(EventsExport):
     help = "customer or subscription events, CSV (- for standard input)"
 
     def events(self, rejects: Rejects):
-        args = self.args
-        path = self.value
+        args, path = self.args, self.value
         with csv_export(path) as (header, reader):
             at = [_pick(header, args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column", path),
                   _pick(header, args.event_column, EVENT_NAMES, "event", "--event-column", path),
-                  _pick(header, args.date_column, EVENT_DATES, "date", "--date-column", path)]
-            value_at = optional_column(header, args.value_column, VALUE_NAMES, path)
-            reason_at = optional_column(header, args.reason_column, REASON_NAMES, path)
-            width = max(i for i in [*at, value_at, reason_at] if i is not None)
-            for row in reader:
-                if len(row) <= width:
-                    if any(cell.strip() for cell in row):
-                        rejects.add("missing columns", reader.line_num)
-                    continue
-                yield (row[at[0]].strip(), row[at[1]], row[at[2]], None if value_at is None else row[value_at],
-                       None if reason_at is None else row[reason_at], reader.line_num)
+                  _pick(header, args.date_column, EVENT_DATES, "date", "--date-column", path),
+                  optional_column(header, args.value_column, VALUE_NAMES, path),
+                  optional_column(header, args.reason_column, REASON_NAMES, path)]
+            for row in wide_rows(reader, max(i for i in at if i is not None), rejects):
+                fields = [None if i is None else row[i] for i in at]
+                fields[0] = fields[0].strip()
+                yield reader.line_num, fields
 
 
 class JsonLinesEvents(EventsExport):
@@ -158,5 +154,6 @@ class JsonLinesEvents(EventsExport):
             if not isinstance(item, dict):
                 rejects.add("not a JSON object", where)
                 continue
-            customer = item.get(keys[0])
-            yield (None if customer is None else str(customer), *(item.get(key) for key in keys[1:]), where)
+            fields = [item.get(key) for key in keys]
+            fields[0] = None if fields[0] is None else str(fields[0])
+            yield where, fields
