@@ -199,6 +199,32 @@ def test_histogram_behind_a_bearer_token(plugin, site, tmp_path):
     assert {headers.get("Authorization") for _, _, headers, _ in server.requests} == {"Bearer s3cret-token"}
 
 
+@pytest.mark.parametrize("content, env", [("one\ntwo\n", None), (None, "   \t")])
+def test_a_bearer_token_a_header_cannot_carry_is_refused_alike_by_apdex_and_transaction(plugin, tmp_path,
+                                                                                         content, env):
+    """Both readers of --bearer-env/--bearer-file are runtime.read_token: the same refusal, before any request."""
+    if content is None:
+        where = ["--bearer-env", "CX_BEARER"]
+    else:
+        (tmp_path / "token").write_text(content)
+        where = ["--bearer-file", str(tmp_path / "token")]
+    apdex = plugin("check_cx_apdex", "--prometheus", "http://127.0.0.1:9", *HISTOGRAM, "-T", "0.25", *where,
+                   env={"CX_BEARER": env} if env else None)
+    assert (apdex.code, apdex.stdout) == (3, "CX APDEX UNKNOWN - the bearer token is empty or spans several lines\n")
+    transaction = plugin("check_cx_transaction", "--prometheus", "http://127.0.0.1:9", "--ratio-query", "x", *where,
+                         env={"CX_BEARER": env} if env else None)
+    assert (transaction.code, transaction.stdout) == (
+        3, "CX TRANSACTION UNKNOWN - the bearer token is empty or spans several lines\n")
+
+
+def test_read_token_strips_the_blanks_around_one_line(monkeypatch):
+    from cxcheck.runtime import read_token
+
+    monkeypatch.setenv("CX_BEARER", " s3cret-token\r\n")
+    assert read_token(env="CX_BEARER") == "s3cret-token"
+    assert read_token() is None
+
+
 def test_histogram_bound_not_a_bucket_is_refused_or_interpolated(plugin, site):
     seen = []
     server = site(prometheus_api(BUCKETS, seen))

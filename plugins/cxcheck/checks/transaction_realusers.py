@@ -76,15 +76,6 @@ class RealUsers(nagiosplugin.Resource):
                                       context=pair_label(number, pair))
 
 
-def _bearer(args) -> dict:
-    token = runtime.read_secret(env=args.bearer_env, path=args.bearer_file, what="bearer token")
-    if token is None:
-        return {}
-    if not token.strip() or "\n" in token:
-        raise ConfigError("the bearer token is empty or spans several lines")
-    return {"Authorization": f"Bearer {token.strip()}"}
-
-
 def window_options(args) -> tuple[str | None, list[slo.BurnPair]]:
     """The main window (None: the queries have no ${window}) and the burn pairs the options ask for."""
     if args.prometheus:
@@ -123,7 +114,8 @@ def window_options(args) -> tuple[str | None, list[slo.BurnPair]]:
 
 def real_check(run: runtime.Run, args) -> nagiosplugin.Check:
     http = run.http_options()
-    headers = _bearer(args)
+    token = runtime.read_token(env=args.bearer_env, path=args.bearer_file)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     window, pairs = window_options(args)
     if args.prometheus:
         from cxcheck.sources.prometheus import Prometheus

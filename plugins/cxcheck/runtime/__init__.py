@@ -3,7 +3,7 @@
 - values: Record (small value objects without dataclasses) and the errors (ConfigError,
   SourceError, DeadlineExceeded);
 - states: the four states by name and code;
-- secrets: reading secrets from environment or file, masking them in outside text;
+- secrets: reading secrets (and bearer tokens) from environment or file, masking them in outside text;
 - inputs: local files and standard input read with a size cap and inside the deadline;
 - durations: the one duration grammar (90m, 1.5d, 1h30m, seconds);
 - deadline: one deadline from -t and the SIGALRM backstop;
@@ -43,6 +43,7 @@ from cxcheck.runtime.secrets import (
     mask_identity,
     masker,
     read_secret,
+    read_token,
 )
 from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
@@ -53,6 +54,6 @@ __all__ = [
     "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text",
     "fmt_seconds", "header", "install_masking", "log", "mask_identity", "masker", "nagios_range",
     "name_value", "non_negative_float", "open_input", "parse_duration", "perf_label", "perf_value", "plugin",
-    "positive_float", "positive_int", "read_secret", "read_text", "refuse_on_argv", "render", "run_plugin",
-    "say_duration", "seconds_text", "timeout_seconds", "violation",
+    "positive_float", "positive_int", "read_secret", "read_text", "read_token", "refuse_on_argv", "render",
+    "run_plugin", "say_duration", "seconds_text", "timeout_seconds", "violation",
 ]

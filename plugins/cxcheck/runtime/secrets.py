@@ -208,3 +208,16 @@ def read_secret(env: str | None = None, path: str | None = None, what: str = "se
             raise ConfigError(f"{what} file {path} is empty")
         return masker.register(value)
     return None
+
+
+def read_token(env: str | None = None, path: str | None = None, what: str = "bearer token") -> str | None:
+    """A token for an Authorization header (--bearer-env/--bearer-file): read_secret's value without
+    the blanks around it, refused when that leaves nothing or more than one line (a header cannot
+    carry it)."""
+    token = read_secret(env=env, path=path, what=what)
+    if token is None:
+        return None
+    token = token.strip()
+    if not token or "\n" in token:
+        raise ConfigError(f"the {what} is empty or spans several lines")
+    return token

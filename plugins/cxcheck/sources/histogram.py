@@ -64,14 +64,9 @@ class PrometheusHistogram(Source):
         self.matchers = (found.group(2) or "").strip().rstrip(",")
         self.interpolate = self.args.interpolate
         self.estimated: list[str] = []
-        self.token = None
-        from cxcheck.runtime import read_secret
+        from cxcheck.runtime import read_token
 
-        token = read_secret(env=self.args.bearer_env, path=self.args.bearer_file, what="bearer token")
-        if token is not None:
-            if not token.strip() or "\n" in token.strip():
-                raise ConfigError("the bearer token is empty or spans several lines")
-            self.token = token.strip()
+        self.token = read_token(env=self.args.bearer_env, path=self.args.bearer_file)
 
     def read_response_times(self, target: float, window: float | None, now: float | None, rejects):
         from cxcheck.latency import ResponseTimes
