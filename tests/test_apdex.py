@@ -12,7 +12,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import free_port, wait_for
+from conftest import free_port, need_binary, wait_for
 from weblogs import REQUESTS, STATUS_OF_REQUESTS, WHEN, args_for, nginx, write
 
 WHOLE_LOG = STATUS_OF_REQUESTS.format(span="in the whole log")
@@ -270,8 +270,9 @@ def test_a_real_prometheus_scraping_a_histogram(plugin, site, tmp_path):
     """Prometheus' own le matching (1.0 and 0.25 spelled as exposed), increase() and
     histogram_quantile(): every scrape adds the same counts per bucket, so whatever increase()
     extrapolates, the shares are those of BUCKETS."""
-    from prometheus_fixture import Prometheus
+    from cxcheck.demo.prometheus import PrivatePrometheus
 
+    need_binary("prometheus", "prometheus")
     scrapes = []
 
     def metrics(handler, body):
@@ -283,7 +284,7 @@ def test_a_real_prometheus_scraping_a_histogram(plugin, site, tmp_path):
         return "\n".join(lines) + "\n"
 
     target = site({"/metrics": (200, {"Content-Type": "text/plain; version=0.0.4"}, metrics)})
-    with Prometheus(tmp_path / "prometheus", [target.url.split("//", 1)[1]]) as prometheus:
+    with PrivatePrometheus([target.url.split("//", 1)[1]], tmp_path / "prometheus") as prometheus:
         wait_for(lambda: (prometheus.value('count_over_time(http_request_duration_seconds_count{route="/checkout"}[5m])')
                           or 0) >= 3, timeout=60, interval=0.2, what="three scrapes")
         now = f"{time.time():.3f}"

@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import free_port, run_plugin
-from prometheus_fixture import Prometheus
+from conftest import free_port, need_binary, run_plugin
+
+from cxcheck.demo.prometheus import PrivatePrometheus
 
 ORDERS, EVERY = 20, 4                     # fail_every=4: orders 4, 8, 12, 16, 20 are declined
 SUCCEEDED, FAILED = ORDERS - ORDERS // EVERY, ORDERS // EVERY
@@ -23,6 +24,7 @@ RATIO_Q = f"{SUCCESS_Q} / {TOTAL_Q}"
 def prom(tmp_path_factory):
     from cxcheck.demo.shop import DemoShop
 
+    need_binary("prometheus", "prometheus")
     with DemoShop(faults={"fail_every": EVERY}) as shop:
         # Drive the shop through its JSON API, as customers' apps would.
         with requests.Session() as http:
@@ -35,10 +37,11 @@ def prom(tmp_path_factory):
         assert codes.count(201) == SUCCEEDED and codes.count(402) == FAILED
         assert shop.stats["orders"] == {"success": SUCCEEDED, "failed": FAILED}
         # max-samples low enough that a big subquery gives a real 422, high enough for the rest.
-        with Prometheus(tmp_path_factory.mktemp("prometheus"), [shop.url.split("//", 1)[1]],
-                        extra_flags=["--query.max-samples=2000"]) as server:
-            server.wait_for_value(TOTAL_Q, ORDERS, timeout=30)
-            server.wait_for_value(SUCCESS_Q, SUCCEEDED, timeout=10)
+        with PrivatePrometheus([shop.url.split("//", 1)[1]], tmp_path_factory.mktemp("prometheus"),
+                               extra_flags=["--query.max-samples=2000"]) as server:
+            server.wait(lambda: server.value(TOTAL_Q) == ORDERS, 30, f"Prometheus to see {TOTAL_Q} == {ORDERS}")
+            server.wait(lambda: server.value(SUCCESS_Q) == SUCCEEDED, 10,
+                        f"Prometheus to see {SUCCESS_Q} == {SUCCEEDED}")
             yield server, shop
 
 
@@ -313,3 +316,16 @@ def test_bearer_token_is_not_carried_to_another_host(site):
     assert result.code == 0, result.stdout
     assert server.requests[0][2]["Authorization"] == "Bearer s3cr3t-t0ken"
     assert [r[2].get("Authorization") for r in elsewhere.requests] == [None]
+
+
+def test_a_private_prometheus_that_cannot_start_says_why_and_leaves_nothing(tmp_path):
+    """The one start/stop the demo and these tests share: a refused flag ends the start with the
+    log's reason, the process gone and the temporary directory removed."""
+    need_binary("prometheus", "prometheus")
+    server = PrivatePrometheus(["127.0.0.1:9"], extra_flags=["--no-such-flag"])
+    with pytest.raises(RuntimeError) as error:
+        server.start(timeout=20)
+    assert str(error.value).startswith(f"Prometheus exited with 1 while waiting for Prometheus ready on {server.url}; "
+                                       "its log:\n"), error.value
+    assert "unknown long flag '--no-such-flag'" in str(error.value)
+    assert server.proc.poll() == 1 and not server.workdir.exists()

@@ -1,6 +1,7 @@
 """The demo's business side: customers walking the demo shop's checkout funnel (some leave after
-the basket, some at payment, the rest order), a private Prometheus (Debian package `prometheus`,
-when installed) scraping the shop's own /metrics every second, and the bundled churn sample.
+the basket, some at payment, the rest order), a private Prometheus (demo/prometheus.py, when the
+Debian package `prometheus` is installed) scraping the shop's own /metrics every second, and the
+bundled churn sample.
 
 check_cx_conversion then reads the funnel from Prometheus as it would in production: baskets
 started, payment pages shown and orders confirmed, from the shop's cxshop_requests_total counter.
@@ -8,14 +9,9 @@ started, payment pages shown and orders confirmed, from the shop's cxshop_reques
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
-import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
+
+from cxcheck.demo.prometheus import PrivatePrometheus
 
 # (customers, the last step they take) of the scenario shop-checkout-html.yaml
 CUSTOMERS = ((3, "add_to_basket"), (3, "payment"), (6, "place_order"))
@@ -27,75 +23,26 @@ QUERIES = {"entered": COUNTER.format(method="POST", path="/basket/add/"),
            "payment": COUNTER.format(method="GET", path="/checkout/payment/"),
            "converted": COUNTER.format(method="GET", path="/checkout/thank-you/")}
 SEEN = 'sum(cxshop_requests_total{method="GET",path="/checkout/thank-you/"})'
-CONFIG = """global: {{scrape_interval: 1s, scrape_timeout: 1s}}
-scrape_configs:
-  - job_name: cxshop
-    static_configs: [{{targets: ["{target}"]}}]
-"""
 
 
 def churn_sample() -> Path:
     return Path(__file__).resolve().parent / "data" / "churn_sample.csv"
 
 
-class DemoPrometheus:
-    """A Prometheus of its own on a free loopback port, storage in a temporary directory."""
+class DemoPrometheus(PrivatePrometheus):
+    """The demo's Prometheus: scraping the shop, started once it has scraped it."""
 
     def __init__(self, shop_url: str):
-        self.binary = shutil.which("prometheus") or next(
-            (p for p in ("/usr/bin/prometheus", "/usr/sbin/prometheus") if Path(p).exists()), None)
-        self.shop_url, self.port, self.proc, self.workdir = shop_url, _free_port(), None, None
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__([shop_url.split("//", 1)[1]])
 
     def start(self, timeout: float = 30.0) -> DemoPrometheus:
-        self.workdir = tempfile.TemporaryDirectory(prefix="cxcheck-demo-prometheus-")
-        work = Path(self.workdir.name)
-        (work / "prometheus.yml").write_text(CONFIG.format(target=self.shop_url.split("//", 1)[1]))
-        self.proc = subprocess.Popen(
-            [self.binary, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=error"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, cwd=work,
-            env={"PATH": "/usr/bin:/bin"})
-        self.wait(lambda: self.value("up") == 1, timeout, "Prometheus scraping the shop")
-        return self
-
-    def value(self, promql: str) -> float | None:
-        url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        super().start(timeout)
         try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                result = json.load(answer)["data"]["result"]
-        except (OSError, ValueError, KeyError):
-            return None
-        return float(result[0]["value"][1]) if result else None
-
-    def wait(self, condition, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Prometheus exited with {self.proc.returncode}")
-            if condition():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"timed out after {timeout:g} s waiting for {what}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        if self.workdir is not None:
-            self.workdir.cleanup()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+            self.wait(lambda: self.value("up") == 1, timeout, "Prometheus scraping the shop")
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
 
 def walk_the_funnel(url: str, scenario_file: Path, account: str, password: str) -> int:
