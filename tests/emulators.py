@@ -120,15 +120,18 @@ def basic(user: str, password: str) -> str:
 
 class Zendesk(ApiEmulator):
     """Satisfaction ratings (cursor paging), the incremental ticket export with metric sets, and
-    search counts. `ratings`: dicts with score and created_at; `tickets`: dicts with id, status,
-    created_at, updated_at and metric_set (inline, or sideloaded as metric_sets when `sideload`)."""
+    search counts. `ratings`: dicts with score and created_at (a rating whose created_at is not a
+    date to filter on says where the window places it in `listed_at`, not sent); `tickets`: dicts
+    with id, status, created_at, updated_at and metric_set (inline, or sideloaded as metric_sets
+    when `sideload`)."""
 
     def __init__(self, authorization: str, ratings=(), tickets=(), sideload: bool = False):
         super().__init__(authorization)
-        self.ratings = sorted(ratings, key=lambda r: epoch(r["created_at"]))
+        listed = lambda r: epoch(r.get("listed_at") or r["created_at"])
+        self.ratings = [{k: v for k, v in r.items() if k != "listed_at"} for r in sorted(ratings, key=listed)]
         self.tickets = sorted(tickets, key=lambda t: epoch(t["updated_at"]))
         # Sorted times beside the items: a window is a bisection, not a scan (bench: 100,000 items).
-        self.rated = [epoch(r["created_at"]) for r in self.ratings]
+        self.rated = sorted(map(listed, ratings))
         self.updated = [epoch(t["updated_at"]) for t in self.tickets]
         self.sideload = sideload
         self.issued = 0

@@ -69,6 +69,28 @@ def test_surveymonkey_choices_pages_and_bearer(site):
     assert auths == [f"Bearer {TOKEN}"] * 2
 
 
+def test_surveymonkey_serial_and_future_dates_are_rejected_by_their_own_reason(site):
+    """date_created as a serial number, beyond the clock skew, not a date: each its own reason; a
+    few seconds ahead of this clock is no reject (after --now: outside the window)."""
+    from cxcheck.sources.responses import CLOCK_SKEW
+
+    details = {"pages": [{"questions": [{"id": "Q1", "answers": {"choices": [
+        {"id": f"C{n}", "text": str(n), "position": n + 1} for n in range(11)]}}]}]}
+    stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))
+    dates = ["2026-10-30T10:00:00+00:00", "45123", stamp(time.time() + 86400), "last week",
+             stamp(time.time() + CLOCK_SKEW / 10)]
+    data = [{"date_created": when, "pages": [{"questions": [{"id": "Q1", "answers": [{"choice_id": "C10"}]}]}]}
+            for when in dates]
+    api = site({"/v3/surveys/S1/details": (200, JSON, json.dumps(details)),
+                "/v3/surveys/S1/responses/bulk": (200, JSON, json.dumps({"data": data, "links": {}}))})
+    result = nps("--surveymonkey", "S1", "--question-id", "Q1", "--api-url", api.url, "--max-rejected", "80", "-v")
+    assert result.value("rejected") == 3 and result.value("responses") == 1, result.stdout
+    assert result.long_output[-3:] == [
+        "1 rejected: spreadsheet serial date (format the column as dates) (page 1 item 2)",
+        "1 rejected: date in the future (page 1 item 3)",
+        "1 rejected: unreadable date (page 1 item 4)"]
+
+
 def test_surveymonkey_refuses_to_send_the_token_elsewhere(site):
     details = {"pages": [{"questions": [{"id": "Q1", "answers": {"choices": [{"id": "C9", "text": "9"}]}}]}]}
     bulk = json.dumps({"data": [], "links": {"next": "http://127.0.0.2:9/steal"}})

@@ -123,6 +123,26 @@ def test_bad_rows_are_counted_by_reason(tmp_path):
     assert result.text == "CX SUPPORT UNKNOWN - 4 of 11 rows rejected (36.4% > 5%): the percentile would lie"
 
 
+def test_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_path):
+    """Each of a row's dates: a spreadsheet's serial number or a date beyond a few minutes of clock
+    skew counts under the reasons the survey exports use, naming the date; a few seconds ahead pass."""
+    import time
+
+    from cxcheck.sources.responses import CLOCK_SKEW
+
+    ahead, soon = time.time() + 86400, time.time() + CLOCK_SKEW / 10
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    extra = ["8,45123.5,,", f"9,{stamp(5)},{iso(ahead)},", f"10,{stamp(5)},,{iso(ahead)}", f"11,{stamp(5)},,45123",
+             f"12,{stamp(5)},{iso(soon)},"]
+    result = support("--csv", tickets_csv(tmp_path, extra=extra), "--max-rejected", "50", "-v")
+    assert result.value("rejected") == 4, result.stdout
+    assert result.long_output[-4:] == [
+        "1 rejected: spreadsheet serial creation date (format the column as dates) (line 9)",
+        "1 rejected: first reply date in the future (line 10)",
+        "1 rejected: solved date in the future (line 11)",
+        "1 rejected: spreadsheet serial solved date (format the column as dates) (line 12)"]
+
+
 def test_low_sample_and_empty_window(tmp_path):
     path = tickets_csv(tmp_path, rows=[(24 * 20, 24 * 19, None)])
     result = run_plugin("check_cx_support", "--csv", path, "--now", NOW)

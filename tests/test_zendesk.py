@@ -234,6 +234,25 @@ def test_undocumented_shape_names_the_missing_key(zendesk):
                            "'satisfaction_ratings' (no such key, not a list): not the documented shape")
 
 
+def test_serial_and_future_rating_dates_are_rejected_by_their_own_reason(zendesk):
+    """An undocumented created_at: a bare serial number, a date beyond a few minutes of clock skew,
+    no date at all: each under the reason the exports use. A date a few seconds ahead of this
+    clock is no reject (here after --now, so outside the window)."""
+    from cxcheck.sources.responses import CLOCK_SKEW
+
+    def odd(number, created_at):
+        return {"id": number, "score": "good", "created_at": created_at, "listed_at": iso(NOW_EPOCH - DAY)}
+
+    api = zendesk(ratings=ratings(good=3, bad=1) + [odd(90, "45123"), odd(91, iso(time.time() + 86400)),
+                                                    odd(92, "yesterday"), odd(93, iso(time.time() + CLOCK_SKEW / 10))])
+    result = csat(api, "--min-responses", "1", "--max-rejected", "50", "-v")
+    assert result.value("rejected") == 3 and result.value("responses") == 4, result.stdout
+    assert result.long_output[-3:] == [
+        "1 rejected: spreadsheet serial date (format the column as dates) (page 1 item 5)",
+        "1 rejected: date in the future (page 1 item 6)",
+        "1 rejected: unreadable date (page 1 item 7)"]
+
+
 # -- tickets: check_cx_support --------------------------------------------------------------------
 
 def ticket(number, created_hours_ago, reply_minutes=None, resolution_minutes=None, business=None, status="open",
@@ -305,6 +324,32 @@ def test_resolution_of_tickets_solved_in_the_window(zendesk):
     assert result.text == ("CX SUPPORT WARNING - resolution p90 10h > 8h, median 2h over 2 tickets solved in the "
                            "last 7d")
     assert result.value("resolution_p90") == 36000 and result.value("resolution_p50") == 7200
+
+
+def test_serial_and_future_ticket_dates_are_rejected_by_their_own_reason(zendesk):
+    """The creation and the solving date of an exported ticket: a serial number, a date beyond the
+    clock skew, a solved_at that is no date (it was dropped as unsolved before), each counted."""
+    from cxcheck.sources.responses import CLOCK_SKEW
+
+    def odd(number, created_at=None, solved_at=None):
+        made = ticket(number, 20, reply_minutes=30)
+        if created_at:
+            made["created_at"] = made["metric_set"]["created_at"] = created_at
+        if solved_at:
+            made["status"], made["metric_set"]["solved_at"] = "solved", solved_at
+        return made
+
+    api = zendesk(tickets=[*TICKETS, odd(20, created_at="45123"), odd(21, created_at=iso(time.time() + 86400)),
+                           odd(22, solved_at="soon"), odd(23, solved_at=iso(time.time() + 86400)),
+                           odd(24, solved_at=iso(time.time() + CLOCK_SKEW / 10))])
+    result = support(api, "--max-rejected", "50", "-v")
+    # The export lists by update: the odd tickets (updated 20 h ago) come 5th to 9th.
+    assert result.value("rejected") == 4 and result.value("tickets") == 7, result.stdout
+    assert result.long_output[-4:] == [
+        "1 rejected: spreadsheet serial creation date (format the column as dates) (page 1 ticket 5)",
+        "1 rejected: creation date in the future (page 1 ticket 6)",
+        "1 rejected: unreadable solved date (page 1 ticket 7)",
+        "1 rejected: solved date in the future (page 1 ticket 8)"]
 
 
 def test_export_pages_until_end_of_stream(zendesk):

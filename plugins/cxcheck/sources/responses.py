@@ -18,6 +18,7 @@ SERIAL_BELOW = 100_000
 UNREADABLE = "unreadable date"
 SERIAL = "spreadsheet serial date (format the column as dates)"
 FUTURE = "date in the future"
+CLOCK_SKEW = 300                # seconds another clock may run ahead of ours before a date is in the future
 
 
 class Rejects:
@@ -115,15 +116,23 @@ def scored(raw_score, raw_date, parse_time, rejects: Rejects, where, scale: Scal
     if score is None:
         rejects.add(score_problem(raw_score, scale), where)
         return None
-    when = parse_time(raw_date)
+    when = dated(raw_date, parse_time, rejects, where)
+    return None if when is None else (when, score)
+
+
+def dated(raw, parse_time, rejects: Rejects, where, what: str = "") -> float | None:
+    """The unix time of a date, or None once the reason it cannot be used is counted: unreadable,
+    a spreadsheet's serial date, in the future. `what` names one date of several in the reason
+    ("creation": "unreadable creation date", "creation date in the future")."""
+    when = parse_time(raw)
     if when is None:
-        rejects.add(getattr(parse_time, "problem", UNREADABLE), where)
-        return None
-    latest = getattr(parse_time, "latest", None) or time.time()        # any callable may parse dates
-    if when > latest:
-        rejects.add(FUTURE, where)
-        return None
-    return when, score
+        reason = getattr(parse_time, "problem", UNREADABLE)
+    elif when > (getattr(parse_time, "latest", None) or time.time() + CLOCK_SKEW):  # any callable may parse
+        reason = FUTURE
+    else:
+        return when
+    rejects.add(reason.replace("date", f"{what} date", 1) if what else reason, where)
+    return None
 
 
 def scored_item(item, score_key: str, date_key: str, parse_time, rejects: Rejects, where,
@@ -140,12 +149,12 @@ class TimeParser:
     or the given strptime formats, tried in order; the format that worked last goes first.
 
     None when a date cannot be used, with the reason in `problem` (a spreadsheet's serial date
-    is not read as January 1970); `latest` is the time the reading started: a response dated
-    after it is in the future."""
+    is not read as January 1970); `latest` is the time the reading started, give or take another
+    clock's skew: a response dated after it is in the future."""
 
     def __init__(self, formats=()):
         self.formats = list(formats)
-        self.latest = time.time()
+        self.latest = time.time() + CLOCK_SKEW
         self.problem = UNREADABLE
 
     def __call__(self, raw) -> float | None:

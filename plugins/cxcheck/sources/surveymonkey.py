@@ -4,7 +4,16 @@ then /v3/surveys/{id}/responses/bulk pages until links.next is absent. Bearer to
 from __future__ import annotations
 
 from cxcheck.sources.base import ApiSource, ConfigError
-from cxcheck.sources.responses import NPS_SCALE, Rejects, Scale, SourceError, TimeParser, iso_time, parse_score
+from cxcheck.sources.responses import (
+    NPS_SCALE,
+    Rejects,
+    Scale,
+    SourceError,
+    TimeParser,
+    dated,
+    iso_time,
+    parse_score,
+)
 
 PER_PAGE = 100
 
@@ -73,11 +82,9 @@ def read(client, rejects: Rejects, survey_id: str, question_id: str, since: floa
             if choice not in scores:
                 rejects.add(f"choice not on the {scale} scale", where)
                 continue
-            when = parse_time((response or {}).get("date_created"))
-            if when is None:
-                rejects.add("unreadable date", where)
-                continue
-            yield when, scores[choice]
+            when = dated((response or {}).get("date_created"), parse_time, rejects, where)
+            if when is not None:
+                yield when, scores[choice]
         url = ((body.get("links") or {}).get("next")) or None
         if url:
             client.follow(url)

@@ -13,7 +13,7 @@ import math
 
 from cxcheck.sources.base import ConfigError, Source
 from cxcheck.sources.files import _normal, _pick, csv_export, jsonl_items
-from cxcheck.sources.responses import Rejects, TimeParser
+from cxcheck.sources.responses import Rejects, TimeParser, dated
 
 MEASURES = ("first-reply", "resolution")
 CREATED_NAMES = ("created_at", "created", "date_created", "created_date", "createdate", "opened_at")
@@ -95,15 +95,14 @@ class TicketExport(Source):
 
 def _times(parse_time, cells, where, rejects: Rejects):
     """(created, first reply, solved) as unix times, empty cells None; None once a date that is
-    there cannot be read (counted)."""
+    there cannot be used (counted, by reason)."""
     times = []
     for raw, what in zip(cells, ("creation", "first reply", "solved")):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             times.append(None)
             continue
-        when = parse_time(raw)
+        when = dated(raw, parse_time, rejects, where, what)
         if when is None:
-            rejects.add(f"unreadable {what} date", where)
             return None
         times.append(when)
     return times

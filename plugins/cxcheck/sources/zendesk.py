@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from cxcheck.sources.base import ApiSource, ConfigError
-from cxcheck.sources.responses import UNANSWERED, Rejects, Scale, TimeParser, iso_time
+from cxcheck.sources.responses import UNANSWERED, Rejects, Scale, TimeParser, dated, iso_time
 from cxcheck.sources.tickets import duration
 
 SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$", re.I)
@@ -123,11 +123,8 @@ def _rating(item, parse_time, good: int, bad: int, rejects: Rejects, where):
     if points is None:
         rejects.add(f"score not good, bad or offered ({str(score)[:20]})", where)
         return None
-    when = parse_time(item.get("created_at"))
-    if when is None:
-        rejects.add("unreadable date", where)
-        return None
-    return when, points
+    when = dated(item.get("created_at"), parse_time, rejects, where)
+    return None if when is None else (when, points)
 
 
 def _next_page(client, body, where: str):
@@ -154,11 +151,14 @@ def _ticket(ticket, sideloaded: dict, key: str, hours: str, parse_time, rejects:
     if not isinstance(metrics, dict):
         rejects.add("no metric set", where)
         return None
-    created = parse_time(ticket.get("created_at") or metrics.get("created_at"))
+    created = dated(ticket.get("created_at") or metrics.get("created_at"), parse_time, rejects, where, "creation")
     if created is None:
-        rejects.add("unreadable creation date", where)
         return None
-    solved = parse_time(metrics["solved_at"]) if metrics.get("solved_at") else None
+    solved = None
+    if metrics.get("solved_at"):
+        solved = dated(metrics["solved_at"], parse_time, rejects, where, "solved")
+        if solved is None:
+            return None
     minutes = metrics.get(key)
     try:
         seconds = duration(minutes.get(hours) if isinstance(minutes, dict) else minutes, 1 / 60)
