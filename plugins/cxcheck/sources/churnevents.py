@@ -11,7 +11,7 @@ from collections import Counter
 
 from cxcheck.sources.base import Source
 from cxcheck.sources.churn import Churn, number
-from cxcheck.sources.files import DATE_NAMES, _normal, _pick, csv_export, jsonl_items, wide_rows
+from cxcheck.sources.files import DATE_NAMES, _pick, csv_export, jsonl_items, optional_column, wide_rows
 from cxcheck.sources.responses import Rejects, TimeParser
 
 CUSTOMER_NAMES = ("customer", "customer_id", "subscription", "subscription_id", "account", "user", "email")
@@ -97,14 +97,6 @@ class EventTally:
                     if cancels[index] is not None:
                         churn.lose(number(cancels[index][1]), currency, cancels[index][2])
         return result
-
-
-def optional_column(header: list[str], wanted, names, path: str) -> int | None:
-    """A column that may be absent: the one named, or the first whose name is one of `names`."""
-    if wanted:
-        return _pick(header, wanted, names, "", "", path)
-    lowered = [_normal(name) for name in header]
-    return next((lowered.index(name) for name in names if name in lowered), None)
 
 
 class EventsExport(Source):

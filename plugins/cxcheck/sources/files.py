@@ -60,6 +60,16 @@ def _pick(names: list[str], wanted: str | None, defaults, what: str, option: str
                       f"(columns: {_shown(names)})")
 
 
+def optional_column(names: list[str], wanted, defaults, path: str, what: str = "", option: str = "",
+                    required: bool = False) -> int | None:
+    """A column that may be absent: the one named (or, when required, found as _pick finds it);
+    otherwise the first named exactly like one of `defaults`, None when there is none."""
+    if required or wanted:
+        return _pick(names, wanted, defaults, what, option, path)
+    lowered = [_normal(n) for n in names]
+    return next((lowered.index(name) for name in defaults if name in lowered), None)
+
+
 def _normal(name: str) -> str:
     """'Submitted At' and 'submitted-at' name the same column as submitted_at."""
     return "_".join(name.strip().lower().replace("-", " ").split())

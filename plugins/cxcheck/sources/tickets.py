@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from cxcheck.sources.base import ConfigError, Source
-from cxcheck.sources.files import _normal, _pick, csv_export, jsonl_items
+from cxcheck.sources.files import _pick, csv_export, jsonl_items, optional_column, wide_rows
 from cxcheck.sources.responses import Rejects, TimeParser, dated
 
 MEASURES = ("first-reply", "resolution")
@@ -118,26 +118,14 @@ class TicketCsvExport(TicketExport):
         args, path = self.args, self.value
         with csv_export(path) as (names, reader):
             created_at = _pick(names, args.created_column, CREATED_NAMES, "creation time", "--created-column", path)
-            reply_at = _optional(names, args.first_reply_column, REPLY_NAMES, "first reply time",
-                                 "--first-reply-column", path, need_reply)
-            solved_at = _optional(names, args.solved_column, SOLVED_NAMES, "solving time", "--solved-column",
-                                  path, need_solved)
+            reply_at = optional_column(names, args.first_reply_column, REPLY_NAMES, path, "first reply time",
+                                       "--first-reply-column", need_reply)
+            solved_at = optional_column(names, args.solved_column, SOLVED_NAMES, path, "solving time",
+                                        "--solved-column", need_solved)
             width = max(i for i in (created_at, reply_at, solved_at) if i is not None)
-            for row in reader:
-                if len(row) <= width:
-                    if any(cell.strip() for cell in row):
-                        rejects.add("missing columns", reader.line_num)
-                    continue
+            for row in wide_rows(reader, width, rejects):
                 yield (reader.line_num, row[created_at], None if reply_at is None else row[reply_at],
                        None if solved_at is None else row[solved_at])
-
-
-def _optional(names, wanted, defaults, what, option, path, required):
-    """A column's index; None when it is absent and not required (named by the option: required)."""
-    if required or wanted:
-        return _pick(names, wanted, defaults, what, option, path)
-    lowered = [_normal(n) for n in names]
-    return next((lowered.index(name) for name in defaults if name in lowered), None)
 
 
 class TicketJsonLinesExport(TicketExport):
