@@ -114,12 +114,208 @@ SERVICE;setmacro;shop;CX login;CX_OPTIONS;--then-url /accounts/
 """
 
 
+# What every service a writer prints starts with (the host: shop).
+NAGIOS_HEAD = """\
+# {plugin} for Nagios 4 (also Naemon, Centreon Engine): paste into a cfg_dir file beside
+# cxcheck-commands.cfg and cxcheck-templates.cfg (templates/nagios/), then check: nagios4 -v nagios.cfg
+# The host shop must be defined (use cx-shop-host,generic-host for a shop seen from outside).
+"""
+ICINGA2_HEAD = """\
+/* {plugin} for Icinga 2: put it beside cxcheck-commands.conf and cxcheck-services.conf
+ * (templates/icinga2/) in the zone's configuration, then check: icinga2 daemon -C
+ * The host shop must exist (import "cx-shop-host" for a shop seen from outside).
+"""
+CENTREON_HEAD = """\
+# {plugin} for Centreon: import after cxcheck-clapi.txt (templates/centreon/) with
+#   centreon -u admin -p '...' -i THIS_FILE      then export the configuration to the poller
+# The host shop must exist, e.g.: HOST;ADD;shop;shop;ADDRESS;cxcheck-shop;Central;
+"""
+
+
+def test_nagios_service_for_csat_from_zendesk_with_the_token_in_a_file():
+    assert config("csat", "--zendesk", "acme", "--zendesk-email", "agent@example.com", "--token-file",
+                  "/etc/cxcheck/secrets/zendesk.token", "--window", "7d", "-w", "80:", "-c", "70:", "--scale", "1-7",
+                  "--host", "shop") == NAGIOS_HEAD.format(plugin="check_cx_csat") + """\
+# The API token: the file $USER3$/zendesk.token; resource.cfg needs $USER3$=/etc/cxcheck/secrets
+# (one file per secret, readable by the nagios user only).
+define service {
+    use                         cx-csat-zendesk-service,generic-service
+    host_name                   shop
+    service_description         CX CSAT
+    check_command               check_cx_csat_zendesk
+    _CX_ZENDESK                 acme
+    _CX_ZENDESK_EMAIL           agent@example.com
+    _CX_WINDOW                  7d
+    _CX_SECRET                  zendesk.token
+    _CX_WARNING                 80:
+    _CX_CRITICAL                70:
+    _CX_OPTIONS                 --scale 1-7
+}
+"""
+
+
+def test_nagios_service_for_apdex_from_prometheus_keeps_the_bearer_file_an_option():
+    assert config("apdex", "--prometheus", "http://prometheus:9090", "--histogram",
+                  'http_request_duration_seconds{job="shop"}', "-T", "0.25", "--window", "5m", "--bearer-file",
+                  "/etc/cxcheck/secrets/prom.token", "-w", "0.85:", "-c", "0.7:", "--host", "shop") == NAGIOS_HEAD.format(plugin="check_cx_apdex") + """\
+define service {
+    use                         cx-apdex-prometheus-service,generic-service
+    host_name                   shop
+    service_description         CX apdex
+    check_command               check_cx_apdex_prometheus
+    _CX_PROMETHEUS              http://prometheus:9090
+    _CX_HISTOGRAM               http_request_duration_seconds{job="shop"}
+    _CX_WINDOW                  5m
+    _CX_TARGET                  0.25
+    _CX_WARNING                 0.85:
+    _CX_CRITICAL                0.7:
+    _CX_OPTIONS                 --bearer-file /etc/cxcheck/secrets/prom.token
+}
+"""
+
+
+def test_nagios_service_for_churn_says_the_command_judges_with_significance():
+    assert config("churn", "--events-csv", "/var/lib/cx/events.csv", "--max-rise", "50", "-w", "5", "-c", "8",
+                  "--currency", "EUR", "--host", "shop") == NAGIOS_HEAD.format(plugin="check_cx_churn") + """\
+# The check_cx_churn_events command always passes --significant (judges only what the tests confirm); your command did not.
+define service {
+    use                         cx-churn-service,generic-service
+    host_name                   shop
+    service_description         CX churn
+    check_command               check_cx_churn_events
+    _CX_CSV                     /var/lib/cx/events.csv
+    _CX_MAX_RISE                50
+    _CX_WARNING                 5
+    _CX_CRITICAL                8
+    _CX_OPTIONS                 --currency EUR
+}
+"""
+
+
+def test_icinga2_services_for_apdex_conversion_and_churn():
+    assert config("apdex", "--log", "/var/log/nginx/access.log", "-T", "0.5", "--method", "GET", "--method", "POST",
+                  "--exclude-status", "4xx", "-w", "0.85:", "-c", "0.7:", "--engine", "icinga2", "--host",
+                  "shop") == ICINGA2_HEAD.format(plugin="check_cx_apdex") + """\
+ * It reads the log: run it on the web server's node (command_endpoint, an agent there).
+ */
+object Service "cx-apdex" {
+\timport "cx-apdex-service"
+
+\thost_name = "shop"
+\tcheck_command = "cx_apdex"
+\tvars.cx_warning = "0.85:"
+\tvars.cx_critical = "0.7:"
+\tvars.cx_target = "0.5"
+\tvars.cx_log = "/var/log/nginx/access.log"
+\tvars.cx_methods = [ "GET", "POST" ]
+\tvars.cx_exclude_status = [ "4xx" ]
+}
+"""
+    assert config("conversion", "--mixpanel", "12345", "--funnel-id", "7509", "--service-account", "cx-monitor",
+                  "--token-env", "MIXPANEL_SECRET", "--window", "1d", "--max-drop", "30", "--significant", "-w", "2:",
+                  "-c", "1:", "--engine", "icinga2", "--host", "shop") == ICINGA2_HEAD.format(plugin="check_cx_conversion") + """\
+ * The API token: the constant MIXPANEL_SECRET, defined once where only root and Icinga read it,
+ * e.g. const MIXPANEL_SECRET = "..." in /etc/icinga2/constants.conf; Icinga passes it to the
+ * plugin in its environment (CXCHECK_PASSWORD, CXCHECK_TOKEN), never on the command line.
+ */
+object Service "cx-conversion" {
+\timport "cx-metric-service"
+
+\thost_name = "shop"
+\tcheck_command = "cx_conversion"
+\tcheck_interval = 10m
+\tretry_interval = 10m
+\tvars.cx_token = MIXPANEL_SECRET
+\tvars.cx_warning = "2:"
+\tvars.cx_critical = "1:"
+\tvars.cx_mixpanel = "12345"
+\tvars.cx_funnel_id = "7509"
+\tvars.cx_service_account = "cx-monitor"
+\tvars.cx_window = "1d"
+\tvars.cx_significant = true
+\tvars.cx_max_drop = "30"
+}
+"""
+    # cx-rates passes --significant unless told not to: the command ran without it
+    assert config("churn", "--events-csv", "/var/lib/cx/events.csv", "--max-rise", "50", "-w", "5", "-c", "8",
+                  "--engine", "icinga2", "--host", "shop") == ICINGA2_HEAD.format(plugin="check_cx_churn") + """\
+ */
+object Service "cx-churn" {
+\timport "cx-survey-service"
+
+\thost_name = "shop"
+\tcheck_command = "cx_churn"
+\tvars.cx_significant = false
+\tvars.cx_warning = "5"
+\tvars.cx_critical = "8"
+\tvars.cx_events_csv = "/var/lib/cx/events.csv"
+\tvars.cx_max_rise = "50"
+}
+"""
+
+
+def test_centreon_lines_for_support_from_zendesk_and_conversion_from_mixpanel():
+    assert config("support", "--zendesk", "acme", "--zendesk-email", "agent@example.com", "--token-env", "ZD_TOKEN",
+                  "--metric", "resolution", "-w", "1d", "-c", "2d", "--percentile", "75", "--engine", "centreon",
+                  "--host", "shop") == CENTREON_HEAD.format(plugin="check_cx_support") + """\
+# The API token (your command reads it from the environment variable ZD_TOKEN): set the service's CX_TOKEN password macro to it in the UI; the plugin reads it from NAGIOS__SERVICECX_TOKEN (enable environment macros on the poller). It never sits in this file.
+SERVICE;ADD;shop;CX support;cxcheck-support-zendesk
+SERVICE;setmacro;shop;CX support;CX_ZENDESK;acme
+SERVICE;setmacro;shop;CX support;CX_ZENDESK_EMAIL;agent@example.com
+SERVICE;setmacro;shop;CX support;CX_METRIC;resolution
+SERVICE;setmacro;shop;CX support;CX_WARNING;1d
+SERVICE;setmacro;shop;CX support;CX_CRITICAL;2d
+SERVICE;setmacro;shop;CX support;CX_OPTIONS;--percentile 75
+"""
+    assert config("conversion", "--mixpanel", "12345", "--funnel-id", "7509", "--service-account", "cx-monitor",
+                  "--token-file", "/etc/cxcheck/secrets/mixpanel.secret", "--region", "eu", "--window", "1d",
+                  "--significant", "-t", "40", "--engine", "centreon", "--host", "shop") == CENTREON_HEAD.format(plugin="check_cx_conversion") + """\
+# The API token (your command reads it from the file /etc/cxcheck/secrets/mixpanel.secret): set the service's CX_SECRET password macro to it in the UI; the plugin reads it from NAGIOS__SERVICECX_SECRET (enable environment macros on the poller). It never sits in this file.
+# No -w/-c given: the cxcheck-conversion-mixpanel template's ranges apply.
+SERVICE;ADD;shop;CX conversion;cxcheck-conversion-mixpanel
+SERVICE;setmacro;shop;CX conversion;CX_PROJECT;12345
+SERVICE;setmacro;shop;CX conversion;CX_FUNNEL_ID;7509
+SERVICE;setmacro;shop;CX conversion;CX_SERVICE_ACCOUNT;cx-monitor
+SERVICE;setmacro;shop;CX conversion;CX_REGION;eu
+SERVICE;setmacro;shop;CX conversion;CX_WINDOW;1d
+SERVICE;setmacro;shop;CX conversion;CX_TIMEOUT;40
+"""
+
+
+def test_the_shipped_modes_name_the_shipped_commands_templates_and_settings():
+    """Each way shipped.MODES runs a plugin: the Nagios template exists and its command reads every
+    setting (and the secret file); the Centreon template exists with every setting's macro and the
+    token's password macro, and its command line reads them."""
+    from test_templates_centreon import CLAPI, Clapi
+
+    from cxcheck.engines.shipped import MODES
+
+    nagios = (TEMPLATES / "nagios" / "cxcheck-commands.cfg").read_text()
+    commands = dict(re.findall(r"command_name\s+(\S+)\n\s+command_line\s+(.*)", nagios))
+    templates = (TEMPLATES / "nagios" / "cxcheck-templates.cfg").read_text()
+    centreon = Clapi(CLAPI.read_text())
+    for mode in MODES:
+        template, command = mode.nagios
+        assert re.search(rf"name\s+{re.escape(template)}\n", templates), template
+        for _, name in mode.settings:
+            assert f"$_SERVICECX_{name}$" in commands[command], (command, name)
+        assert ("$USER3$/$_SERVICECX_SECRET$" in commands[command]) == bool(mode.secret), command
+        if mode.centreon is None:
+            continue
+        macros = centreon.stpl_macros(mode.centreon)
+        line = centreon.commands[centreon.stpl_param(mode.centreon, "check_command")]["line"]
+        for name in [f"CX_{name}" for _, name in mode.settings] + ([mode.secret] if mode.secret else []):
+            assert name in macros, (mode.centreon, name)
+            assert f"$_SERVICE{name}$" in line or f"NAGIOS__SERVICE{name}" in line, (mode.centreon, name)
+
+
 LOGIN = ["-u", "https://shop.example.com/accounts/login/", "--username", "s@example.com"]
 
 
 @pytest.mark.parametrize("argv, message", [
     (["check_cx_zabbix"], "config: 'check_cx_zabbix' is not a plugin; one of check_cx_login, check_cx_checkout, "
-                          "check_cx_transaction, check_cx_nps"),
+                          "check_cx_transaction, check_cx_nps, check_cx_csat, check_cx_support, check_cx_apdex, "
+                          "check_cx_conversion, check_cx_churn"),
     (["login", *LOGIN, "--engine", "zabbix"], "argument --engine: invalid choice: 'zabbix' (choose from 'nagios', "
                                               "'icinga2', 'centreon')"),
     # the plugin's own first mistakes, in the plugin's own words
@@ -147,6 +343,20 @@ LOGIN = ["-u", "https://shop.example.com/accounts/login/", "--username", "s@exam
      "nagios: the shipped commands run check_cx_transaction with --scenario or --prometheus; for --json-url use "
      "--engine icinga2 (cx_transaction takes it) or a command of your own"),
     (["login", *LOGIN, "--password-env", "X", "--service", "CX ; login"], None),
+    (["csat", "--jsonl", "/x.jsonl"], "nagios: the shipped commands run check_cx_csat with --zendesk or --csv; for "
+                                      "this one use --engine icinga2 (cx_csat takes it) or a command of your own"),
+    (["csat", "--jsonl", "/x.jsonl", "--engine", "icinga2"], None),
+    (["churn", "--hubspot", "--token-file", "/t", "--engine", "centreon"],
+     "centreon: the shipped commands run check_cx_churn with --events-csv or --pipedrive; for this one use --engine "
+     "icinga2 (cx_churn takes it) or a command of your own"),
+    (["csat", "--zendesk", "acme", "--zendesk-email", "a@example.com", "--token-env", "ZD"],
+     "nagios: the check_cx_csat_zendesk command reads the token from a file in $USER3$: give --token-file PATH"),
+    (["support", "--zendesk", "acme", "--token-file", "/t"],
+     "nagios: the check_cx_support_zendesk command passes --zendesk-email: give it"),
+    (["conversion", "--prometheus", "http://p:9090", "--ratio-query", "r", "--engine", "centreon"],
+     "centreon: the cxcheck-conversion template's command passes --entered-query and --converted-query: give them"),
+    (["support", "--csv", "/t.csv", "--created-column", "opened", "--engine", "icinga2"],
+     "icinga2: the cx_support CheckCommand has no argument for --created-column"),
 ])
 def test_mistakes_are_one_line(argv, message):
     result = run_plugin("cxcheck", "config", *argv)
@@ -173,7 +383,7 @@ def test_the_icinga2_arguments_are_the_shipped_checkcommands():
             names |= set(re.findall(r"\$(cx_\w+)\$", block))
             pending += re.findall(r'import "([\w-]+)"', block)
         for dest in dests:
-            assert icinga2_writer.RENAMED.get(dest, f"cx_{dest}") in names, f"{command}: {dest}"
+            assert icinga2_writer.variable(command, dest) in names, f"{command}: {dest}"
         # and the secrets and journey variables it sets outside ARGUMENTS
         assert "cx_password" in names or "cx_token" in names, command
 
@@ -207,6 +417,26 @@ VERIFY_ONLY = [
      "--service", "CX orders real users"],
     ["nps", "--csv", "/var/lib/cx/nps.csv", "--window", "7d", "-w", "30:", "-c", "10:", "--host", "cx-shop"],
 ]
+# One service per way shipped.MODES runs the survey, help-desk, Apdex and rate plugins.
+ZD = ["--zendesk", "acme", "--zendesk-email", "agent@example.com", "--token-file", "/etc/cxcheck/secrets/zd.token"]
+VERIFY_ONLY += [[*argv, "--host", "cx-shop"] for argv in [
+    ["csat", "--csv", "/var/lib/cx/csat.csv", "--window", "7d", "--min-responses", "20", "-w", "80:", "-c", "70:"],
+    ["csat", *ZD, "--service", "CX CSAT Zendesk"],
+    ["support", "--csv", "/var/lib/cx/tickets.csv", "--metric", "resolution", "-w", "1d", "-c", "2d"],
+    ["support", *ZD, "--metric", "backlog", "-w", "10", "-c", "20", "--service", "CX support Zendesk"],
+    ["support", "--hubspot", "--token-file", "/etc/cxcheck/secrets/hs.token", "--service", "CX support HubSpot"],
+    ["apdex", "--log", "/var/log/nginx/access.log", "-T", "0.5", "--path-regex", "^/checkout",
+     "--exclude-status", "499"],
+    ["apdex", "--prometheus", "http://127.0.0.1:9090", "--histogram", "http_request_duration_seconds", "-T", "0.25",
+     "--interpolate", "--service", "CX apdex real users"],
+    ["conversion", "--prometheus", "http://127.0.0.1:9090", "--entered-query", "sum(a[${window}])",
+     "--converted-query", "sum(b[${window}])", "--step-query", "payment=sum(c[${window}])", "--significant"],
+    ["conversion", "--mixpanel", "12345", "--funnel-id", "7", "--service-account", "cx",
+     "--token-file", "/etc/cxcheck/secrets/mp.secret", "--window", "1d", "--service", "CX conversion Mixpanel"],
+    ["churn", "--events-csv", "/var/lib/cx/events.csv", "--significant", "-w", "5", "-c", "8"],
+    ["churn", "--pipedrive", "acme", "--token-file", "/etc/cxcheck/secrets/pd.token", "--service", "CX churn Pipedrive"],
+    ["churn", "--hubspot", "--token-file", "/etc/cxcheck/secrets/hs.token", "--service", "CX churn HubSpot"],
+]]
 NAGIOS_HOST = """
 define host {
     use                         cx-shop-host,generic-host
@@ -245,7 +475,7 @@ def test_nagios_verifies_every_kind_of_service_it_writes(nagios_site):
     check.write_config()
     out = check.verify().stdout
     assert "Total Errors:   0" in out and "Total Warnings: 0" in out, out
-    assert "Checked 7 services." in out, out
+    assert "Checked 19 services." in out, out
 
 
 def test_nagios_runs_the_services_it_writes_against_the_shop(nagios_site):
@@ -326,7 +556,7 @@ def test_icinga2_validates_every_kind_of_service_it_writes(icinga_files, tmp_pat
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "critical/" not in out and re.search(r"warning/.*cx", out) is None, out
-    assert re.search(r"Instantiated 6 Services\.", out), out
+    assert re.search(r"Instantiated 18 Services\.", out), out
 
 
 def test_icinga2_runs_the_services_it_writes_against_the_shop(icinga_files):

@@ -17,6 +17,11 @@ PLUGINS = {
     "check_cx_checkout": "cxcheck.checks.checkout",
     "check_cx_transaction": "cxcheck.checks.transaction",
     "check_cx_nps": "cxcheck.checks.nps",
+    "check_cx_csat": "cxcheck.checks.csat",
+    "check_cx_support": "cxcheck.checks.support",
+    "check_cx_apdex": "cxcheck.checks.apdex",
+    "check_cx_conversion": "cxcheck.checks.conversion",
+    "check_cx_churn": "cxcheck.checks.churn",
 }
 ENGINES = ("nagios", "icinga2", "centreon")
 EXAMPLES = """
@@ -26,8 +31,10 @@ examples:
   cxcheck config check_cx_checkout --scenario /etc/cxcheck/checkout.yaml --var-env password=CX_PASSWORD \\
       --engine icinga2 --host shop
   cxcheck config check_cx_nps --csv /var/lib/cx/nps.csv -w 30: -c 10: --engine centreon
+  cxcheck config check_cx_apdex --log /var/log/nginx/access.log -T 0.5 -w 0.85: -c 0.7:
 """
-PATH_OPTIONS = ("scenario", "csv", "ca_file", "client_cert", "client_key", "jsonl")
+PATH_OPTIONS = ("scenario", "csv", "ca_file", "client_cert", "client_key", "jsonl", "log", "state_file", "events_csv",
+                "events_jsonl")
 
 
 def add_config_parser(sub):
@@ -80,7 +87,9 @@ class Given:
         actions = [a for a in raw._actions if a.option_strings and a.dest != argparse.SUPPRESS]
         for action in actions:
             action.type = None                          # the text as typed: 30d stays 30d
-        typed = raw.parse_args(argv)
+        # The texts as typed: the checks on the values (such as the ranges' order) were made above,
+        # on the values (-w 1d is a duration range there, no Nagios range).
+        typed = argparse.ArgumentParser.parse_args(raw, argv)
         self.options: dict[str, Option] = {}
         for action in actions:
             value = getattr(typed, action.dest, None)

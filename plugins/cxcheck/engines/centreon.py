@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from urllib.parse import urlsplit
 
-from cxcheck.engines import common
+from cxcheck.engines import common, shipped
 
 ENGINE = "centreon"
 TEMPLATES = {"login": "cxcheck-login", "prometheus": "cxcheck-transaction-prometheus", "csv": "cxcheck-nps",
@@ -33,6 +33,24 @@ def _password_note(secret, comments: list, host: str):
                         f"CX_PASSWORD macro to it in the UI (Configuration > Hosts > {host} > Macros).")
         comments.append("It is a password macro, exported to the plugin as NAGIOS__HOSTCX_PASSWORD (enable "
                         "environment macros on the poller); it never sits in this file.")
+
+
+def _shipped(given, service_macros: list, comments: list) -> str:
+    """The template of a plugin of shipped.MODES; its token in the service's password macro."""
+    mode = shipped.mode(given, ENGINE)
+    service_macros += [(f"CX_{name}", value) for name, value in shipped.settings(mode, given, ENGINE, comments)]
+    if mode.secret:
+        secret = common.token(given)
+        source = ""
+        if secret is not None:
+            where = "the file" if secret.kind == "file" else "the environment variable"
+            source = f" (your command reads it from {where} {secret.where})"
+        comments.append(f"The {secret.what if secret else 'API token'}{source}: set the service's {mode.secret} "
+                        f"password macro to it in the UI; the plugin reads it from NAGIOS__SERVICE{mode.secret} "
+                        "(enable environment macros on the poller). It never sits in this file.")
+    if given.plugin == "check_cx_apdex" and mode.selector == "log":
+        comments.append("It reads the log: the poller that runs it must be on the web server.")
+    return mode.centreon
 
 
 def service(given, host: str | None = None, service: str | None = None) -> str:
@@ -60,17 +78,21 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
                         if value is not None]
         _password_note(common.password(given), comments, host)
         comments += [note[0].upper() + note[1:] + "." for note in notes]
+    elif kind == "shipped":
+        template = _shipped(given, service_macros, comments)
     elif common.token(given) is not None:
         comments.append("The bearer token: set the service's CX_TOKEN password macro in the UI; the plugin reads it "
                         "from NAGIOS__SERVICECX_TOKEN (enable environment macros on the poller).")
         given.options.pop("bearer_env", None)
         service_macros.append(("CX_OPTIONS", "--bearer-env NAGIOS__SERVICECX_TOKEN"))
-    template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
+    if kind != "shipped":
+        template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
     ranges = common.thresholds(given)
     if not ranges:
         comments.append(f"No -w/-c given: the {template} template's ranges apply.")
     service_macros += [(MACROS[dest], value) for dest, value in ranges]
-    for dest, macro in MACROS.items():
+    # The other plugins' settings are their modes' (shipped.MODES); what they do not take goes in CX_OPTIONS.
+    for dest, macro in (MACROS.items() if kind != "shipped" else [("timeout", "CX_TIMEOUT")]):
         if dest in given.options:
             service_macros.append((macro, given.take(dest)))
     extra = given.rest_argv()

@@ -8,7 +8,10 @@ from urllib.parse import urlsplit
 from cxcheck.runtime import ConfigError
 
 SERVICE_NAMES = {"check_cx_login": "CX login", "check_cx_checkout": "CX checkout",
-                 "check_cx_transaction": "CX orders", "check_cx_nps": "CX NPS"}
+                 "check_cx_transaction": "CX orders", "check_cx_nps": "CX NPS", "check_cx_csat": "CX CSAT",
+                 "check_cx_support": "CX support", "check_cx_apdex": "CX apdex",
+                 "check_cx_conversion": "CX conversion", "check_cx_churn": "CX churn"}
+BEARER = ("check_cx_transaction", "check_cx_apdex")         # their token is --bearer-env/--bearer-file
 JOURNEYS = ("check_cx_checkout", "check_cx_transaction")
 
 
@@ -32,16 +35,21 @@ def password(given) -> Secret | None:
 
 
 def token(given) -> Secret | None:
-    """The bearer token (check_cx_transaction) or API token (check_cx_nps)."""
-    stem = "bearer" if given.plugin == "check_cx_transaction" else "token"
+    """The bearer token (check_cx_transaction, check_cx_apdex) or API token (the others)."""
+    stem = "bearer" if given.plugin in BEARER else "token"
     path, env = given.take(f"{stem}_file"), given.take(f"{stem}_env")
     what = "bearer token" if stem == "bearer" else "API token"
     return Secret("file", path, what) if path else Secret("env", env, what) if env else None
 
 
 def mode(given) -> str:
-    """login, journey (a scenario), prometheus, json (check_cx_transaction), csv or api (check_cx_nps)."""
+    """login, journey (a scenario), prometheus, json (check_cx_transaction), csv or api (check_cx_nps),
+    shipped (the plugins of shipped.MODES)."""
+    from cxcheck.engines.shipped import PLUGINS
+
     args = given.args
+    if given.plugin in PLUGINS:
+        return "shipped"
     if given.plugin == "check_cx_login":
         from cxcheck.checks.login import web_url
 

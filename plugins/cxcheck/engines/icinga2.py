@@ -1,5 +1,6 @@
 """Icinga 2: an `object Service` using the CheckCommands (cx_login, cx_checkout, cx_transaction,
-cx_nps) and service templates of templates/icinga2/. Every option is the custom variable
+cx_nps, cx_csat, cx_support, cx_apdex, cx_conversion, cx_churn) and service templates of
+templates/icinga2/. Every option is the custom variable
 cx_<option> the CheckCommand reads; a secret is a file (cx_password_file, cx_token_file) or a
 constant named after the environment variable, defined where only root and Icinga can read it,
 which Icinga hands to the plugin in its environment, never on the command line."""
@@ -24,11 +25,48 @@ ARGUMENTS = {
                                 "total_path", "min_volume", "low_volume_state", "window", "slo", "burn_windows"},
     "cx_nps": COMMON | {"csv", "api_url", "window", "now", "min_responses", "significant"},
 }
-RENAMED = {"header": "cx_headers"}
+SOURCES = COMMON | {"csv", "jsonl", "zendesk", "zendesk_email", "hubspot", "api_url", "window", "now",
+                    "low_sample_state"}
+RATES = COMMON | {"window", "compare_to", "no_compare", "now", "min_volume", "low_volume_state", "significant",
+                  "change_state", "api_url", "max_change"}
+ARGUMENTS |= {
+    "cx_csat": SOURCES | {"min_responses", "max_drop", "significant", "hubspot_survey_id", "scale", "satisfied"},
+    "cx_support": SOURCES | {"metric", "percentile", "hours", "by", "older_than", "min_tickets", "hubspot_pipeline"},
+    "cx_apdex": COMMON | {"target", "log", "log_format", "time_field", "state_file", "path_regex", "method",
+                          "exclude_status", "window", "now", "min_volume", "low_volume_state", "max_rejected",
+                          "prometheus", "histogram", "interpolate"},
+    "cx_conversion": RATES | {"prometheus", "entered_query", "converted_query", "ratio_query", "step_query",
+                              "mixpanel", "funnel_id", "service_account", "region", "project_timezone",
+                              "workspace_id", "json_url", "entered_path", "converted_path"},
+    "cx_churn": RATES | {"pipedrive", "hubspot", "won_stage", "lost_stage", "pipeline", "currency", "events_csv",
+                         "events_jsonl", "max_rejected"},
+}
+RENAMED = {"header": "cx_headers", "method": "cx_methods", "step_query": "cx_step_queries",
+           "won_stage": "cx_won_stages", "lost_stage": "cx_lost_stages"}
+# --max-drop and --max-rise share a dest; their CheckCommands name the variable after the flag.
+RENAMED_IN = {"cx_conversion": {"max_change": "cx_max_drop"}, "cx_churn": {"max_change": "cx_max_rise"}}
 TEMPLATES = {"login": "cx-journey-service", "journey": "cx-journey-service", "prometheus": "cx-metric-service",
-             "json": "cx-metric-service", "csv": "cx-survey-service", "api": "cx-survey-service"}
+             "json": "cx-metric-service", "csv": "cx-survey-service", "api": "cx-survey-service",
+             "check_cx_csat": "cx-survey-service", "check_cx_support": "cx-support-service",
+             "check_cx_apdex": "cx-metric-service", "check_cx_conversion": "cx-metric-service",
+             "check_cx_churn": "cx-survey-service"}
 SERVICE_NAMES = {"check_cx_login": "cx-login", "check_cx_checkout": "cx-checkout", "check_cx_transaction": "cx-orders",
-                 "check_cx_nps": "cx-nps"}
+                 "check_cx_nps": "cx-nps", "check_cx_csat": "cx-csat", "check_cx_support": "cx-support",
+                 "check_cx_apdex": "cx-apdex", "check_cx_conversion": "cx-conversion", "check_cx_churn": "cx-churn"}
+SIGNIFICANT_BY_DEFAULT = ("cx_conversion", "cx_churn")       # cx-rates sets vars.cx_significant = true
+# As the shipped apply rule: Mixpanel allows 60 queries an hour per project, two a run.
+INTERVALS = {"cx_conversion": "10m"}
+
+
+def variable(command: str, dest: str) -> str:
+    """The custom variable the CheckCommand reads for an option."""
+    return RENAMED_IN.get(command, {}).get(dest) or RENAMED.get(dest, f"cx_{dest}")
+
+
+def _template(given, kind: str) -> str:
+    if given.plugin == "check_cx_apdex" and "log" in given.options:
+        return "cx-apdex-service"
+    return TEMPLATES[given.plugin if kind == "shipped" else kind]
 
 
 def string(value) -> str:
@@ -38,6 +76,8 @@ def string(value) -> str:
 
 
 def literal(value) -> str:
+    if value is False:
+        return "false"
     if isinstance(value, bool) or isinstance(value, int) and not isinstance(value, bool):
         return "true"                                   # a flag (store_true, or -v counted)
     if isinstance(value, list):
@@ -86,18 +126,24 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
         _secret(variables, comments, password(given), "password")
     else:
         _secret(variables, comments, token(given), "token")
+    if command in SIGNIFICANT_BY_DEFAULT and "significant" not in given.options:
+        variables.append(("cx_significant", False))             # as the command ran: without it
     for option in given.rest():
         if option.dest not in ARGUMENTS[command]:
             refuse(f"the {command} CheckCommand has no argument for {option.flag}", ENGINE)
-        variables.append((RENAMED.get(option.dest, f"cx_{option.dest}"), option.value))
+        variables.append((variable(command, option.dest), option.value))
+    if given.plugin == "check_cx_apdex" and "log" in given.options:
+        comments.append("It reads the log: run it on the web server's node (command_endpoint, an agent there).")
     host = host or default_host(given)
     lines = [f"/* {given.plugin} for Icinga 2: put it beside cxcheck-commands.conf and cxcheck-services.conf",
              " * (templates/icinga2/) in the zone's configuration, then check: icinga2 daemon -C",
              f" * The host {host} must exist (import \"cx-shop-host\" for a shop seen from outside)."]
     lines += [f" * {line.replace('*/', '* /')}" for line in comments]
     lines += [" */", f"object Service {string(service or SERVICE_NAMES[given.plugin])} {{",
-              f"\timport {string(TEMPLATES[kind])}", "", f"\thost_name = {string(host)}",
+              f"\timport {string(_template(given, kind))}", "", f"\thost_name = {string(host)}",
               f"\tcheck_command = {string(command)}"]
+    if command in INTERVALS:
+        lines += [f"\tcheck_interval = {INTERVALS[command]}", f"\tretry_interval = {INTERVALS[command]}"]
     for name, value in variables:
         constant = isinstance(value, tuple) and value[0] == "constant"
         lines.append(f"\tvars.{name} = {value[1] if constant else literal(value)}")

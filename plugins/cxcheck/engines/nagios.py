@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from cxcheck.engines import common
+from cxcheck.engines import common, shipped
 
 ENGINE = "nagios"
 TEMPLATES = {"login": "cx-login-service", "prometheus": "cx-transaction-prometheus-service", "csv": "cx-nps-service",
@@ -96,6 +96,22 @@ def _csv(given, variables, comments) -> str:
     return ""
 
 
+def _shipped(given, variables, comments) -> tuple[str, str]:
+    """(template, check_command) of a plugin of shipped.MODES; its token a file in $USER3$."""
+    mode = shipped.mode(given, ENGINE)
+    template, command = mode.nagios
+    variables += [(f"_CX_{name}", value) for name, value in shipped.settings(mode, given, ENGINE, comments)]
+    if mode.secret:
+        secret = common.token(given)
+        if secret is None or secret.kind != "file":
+            common.refuse(f"the {command} command reads the token from a file in $USER3$: give --token-file PATH",
+                          ENGINE)
+        _secret(variables, comments, secret, "")
+    if given.plugin == "check_cx_apdex" and mode.selector == "log":
+        comments.append("It reads the log: the Nagios (or NRPE) that runs it must be on the web server.")
+    return template, command
+
+
 def service(given, host: str | None = None, service: str | None = None) -> str:
     kind = common.mode(given)
     if kind == "json":
@@ -105,9 +121,12 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
         common.refuse("the shipped check_cx_nps command reads a --csv export; a survey API needs a command of your own "
                       "(cxcheck-commands.cfg shows the shape)", ENGINE)
     variables, comments = [], []
-    writer = {"login": _login, "journey": _journey, "prometheus": _prometheus, "csv": _csv}[kind]
-    command = writer(given, variables, comments)
-    template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
+    if kind == "shipped":
+        template, command = _shipped(given, variables, comments)
+    else:
+        writer = {"login": _login, "journey": _journey, "prometheus": _prometheus, "csv": _csv}[kind]
+        command = writer(given, variables, comments)
+        template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
     ranges = common.thresholds(given)
     if not ranges:
         comments.append(f"No -w/-c given: the {template} template's ranges apply.")
