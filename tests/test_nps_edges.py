@@ -215,12 +215,17 @@ def test_previous_window_too_small_to_compare(tmp_path):
 
 # -- the deadline while reading -----------------------------------------------------------------
 
-def test_timeout_while_reading_a_stalled_stdin():
-    proc = subprocess.Popen([sys.executable, "-m", "cxcheck.checks.nps", "--csv", "-", "-t", "1"],
+@pytest.mark.parametrize("module, option, rows, name", [
+    ("nps", "--csv", "date,score\n2026-10-30,9\n", "NPS"),
+    ("support", "--csv", "created_at,first_reply_at\n2026-10-30,2026-10-31\n", "SUPPORT"),
+    ("churn", "--events-csv", "customer,event,date\nc1,subscribed,2026-10-30\n", "CHURN"),
+])
+def test_timeout_while_reading_a_stalled_stdin(module, option, rows, name):
+    proc = subprocess.Popen([sys.executable, "-m", f"cxcheck.checks.{module}", option, "-", "-t", "1"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=plugin_env())
     try:
-        proc.stdin.write("date,score\n2026-10-30,9\n")
+        proc.stdin.write(rows)
         proc.stdin.flush()            # ... and the writer never finishes
         started = time.monotonic()
         proc.wait(timeout=15)         # the output is one short line: no pipe fills up meanwhile
@@ -231,7 +236,7 @@ def test_timeout_while_reading_a_stalled_stdin():
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode == 2
-    assert out.splitlines()[0] == "CX NPS CRITICAL - timed out after 1 s while reading standard input"
+    assert out.splitlines()[0] == f"CX {name} CRITICAL - timed out after 1 s while reading standard input"
     assert time.monotonic() - started < 5
 
 

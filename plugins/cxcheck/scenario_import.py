@@ -12,7 +12,7 @@ import json
 import sys
 from collections import Counter
 
-from cxcheck.runtime import ConfigError
+from cxcheck.runtime import ConfigError, input_name
 
 MAX_RECORDING = 256 * 1024 * 1024
 EXAMPLES = """
@@ -155,7 +155,7 @@ def run(args) -> int:
                               "journey may have: record a shorter journey, or split it")
         result.scrub()
         target = args.output or "FILE"
-        text = render(result, "standard input" if args.file == "-" else args.file, kind, dropped, target)
+        text = render(result, input_name(args.file), kind, dropped, target)
         leaked = result.leaked(text)
         if leaked:
             raise ConfigError(f"the value of {leaked[0].env} would be written out; not writing (a bug: please report)")

@@ -92,5 +92,10 @@ def read_text(path: str, limit: int, what: str, error=ConfigError) -> str:
         raise error(f"cannot read {where}: not UTF-8 text") from None
 
 
+def input_name(path: str) -> str:
+    """How messages name an input given on the command line: `-` is standard input."""
+    return "standard input" if path == "-" else path
+
+
 def _subject(what: str, path: str) -> str:
-    return " ".join(part for part in (what, "standard input" if path == "-" else path) if part)
+    return " ".join(part for part in (what, input_name(path)) if part)

@@ -36,7 +36,7 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
 
 from __future__ import annotations
 
-from cxcheck.runtime import ConfigError, Run, SourceError, masker, read_secret
+from cxcheck.runtime import ConfigError, Run, SourceError, input_name, masker, read_secret
 
 __all__ = ["ApiSource", "ConfigError", "Options", "Source", "SourceError"]
 
@@ -79,6 +79,10 @@ class Source:
     def reading(self, what: str) -> None:
         """Say what the run is doing, for the timeout message ('timed out ... while reading X')."""
         self.run.activity = f"reading {what}"
+
+    def reading_input(self) -> None:
+        """reading() of the file the source's option names (`-`: standard input)."""
+        self.reading(input_name(self.value))
 
 
 class ApiSource(Source):

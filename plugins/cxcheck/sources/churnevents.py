@@ -12,7 +12,7 @@ from collections import Counter
 from cxcheck.sources.base import Source
 from cxcheck.sources.churn import Churn, number
 from cxcheck.sources.files import DATE_NAMES, _pick, csv_export, jsonl_items, optional_column, wide_rows
-from cxcheck.sources.responses import Rejects, TimeParser
+from cxcheck.sources.responses import Rejects, TimeParser, dated
 
 CUSTOMER_NAMES = ("customer", "customer_id", "subscription", "subscription_id", "account", "user", "email")
 EVENT_NAMES = ("event", "type", "action", "status")
@@ -68,9 +68,8 @@ class EventTally:
         if not active and kind not in self.cancels:
             self.other[kind or "(empty)"] += 1      # read, not used: neither rejected nor counted
             return
-        when = self.parse_time(raw_date)
+        when = dated(raw_date, self.parse_time, rejects, where)
         if when is None:
-            rejects.add("unreadable date", where)
             return
         self.rows += 1
         latest, cancels = self.customers.setdefault(customer, ([None] * self.size, [None] * self.size))
@@ -107,7 +106,7 @@ class EventsExport(Source):
 
     def read_churn(self, windows, rejects: Rejects) -> list[Churn]:
         tally = EventTally(windows, self.args)
-        self.reading(self.value)
+        self.reading_input()
         for where, fields in self.events(rejects):
             tally.add(*fields, where, rejects)
         self.rows = tally.rows

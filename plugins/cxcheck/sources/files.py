@@ -229,7 +229,7 @@ class Export(Source):
     reader = staticmethod(read_csv)
 
     def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
-        self.reading("standard input" if self.value == "-" else self.value)
+        self.reading_input()
         args = self.args
         return self.reader(self.value, rejects, args.score_column, args.date_column, args.date_format, scale)
 

@@ -65,7 +65,7 @@ class TicketExport(Source):
     def read_tickets(self, measure: str, hours: str, by: str, since: float, until: float, rejects: Rejects):
         if hours != "calendar":
             raise ConfigError(f"a {self.name} gives calendar times only (timestamps): no --hours business")
-        self.reading("standard input" if self.value == "-" else self.value)
+        self.reading_input()
         parse_time = TimeParser(self.args.date_format)
         for where, *cells in self.rows(rejects, need_reply=measure == "first-reply",
                                        need_solved=measure == "resolution" or by == "solved"):
@@ -76,7 +76,7 @@ class TicketExport(Source):
                     yield ticket
 
     def read_backlog(self, before: float, rejects: Rejects):
-        self.reading("standard input" if self.value == "-" else self.value)
+        self.reading_input()
         parse_time = TimeParser(self.args.date_format)
         count, oldest, examined = 0, None, 0
         for where, *cells in self.rows(rejects, need_reply=False, need_solved=True):
