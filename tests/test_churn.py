@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 from conftest import run_plugin
@@ -105,6 +106,34 @@ def test_events_jsonl_with_named_fields_and_rejects(tmp_path):
         assert line in result.long_output
 
 
+def future(seconds_ahead):
+    """A date that far ahead of this machine's clock (not of --now): beyond CLOCK_SKEW, in the future."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds_ahead))
+
+
+def test_events_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_path):
+    """A start or a cancellation dated by a spreadsheet's serial number, beyond a few minutes of
+    clock skew, or unreadably: each counted under the reason the survey exports use. A date a few
+    seconds ahead is read (after --now: in no window); another event's date is not read at all."""
+    from cxcheck.sources.responses import CLOCK_SKEW
+
+    odd = [("c9", "cancelled", "45123.5", "10", ""), ("c9", "subscribed", future(86400), "10", ""),
+           ("c9", "cancelled", "yesterday", "10", ""), ("c10", "subscribed", future(CLOCK_SKEW / 10), "10", ""),
+           ("c11", "upgraded", "45123", "10", "")]
+    export = write_csv(tmp_path / "events.csv", EVENTS + odd)
+    result = churn("--events-csv", export, "--currency", "EUR", "--max-rejected", "50", "-v")
+    # As the test above, the odd rows (lines 16-20) changing nothing but the rejects: 14 rows used
+    # (13 and c10's start), 3 rejected.
+    assert result.status == (
+        "CX CHURN OK - churn 40% (2 lost of 5 customers active at the start) over 30d, lost value 150 EUR, "
+        "top reason Price (2), 20% 30d earlier | base=5c;;;0 churn=40%;;;0;100 churn_previous=20%;;;0;100 "
+        "lost=2c;;;0 lost_value=150;;;0 rejected=3c;;;0")
+    assert "14 rows used, 3 rejected" in result.long_output
+    assert result.long_output[-3:] == ["1 rejected: spreadsheet serial date (format the column as dates) (line 16)",
+                                       "1 rejected: date in the future (line 17)",
+                                       "1 rejected: unreadable date (line 18)"]
+
+
 def test_a_ceiling_breach_needs_the_whole_interval_with_significant(tmp_path):
     export = write_csv(tmp_path / "events.csv", EVENTS)
     result = churn("--events-csv", export, "-w", "30", "--significant")
@@ -161,7 +190,9 @@ HUBSPOT = ([hubspot_deal(n, "closedwon", n * 3, 5000) for n in range(1, 10)]
            + [hubspot_deal(50, "closedlost", 40, 900, "Price"), hubspot_deal(51, "closedlost", 45, 100)])
 
 
-def hubspot_api(site, deals=HUBSPOT, page=5, seen=None):
+def hubspot_api(site, deals=HUBSPOT, page=5, seen=None, stray=()):
+    """The deals search; `stray` deals end the first page whatever the filters (dates no search
+    would match: an account's odd data)."""
     def search(handler, body):
         query = json.loads(body)
         if seen is not None:
@@ -176,7 +207,7 @@ def hubspot_api(site, deals=HUBSPOT, page=5, seen=None):
 
         found = [d for d in deals if d["properties"]["dealstage"] in stages and low <= ms(d) <= high]
         start = int(query.get("after", "0"))
-        answer = {"total": len(found), "results": found[start:start + page]}
+        answer = {"total": len(found), "results": found[start:start + page] + ([] if start else list(stray))}
         if start + page < len(found):
             answer["paging"] = {"next": {"after": str(start + page), "link": "https://api.hubapi.com/..."}}
         return json.dumps(answer)
@@ -222,6 +253,27 @@ def test_hubspot_custom_stages_and_pipeline(site):
     filters = seen[0][0]["filterGroups"][0]["filters"]
     assert filters[1]["values"] == ["1234567", "1234568"]
     assert filters[-1] == {"propertyName": "pipeline", "operator": "EQ", "value": "98765"}
+
+
+def test_hubspot_serial_and_future_close_dates_are_rejected_by_their_own_reason(site):
+    from cxcheck.sources.responses import CLOCK_SKEW
+
+    def odd(number, closedate):
+        return dict(hubspot_deal(number, "closedlost", 1, 100), properties={
+            **hubspot_deal(number, "closedlost", 1, 100)["properties"], "closedate": closedate})
+
+    stray = [odd(60, "45123"), odd(61, future(86400)), odd(62, "soon"), odd(63, future(CLOCK_SKEW / 10)),
+             odd(64, str(int((time.time() + 86400) * 1000)))]
+    result = hubspot(hubspot_api(site, page=50, stray=stray).url, "--max-rejected", "50", "--no-compare", "-v")
+    # The 12 deals of the one window on the page, then the strays as items 13-17 (the last in
+    # milliseconds): four rejects; the one a few seconds ahead is read (after --now: in no window).
+    assert result.text == ("CX CHURN OK - churn 25% (3 lost of 12 deals closed) over 30d, lost value 2,000 EUR, "
+                           "top reason Price (2)")
+    assert result.value("rejected") == 4
+    assert result.long_output[-3:] == [
+        "2 rejected: close date in the future (page 1 item 14, page 1 item 17)",
+        "1 rejected: spreadsheet serial close date (format the column as dates) (page 1 item 13)",
+        "1 rejected: unreadable close date (page 1 item 15)"]
 
 
 @pytest.mark.parametrize("route, body, reason", [

@@ -122,6 +122,48 @@ def test_csat_counts_the_positive_answers(hubspot):
     assert "response_rate" not in result.perfdata           # HubSpot does not say what was offered
 
 
+def with_strays(api, kind: str, strays: list):
+    """`strays` end the first page of every search of `kind` whatever its filters: dates no search
+    would match, as an account's odd data might still come."""
+    original = api.search
+
+    def search(asked, body):
+        answer = original(asked, body)
+        if asked == kind and not body.get("after"):
+            answer["results"] += strays
+        return answer
+
+    api.search = search
+    return api
+
+
+def ahead(seconds: float) -> str:
+    """A date that far ahead of this machine's clock (not of --now)."""
+    return iso(time.time() + seconds)
+
+
+def test_serial_and_future_submission_dates_are_rejected_by_their_own_reason(hubspot):
+    from cxcheck.sources.responses import CLOCK_SKEW
+
+    def odd(number, timestamp):
+        made = submission(number, "NPS", 9)
+        made["properties"]["hs_submission_timestamp"] = timestamp
+        return made
+
+    strays = [odd(90, "45123"), odd(91, ahead(DAY)), odd(92, "yesterday"), odd(93, str(int((time.time() + DAY) * 1000))),
+              odd(94, ahead(CLOCK_SKEW / 10))]
+    api = with_strays(hubspot(feedback_submissions=[submission(n, "NPS", 9) for n in range(10)]),
+                      "feedback_submissions", strays)
+    result = run("check_cx_nps", api, "--min-responses", "1", "--max-rejected", "50", "-v")
+    # The 10 submissions, then the strays as items 11-15 (14 in milliseconds); the one a few
+    # seconds ahead is read, after --now: outside the window.
+    assert (result.value("responses"), result.value("rejected")) == (10, 4), result.stdout
+    assert result.long_output[-3:] == [
+        "2 rejected: date in the future (page 1 item 12, page 1 item 14)",
+        "1 rejected: spreadsheet serial date (format the column as dates) (page 1 item 11)",
+        "1 rejected: unreadable date (page 1 item 13)"]
+
+
 def test_empty_window_is_low_sample(hubspot):
     api = hubspot(feedback_submissions=[submission(1, "NPS", 9, days_ago=40)])
     result = run("check_cx_nps", api)
@@ -162,6 +204,34 @@ def test_time_to_close_of_tickets_closed_in_the_window(hubspot):
                            "limit 1d")
     body_sort = searches(api, "tickets")
     assert len(body_sort) == 1
+
+
+def test_serial_and_future_ticket_dates_are_rejected_by_their_own_reason(hubspot):
+    """createdate and closed_date: a serial number, a date beyond the clock skew, no date, each
+    counted naming the date; a closed_date that is no date is a reject, not an open ticket."""
+    from cxcheck.sources.responses import CLOCK_SKEW
+
+    def odd(number, createdate=None, closed_date=None):
+        made = hs_ticket(number, 5, reply_ms=60_000)
+        made["properties"].update({k: v for k, v in (("createdate", createdate), ("closed_date", closed_date)) if v})
+        return made
+
+    strays = [odd(20, createdate="45123"), odd(21, createdate=ahead(DAY)), odd(22, createdate="yesterday"),
+              odd(23, closed_date="soon"), odd(24, closed_date=ahead(DAY)), odd(25, closed_date=ahead(CLOCK_SKEW / 10))]
+    api = with_strays(hubspot(tickets=TICKETS), "tickets", strays)
+    result = run("check_cx_support", api, "--min-tickets", "1", "--max-rejected", "50", "-v")
+    # The 5 tickets created in 7 d (items 1-5), the strays items 6-11: ticket 25 (closed a few
+    # seconds ahead) counts, replied in 1 min: 60, 60, 900, 2700, 7200 s and one waiting 3 h;
+    # nearest rank: median the 3rd, p90 the 6th.
+    assert result.status == ("CX SUPPORT OK - first reply p90 3h, median 15m over 6 tickets created in the last 7d, "
+                             "1 still waiting | first_reply_p50=900s;;;0 first_reply_p90=10800s;;;0 rejected=5c;;;0 "
+                             "tickets=6c;;;0 waiting=1c;;;0")
+    assert result.long_output[-5:] == [
+        "1 rejected: spreadsheet serial creation date (format the column as dates) (page 1 item 6)",
+        "1 rejected: creation date in the future (page 1 item 7)",
+        "1 rejected: unreadable creation date (page 1 item 8)",
+        "1 rejected: unreadable solved date (page 1 item 9)",
+        "1 rejected: solved date in the future (page 1 item 10)"]
 
 
 def test_business_hours_are_not_hubspots(hubspot):

@@ -13,21 +13,23 @@ milliseconds, calendar time (HubSpot gives no business-hours version of them).
 from __future__ import annotations
 
 from cxcheck.sources.base import ApiSource
-from cxcheck.sources.responses import Rejects, Scale, SourceError, TimeParser, parse_score, score_problem, scored
+from cxcheck.sources.responses import Rejects, Scale, SourceError, TimeParser, dated, parse_score, score_problem, scored
 from cxcheck.sources.tickets import duration
 
 PAGE = 200
 CAP = 10_000                        # results one search gives at most
 CSAT_ANSWERS = Scale(0, 2)          # negative, neutral, positive
 WAITS = {"first-reply": "hs_time_to_first_agent_reply", "resolution": "time_to_close"}
-_ISO = TimeParser()
 
 
-def hubspot_time(raw) -> float | None:
-    """A date property: ISO 8601, or milliseconds since the epoch."""
-    if isinstance(raw, str) and raw.isdigit() and len(raw) > 11:
-        return int(raw) / 1000.0
-    return _ISO(raw)
+class HubSpotTime(TimeParser):
+    """A date property: ISO 8601, or milliseconds since the epoch (more digits than unix seconds
+    have); otherwise read as any export's date, so a serial date or a date in the future is said."""
+
+    def __call__(self, raw) -> float | None:
+        if isinstance(raw, str) and raw.isdigit() and len(raw) > 11:
+            return int(raw) / 1000.0
+        return super().__call__(raw)
 
 
 def ms(epoch: float) -> str:
@@ -57,6 +59,7 @@ class HubSpot(ApiSource):
         if self.args.hubspot_survey_id:
             extra.append(("hs_survey_id", "EQ", self.args.hubspot_survey_id))
         wanted = ["hs_submission_timestamp", "hs_survey_type", "hs_value"]
+        parse_time = HubSpotTime()
         for where, props in search(self.client, "feedback_submissions", "hs_submission_timestamp", since, until,
                                    extra, wanted, rejects):
             raw = props.get("hs_value")
@@ -66,20 +69,24 @@ class HubSpot(ApiSource):
                     rejects.add(f"CSAT {score_problem(raw, CSAT_ANSWERS)}", where)
                     continue
                 raw = scale.rating(answer == CSAT_ANSWERS.high)
-            found = scored(raw, props.get("hs_submission_timestamp"), hubspot_time, rejects, where, scale)
+            found = scored(raw, props.get("hs_submission_timestamp"), parse_time, rejects, where, scale)
             if found:
                 yield found
 
     def read_tickets(self, measure: str, hours: str, by: str, since: float, until: float, rejects: Rejects):
         key = WAITS[measure]
         sort = "createdate" if by == "created" else "closed_date"
+        parse_time = HubSpotTime()
         for where, props in search(self.client, "tickets", sort, since, until, self._pipeline(),
                                    ["createdate", "closed_date", key], rejects):
-            created = hubspot_time(props.get("createdate"))
+            created = dated(props.get("createdate"), parse_time, rejects, where, "creation")
             if created is None:
-                rejects.add("unreadable createdate", where)
                 continue
-            solved = hubspot_time(props["closed_date"]) if props.get("closed_date") else None
+            solved = None
+            if props.get("closed_date"):        # a closed_date that is no date is a reject, not an open ticket
+                solved = dated(props["closed_date"], parse_time, rejects, where, "solved")
+                if solved is None:
+                    continue
             try:
                 seconds = duration(props.get(key), 1000)
             except (TypeError, ValueError):
@@ -98,7 +105,7 @@ class HubSpot(ApiSource):
         total = client.field(answer, "total", int, "the backlog search")
         results = client.field(answer, "results", list, "the backlog search")
         first = results[0].get("properties") if results and isinstance(results[0], dict) else None
-        return total, hubspot_time(first.get("createdate")) if isinstance(first, dict) else None, None
+        return total, HubSpotTime()(first.get("createdate")) if isinstance(first, dict) else None, None
 
     def _pipeline(self) -> list:
         return [("hs_pipeline", "EQ", self.args.hubspot_pipeline)] if self.args.hubspot_pipeline else []
@@ -113,6 +120,7 @@ def search(client, kind: str, sort: str, since: float, until: float, extra: list
     url = client.url(f"/crm/v3/objects/{kind}/search")
     low, skip, after, page, query = since, set(), None, 1, 1
     last, at_last = None, set()             # the latest date read, and the objects read at it
+    parse_time = HubSpotTime()
     while True:
         filters = [{"propertyName": sort, "operator": "BETWEEN", "value": ms(low), "highValue": ms(until)}]
         # (name, operator, value), or a list of values for IN and NOT_IN
@@ -131,7 +139,7 @@ def search(client, kind: str, sort: str, since: float, until: float, extra: list
                 continue
             if item.get("id") in skip:
                 continue
-            value = hubspot_time(props.get(sort))
+            value = parse_time(props.get(sort))
             if value is not None:
                 if value != last:
                     last, at_last = value, set()

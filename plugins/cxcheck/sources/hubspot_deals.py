@@ -10,9 +10,9 @@ gives the reasons.
 from __future__ import annotations
 
 from cxcheck.sources.churn import DealWindows, number
-from cxcheck.sources.hubspot import HubSpot, hubspot_time, search
+from cxcheck.sources.hubspot import HubSpot, HubSpotTime, search
 from cxcheck.sources.pipedrive import add_deal_arguments
-from cxcheck.sources.responses import Rejects, SourceError
+from cxcheck.sources.responses import Rejects, SourceError, dated
 
 PROPERTIES = ["dealstage", "closedate", "amount", "amount_in_home_currency", "deal_currency_code",
               "closed_lost_reason", "pipeline"]
@@ -44,16 +44,15 @@ class HubSpotDeals(HubSpot):
         extra = [("dealstage", "IN", won + lost)]
         if args.pipeline:
             extra.append(("pipeline", "EQ", args.pipeline))
-        self.rows = 0
+        self.rows, parse_time = 0, HubSpotTime()
         for where, props in search(self.client, "deals", "closedate", deals.oldest, deals.newest, extra, PROPERTIES,
                                    rejects):
             stage = props.get("dealstage")
             if stage not in won and stage not in lost:
                 rejects.add("stage neither won nor lost", where)
                 continue
-            closed = hubspot_time(props.get("closedate"))
+            closed = dated(props.get("closedate"), parse_time, rejects, where, "close")
             if closed is None:
-                rejects.add("unreadable closedate", where)
                 continue
             value, deal_currency = number(props.get("amount_in_home_currency")), currency
             if value is None:

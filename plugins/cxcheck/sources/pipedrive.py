@@ -13,7 +13,7 @@ import re
 
 from cxcheck.sources.base import ApiSource, ConfigError, SourceError
 from cxcheck.sources.churn import DealWindows, number
-from cxcheck.sources.responses import Rejects, TimeParser, iso_time
+from cxcheck.sources.responses import Rejects, TimeParser, dated, iso_time
 
 PAGE = 500
 COMPANY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
@@ -76,10 +76,8 @@ class Pipedrive(ApiSource):
                 if status not in ("won", "lost"):
                     rejects.add("not a won or lost deal", where)
                     continue
-                key = "won_time" if status == "won" else "lost_time"
-                closed = parse_time(deal.get(key))
+                closed = dated(deal.get(f"{status}_time"), parse_time, rejects, where, "close")
                 if closed is None:
-                    rejects.add(f"unreadable {key}", where)
                     continue
                 self.rows += 1
                 deals.add(status == "won", closed, number(deal.get("value")), deal.get("currency") or "",
