@@ -28,6 +28,7 @@ import time
 
 import pytest
 from conftest import run_plugin
+from emulators import iso
 
 NOW = "2026-11-01T00:00:00Z"
 NOW_MS = 1793491200000
@@ -106,19 +107,15 @@ def test_events_jsonl_with_named_fields_and_rejects(tmp_path):
         assert line in result.long_output
 
 
-def future(seconds_ahead):
-    """A date that far ahead of this machine's clock (not of --now): beyond CLOCK_SKEW, in the future."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds_ahead))
-
-
 def test_events_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_path):
     """A start or a cancellation dated by a spreadsheet's serial number, beyond a few minutes of
     clock skew, or unreadably: each counted under the reason the survey exports use. A date a few
     seconds ahead is read (after --now: in no window); another event's date is not read at all."""
     from cxcheck.sources.responses import CLOCK_SKEW
 
-    odd = [("c9", "cancelled", "45123.5", "10", ""), ("c9", "subscribed", future(86400), "10", ""),
-           ("c9", "cancelled", "yesterday", "10", ""), ("c10", "subscribed", future(CLOCK_SKEW / 10), "10", ""),
+    later, soon = iso(time.time() + 86400), iso(time.time() + CLOCK_SKEW / 10)    # after this clock, not --now
+    odd = [("c9", "cancelled", "45123.5", "10", ""), ("c9", "subscribed", later, "10", ""),
+           ("c9", "cancelled", "yesterday", "10", ""), ("c10", "subscribed", soon, "10", ""),
            ("c11", "upgraded", "45123", "10", "")]
     export = write_csv(tmp_path / "events.csv", EVENTS + odd)
     result = churn("--events-csv", export, "--currency", "EUR", "--max-rejected", "50", "-v")
@@ -259,11 +256,13 @@ def test_hubspot_serial_and_future_close_dates_are_rejected_by_their_own_reason(
     from cxcheck.sources.responses import CLOCK_SKEW
 
     def odd(number, closedate):
-        return dict(hubspot_deal(number, "closedlost", 1, 100), properties={
-            **hubspot_deal(number, "closedlost", 1, 100)["properties"], "closedate": closedate})
+        made = hubspot_deal(number, "closedlost", 1, 100)
+        made["properties"]["closedate"] = closedate
+        return made
 
-    stray = [odd(60, "45123"), odd(61, future(86400)), odd(62, "soon"), odd(63, future(CLOCK_SKEW / 10)),
-             odd(64, str(int((time.time() + 86400) * 1000)))]
+    later, soon = time.time() + 86400, time.time() + CLOCK_SKEW / 10
+    stray = [odd(60, "45123"), odd(61, iso(later)), odd(62, "soon"), odd(63, iso(soon)),
+             odd(64, str(int(later * 1000)))]
     result = hubspot(hubspot_api(site, page=50, stray=stray).url, "--max-rejected", "50", "--no-compare", "-v")
     # The 12 deals of the one window on the page, then the strays as items 13-17 (the last in
     # milliseconds): four rejects; the one a few seconds ahead is read (after --now: in no window).

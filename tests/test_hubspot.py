@@ -137,11 +137,6 @@ def with_strays(api, kind: str, strays: list):
     return api
 
 
-def ahead(seconds: float) -> str:
-    """A date that far ahead of this machine's clock (not of --now)."""
-    return iso(time.time() + seconds)
-
-
 def test_serial_and_future_submission_dates_are_rejected_by_their_own_reason(hubspot):
     from cxcheck.sources.responses import CLOCK_SKEW
 
@@ -150,8 +145,9 @@ def test_serial_and_future_submission_dates_are_rejected_by_their_own_reason(hub
         made["properties"]["hs_submission_timestamp"] = timestamp
         return made
 
-    strays = [odd(90, "45123"), odd(91, ahead(DAY)), odd(92, "yesterday"), odd(93, str(int((time.time() + DAY) * 1000))),
-              odd(94, ahead(CLOCK_SKEW / 10))]
+    later, soon = time.time() + DAY, time.time() + CLOCK_SKEW / 10        # after this clock, not --now
+    strays = [odd(90, "45123"), odd(91, iso(later)), odd(92, "yesterday"), odd(93, str(int(later * 1000))),
+              odd(94, iso(soon))]
     api = with_strays(hubspot(feedback_submissions=[submission(n, "NPS", 9) for n in range(10)]),
                       "feedback_submissions", strays)
     result = run("check_cx_nps", api, "--min-responses", "1", "--max-rejected", "50", "-v")
@@ -216,8 +212,9 @@ def test_serial_and_future_ticket_dates_are_rejected_by_their_own_reason(hubspot
         made["properties"].update({k: v for k, v in (("createdate", createdate), ("closed_date", closed_date)) if v})
         return made
 
-    strays = [odd(20, createdate="45123"), odd(21, createdate=ahead(DAY)), odd(22, createdate="yesterday"),
-              odd(23, closed_date="soon"), odd(24, closed_date=ahead(DAY)), odd(25, closed_date=ahead(CLOCK_SKEW / 10))]
+    later, soon = iso(time.time() + DAY), iso(time.time() + CLOCK_SKEW / 10)
+    strays = [odd(20, createdate="45123"), odd(21, createdate=later), odd(22, createdate="yesterday"),
+              odd(23, closed_date="soon"), odd(24, closed_date=later), odd(25, closed_date=soon)]
     api = with_strays(hubspot(tickets=TICKETS), "tickets", strays)
     result = run("check_cx_support", api, "--min-tickets", "1", "--max-rejected", "50", "-v")
     # The 5 tickets created in 7 d (items 1-5), the strays items 6-11: ticket 25 (closed a few

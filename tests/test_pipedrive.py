@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import run_plugin
+from emulators import iso
 
 TOKEN = "pd-Token-9f8e7d"
 JSON = {"Content-Type": "application/json"}
@@ -142,11 +143,8 @@ def test_serial_and_future_close_dates_are_rejected_by_their_own_reason(site):
     no window)."""
     from cxcheck.sources.responses import CLOCK_SKEW
 
-    def ahead(seconds):
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
-
-    odd = [deal(60, "won", "45123"), deal(61, "lost", ahead(86400)), deal(62, "won", ahead(86400)),
-           deal(63, "lost", ahead(CLOCK_SKEW / 10))]
+    later, soon = iso(time.time() + 86400), iso(time.time() + CLOCK_SKEW / 10)    # after this clock, not --now
+    odd = [deal(60, "won", "45123"), deal(61, "lost", later), deal(62, "won", later), deal(63, "lost", soon)]
     api = pipedrive_api(site, deals=CURRENT + odd)
     result = churn(api.url, "--no-compare", "--max-rejected", "50", "-v")
     # 10 deals closed in the window, 4 a page: the odd ones are page 3 items 3-4, page 4 items 1-2.
