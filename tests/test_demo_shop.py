@@ -681,6 +681,15 @@ def test_js_error_page_script_throws(shop):
     only_loopback(shop, page.text)
 
 
+def test_busy_loop_page_has_a_script_that_never_ends(shop):
+    page = requests.get(shop.url + "/busy-loop/", timeout=T)
+    assert page.status_code == 200
+    (script,) = Tags(page.text).scripts
+    assert "for (;;) {" in script and "break" not in script and "return" not in script
+    assert Tags(page.text).find("script") == [{}]                       # inline: it blocks the parser
+    only_loopback(shop, page.text)
+
+
 def test_favicon_is_served_so_only_deliberate_resources_fail(shop):
     icon = requests.get(shop.url + "/favicon.ico", timeout=T)
     assert icon.status_code == 200 and icon.headers["Content-Type"] == "image/png"

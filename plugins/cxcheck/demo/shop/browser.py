@@ -7,6 +7,8 @@ cannot see, a browser must.
   (default 2000, at most 60000), so the load event waits for it while the content is long there;
   and an image that does not exist (404).
 - /js-error/: a page whose script throws.
+- /busy-loop/: a page whose script never ends (an endless loop): no load event, and a renderer
+  that answers nothing until it is killed; what a browser check's deadline must hold against.
 - /favicon.ico: a browser asks for it on every page; a 404 there would be a failed resource
   everywhere, hiding the deliberate one.
 
@@ -94,6 +96,12 @@ def js_error(user) -> str:
 </script>""", user)
 
 
+def busy_loop(user) -> str:
+    return pages.layout("Busy", """<h1>Busy</h1>
+<p>The script below never ends: this page never finishes loading.</p>
+<script>for (;;) { /* the endless loop of a broken script */ }</script>""", user)
+
+
 class BrowserRoutes:
     """Request handler part: the pages above and the scripts and JSON they load."""
 
@@ -120,6 +128,9 @@ class BrowserRoutes:
 
     def r_js_error(self):
         self.html(js_error(self.session().user))
+
+    def r_busy_loop(self):
+        self.html(busy_loop(self.session().user))
 
     def r_favicon(self):
         self.respond(200, FAVICON, "image/png", {"Cache-Control": "max-age=86400"})

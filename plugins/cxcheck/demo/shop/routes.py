@@ -32,6 +32,7 @@ ROUTES = {
     "/catalogue/slow-widget/": {"GET": "slow_widget"},
     "/3p/widget.js": {"GET": "widget_js"},
     "/js-error/": {"GET": "js_error"},
+    "/busy-loop/": {"GET": "busy_loop"},
     "/favicon.ico": {"GET": "favicon"},
     "/api/login": {"POST": "api_login"},
     "/api/orders": {"POST": "api_order_create"},
