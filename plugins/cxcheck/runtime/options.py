@@ -74,19 +74,21 @@ def name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
-def threshold_order(warning: str | None, critical: str | None) -> None:
-    """-w 5 -c 2 is critical before it ever warns: nearly always the two swapped by mistake."""
+def threshold_order(warning: str | None, critical: str | None, options: tuple[str, str] = ("-w", "-c")) -> None:
+    """-w 5 -c 2 is critical before it ever warns: nearly always the two swapped by mistake.
+    `options` names the pair as the user gave it (a check with ranges per metric has several)."""
     if not warning or not critical:
         return
     low, high = nagiosplugin.Range(warning), nagiosplugin.Range(critical)
     if low.invert or high.invert:
         return
-    fix = f"did you mean -w {critical} -c {warning}?"
+    w, c = options
+    fix = f"did you mean {w} {critical} {c} {warning}?"
     if low.start == high.start and low.end > high.end:        # alert above: higher is worse
-        raise ConfigError(f"the critical threshold (-c {critical}) is below the warning one (-w {warning}): "
+        raise ConfigError(f"the critical threshold ({c} {critical}) is below the warning one ({w} {warning}): "
                           f"a value over {high.end:g} is critical before it ever warns; {fix}")
     if low.end == high.end and low.start < high.start:        # alert below: higher is better
-        raise ConfigError(f"the critical threshold (-c {critical}) is above the warning one (-w {warning}): "
+        raise ConfigError(f"the critical threshold ({c} {critical}) is above the warning one ({w} {warning}): "
                           f"a value under {high.start:g} is critical before it ever warns; {fix}")
 
 
