@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from cxcheck.browser import launch
-from cxcheck.browser.timings import READ_JS, VITALS_JS, Network, NetworkLog, PageLoad, js_errors
+from cxcheck.browser.timings import READ_JS, SLOWEST_JS, VITALS_JS, Network, NetworkLog, PageLoad, js_errors
 from cxcheck.runtime import ConfigError, DeadlineExceeded, SourceError, log, masker
 
 NEED_SELENIUM = ("the browser checks need Selenium: pip install 'cxcheck[browser]' "
@@ -175,6 +175,18 @@ class Browser:
         page.url = page.url or self.page_url
         self.sample_memory()
         return page
+
+    def slowest(self, count: int = 3) -> list[tuple[float, str, float]]:
+        """(seconds, url, end) of the shown document's slowest resources, longest first; `end`
+        from the navigation's start, as a PageLoad's timings (what held the load up)."""
+        from selenium.common.exceptions import WebDriverException
+
+        self.bound()
+        try:
+            rows = self.driver.execute_script(SLOWEST_JS, count) or []
+        except WebDriverException as exc:
+            raise SourceError(f"the browser failed: {first_line(exc)}") from None
+        return [(float(seconds), str(url), float(end)) for seconds, url, end in rows]
 
     # -- what the browser logged --------------------------------------------------------------
 

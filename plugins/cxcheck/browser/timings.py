@@ -54,6 +54,14 @@ const wait = () => {
 wait();"""
 
 
+# The shown document's Resource Timing entries, longest first: [seconds, url, end]. The time is
+# the request's, start to last byte, the end from the navigation's start (a cross-origin resource
+# without Timing-Allow-Origin still has both). Argument: how many.
+SLOWEST_JS = """return performance.getEntriesByType("resource")
+  .map((entry) => [entry.duration / 1000, entry.name, entry.responseEnd / 1000])
+  .sort((one, other) => other[0] - one[0]).slice(0, arguments[0]);"""
+
+
 class Failed(Record):
     _fields = ("url", "status", "error", "first_party")
 
