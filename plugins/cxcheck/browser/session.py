@@ -116,9 +116,10 @@ class Browser:
 
     # -- pages ------------------------------------------------------------------------------
 
-    def open(self, url: str) -> PageLoad:
+    def open(self, url: str, paint: bool = False) -> PageLoad:
         """Navigate to `url` and wait for its load event; a load still running when the time
-        for it is up comes back with timed_out and what was seen (pending requests included)."""
+        for it is up comes back with timed_out and what was seen (pending requests included).
+        `paint`: also wait (briefly) for the paint that gives the Largest Contentful Paint."""
         from selenium.common.exceptions import TimeoutException, WebDriverException
 
         self.page_url = url
@@ -132,15 +133,16 @@ class Browser:
             if "net::" not in reason:
                 raise SourceError(f"the browser failed: {reason}") from None
             return self._failed(reason[reason.index("net::"):])
-        return self.settle()
+        return self.settle(paint)
 
-    def settle(self) -> PageLoad:
-        """The timings of the document now shown, once its load event has run."""
+    def settle(self, paint: bool = False) -> PageLoad:
+        """The timings of the document now shown, once its load event has run (and, with
+        `paint`, once its Largest Contentful Paint is known, PAINT_WAIT_MS at most)."""
         from selenium.common.exceptions import TimeoutException
 
         self.bound()
         try:
-            values = self.driver.execute_async_script(READ_JS, True)
+            values = self.driver.execute_async_script(READ_JS, True, paint)
         except TimeoutException:
             return self._unfinished()
         if str(values.get("url", "")).startswith("chrome-error:"):      # Chromium's own error page
@@ -165,7 +167,7 @@ class Browser:
         try:
             left = self.deadline.timeout()
             self._call("setTimeouts", {"script": max(int(left * 500), 1)})
-            values = self.driver.execute_async_script(READ_JS, False)
+            values = self.driver.execute_async_script(READ_JS, False, False)
         except (WebDriverException, SourceError):
             log.debug("no timings from the unfinished page")
         if values and values.get("url"):

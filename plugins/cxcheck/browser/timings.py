@@ -33,25 +33,44 @@ VITALS_JS = """(() => {
   watch("layout-shift", (entry) => { if (!entry.hadRecentInput) vitals.cls += entry.value; });
 })();"""
 
-# Waits for the load event, then reads the timings (one task later: the load handlers done).
+# Arguments: wait for the load event; then wait for the paint. Reads the timings one task after
+# the load event (its handlers done) or, asked to wait for the paint, once a frame after it has
+# been painted and the Largest Contentful Paint is known (a page that paints only after its load
+# event, an LCP entry that comes a few frames late on a busy machine), at most PAINT_WAIT_MS
+# after the load (a page that paints nothing contentful). A page cut off reads at once.
 # Async: Selenium passes its callback last. A document that never loads is ended by the script
 # timeout, which the session sets to what is left of the deadline.
+PAINT_WAIT_MS = 750
 READ_JS = """const done = arguments[arguments.length - 1];
-const read = () => {
+const collect = () => {
   const vitals = window.__cxVitals;
   if (vitals) vitals.observers.forEach(([observer, take]) => observer.takeRecords().forEach(take));
+  return vitals;
+};
+const read = () => {
+  const vitals = collect();
   const nav = performance.getEntriesByType("navigation")[0] || {};
   const ms = (value) => (value > 0 ? value : null);
   done({url: location.href, status: nav.responseStatus || null, ttfb: ms(nav.responseStart),
         dcl: ms(nav.domContentLoadedEventEnd), load: ms(nav.loadEventEnd),
         lcp: vitals ? vitals.lcp : null, cls: vitals ? vitals.cls : null});
 };
+let answered = false;
+const once = () => { if (!answered) { answered = true; read(); } };
+const painted = () => { const vitals = collect(); return !vitals || vitals.lcp !== null; };
+const frames = (count) => requestAnimationFrame(() => setTimeout(() => {
+  if (answered) return;
+  if (count <= 1 && painted()) { once(); return; }
+  frames(count - 1);
+}, 0));
 const wait = () => {
   const nav = performance.getEntriesByType("navigation")[0];
   if (arguments[0] && !(nav && nav.loadEventEnd > 0)) { setTimeout(wait, 10); return; }
-  setTimeout(read, 0);
+  if (!(arguments[0] && arguments[1])) { setTimeout(once, 0); return; }
+  frames(2);
+  setTimeout(once, PAINT_WAIT_MS);
 };
-wait();"""
+wait();""".replace("PAINT_WAIT_MS", str(PAINT_WAIT_MS))
 
 
 # The shown document's Resource Timing entries, longest first: [seconds, url, end]. The time is
