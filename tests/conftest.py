@@ -30,6 +30,7 @@ MODULES = {
     "check_cx_apdex": "cxcheck.checks.apdex",
     "check_cx_conversion": "cxcheck.checks.conversion",
     "check_cx_churn": "cxcheck.checks.churn",
+    "check_cx_page": "cxcheck.checks.page",
     "cxcheck": "cxcheck.cli",
 }
 

@@ -1,0 +1,226 @@
+"""The browser within the deadline, and nothing of it left behind: check_cx_page on a page that
+never finishes loading and on one whose script never ends, stopped by its own -t, by SIGTERM and
+by SIGKILL (then the next run's sweep ends what was left).
+
+Each run gets a temp dir of its own (TMPDIR), so the processes and profile it left can be told
+from other tests' browsers: chromedriver runs in a process group of its own and Chromium with
+every helper stays in it; the group is found while the run is alive and counted after it ended.
+Only that group is ever looked at, never another test's browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import MODULES, need_browser, plugin_env, run_plugin, wait_for
+
+pytestmark = pytest.mark.slow
+MARGIN = 1.5            # seconds past -t: the hard timeout (0.25 s after it), ending the browser, exiting
+PROFILE = "cxcheck-browser-"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def browser_installed():
+    need_browser()
+
+
+@pytest.fixture
+def tmp():
+    """The run's TMPDIR, short: Chromium's sockets live below it and a Unix socket's path is at
+    most 107 bytes (pytest's tmp_path is too deep for that). Whatever a failed test left in it
+    is swept at the end, as the next run would."""
+    from cxcheck.browser.launch import sweep
+
+    path = Path(tempfile.mkdtemp(prefix="cxpage-", dir="/tmp"))
+    yield path
+    sweep(str(path))
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def start(tmp):
+    """Start check_cx_page runs in the background; any still running at the end is stopped as
+    the engine would stop it (SIGTERM, then SIGKILL)."""
+    runs = []
+
+    def started(*args):
+        runs.append(Running(tmp, *args))
+        return runs[-1]
+
+    yield started
+    for run in runs:
+        if run.proc.poll() is None:
+            run.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                run.finish(timeout=10)          # which kills it if SIGTERM was not enough
+
+
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, parent, process group) of a process, None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return fields[0].decode(), int(fields[1]), int(fields[2])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def every_process():
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = proc_stat(int(entry))
+            if stat is not None:
+                yield int(entry), *stat
+
+
+def group(pgid: int) -> list[tuple[int, str]]:
+    """(pid, state) of the processes in a group, zombies included (they keep their group)."""
+    return [(pid, state) for pid, state, _, gid in every_process() if gid == pgid]
+
+
+def naming(path) -> list[int]:
+    """Processes whose command line names `path` (Chromium's --user-data-dir in our temp dir)."""
+    found = []
+    for pid, *_ in every_process():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if str(path).encode() in handle.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def profiles(tmp) -> list[str]:
+    return sorted(name for name in os.listdir(tmp) if name.startswith(PROFILE))
+
+
+class Running:
+    """A plugin run in the background, as the engine starts it, with its temp dir."""
+
+    def __init__(self, tmp, *args):
+        self.tmp = tmp
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-m", MODULES["check_cx_page"], *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     text=True, env=plugin_env({"TMPDIR": str(tmp)}))
+        self.pgid = None
+
+    def browser_group(self, shop, path: str, timeout: float = 20) -> int:
+        """The process group of this run's chromedriver, once the browser asked the shop for
+        `path` (the page is loading)."""
+        def found():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the run ended early: {self.proc.communicate(timeout=5)}")
+            if not any(r["path"] == path for r in shop.stats["requests"]):
+                return None
+            return next((gid for pid, _, parent, gid in every_process() if parent == self.proc.pid and gid == pid),
+                        None)
+
+        self.pgid = wait_for(found, timeout=timeout, what=f"the run's browser to ask for {path}")
+        return self.pgid
+
+    def finish(self, timeout: float = 30):
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.communicate(timeout=10)
+        return self.proc.returncode, out, err, time.monotonic() - self.started
+
+
+def assert_nothing_left(tmp, pgid: int | None):
+    """No process of the run's browser (zombies count), none naming its temp dir, nothing in
+    the temp dir (no profile, no Chromium temp dir)."""
+    if pgid is not None:
+        wait_for(lambda: not group(pgid), timeout=5, what=f"browser group {pgid} to end")
+    assert naming(tmp) == []
+    assert os.listdir(tmp) == []
+
+
+def widget(shop, ms: int) -> str:
+    return f"{shop.url}/catalogue/slow-widget/?ms={ms}"
+
+
+def test_load_that_never_finishes_is_a_timeout_naming_what_it_waited_for(fresh_shop, tmp, start):
+    shop = fresh_shop
+    run = start("-u", widget(shop, 60000), "-t", "8")
+    pgid = run.browser_group(shop, "/catalogue/slow-widget/")
+    assert len(group(pgid)) >= 3                        # chromedriver, Chromium and its helpers
+    code, out, err, elapsed = run.finish()
+    assert (code, err) == (2, ""), out
+    assert out.splitlines()[0].split(" | ")[0] == (f"CX PAGE CRITICAL - load did not finish in 8 s, still waiting "
+                                                  f"for {shop.url}/3p/widget.js?ms=60000")
+    assert elapsed < 8 + MARGIN
+    assert re.search(r" load=U(;|\s|$)", out.splitlines()[0]) and " ttfb=0" in out.splitlines()[0]
+    assert f"still waiting for: {shop.url}/3p/widget.js?ms=60000" in out.splitlines()
+    assert_nothing_left(tmp, pgid)
+
+
+def test_timeout_state_applies_to_the_unfinished_load(fresh_shop, tmp):
+    shop = fresh_shop
+    result = run_plugin("check_cx_page", "-u", widget(shop, 60000), "-t", "4", "--timeout-state", "warning",
+                        env={"TMPDIR": str(tmp)}, timeout=30)
+    # Which line depends on how busy the machine is: the one of the load cut off within the
+    # reserve kept for it, or the deadline's own; the state is --timeout-state's either way.
+    assert result.code == 1 and result.text.startswith(("CX PAGE WARNING - load did not finish in 4 s, ",
+                                                        "CX PAGE WARNING - timed out after 4 s while "))
+    assert result.elapsed < 4 + MARGIN
+    assert_nothing_left(tmp, None)
+
+
+def test_script_in_an_endless_loop_ends_at_the_deadline(fresh_shop, tmp, start):
+    shop = fresh_shop
+    run = start("-u", f"{shop.url}/busy-loop/", "-t", "5")
+    pgid = run.browser_group(shop, "/busy-loop/")
+    code, out, err, elapsed = run.finish()
+    assert (code, err) == (2, ""), out
+    assert out.splitlines()[0].split(" | ")[0] in (
+        "CX PAGE CRITICAL - load did not finish in 5 s, no request pending (a script still running?)",
+        "CX PAGE CRITICAL - timed out after 5 s while loading /busy-loop/")
+    assert elapsed < 5 + MARGIN
+    assert_nothing_left(tmp, pgid)
+
+
+def test_sigterm_mid_load_is_unknown_naming_the_signal(fresh_shop, tmp, start):
+    shop = fresh_shop
+    run = start("-u", widget(shop, 60000), "-t", "30")
+    pgid = run.browser_group(shop, "/catalogue/slow-widget/")
+    stopped = time.monotonic()
+    run.proc.send_signal(signal.SIGTERM)
+    code, out, err, _ = run.finish(timeout=10)
+    assert time.monotonic() - stopped < MARGIN + 1.5
+    assert (code, err) == (3, ""), out
+    assert out.splitlines()[0] == "CX PAGE UNKNOWN - stopped by SIGTERM while loading /catalogue/slow-widget/"
+    assert_nothing_left(tmp, pgid)
+
+
+def test_sigkill_leaves_orphans_that_the_next_run_sweeps(fresh_shop, tmp, start):
+    shop = fresh_shop
+    run = start("-u", widget(shop, 60000), "-t", "30")
+    pgid = run.browser_group(shop, "/catalogue/slow-widget/")
+    (left_profile,) = profiles(tmp)
+    run.proc.send_signal(signal.SIGKILL)
+    code, _, _, _ = run.finish(timeout=10)
+    assert code == -signal.SIGKILL
+    # Nothing could clean up: the profile is still there, and so is (some of) the browser.
+    assert profiles(tmp) == [left_profile]
+    orphans = [pid for pid, state in group(pgid) if state != "Z"]
+    assert orphans, "nothing outlived the SIGKILLed run: the sweep below would prove nothing"
+    following = run_plugin("check_cx_page", "-u", f"{shop.url}/catalogue/", "-t", "20", env={"TMPDIR": str(tmp)},
+                           timeout=40)
+    assert following.code == 0, following.stdout
+    wait_for(lambda: not [pid for pid, state in group(pgid) if state != "Z"], timeout=5, what="the sweep")
+    assert profiles(tmp) == []
+    assert naming(tmp) == []
