@@ -30,6 +30,9 @@ INSTALL = "apt-get install chromium chromium-driver"
 PROFILE_PREFIX = "cxcheck-browser-"
 PROFILE = re.compile(re.escape(PROFILE_PREFIX) + r"(\d+)-")
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+# A Unix socket's path is at most 107 bytes; Chromium's is TMPDIR/org.chromium.Chromium.XXXXXX/
+# SingletonSocket (46 more).
+SCRATCH_MAX = 107 - 46
 READY_POLL = 0.02       # seconds between looks at chromedriver's port while it starts
 
 
@@ -93,13 +96,20 @@ class Driver:
         self.home = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
         processes.own(self, self.end)
         self.port = free_port()
+        # Chromium's own temp dirs (org.chromium.Chromium.*, which a group kill leaves) go in the
+        # run's home too: removed with it, never piling up in the system's temp dir. Unless that
+        # path is too long for the Unix socket Chromium makes below it (then Chromium exits).
+        env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
+                   XDG_CACHE_HOME=os.path.join(self.home, "cache"))
+        scratch = os.path.join(self.home, "t")
+        if len(scratch) <= SCRATCH_MAX:
+            os.mkdir(scratch, 0o700)
+            env["TMPDIR"] = scratch
         with open(os.path.join(self.home, "chromedriver.log"), "wb") as log:
             self.process = subprocess.Popen(
                 [chromedriver, f"--port={self.port}", "--allowed-ips=127.0.0.1"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=_in_child, close_fds=True,
-                env=dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
-                         XDG_CACHE_HOME=os.path.join(self.home, "cache")))
+                preexec_fn=_in_child, close_fds=True, env=env)
         self._wait_ready()
 
     def _wait_ready(self):
