@@ -141,8 +141,18 @@ class Driver:
         return processes.group_members(self.process.pid) if self.process is not None else []
 
     def end(self):
-        """Kill the whole group, reap, remove the profile. Never raises; safe to call twice."""
-        processes.disown(self)
+        """Kill the whole group, reap, remove the profile; safe to call twice. Raises nothing but
+        the deadline's alarm, and only once the work it interrupted is done: registered until
+        then, so the hard timeout's end_all() still finds it."""
+        try:
+            self._end()
+        except DeadlineExceeded:
+            self._end()
+            raise
+        finally:
+            processes.disown(self)
+
+    def _end(self):
         if self.process is not None:
             processes.end_group(self.process.pid)
             for pid, _ in _users_of([self.home]):
