@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -55,6 +56,7 @@ def test_a_redirect_counts_each_hop_with_its_status():
     ])
     network = log.take("http://shop.test/new")
     assert (network.requests, network.failed, network.pending) == (2, [], [])
+    assert (log.status_of("http://shop.test/new"), log.status_of("http://shop.test/old")) == (200, 301)
 
 
 def test_uncaught_errors_from_the_console_log_and_nothing_else():
@@ -106,6 +108,11 @@ def test_sweep_ends_what_a_dead_run_left_and_spares_a_live_one(tmp_path):
     orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", f"--user-data-dir={stale}"],
                               start_new_session=True)
     try:
+        for _ in range(500):            # the sweep finds it by its command line: wait for the exec
+            with open(f"/proc/{orphan.pid}/cmdline", "rb") as handle:
+                if str(stale).encode() in handle.read():
+                    break
+            time.sleep(0.01)
         launch.sweep(str(tmp_path))
         assert orphan.wait(timeout=10) == -9
         assert not stale.exists() and live.exists()

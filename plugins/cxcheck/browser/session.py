@@ -149,6 +149,8 @@ class Browser:
             return self._failed()
         self.page_url = values.get("url") or self.page_url
         page = PageLoad.read(values, network=self.take_network(), js_errors=self.take_js_errors())
+        if page.status is None:
+            page.status = self._network.status_of(page.url)
         self.sample_memory()
         return page
 

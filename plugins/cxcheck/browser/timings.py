@@ -130,6 +130,7 @@ class NetworkLog:
 
     def __init__(self):
         self.requests: dict[str, dict] = {}
+        self.statuses: dict[str, int] = {}
 
     def feed(self, entries):
         for entry in entries:
@@ -167,6 +168,11 @@ class NetworkLog:
             request["done"] = True
             request["error"] = params.get("blockedReason") or params.get("errorText") or "failed"
 
+    def status_of(self, url: str) -> int | None:
+        """The HTTP status the last request for `url` got (a document whose navigation entry
+        has no responseStatus: one reached by a form's POST and its redirect)."""
+        return self.statuses.get(url)
+
     def take(self, page_url: str) -> Network:
         """The requests since the last take, as a Network; forgets them."""
         host = urlsplit(page_url).hostname
@@ -180,6 +186,7 @@ class NetworkLog:
             elif not request["done"]:
                 pending.append(request["url"])
         network = Network(requests=len(self.requests), bytes=total, failed=failed, pending=pending)
+        self.statuses = {r["url"]: r["status"] for r in self.requests.values() if isinstance(r["status"], int)}
         self.requests = {}
         return network
 
