@@ -152,10 +152,17 @@ def from_trace(trace: list[dict], url: str) -> dict:
     start = starts[-1]
     frame, navigation = start["args"]["frame"], start["args"]["data"].get("navigationId")
 
+    # The marks carry the frame, not the navigation: the frame's previous (blank) document may
+    # still mark its own DOMContentLoaded after this navigation started, so the last mark before
+    # the frame's next navigation is this document's.
+    later = [e["ts"] for e in trace if e.get("name") == "navigationStart" and e["ts"] > start["ts"]
+             and e.get("args", {}).get("frame") == frame]
+    until = min(later, default=float("inf"))
+
     def mark(name):
         hits = [e["ts"] for e in trace if e.get("name") == name and e.get("args", {}).get("frame") == frame
-                and e["ts"] >= start["ts"]]
-        return (min(hits) - start["ts"]) / 1e6 if hits else None
+                and start["ts"] <= e["ts"] < until]
+        return (max(hits) - start["ts"]) / 1e6 if hits else None
 
     candidates = [e for e in trace if e.get("name") == "largestContentfulPaint::Candidate"
                   and (e.get("args", {}).get("data") or {}).get("navigationId") == navigation]
