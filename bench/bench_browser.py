@@ -33,6 +33,7 @@ import argparse
 import http.server
 import os
 import platform
+import re
 import select
 import shutil
 import signal
@@ -59,7 +60,6 @@ SAMPLE_PERIOD = 0.1
 TIMEOUT = 60.0              # seconds: any single start or load; far beyond what one takes
 KILL_WIDGET_MS = 30_000     # the load the SIGKILL test interrupts waits this long for its script
 KILL_SETTLE = 2.0           # seconds after the SIGKILL before counting what is still alive
-PROFILE_GLOBS = ("cxcheck-browser-", "playwright_chromiumdev_profile-", "playwright-artifacts-")
 DRIVERS = ("chromedriver", "node")      # process names (comm) start so; Playwright's is node-MainThread
 PR_SET_CHILD_SUBREAPER = 36
 NAV_JS = """const n = performance.getEntriesByType("navigation")[0] || {};
@@ -161,23 +161,25 @@ class Sampler(threading.Thread):
             return dict(self.peak)
 
 
-def end_leftovers(before: set[str]) -> list[str]:
-    """SIGKILL whatever still runs under this process, reap it, remove profile directories made
-    since `before`; what was found, for the report (nothing, when the libraries cleaned up)."""
+def end_leftovers(before: set[str]) -> tuple[list[str], list[str]]:
+    """After a library's own stop: SIGKILL whatever still runs under this process, reap it,
+    remove what appeared in TMPDIR since `before`; both returned for the report (nothing, when
+    the library cleaned up after itself)."""
     until = time.monotonic() + 2.0           # a library's stop may return just before its driver exits
     while tree(os.getpid()) and time.monotonic() < until:
         reap_once()
         time.sleep(0.05)
-    found = [f"{name}[{pid}]" for pid, (_p, _s, name, _t) in tree(os.getpid()).items()]
+    running = [name for _pid, (_p, _s, name, _t) in tree(os.getpid()).items()]
     for pid in tree(os.getpid()):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
     reap()
-    for path in profile_dirs() - before:
+    left = profile_dirs() - before
+    for path in left:
         shutil.rmtree(path, ignore_errors=True)
-    return found
+    return running, sorted(left)
 
 
 def reap_once() -> bool:
@@ -199,8 +201,19 @@ def reap():
 
 
 def profile_dirs() -> set[str]:
+    """What is in the bench's private TMPDIR: profiles and whatever else the browsers wrote."""
     tmp = tempfile.gettempdir()
-    return {os.path.join(tmp, n) for n in os.listdir(tmp) if n.startswith(PROFILE_GLOBS)}
+    return {os.path.join(tmp, n) for n in os.listdir(tmp)}
+
+
+def private_tmpdir() -> str:
+    """A TMPDIR of this bench's own, inherited by every browser it starts: what they leave is
+    counted there, and no other run's profile sweep (cxcheck.browser.launch.sweep, run by any
+    cxcheck browser check starting on this machine) ends a browser the SIGKILL test counts."""
+    path = tempfile.mkdtemp(prefix="cxbench-browser-")
+    os.environ["TMPDIR"] = path
+    tempfile.tempdir = path
+    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,16 +510,25 @@ def kill_mid_load(side_name: str, shop) -> dict:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def entries(paths) -> str:
+    """Temporary entries by kind: names less their random or numeric tails."""
+    kinds: dict[str, int] = {}
+    for path in paths:
+        kind = re.sub(r"[-.][^-.]*$", "-*" if "-" in os.path.basename(path) else ".*", os.path.basename(path))
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
+
+
 def describe_kill(result: dict) -> str:
     names: dict[str, int] = {}
     for _parent, _state, name, _start in result["alive"].values():
         names[name] = names.get(name, 0) + 1
     alive = ", ".join(f"{n} {name}" for name, n in sorted(names.items())) or "none"
     text = (f"{len(result['alive'])} of {result['before']} processes alive after {KILL_SETTLE:.0f} s ({alive}); "
-            f"{len(result['dirs'])} profile director{'y' if len(result['dirs']) == 1 else 'ies'} left")
+            f"left in TMPDIR: {entries(result['dirs'])}")
     if "after_next" in result:
         text += (f"; after the next run's start (its sweep): {len(result['after_next'])} alive, "
-                 f"{len(result['dirs_after_next'])} directories")
+                 f"left in TMPDIR: {entries(result['dirs_after_next'])}")
     return text
 
 
@@ -531,12 +553,20 @@ def main(argv=None) -> int:
 
     import ctypes
 
+    # Orphans of a killed child come back to this process (and are reaped), not to PID 1.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    tmp = private_tmpdir()
+    try:
+        return bench(args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench(args) -> int:
     from run import machine
 
     from cxcheck.demo.shop import DemoShop
 
-    # Orphans of a killed child come back to this process (and are reaped), not to PID 1.
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     sides = [SeleniumSide()]
     if playwright_version():
         sides.append(PlaywrightSide())
@@ -553,7 +583,7 @@ def main(argv=None) -> int:
     sampler = Sampler()
     sampler.start()
     samples = {(side.name, page): [] for side in sides for page in PAGES}
-    leftovers = []
+    leftovers = {name: ([], []) for name in names}      # processes, TMPDIR entries
     try:
         with DemoShop() as shop:
             for number in range(args.runs):
@@ -561,14 +591,16 @@ def main(argv=None) -> int:
                     order = sides if (number + index) % 2 == 0 else sides[::-1]
                     for side in order:
                         samples[(side.name, page)].append(measure(side, shop.url + page, sampler))
-                        leftovers += end_leftovers(before_dirs)
+                        running, left = end_leftovers(before_dirs)
+                        leftovers[side.name][0].extend(running)
+                        leftovers[side.name][1].extend(left)
                 print(f"run {number + 1}/{args.runs} done", file=sys.stderr)
             kills = {} if args.no_kill else {name: kill_mid_load(name, shop) for name in names}
             with ProbeSite() as probe:
                 probes = {"Selenium": probe_selenium(probe.url)}
                 if "Playwright" in names:
                     probes["Playwright"] = probe_playwright(probe.url)
-            leftovers += end_leftovers(before_dirs)
+            end_leftovers(before_dirs)
     finally:
         sampler.stopping.set()
         sampler.join(timeout=2)
@@ -593,7 +625,10 @@ def main(argv=None) -> int:
               f"load call {ratio('call'):.2f}×, peak PSS {ratio('pss'):.2f}×, processes {ratio('procs'):.2f}×.")
     print("\nImport in a fresh interpreter (what every plugin run pays before starting anything), ms: " +
           "; ".join(f"{name} {spread(imports[name], 1000, 0)}" for name in names))
-    print(f"\nLeft running after a library's own stop (killed by the bench): {', '.join(leftovers) or 'nothing'}")
+    starts = len(PAGES) * args.runs
+    for name, (running, left) in leftovers.items():
+        print(f"\n{name}, left after its own stop, over {starts} browsers: running (killed by the bench): "
+              f"{', '.join(running) or 'nothing'}; in TMPDIR (removed by the bench): {entries(left)}")
 
     print("\n## What each can read (a probe page: a 404 image, a refused connection, a layout shift, an uncaught error)\n")
     metrics = list(HOW)

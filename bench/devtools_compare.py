@@ -152,11 +152,13 @@ def from_trace(trace: list[dict], url: str) -> dict:
     start = starts[-1]
     frame, navigation = start["args"]["frame"], start["args"]["data"].get("navigationId")
 
-    # The marks carry the frame, not the navigation: the frame's previous (blank) document may
-    # still mark its own DOMContentLoaded after this navigation started, so the last mark before
-    # the frame's next navigation is this document's.
+    # The marks carry the frame, not the navigation: the frame's initial blank document
+    # (documentLoaderURL "", its navigationStart traced just before or after this one) marks its
+    # own DOMContentLoaded and load after this navigation started, so this document's mark is the
+    # last one before the frame's next real navigation.
     later = [e["ts"] for e in trace if e.get("name") == "navigationStart" and e["ts"] > start["ts"]
-             and e.get("args", {}).get("frame") == frame]
+             and e.get("args", {}).get("frame") == frame
+             and (e.get("args", {}).get("data") or {}).get("documentLoaderURL")]
     until = min(later, default=float("inf"))
 
     def mark(name):
