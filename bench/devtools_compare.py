@@ -24,11 +24,14 @@ Everything runs against the demo shop started in this process on 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
 import queue
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -187,28 +190,72 @@ def from_events(tools: DevTools, url: str) -> dict:
     return {"load_event": (after[0] - sent[0]) if after else None, "request_sent": sent[0]}
 
 
-def one_load(url: str, timeout: float) -> dict:
-    """One fresh Browser, one Browser.open(url) under a second DevTools client's eyes."""
-    from cxcheck.browser.session import Browser
-    from cxcheck.runtime import Deadline
+def trace_every_open(sink) -> None:
+    """From now on in this process, every Browser.open (whoever calls it: the layer directly or
+    a plugin) runs under a second DevTools client; sink(record) gets each load's figures."""
+    from cxcheck.browser import session
 
-    with Browser(Deadline(timeout)) as browser:
-        address = browser.driver.capabilities["goog:chromeOptions"]["debuggerAddress"]
-        tools = DevTools(address)
+    original = getattr(session.Browser.open, "untraced", session.Browser.open)
+
+    def traced_open(browser, url):
+        tools = DevTools(browser.driver.capabilities["goog:chromeOptions"]["debuggerAddress"])
         try:
             tools.watch_page()
             tools.start_trace()
             started = time.perf_counter()
-            page = browser.open(url)
+            page = original(browser, url)
             wall = time.perf_counter() - started
-            trace = tools.end_trace()
-            traced = from_trace(trace, url)
+            traced = from_trace(tools.end_trace(), url)
             events = from_events(tools, url)
         finally:
             tools.close()
-    if traced["navigation_start_us"] is not None and events["request_sent"] is not None:
-        events["request_after_start"] = events["request_sent"] - traced["navigation_start_us"] / 1e6
-    return {"plugin": page, "wall": wall, "trace": traced, "events": events}
+        if traced["navigation_start_us"] is not None and events["request_sent"] is not None:
+            events["request_after_start"] = events["request_sent"] - traced["navigation_start_us"] / 1e6
+        sink({"plugin": {k: getattr(page, k) for k in ("load", "lcp", "dcl", "ttfb")}, "wall": wall,
+              "trace": traced, "events": events})
+        return page
+
+    traced_open.untraced = original
+    session.Browser.open = traced_open
+
+
+def layer_load(url: str, timeout: float) -> dict:
+    """One fresh Browser, one Browser.open(url), traced."""
+    from cxcheck.browser.session import Browser
+    from cxcheck.runtime import Deadline
+
+    records = []
+    trace_every_open(records.append)
+    with Browser(Deadline(timeout)) as browser:
+        browser.open(url)
+    return records[-1]
+
+
+def plugin_load(module: str, argv: list[str], timeout: float) -> dict:
+    """One run of a plugin in a child process whose Browser.open is traced: what the layer
+    returned to the plugin, what the plugin printed (perfdata), what the trace saw."""
+    with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as out:
+        done = subprocess.run([sys.executable, __file__, "--child", module, out.name, *argv],
+                              capture_output=True, text=True, timeout=timeout + 30, stdin=subprocess.DEVNULL)
+        records = [json.loads(line) for line in out.read().splitlines() if line.strip()]
+    if not records:
+        raise SystemExit(f"{module} made no traced page load: {done.stdout.strip() or done.stderr.strip()[-300:]}")
+    record = records[0]
+    record["status_line"] = done.stdout.splitlines()[0] if done.stdout else ""
+    record["perfdata"] = lib.Sample(0, 0, 0, 0, done.returncode, done.stdout, done.stderr).perfdata()
+    return record
+
+
+def child(module: str, out: str, argv: list[str]) -> int:
+    """In the child: trace every Browser.open into `out`, then run the plugin's own main."""
+    import importlib
+
+    def sink(record):
+        with open(out, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    trace_every_open(sink)
+    return importlib.import_module(module).main(argv)
 
 
 def ms(value) -> str:
@@ -220,42 +267,61 @@ def diff(a, b) -> float | None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return child(argv[1], argv[2], argv[3:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=5)
     parser.add_argument("--ms", type=int, default=300, help="the slow widget's delay (default 300)")
     parser.add_argument("--timeout", type=float, default=30.0, help="each load's deadline, seconds")
+    parser.add_argument("--via", choices=("check_cx_page", "layer"),
+                        help="check_cx_page run as a program (default when it exists), or Browser.open called here")
     args = parser.parse_args(argv)
+    has_plugin = importlib.util.find_spec("cxcheck.checks.page") is not None
+    via = args.via or ("check_cx_page" if has_plugin else "layer")
+    if via == "check_cx_page" and not has_plugin:
+        parser.error("cxcheck.checks.page is not in this checkout")
 
     from cxcheck.demo.shop import DemoShop
 
-    rows, loads = [], []
+    loads = []
     with DemoShop() as shop:
         url = f"{shop.url}/catalogue/slow-widget/?ms={args.ms}"
-        for number in range(1, args.loads + 1):
-            result = one_load(url, args.timeout)
-            loads.append(result)
-            page, trace, events = result["plugin"], result["trace"], result["events"]
-            rows.append([str(number), ms(page.load), ms(trace["load"]), ms(diff(page.load, trace["load"])),
-                         ms(events["load_event"]), ms(page.lcp), ms(trace["lcp"]), ms(diff(page.lcp, trace["lcp"])),
-                         ms(page.dcl), ms(trace["dcl"]), ms(result["wall"])])
-    pick = lambda f: [v for v in (f(r) for r in loads) if v is not None]
-    rows.append(["median",
-                 ms(median(pick(lambda r: r["plugin"].load))), ms(median(pick(lambda r: r["trace"]["load"]))),
-                 ms(median(pick(lambda r: diff(r["plugin"].load, r["trace"]["load"])))),
-                 ms(median(pick(lambda r: r["events"]["load_event"]))),
-                 ms(median(pick(lambda r: r["plugin"].lcp))), ms(median(pick(lambda r: r["trace"]["lcp"]))),
-                 ms(median(pick(lambda r: diff(r["plugin"].lcp, r["trace"]["lcp"])))),
-                 ms(median(pick(lambda r: r["plugin"].dcl))), ms(median(pick(lambda r: r["trace"]["dcl"]))),
-                 ms(median(pick(lambda r: r["wall"])))])
-    headers = ["load", "plugin load ms", "trace loadEventEnd ms", "plugin − trace ms", "Page.loadEventFired ms",
-               "plugin LCP ms", "trace LCP candidate ms", "plugin − trace ms", "plugin DCL ms", "trace DCL ms",
-               "Browser.open wall ms"]
-    print(f"# check_cx_page's timings against Chromium's DevTools protocol, {args.loads} loads of "
+        for _ in range(args.loads):
+            if via == "layer":
+                loads.append(layer_load(url, args.timeout))
+            else:
+                loads.append(plugin_load("cxcheck.checks.page", ["-u", url, "-t", f"{args.timeout:g}"], args.timeout))
+    printed = via == "check_cx_page"
+    columns = [
+        ("plugin load ms", lambda r: r["plugin"]["load"]),
+        ("trace loadEventEnd ms", lambda r: r["trace"]["load"]),
+        ("plugin − trace ms", lambda r: diff(r["plugin"]["load"], r["trace"]["load"])),
+        ("Page.loadEventFired ms", lambda r: r["events"]["load_event"]),
+        ("plugin LCP ms", lambda r: r["plugin"]["lcp"]),
+        ("trace LCP candidate ms", lambda r: r["trace"]["lcp"]),
+        ("plugin − trace ms", lambda r: diff(r["plugin"]["lcp"], r["trace"]["lcp"])),
+        ("plugin DCL ms", lambda r: r["plugin"]["dcl"]),
+        ("trace DCL ms", lambda r: r["trace"]["dcl"]),
+        ("Browser.open wall ms", lambda r: r["wall"]),
+    ]
+    if printed:         # what check_cx_page printed, beside what the layer handed it
+        columns[:0] = [("printed load ms", lambda r: r["perfdata"].get("load")),
+                       ("printed lcp ms", lambda r: r["perfdata"].get("lcp"))]
+    rows = [[str(n)] + [ms(get(r)) for _, get in columns] for n, r in enumerate(loads, 1)]
+    pick = lambda get: [v for v in (get(r) for r in loads) if v is not None]
+    rows.append(["median"] + [ms(median(pick(get)) if pick(get) else None) for _, get in columns])
+    what = ("check_cx_page -u URL (a child process; its Browser.open traced)" if printed else
+            "cxcheck.browser.session.Browser.open(URL) -> PageLoad, the layer check_cx_page reads")
+    print(f"# The plugin's timings against Chromium's DevTools protocol, {args.loads} loads of "
           f"/catalogue/slow-widget/?ms={args.ms}\n")
     print(f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: `python bench/devtools_compare.py "
-          f"--loads {args.loads} --ms {args.ms}`, {os.cpu_count()} CPUs shared with other work "
-          f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}), Python {platform.python_version()}.\n")
-    print("\n".join(table(headers, rows)))
+          f"--loads {args.loads} --ms {args.ms} --via {via}`; plugin side: {what}. {os.cpu_count()} CPUs shared "
+          f"with other work (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}), "
+          f"Python {platform.python_version()}.\n")
+    print("\n".join(table(["load"] + [name for name, _ in columns], rows)))
+    if printed:
+        print(f"\nStatus line of the last run: {loads[-1]['status_line']}")
     gaps = pick(lambda r: r["events"].get("request_after_start"))
     if gaps:
         print(f"\nPage.loadEventFired is timed from the document's Network.requestWillBeSent, which came "
