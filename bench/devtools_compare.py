@@ -197,13 +197,13 @@ def trace_every_open(sink) -> None:
 
     original = getattr(session.Browser.open, "untraced", session.Browser.open)
 
-    def traced_open(browser, url):
+    def traced_open(browser, url, *args, **kwargs):
         tools = DevTools(browser.driver.capabilities["goog:chromeOptions"]["debuggerAddress"])
         try:
             tools.watch_page()
             tools.start_trace()
             started = time.perf_counter()
-            page = original(browser, url)
+            page = original(browser, url, *args, **kwargs)
             wall = time.perf_counter() - started
             traced = from_trace(tools.end_trace(), url)
             events = from_events(tools, url)
