@@ -210,7 +210,7 @@ def private_tmpdir() -> str:
     """A TMPDIR of this bench's own, inherited by every browser it starts: what they leave is
     counted there, and no other run's profile sweep (cxcheck.browser.launch.sweep, run by any
     cxcheck browser check starting on this machine) ends a browser the SIGKILL test counts."""
-    path = tempfile.mkdtemp(prefix="cxbench-browser-")
+    path = tempfile.mkdtemp(prefix="cxb-")      # short: the layer keeps Chromium's socket under it
     os.environ["TMPDIR"] = path
     tempfile.tempdir = path
     return path
