@@ -20,6 +20,8 @@ PLUGIN_DIR = Path("/usr/lib/nagios/plugins")
 DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 SHARE = Path("/usr/share/cxcheck")
 DEPENDS = ("python3-requests", "python3-yaml", "python3-nagiosplugin", "python3-jmespath", "python3-lxml")
+# The browser checks' components: recommended only, the HTTP plugins run without them.
+BROWSER = ("chromium", "chromium-driver", "python3-selenium")
 UNIT = "/lib/systemd/system/cxcheck-worker.service"
 
 
@@ -68,6 +70,10 @@ def test_the_package_is_made_by_nfpm_with_debians_dependencies(deb):
     for package in DEPENDS:
         assert re.search(rf"(^|, ){re.escape(package)}( \(|,|$)", depends), depends
     assert "python3-nagiosplugin (>= 1.3.2)" in depends   # Debian 12's version is supported
+    recommends = deb_field(deb, "Recommends")
+    for package in BROWSER:
+        assert re.search(rf"(^|, ){re.escape(package)}( \(|,|$)", recommends), recommends
+        assert not re.search(rf"(^|, ){re.escape(package)}( \(|,|$)", depends), depends
 
 
 def test_the_package_puts_plugins_package_and_templates_where_pollers_look(deb):
