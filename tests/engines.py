@@ -54,6 +54,27 @@ def write_wrappers(directory: Path, system_plugins: bool = False) -> Path:
     return directory
 
 
+def browser_missing() -> str | None:
+    """Why the browser checks cannot run here (Chromium, its driver, Selenium), or None. In CI,
+    .ci/run installs them: a missing one fails the test instead of skipping it."""
+    import importlib.util
+    import shutil
+
+    missing = [what for what, there in (
+        ("chromium (Debian package chromium)", shutil.which("chromium") or shutil.which("chromium-browser")),
+        ("chromedriver (Debian package chromium-driver)", shutil.which("chromedriver")),
+        ("selenium (pip install 'cxcheck[browser]')", importlib.util.find_spec("selenium")),
+    ) if not there]
+    if not missing:
+        return None
+    reason = "not installed: " + ", ".join(missing)
+    if os.environ.get("CI"):
+        import pytest
+
+        pytest.fail(f"{reason}; .ci/run must install them")
+    return reason
+
+
 def kill_session(sid: int, sig=signal.SIGKILL):
     """Signal every process whose session id is `sid` (a daemon's plugins outlive it)."""
     for entry in Path("/proc").iterdir():
