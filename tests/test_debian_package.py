@@ -184,6 +184,27 @@ def test_installed_plugins_run_against_the_demo_shop(installed, shop, tmp_path):
         assert DEMO_ACCOUNTS["shopper@example.com"] not in run.stdout + run.stderr
 
 
+def test_installed_page_check_drives_chromium_with_debians_selenium(installed, shop):
+    """check_cx_page as a poller with the recommended packages runs it: /usr/bin/python3, Debian's
+    python3-selenium (4.8.3 on Debian 12), chromium and chromium-driver."""
+    if not (PLUGIN_DIR / "check_cx_page").exists() or not module_exists("cxcheck.checks.page"):
+        pytest.skip("check_cx_page does not exist yet")
+    for package in BROWSER:
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True,
+                                timeout=60).stdout
+        if "install ok installed" not in status:
+            if os.environ.get("CI"):
+                pytest.fail(f"{package} is missing: .ci/run must install it")
+            pytest.skip(f"{package} not installed")
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import selenium; print(selenium.__file__)"],
+                           capture_output=True, text=True, env={"PATH": CLEAN_PATH}, timeout=60, cwd="/")
+    assert probe.stdout.startswith(f"{DIST_PACKAGES}/selenium/"), probe.stdout + probe.stderr
+    page = run_installed("check_cx_page", "-u", f"{shop.url}/catalogue/", "-w", "5", "-c", "10",
+                         "--expect-selector", "main", "--fail-on-resource-errors", "--fail-on-js-errors")
+    assert page.returncode == 0 and page.stdout.startswith("CX PAGE OK - /catalogue/ loaded in "), \
+        page.stdout + page.stderr
+
+
 def test_installed_nagios_templates_verify(installed, tmp_path):
     """The templates as installed, with the installed plugin directory, pass `nagios4 -v`."""
     binary = need_binary("nagios4", "nagios4-core")
