@@ -55,23 +55,16 @@ def write_wrappers(directory: Path, system_plugins: bool = False) -> Path:
 
 
 def browser_missing() -> str | None:
-    """Why the browser checks cannot run here (Chromium, its driver, Selenium), or None. In CI,
-    .ci/run installs them: a missing one fails the test instead of skipping it."""
-    import importlib.util
-    import shutil
+    """Why the browser checks cannot run here (Chromium, its driver or Selenium is missing: the
+    browser layer's own words, as `cxcheck demo` says them), or None. In CI, .ci/run installs
+    them: a missing one fails the test instead of skipping it."""
+    from cxcheck.demo.cli import browser_missing as missing
 
-    missing = [what for what, there in (
-        ("chromium (Debian package chromium)", shutil.which("chromium") or shutil.which("chromium-browser")),
-        ("chromedriver (Debian package chromium-driver)", shutil.which("chromedriver")),
-        ("selenium (pip install 'cxcheck[browser]')", importlib.util.find_spec("selenium")),
-    ) if not there]
-    if not missing:
-        return None
-    reason = "not installed: " + ", ".join(missing)
-    if os.environ.get("CI"):
+    reason = missing()
+    if reason and os.environ.get("CI"):
         import pytest
 
-        pytest.fail(f"{reason}; .ci/run must install them")
+        pytest.fail(f"{reason}; .ci/run must install it")
     return reason
 
 
