@@ -28,7 +28,7 @@ SURVEY_APIS = ["cxcheck.sources.apiclient", "cxcheck.sources.prometheus", "cxche
 STATISTICS = ["statistics", "zoneinfo"]
 HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "lxml"]
 # The browser checks' layer and what drives Chromium: for check_cx_page and browser: true scenarios only.
-BROWSER = ["selenium", "cxcheck.browser"]
+BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
 
 
 def imported(plugin: str, *args: str, codes=(0,)) -> set[str]:
@@ -64,9 +64,6 @@ def test_checkout_without_json_expressions_needs_no_jmespath(shop):
     assert unwanted(names, ["jmespath", "cxcheck.sources", *BROWSER]) == []
 
 
-BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
-
-
 @pytest.mark.parametrize("plugin, args", [
     ("check_cx_checkout", ["--scenario", str(SCENARIOS / "shop-checkout-html.yaml"), "--var-env",
                            "password=SHOP_PASSWORD"]),
@@ -98,13 +95,6 @@ def test_checkout_with_json_expressions_does_import_jmespath(shop):
                      "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD")
     assert "jmespath" in names
     assert unwanted(names, ["lxml", *BROWSER]) == []                     # no form on the way: no HTML parser
-
-
-def test_synthetic_transactions_over_http_need_no_browser(shop):
-    names = imported("check_cx_transaction", "--scenario", str(SCENARIOS / "shop-checkout-api.yaml"),
-                     "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD", "--attempts", "1")
-    assert "cxcheck.journey.runner" in names                                   # it did run the journey
-    assert unwanted(names, BROWSER) == []
 
 
 @pytest.mark.parametrize("plugin, args", [
