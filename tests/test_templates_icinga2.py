@@ -139,10 +139,11 @@ def compiled_objects(debug_file: Path) -> dict[tuple[str, str], dict]:
     return objects
 
 
-@pytest.mark.parametrize("command", ["cx_page", "cx_checkout", "cx_transaction"])
+@pytest.mark.parametrize("command", ["cx_page", "cx_checkout", "cx_transaction", "cx_login"])
 def test_every_argument_of_the_browser_commands_is_an_option_of_their_plugin(tmp_path, command):
     """What Icinga would pass to the browser checks (check_cx_page; browser journeys through the
-    journey commands, with their screenshots) is what the plugin's own parser knows."""
+    journey commands and check_cx_login --browser, with their screenshots) is what the plugin's own
+    parser knows."""
     import importlib
 
     binary = need_binary("icinga2", "icinga2-bin")
