@@ -279,9 +279,12 @@ def to_nagios_objects(clapi: Clapi, host: str, host_macros: dict, service_macros
 
 
 EXPECTED = {"CX login": (0, "CX LOGIN OK"), "CX checkout": (0, "CX CHECKOUT OK"),
-            "CX orders": (0, "CX TRANSACTION OK"), "CX page": (0, "CX PAGE OK")}
-# Templates for services added by hand, run too when their plugin (and browser) is here.
-BY_HAND = {"cxcheck-page": {"CX_PAGE_PATH": "/catalogue/"}}
+            "CX orders": (0, "CX TRANSACTION OK"), "CX page": (0, "CX PAGE OK"),
+            "CX browser journey": (0, "CX CHECKOUT OK")}
+# Templates of services added by hand, run too when their plugin and the browser are here:
+# template -> (plugin module, macros the service sets).
+BY_HAND = {"cxcheck-page": ("cxcheck.checks.page", {"CX_PAGE_PATH": "/catalogue/"}),
+           "cxcheck-browser-journey": ("cxcheck.checks.checkout", {})}
 
 
 def test_the_import_runs_in_an_engine_against_the_demo_shop(clapi, shop, tmp_path):
@@ -299,14 +302,14 @@ def test_the_import_runs_in_an_engine_against_the_demo_shop(clapi, shop, tmp_pat
             module = scripts[command.split()[0].split("/", 1)[1]].split(":")[0]
             if module_exists(module):
                 services[name] = entry["alias"]
-    by_hand = {}
-    if module_exists("cxcheck.checks.page") and not browser_missing():
-        by_hand = {name: BY_HAND[name] for name in BY_HAND}
-        services.update({name: clapi.stpl[name]["alias"] for name in by_hand})
+    by_hand = {} if browser_missing() else {name: macros for name, (module, macros) in BY_HAND.items()
+                                            if module_exists(module)}
+    services.update({name: clapi.stpl[name]["alias"] for name in by_hand})
     scenario_dir = EXAMPLE_PATHS["/usr/share/cxcheck/scenarios"]
     overrides = {name: {"CX_SCENARIO": clapi.stpl_macros(name)["CX_SCENARIO"]["value"].replace(
         "/usr/share/cxcheck/scenarios", scenario_dir)} for name in services if "CX_SCENARIO" in clapi.stpl_macros(name)}
-    overrides.update(by_hand)
+    for name, macros in by_hand.items():
+        overrides.setdefault(name, {}).update(macros)
     objects = to_nagios_objects(clapi, "centreon-shop", {"CX_BASE_URL": shop.url, "CX_USERNAME": "shopper@example.com",
                                                          "CX_PASSWORD": password}, overrides, by_hand)
     # only the services whose plugin exists
