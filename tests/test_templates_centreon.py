@@ -283,7 +283,7 @@ EXPECTED = {"CX login": (0, "CX LOGIN OK"), "CX checkout": (0, "CX CHECKOUT OK")
             "CX browser journey": (0, "CX CHECKOUT OK")}
 # Templates of services added by hand, run too when their plugin and the browser are here:
 # template -> (plugin module, macros the service sets).
-BY_HAND = {"cxcheck-page": ("cxcheck.checks.page", {"CX_PAGE_PATH": "/catalogue/"}),
+BY_HAND = {"cxcheck-page": ("cxcheck.checks.page", {"CX_URL": "{shop}/catalogue/"}),
            "cxcheck-browser-journey": ("cxcheck.checks.checkout", {})}
 
 
@@ -309,7 +309,7 @@ def test_the_import_runs_in_an_engine_against_the_demo_shop(clapi, shop, tmp_pat
     overrides = {name: {"CX_SCENARIO": clapi.stpl_macros(name)["CX_SCENARIO"]["value"].replace(
         "/usr/share/cxcheck/scenarios", scenario_dir)} for name in services if "CX_SCENARIO" in clapi.stpl_macros(name)}
     for name, macros in by_hand.items():
-        overrides.setdefault(name, {}).update(macros)
+        overrides.setdefault(name, {}).update({k: v.format(shop=shop.url) for k, v in macros.items()})
     objects = to_nagios_objects(clapi, "centreon-shop", {"CX_BASE_URL": shop.url, "CX_USERNAME": "shopper@example.com",
                                                          "CX_PASSWORD": password}, overrides, by_hand)
     # only the services whose plugin exists
