@@ -95,6 +95,58 @@ object Service "cx-checkout" {
 """
 
 
+def test_browser_journeys_and_logins_get_the_browser_templates():
+    """A scenario with browser: true gets the browser templates (their intervals and ranges) and
+    keeps its screenshots; check_cx_login --browser passes --browser."""
+    scenario = SCENARIOS / "shop-login-browser.yaml"
+    journey = ["check_cx_checkout", "--scenario", str(scenario), "--var", "base_url=https://shop.example.com",
+               "--var-file", "password=/etc/cxcheck/secrets/shop.password", "--host", "shop"]
+    assert config(*journey, "--screenshot-dir", "/var/lib/cxcheck/screenshots") == f"""\
+# check_cx_checkout for Nagios 4 (also Naemon, Centreon Engine): paste into a cfg_dir file beside
+# cxcheck-commands.cfg and cxcheck-templates.cfg (templates/nagios/), then check: nagios4 -v nagios.cfg
+# The host shop must be defined (use cx-shop-host,generic-host for a shop seen from outside).
+# The password: the file $USER3$/shop.password; resource.cfg needs $USER3$=/etc/cxcheck/secrets
+# (one file per secret, readable by the nagios user only).
+# No -w/-c given: the cx-browser-journey-service template's ranges apply.
+define service {{
+    use                         cx-browser-journey-service,generic-service
+    host_name                   shop
+    service_description         CX checkout
+    _CX_SCENARIO                {scenario}
+    _CX_URL                     https://shop.example.com
+    _CX_USERNAME                shopper@example.com
+    _CX_SECRET                  shop.password
+    _CX_OPTIONS                 --screenshot-dir /var/lib/cxcheck/screenshots
+}}
+"""
+    assert "\nSERVICE;ADD;shop;CX checkout;cxcheck-browser-journey\n" in config(*journey, "--engine", "centreon")
+    assert '\timport "cx-browser-service"\n' in config(*journey, "--engine", "icinga2")
+    assert config("check_cx_login", "-u", "https://shop.example.com/spa/login/", "--username", "shopper@example.com",
+                  "--password-file", "/etc/cxcheck/secrets/shop.password", "--browser", "--screenshot-dir",
+                  "/var/lib/cxcheck/screenshots", "--engine", "icinga2", "--host", "shop") == """\
+/* check_cx_login for Icinga 2: put it beside cxcheck-commands.conf and cxcheck-services.conf
+ * (templates/icinga2/) in the zone's configuration, then check: icinga2 daemon -C
+ * The host shop must exist (import "cx-shop-host" for a shop seen from outside).
+ * The password: the file /etc/cxcheck/secrets/shop.password on the node that runs the check, readable by the icinga user (nagios on Debian) only.
+ */
+object Service "cx-login" {
+\timport "cx-browser-service"
+
+\thost_name = "shop"
+\tcheck_command = "cx_login"
+\tvars.cx_password_file = "/etc/cxcheck/secrets/shop.password"
+\tvars.cx_url = "https://shop.example.com/spa/login/"
+\tvars.cx_username = "shopper@example.com"
+\tvars.cx_browser = true
+\tvars.cx_screenshot_dir = "/var/lib/cxcheck/screenshots"
+}
+"""
+    # an HTTP scenario keeps the journey templates
+    html = ["check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-html.yaml"), "--var",
+            "base_url=https://shop.example.com", "--var-file", "password=/p"]
+    assert "    use                         cx-checkout-service,generic-service\n" in config(*html)
+
+
 def test_centreon_lines_for_a_login():
     assert config("check_cx_login", "-u", "https://shop.example.com/accounts/login/", "--username",
                   "shopper@example.com", "--password-env", ENV_NAME, "-w", "2", "-c", "5", "--then-url", "/accounts/",

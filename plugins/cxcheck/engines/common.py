@@ -90,6 +90,15 @@ def journey_account(given) -> tuple[str | None, str | None, list[str]]:
     return base_url, email, notes
 
 
+def browser_journey(given) -> bool:
+    """A checkout journey that runs in Chromium (its scenario says browser: true): the browser
+    templates' intervals and ranges suit it."""
+    from cxcheck.engine_config import readable_scenario
+
+    scenario = given.plugin == "check_cx_checkout" and readable_scenario(getattr(given.args, "scenario", None))
+    return bool(scenario and scenario.browser)
+
+
 def default_host(given, fallback: str = "shop") -> str:
     args = given.args
     url = getattr(args, "url", None)

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import re
 
-from cxcheck.engines.common import default_host, journey_account, mode, password, refuse, token
+from cxcheck.engines.common import browser_journey, default_host, journey_account, mode, password, refuse, token
 
 ENGINE = "icinga2"
 COMMON = {"warning", "critical", "timeout", "timeout_state", "verbose", "insecure", "ca_file", "client_cert",
           "client_key", "proxy", "user_agent", "header"}
 # The arguments of each shipped CheckCommand, by the plugin option's dest (tests check them against
 # templates/icinga2/cxcheck-commands.conf).
+SCREENSHOTS = {"screenshot_dir", "screenshot_keep"}        # a browser login or journey's evidence
 ARGUMENTS = {
-    "cx_login": COMMON | {"url", "scenario", "username", "username_field", "password_field", "form", "button",
-                          "expect_text", "expect_url", "expect_cookie", "then_url", "then_text"},
-    "cx_checkout": COMMON | {"scenario", "runs", "step_warning", "step_critical"},
-    "cx_transaction": COMMON | {"scenario", "attempts", "interval", "time_warning", "time_critical", "prometheus",
-                                "ratio_query", "success_query", "total_query", "time", "json_url", "success_path",
-                                "total_path", "min_volume", "low_volume_state", "window", "slo", "burn_windows"},
+    "cx_login": COMMON | SCREENSHOTS | {"url", "scenario", "username", "username_field", "password_field", "form",
+                                        "button", "expect_text", "expect_url", "expect_cookie", "then_url",
+                                        "then_text", "browser"},
+    "cx_checkout": COMMON | SCREENSHOTS | {"scenario", "runs", "step_warning", "step_critical"},
+    "cx_transaction": COMMON | SCREENSHOTS | {"scenario", "attempts", "interval", "time_warning", "time_critical",
+                                              "prometheus", "ratio_query", "success_query", "total_query", "time",
+                                              "json_url", "success_path", "total_path", "min_volume",
+                                              "low_volume_state", "window", "slo", "burn_windows"},
     "cx_nps": COMMON | {"csv", "api_url", "window", "now", "min_responses", "significant"},
 }
 SOURCES = COMMON | {"csv", "jsonl", "zendesk", "zendesk_email", "hubspot", "api_url", "window", "now",
@@ -66,6 +69,8 @@ def variable(command: str, dest: str) -> str:
 def _template(given, kind: str) -> str:
     if given.plugin == "check_cx_apdex" and "log" in given.options:
         return "cx-apdex-service"
+    if getattr(given.args, "browser", False) or browser_journey(given):
+        return "cx-browser-service"
     return TEMPLATES[given.plugin if kind == "shipped" else kind]
 
 
