@@ -89,6 +89,23 @@ def test_browser_journey_imports_the_browser_and_no_http_stack(shop):
     assert unwanted(names, ["requests", "cxcheck.http", "lxml", "jmespath", "cxcheck.journey.runner"]) == []
 
 
+def test_page_drives_the_browser_without_the_http_stack(shop):
+    from conftest import need_browser
+
+    need_browser()
+    names = imported("check_cx_page", "-u", f"{shop.url}/catalogue/")
+    assert "cxcheck.browser.session" in names and "selenium" in names              # it did open the page
+    assert unwanted(names, ["requests", "cxcheck.http", "lxml", "yaml", "jmespath", "cxcheck.journey.runner",
+                            "cxcheck.sources"]) == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-u", "example.com"], ["-u", "http://127.0.0.1:9/", "--window", "big"],
+                                  ["-u", "http://127.0.0.1:9/", "--screenshot-dir", "/nonexistent/shots"]])
+def test_page_help_and_usage_errors_start_no_browser(args):
+    names = imported("check_cx_page", *args, codes=(0,) if args == ["--help"] else (3,))
+    assert unwanted(names, ["selenium", "cxcheck.browser.session", *HTTP_STACK, "yaml"]) == []
+
+
 def test_checkout_with_json_expressions_does_import_jmespath(shop):
     # The other side of the test above: the guard sees a lazily imported module when it is used.
     names = imported("check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-api.yaml"),
