@@ -99,10 +99,7 @@ def test_page_services_for_each_engine():
     argv = ["check_cx_page", "-u", "https://shop.example.com/catalogue/", "--metric", "lcp", "-w", "2.5", "-c", "4",
             "--fail-on-resource-errors", "--screenshot-dir", "/var/lib/cxcheck/screenshots", "--window", "1024x768",
             "--host", "shop"]
-    assert config(*argv) == """\
-# check_cx_page for Nagios 4 (also Naemon, Centreon Engine): paste into a cfg_dir file beside
-# cxcheck-commands.cfg and cxcheck-templates.cfg (templates/nagios/), then check: nagios4 -v nagios.cfg
-# The host shop must be defined (use cx-shop-host,generic-host for a shop seen from outside).
+    assert config(*argv) == NAGIOS_HEAD.format(plugin="check_cx_page") + """\
 define service {
     use                         cx-page-service,generic-service
     host_name                   shop
@@ -115,10 +112,7 @@ define service {
     _CX_OPTIONS                 --fail-on-resource-errors first-party --screenshot-dir /var/lib/cxcheck/screenshots --window 1024x768
 }
 """
-    assert config(*argv, "--engine", "icinga2") == """\
-/* check_cx_page for Icinga 2: put it beside cxcheck-commands.conf and cxcheck-services.conf
- * (templates/icinga2/) in the zone's configuration, then check: icinga2 daemon -C
- * The host shop must exist (import "cx-shop-host" for a shop seen from outside).
+    assert config(*argv, "--engine", "icinga2") == ICINGA2_HEAD.format(plugin="check_cx_page") + """\
  */
 object Service "cx-page" {
 \timport "cx-browser-service"
@@ -150,10 +144,8 @@ def test_browser_journeys_and_logins_get_the_browser_templates():
     scenario = SCENARIOS / "shop-login-browser.yaml"
     journey = ["check_cx_checkout", "--scenario", str(scenario), "--var", "base_url=https://shop.example.com",
                "--var-file", "password=/etc/cxcheck/secrets/shop.password", "--host", "shop"]
-    assert config(*journey, "--screenshot-dir", "/var/lib/cxcheck/screenshots") == f"""\
-# check_cx_checkout for Nagios 4 (also Naemon, Centreon Engine): paste into a cfg_dir file beside
-# cxcheck-commands.cfg and cxcheck-templates.cfg (templates/nagios/), then check: nagios4 -v nagios.cfg
-# The host shop must be defined (use cx-shop-host,generic-host for a shop seen from outside).
+    assert config(*journey, "--screenshot-dir", "/var/lib/cxcheck/screenshots") == NAGIOS_HEAD.format(
+        plugin="check_cx_checkout") + f"""\
 # The password: the file $USER3$/shop.password; resource.cfg needs $USER3$=/etc/cxcheck/secrets
 # (one file per secret, readable by the nagios user only).
 # No -w/-c given: the cx-browser-journey-service template's ranges apply.
@@ -172,10 +164,8 @@ define service {{
     assert '\timport "cx-browser-service"\n' in config(*journey, "--engine", "icinga2")
     assert config("check_cx_login", "-u", "https://shop.example.com/spa/login/", "--username", "shopper@example.com",
                   "--password-file", "/etc/cxcheck/secrets/shop.password", "--browser", "--screenshot-dir",
-                  "/var/lib/cxcheck/screenshots", "--engine", "icinga2", "--host", "shop") == """\
-/* check_cx_login for Icinga 2: put it beside cxcheck-commands.conf and cxcheck-services.conf
- * (templates/icinga2/) in the zone's configuration, then check: icinga2 daemon -C
- * The host shop must exist (import "cx-shop-host" for a shop seen from outside).
+                  "/var/lib/cxcheck/screenshots", "--engine", "icinga2", "--host", "shop") == \
+        ICINGA2_HEAD.format(plugin="check_cx_login") + """\
  * The password: the file /etc/cxcheck/secrets/shop.password on the node that runs the check, readable by the icinga user (nagios on Debian) only.
  */
 object Service "cx-login" {
