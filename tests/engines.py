@@ -54,6 +54,20 @@ def write_wrappers(directory: Path, system_plugins: bool = False) -> Path:
     return directory
 
 
+def browser_missing() -> str | None:
+    """Why the browser checks cannot run here (Chromium, its driver or Selenium is missing: the
+    browser layer's own words, as `cxcheck demo` says them), or None. In CI, .ci/run installs
+    them: a missing one fails the test instead of skipping it."""
+    from cxcheck.demo.cli import browser_missing as missing
+
+    reason = missing()
+    if reason and os.environ.get("CI"):
+        import pytest
+
+        pytest.fail(f"{reason}; .ci/run must install it")
+    return reason
+
+
 def kill_session(sid: int, sig=signal.SIGKILL):
     """Signal every process whose session id is `sid` (a daemon's plugins outlive it)."""
     for entry in Path("/proc").iterdir():

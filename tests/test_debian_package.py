@@ -20,6 +20,8 @@ PLUGIN_DIR = Path("/usr/lib/nagios/plugins")
 DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 SHARE = Path("/usr/share/cxcheck")
 DEPENDS = ("python3-requests", "python3-yaml", "python3-nagiosplugin", "python3-jmespath", "python3-lxml")
+# The browser checks' components: recommended only, the HTTP plugins run without them.
+BROWSER = ("chromium", "chromium-driver", "python3-selenium")
 UNIT = "/lib/systemd/system/cxcheck-worker.service"
 
 
@@ -68,6 +70,10 @@ def test_the_package_is_made_by_nfpm_with_debians_dependencies(deb):
     for package in DEPENDS:
         assert re.search(rf"(^|, ){re.escape(package)}( \(|,|$)", depends), depends
     assert "python3-nagiosplugin (>= 1.3.2)" in depends   # Debian 12's version is supported
+    recommends = deb_field(deb, "Recommends")
+    for package in BROWSER:
+        assert re.search(rf"(^|, ){re.escape(package)}( \(|,|$)", recommends), recommends
+        assert not re.search(rf"(^|, ){re.escape(package)}( \(|,|$)", depends), depends
 
 
 def test_the_package_puts_plugins_package_and_templates_where_pollers_look(deb):
@@ -176,6 +182,27 @@ def test_installed_plugins_run_against_the_demo_shop(installed, shop, tmp_path):
         assert churn.returncode == 1 and churn.stdout.startswith("CX CHURN WARNING - churn 5.06%"), churn.stdout
     for run in (login, rejected, checkout, orders):
         assert DEMO_ACCOUNTS["shopper@example.com"] not in run.stdout + run.stderr
+
+
+def test_installed_page_check_drives_chromium_with_debians_selenium(installed, shop):
+    """check_cx_page as a poller with the recommended packages runs it: /usr/bin/python3, Debian's
+    python3-selenium (4.8.3 on Debian 12), chromium and chromium-driver."""
+    if not (PLUGIN_DIR / "check_cx_page").exists() or not module_exists("cxcheck.checks.page"):
+        pytest.skip("check_cx_page does not exist yet")
+    for package in BROWSER:
+        status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True,
+                                timeout=60).stdout
+        if "install ok installed" not in status:
+            if os.environ.get("CI"):
+                pytest.fail(f"{package} is missing: .ci/run must install it")
+            pytest.skip(f"{package} not installed")
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import selenium; print(selenium.__file__)"],
+                           capture_output=True, text=True, env={"PATH": CLEAN_PATH}, timeout=60, cwd="/")
+    assert probe.stdout.startswith(f"{DIST_PACKAGES}/selenium/"), probe.stdout + probe.stderr
+    page = run_installed("check_cx_page", "-u", f"{shop.url}/catalogue/", "-w", "5", "-c", "10",
+                         "--expect-selector", "main", "--fail-on-resource-errors", "--fail-on-js-errors")
+    assert page.returncode == 0 and page.stdout.startswith("CX PAGE OK - /catalogue/ loaded in "), \
+        page.stdout + page.stderr
 
 
 def test_installed_nagios_templates_verify(installed, tmp_path):

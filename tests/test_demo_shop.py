@@ -563,19 +563,51 @@ def test_cxcheck_demo_says_why_it_cannot_start(tmp_path):
 
 
 def test_cxcheck_demo_runs_every_plugin_against_the_shop():
+    from engines import browser_missing
+
     proc = subprocess.run([sys.executable, "-m", "cxcheck.cli", "demo"], capture_output=True, text=True,
                           env=plugin_env(), timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.match(r"demo shop on http://127\.0\.0\.1:\d+\n", proc.stdout)
     need_binary("prometheus", "prometheus")      # the conversion run reads the shop through one
-    assert proc.stdout.count("as expected") == 11 and "UNEXPECTED" not in proc.stdout
-    assert proc.stdout.endswith("\n11 of 11 plugin runs gave the expected state; the shop is stopped.\n")
+    no_browser = browser_missing()                # the page and the browser journey need Chromium
+    runs = 11 if no_browser else 13
+    assert proc.stdout.count("as expected") == runs and "UNEXPECTED" not in proc.stdout
+    assert proc.stdout.endswith(f"\n{runs} of {runs} plugin runs gave the expected state; the shop is stopped.\n")
+    if no_browser:
+        assert proc.stdout.count(f"\n[{no_browser}]\n") == 2, proc.stdout
+    else:
+        from cxcheck.demo.shop.browser import MISSING_IMAGE
+
+        page = re.search(r"\n\$ check_cx_page .*\n(CX PAGE CRITICAL - .*)\n((?:.*\n)*?)\[exit 2 CRITICAL", proc.stdout)
+        assert page and MISSING_IMAGE in page.group(1) + page.group(2), proc.stdout
+        login = re.search(r"\n\$ check_cx_checkout --scenario \S+/shop-login-browser\.yaml .*\n(CX CHECKOUT OK - .*)\n",
+                          proc.stdout)
+        assert login, proc.stdout
     assert "\nCX CONVERSION OK - conversion 53.85% (7 of 13 entered) over 10m" in proc.stdout
     assert "\nCX CHURN WARNING - churn 5.06% (49 lost of 968 customers active at the start) over 30d" in proc.stdout
     # last, check_cx_apdex on the shop's own access log: the requests of the runs before it
     apdex = re.search(r"\nCX APDEX OK - Apdex 1\.00 \[0\.5\] excellent, (\d+) requests in the whole log: "
                       r"satisfied \1, tolerating 0, frustrated 0;", proc.stdout)
     assert apdex and int(apdex.group(1)) >= 20, proc.stdout
+
+
+def test_cxcheck_demo_says_why_the_browser_runs_are_skipped(monkeypatch, shop):
+    """Without Chromium's driver (here: $CXCHECK_CHROMEDRIVER naming nothing) the browser runs are
+    skipped with the browser layer's own line, not run and not counted; nothing else changes."""
+    import io
+
+    from cxcheck.demo import cli
+
+    monkeypatch.setenv("CXCHECK_CHROMEDRIVER", "/nonexistent/chromedriver")
+    runs = [run for run in cli.demo_runs(shop.url) if run.title.startswith(("What does a customer's browser",
+                                                                             "Can a customer log in where"))]
+    assert [run.script for run in runs] == ["check_cx_page", "check_cx_checkout"]
+    out = io.StringIO()
+    assert cli.run_all(runs, out) == 0
+    line = "[skipped: $CXCHECK_CHROMEDRIVER=/nonexistent/chromedriver: not an executable file]"
+    assert out.getvalue() == "".join(f"\n# {run.title}\n{line}\n" for run in runs)
+    assert all(run.skipped for run in runs)
 
 
 # -- pages only a browser can use (check_cx_page, browser journeys); here over plain HTTP ---------

@@ -95,6 +95,97 @@ object Service "cx-checkout" {
 """
 
 
+def test_page_services_for_each_engine():
+    argv = ["check_cx_page", "-u", "https://shop.example.com/catalogue/", "--metric", "lcp", "-w", "2.5", "-c", "4",
+            "--fail-on-resource-errors", "--screenshot-dir", "/var/lib/cxcheck/screenshots", "--window", "1024x768",
+            "--host", "shop"]
+    assert config(*argv) == NAGIOS_HEAD.format(plugin="check_cx_page") + """\
+define service {
+    use                         cx-page-service,generic-service
+    host_name                   shop
+    service_description         CX page
+    check_command               check_cx_page
+    _CX_URL                     https://shop.example.com/catalogue/
+    _CX_METRIC                  lcp
+    _CX_WARNING                 2.5
+    _CX_CRITICAL                4
+    _CX_OPTIONS                 --fail-on-resource-errors first-party --screenshot-dir /var/lib/cxcheck/screenshots --window 1024x768
+}
+"""
+    assert config(*argv, "--engine", "icinga2") == ICINGA2_HEAD.format(plugin="check_cx_page") + """\
+ */
+object Service "cx-page" {
+\timport "cx-browser-service"
+
+\thost_name = "shop"
+\tcheck_command = "cx_page"
+\tvars.cx_warning = "2.5"
+\tvars.cx_critical = "4"
+\tvars.cx_url = "https://shop.example.com/catalogue/"
+\tvars.cx_metric = "lcp"
+\tvars.cx_fail_on_resource_errors = "first-party"
+\tvars.cx_screenshot_dir = "/var/lib/cxcheck/screenshots"
+\tvars.cx_window_size = "1024x768"
+}
+"""
+    assert config(*argv, "--engine", "centreon").endswith("""\
+SERVICE;ADD;shop;CX page;cxcheck-page
+SERVICE;setmacro;shop;CX page;CX_URL;https://shop.example.com/catalogue/
+SERVICE;setmacro;shop;CX page;CX_METRIC;lcp
+SERVICE;setmacro;shop;CX page;CX_WARNING;2.5
+SERVICE;setmacro;shop;CX page;CX_CRITICAL;4
+SERVICE;setmacro;shop;CX page;CX_OPTIONS;--fail-on-resource-errors first-party --screenshot-dir /var/lib/cxcheck/screenshots --window 1024x768
+""")
+
+
+def test_browser_journeys_and_logins_get_the_browser_templates():
+    """A scenario with browser: true gets the browser templates (their intervals and ranges) and
+    keeps its screenshots; check_cx_login --browser passes --browser."""
+    scenario = SCENARIOS / "shop-login-browser.yaml"
+    journey = ["check_cx_checkout", "--scenario", str(scenario), "--var", "base_url=https://shop.example.com",
+               "--var-file", "password=/etc/cxcheck/secrets/shop.password", "--host", "shop"]
+    assert config(*journey, "--screenshot-dir", "/var/lib/cxcheck/screenshots") == NAGIOS_HEAD.format(
+        plugin="check_cx_checkout") + f"""\
+# The password: the file $USER3$/shop.password; resource.cfg needs $USER3$=/etc/cxcheck/secrets
+# (one file per secret, readable by the nagios user only).
+# No -w/-c given: the cx-browser-journey-service template's ranges apply.
+define service {{
+    use                         cx-browser-journey-service,generic-service
+    host_name                   shop
+    service_description         CX checkout
+    _CX_SCENARIO                {scenario}
+    _CX_URL                     https://shop.example.com
+    _CX_USERNAME                shopper@example.com
+    _CX_SECRET                  shop.password
+    _CX_OPTIONS                 --screenshot-dir /var/lib/cxcheck/screenshots
+}}
+"""
+    assert "\nSERVICE;ADD;shop;CX checkout;cxcheck-browser-journey\n" in config(*journey, "--engine", "centreon")
+    assert '\timport "cx-browser-service"\n' in config(*journey, "--engine", "icinga2")
+    assert config("check_cx_login", "-u", "https://shop.example.com/spa/login/", "--username", "shopper@example.com",
+                  "--password-file", "/etc/cxcheck/secrets/shop.password", "--browser", "--screenshot-dir",
+                  "/var/lib/cxcheck/screenshots", "--engine", "icinga2", "--host", "shop") == \
+        ICINGA2_HEAD.format(plugin="check_cx_login") + """\
+ * The password: the file /etc/cxcheck/secrets/shop.password on the node that runs the check, readable by the icinga user (nagios on Debian) only.
+ */
+object Service "cx-login" {
+\timport "cx-browser-service"
+
+\thost_name = "shop"
+\tcheck_command = "cx_login"
+\tvars.cx_password_file = "/etc/cxcheck/secrets/shop.password"
+\tvars.cx_url = "https://shop.example.com/spa/login/"
+\tvars.cx_username = "shopper@example.com"
+\tvars.cx_browser = true
+\tvars.cx_screenshot_dir = "/var/lib/cxcheck/screenshots"
+}
+"""
+    # an HTTP scenario keeps the journey templates
+    html = ["check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-html.yaml"), "--var",
+            "base_url=https://shop.example.com", "--var-file", "password=/p"]
+    assert "    use                         cx-checkout-service,generic-service\n" in config(*html)
+
+
 def test_centreon_lines_for_a_login():
     assert config("check_cx_login", "-u", "https://shop.example.com/accounts/login/", "--username",
                   "shopper@example.com", "--password-env", ENV_NAME, "-w", "2", "-c", "5", "--then-url", "/accounts/",
@@ -315,7 +406,7 @@ LOGIN = ["-u", "https://shop.example.com/accounts/login/", "--username", "s@exam
 @pytest.mark.parametrize("argv, message", [
     (["check_cx_zabbix"], "config: 'check_cx_zabbix' is not a plugin; one of check_cx_login, check_cx_checkout, "
                           "check_cx_transaction, check_cx_nps, check_cx_csat, check_cx_support, check_cx_apdex, "
-                          "check_cx_conversion, check_cx_churn"),
+                          "check_cx_conversion, check_cx_churn, check_cx_page"),
     (["login", *LOGIN, "--engine", "zabbix"], "argument --engine: invalid choice: 'zabbix' (choose from 'nagios', "
                                               "'icinga2', 'centreon')"),
     # the plugin's own first mistakes, in the plugin's own words
@@ -436,6 +527,15 @@ VERIFY_ONLY += [[*argv, "--host", "cx-shop"] for argv in [
     ["churn", "--events-csv", "/var/lib/cx/events.csv", "--significant", "-w", "5", "-c", "8"],
     ["churn", "--pipedrive", "acme", "--token-file", "/etc/cxcheck/secrets/pd.token", "--service", "CX churn Pipedrive"],
     ["churn", "--hubspot", "--token-file", "/etc/cxcheck/secrets/hs.token", "--service", "CX churn HubSpot"],
+    # the browser checks: a page, a journey and a login in Chromium
+    ["page", "-u", "https://shop.example.com/catalogue/", "--metric", "lcp", "-w", "2.5", "-c", "4",
+     "--fail-on-resource-errors", "--fail-on-js-errors", "--warning-cls", "0.1", "--expect-selector", "main",
+     "--screenshot-dir", "/var/lib/cxcheck/screenshots", "--window", "1024x768"],
+    ["checkout", "--scenario", str(SCENARIOS / "shop-login-browser.yaml"), "--var", "base_url=http://127.0.0.1:9",
+     "--var-file", "password=/etc/cxcheck/secrets/shop.password", "--screenshot-dir", "/var/lib/cxcheck/screenshots",
+     "--service", "CX login in a browser"],
+    ["login", "-u", "https://shop.example.com/spa/login/", "--username", "shopper@example.com", "--password-file",
+     "/etc/cxcheck/secrets/shop.password", "--browser", "--service", "CX SPA login"],
 ]]
 NAGIOS_HOST = """
 define host {
@@ -475,7 +575,7 @@ def test_nagios_verifies_every_kind_of_service_it_writes(nagios_site):
     check.write_config()
     out = check.verify().stdout
     assert "Total Errors:   0" in out and "Total Warnings: 0" in out, out
-    assert "Checked 19 services." in out, out
+    assert "Checked 22 services." in out, out
 
 
 def test_nagios_runs_the_services_it_writes_against_the_shop(nagios_site):
@@ -556,7 +656,7 @@ def test_icinga2_validates_every_kind_of_service_it_writes(icinga_files, tmp_pat
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "critical/" not in out and re.search(r"warning/.*cx", out) is None, out
-    assert re.search(r"Instantiated 18 Services\.", out), out
+    assert re.search(r"Instantiated 21 Services\.", out), out
 
 
 def test_icinga2_runs_the_services_it_writes_against_the_shop(icinga_files):

@@ -27,6 +27,8 @@ SURVEY_APIS = ["cxcheck.sources.apiclient", "cxcheck.sources.prometheus", "cxche
 # What a rate check needs only once it judges: the statistics and the time-zone database.
 STATISTICS = ["statistics", "zoneinfo"]
 HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "lxml"]
+# The browser checks' layer and what drives Chromium: for check_cx_page and browser: true scenarios only.
+BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
 
 
 def imported(plugin: str, *args: str, codes=(0,)) -> set[str]:
@@ -52,17 +54,14 @@ def test_plain_login_needs_no_yaml_jmespath_or_sources(shop):
     names = imported("check_cx_login", "-u", f"{shop.url}/accounts/login/", "--username", ACCOUNT,
                      "--password-env", "SHOP_PASSWORD")
     assert "requests" in names and "cxcheck.journey.forms" in names      # it did log in
-    assert unwanted(names, ["yaml", "jmespath", "cxcheck.sources"]) == []
+    assert unwanted(names, ["yaml", "jmespath", "cxcheck.sources", *BROWSER]) == []
 
 
 def test_checkout_without_json_expressions_needs_no_jmespath(shop):
     names = imported("check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-html.yaml"),
                      "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD")
     assert "yaml" in names                                               # it did read the scenario
-    assert unwanted(names, ["jmespath", "cxcheck.sources"]) == []
-
-
-BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
+    assert unwanted(names, ["jmespath", "cxcheck.sources", *BROWSER]) == []
 
 
 @pytest.mark.parametrize("plugin, args", [
@@ -90,12 +89,29 @@ def test_browser_journey_imports_the_browser_and_no_http_stack(shop):
     assert unwanted(names, ["requests", "cxcheck.http", "lxml", "jmespath", "cxcheck.journey.runner"]) == []
 
 
+def test_page_drives_the_browser_without_the_http_stack(shop):
+    from conftest import need_browser
+
+    need_browser()
+    names = imported("check_cx_page", "-u", f"{shop.url}/catalogue/")
+    assert "cxcheck.browser.session" in names and "selenium" in names              # it did open the page
+    assert unwanted(names, ["requests", "cxcheck.http", "lxml", "yaml", "jmespath", "cxcheck.journey.runner",
+                            "cxcheck.sources"]) == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-u", "example.com"], ["-u", "http://127.0.0.1:9/", "--window", "big"],
+                                  ["-u", "http://127.0.0.1:9/", "--screenshot-dir", "/nonexistent/shots"]])
+def test_page_help_and_usage_errors_start_no_browser(args):
+    names = imported("check_cx_page", *args, codes=(0,) if args == ["--help"] else (3,))
+    assert unwanted(names, ["selenium", "cxcheck.browser.session", *HTTP_STACK, "yaml"]) == []
+
+
 def test_checkout_with_json_expressions_does_import_jmespath(shop):
     # The other side of the test above: the guard sees a lazily imported module when it is used.
     names = imported("check_cx_checkout", "--scenario", str(SCENARIOS / "shop-checkout-api.yaml"),
                      "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD")
     assert "jmespath" in names
-    assert unwanted(names, ["lxml"]) == []                               # no form on the way: no HTML parser
+    assert unwanted(names, ["lxml", *BROWSER]) == []                     # no form on the way: no HTML parser
 
 
 @pytest.mark.parametrize("plugin, args", [
@@ -106,14 +122,14 @@ def test_checkout_with_json_expressions_does_import_jmespath(shop):
 def test_csat_and_support_from_a_csv_need_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(0, 1, 2))
     assert "cxcheck.sources.files" in names
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *BROWSER]) == []
 
 
 def test_nps_from_a_csv_needs_no_http_yaml_jmespath_or_survey_apis():
     names = imported("check_cx_nps", "--csv", str(NPS_SAMPLE), "--now", "2026-11-01T00:00:00Z",
                      "--window", "30d", codes=(0, 1, 2))
     assert "cxcheck.sources.files" in names
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS]) == []
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *BROWSER]) == []
 
 
 def test_apdex_from_a_log_needs_no_http_stack_or_prometheus(tmp_path):
@@ -122,7 +138,7 @@ def test_apdex_from_a_log_needs_no_http_stack_or_prometheus(tmp_path):
     names = imported("check_cx_apdex", "--log", str(log), "-T", "0.5", "--state-file", str(tmp_path / "s.json"))
     assert {"cxcheck.sources.logtail", "cxcheck.sources.accesslog", "cxcheck.sources.loglines"} <= names  # it read
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "cxcheck.checks.survey",
-                            "cxcheck.sources.files"]) == []
+                            "cxcheck.sources.files", *BROWSER]) == []
 
 
 def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
@@ -130,7 +146,7 @@ def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
     export.write_text("customer,event,date\nc1,subscribed,2026-09-01\nc1,cancelled,2026-10-20\n")
     names = imported("check_cx_churn", "--events-csv", str(export), "--now", "2026-11-01T00:00:00Z", codes=(0, 1, 2))
     assert "cxcheck.sources.churnevents" in names and "cxcheck.stats" in names
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo"]) == []
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo", *BROWSER]) == []
 
 
 @pytest.mark.parametrize("plugin, args", [
@@ -155,7 +171,8 @@ def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
 def test_a_usage_error_needs_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(3,))
     rates = plugin in ("check_cx_conversion", "check_cx_churn")      # judge nothing, import no statistics
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else [])]) == []
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else []),
+                            *BROWSER]) == []
 
 
 @pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_nps", "check_cx_csat",
@@ -163,4 +180,5 @@ def test_a_usage_error_needs_no_http_stack(plugin, args):
 def test_help_needs_no_http_stack(plugin):
     names = imported(plugin, "--help")
     rates = plugin in ("check_cx_conversion", "check_cx_churn")
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else [])]) == []
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else []),
+                            *BROWSER]) == []

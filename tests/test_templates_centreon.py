@@ -22,6 +22,7 @@ from engines import (
     STOCK_OBJECTS,
     TEMPLATES,
     Nagios,
+    browser_missing,
     console_scripts,
     module_exists,
     wait_until,
@@ -246,10 +247,11 @@ ENGINE_NAMES = {"check_command": "check_command", "max_check_attempts": "max_che
                 "process_perf_data": "process_perf_data"}
 
 
-def to_nagios_objects(clapi: Clapi, host: str, host_macros: dict, service_macros: dict) -> str:
+def to_nagios_objects(clapi: Clapi, host: str, host_macros: dict, service_macros: dict, by_hand=()) -> str:
     """What Centreon generates for a host using cxcheck-shop: the commands, the service
     templates (macros as custom variables), the host and its services from the host template's
-    linked service templates."""
+    linked service templates, and those of the templates in `by_hand` (services an administrator
+    adds to the host)."""
     out = []
     for name, command in clapi.commands.items():
         out.append(f"define command {{\n    command_name {name}\n    command_line {command['line']}\n}}\n")
@@ -269,7 +271,7 @@ def to_nagios_objects(clapi: Clapi, host: str, host_macros: dict, service_macros
     out.append(f"define host {{\n    use cxcheck-shop,generic-host\n    host_name {host}\n    address 127.0.0.1\n"
                f"    contact_groups admins\n{macros}\n}}\n")
     for name, entry in clapi.stpl.items():
-        if "cxcheck-shop" in entry["host_templates"]:
+        if "cxcheck-shop" in entry["host_templates"] or name in by_hand:
             extra = "\n".join(f"    _{k} {v}" for k, v in service_macros.get(name, {}).items())
             out.append(f"define service {{\n    use {name},generic-service\n    host_name {host}\n"
                        f"    service_description {entry['alias']}\n{extra}\n}}\n")
@@ -277,7 +279,12 @@ def to_nagios_objects(clapi: Clapi, host: str, host_macros: dict, service_macros
 
 
 EXPECTED = {"CX login": (0, "CX LOGIN OK"), "CX checkout": (0, "CX CHECKOUT OK"),
-            "CX orders": (0, "CX TRANSACTION OK")}
+            "CX orders": (0, "CX TRANSACTION OK"), "CX page": (0, "CX PAGE OK"),
+            "CX browser journey": (0, "CX CHECKOUT OK")}
+# Templates of services added by hand, run too when their plugin and the browser are here:
+# template -> (plugin module, macros the service sets).
+BY_HAND = {"cxcheck-page": ("cxcheck.checks.page", {"CX_URL": "{shop}/catalogue/"}),
+           "cxcheck-browser-journey": ("cxcheck.checks.checkout", {})}
 
 
 def test_the_import_runs_in_an_engine_against_the_demo_shop(clapi, shop, tmp_path):
@@ -295,11 +302,16 @@ def test_the_import_runs_in_an_engine_against_the_demo_shop(clapi, shop, tmp_pat
             module = scripts[command.split()[0].split("/", 1)[1]].split(":")[0]
             if module_exists(module):
                 services[name] = entry["alias"]
+    by_hand = {} if browser_missing() else {name: macros for name, (module, macros) in BY_HAND.items()
+                                            if module_exists(module)}
+    services.update({name: clapi.stpl[name]["alias"] for name in by_hand})
     scenario_dir = EXAMPLE_PATHS["/usr/share/cxcheck/scenarios"]
     overrides = {name: {"CX_SCENARIO": clapi.stpl_macros(name)["CX_SCENARIO"]["value"].replace(
         "/usr/share/cxcheck/scenarios", scenario_dir)} for name in services if "CX_SCENARIO" in clapi.stpl_macros(name)}
+    for name, macros in by_hand.items():
+        overrides.setdefault(name, {}).update({k: v.format(shop=shop.url) for k, v in macros.items()})
     objects = to_nagios_objects(clapi, "centreon-shop", {"CX_BASE_URL": shop.url, "CX_USERNAME": "shopper@example.com",
-                                                         "CX_PASSWORD": password}, overrides)
+                                                         "CX_PASSWORD": password}, overrides, by_hand)
     # only the services whose plugin exists
     for name, entry in clapi.stpl.items():
         if "cxcheck-shop" in entry["host_templates"] and name not in services:
@@ -327,7 +339,7 @@ def test_the_import_runs_in_an_engine_against_the_demo_shop(clapi, shop, tmp_pat
         entry = results[key]
         assert int(entry["current_state"]) == state and entry["plugin_output"].startswith(start), \
             f"{key}: {entry['plugin_output']}"
-        assert "time=" in entry["performance_data"] or "success=" in entry["performance_data"], entry
+        assert re.search(r"(^| )(time|success|load)=", entry["performance_data"]), entry
     # the password was in the engine's objects (Centreon keeps it there too) but not on a command line
     assert password not in (nagios.dir / "nagios.log").read_text()
-    assert len(keys) == len([e for e in clapi.stpl.values() if "cxcheck-shop" in e["host_templates"]])
+    assert len(keys) == len([e for e in clapi.stpl.values() if "cxcheck-shop" in e["host_templates"]]) + len(by_hand)

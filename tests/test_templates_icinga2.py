@@ -16,6 +16,7 @@ from engines import (
     EXAMPLE_URL,
     TEMPLATES,
     Icinga2,
+    browser_missing,
     console_scripts,
     icinga2_validate,
     module_exists,
@@ -42,6 +43,9 @@ EXPECTED = {
     (HOST, "cx-apdex-shop"): (0, "CX APDEX OK", {"apdex", "requests", "rejected", "p90", "p99"}),
     (HOST, "cx-checkout-conversion"): (0, "CX CONVERSION OK", {"conversion", "entered", "converted"}),
     (HOST, "cx-churn"): (1, "CX CHURN WARNING", {"churn", "churn_previous", "lost_value"}),
+    (HOST, "cx-page-catalogue"): (0, "CX PAGE OK", {"ttfb", "dcl", "load", "lcp", "cls", "requests", "bytes",
+                                                    "failed_resources", "js_errors", "browser_memory"}),
+    (HOST, "cx-login-browser"): (0, "CX CHECKOUT OK", {"time", "step_login_page", "step_login", "step_submit"}),
     # test-only host: the password itself in cx_password (through the environment), and a wrong one
     ("env-shop", "cx-login"): (0, "CX LOGIN OK", {"time"}),
     ("env-shop", "cx-checkout"): (0, "CX CHECKOUT OK", {"time"}),
@@ -53,7 +57,10 @@ EXPECTED = {
 PLUGIN_OF = {"cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
              "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction", "cx-csat": "check_cx_csat",
              "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support", "cx-apdex-shop": "check_cx_apdex",
-             "cx-checkout-conversion": "check_cx_conversion", "cx-churn": "check_cx_churn"}
+             "cx-checkout-conversion": "check_cx_conversion", "cx-churn": "check_cx_churn",
+             "cx-page-catalogue": "check_cx_page", "cx-login-browser": "check_cx_checkout"}
+BROWSER_SERVICES = {"cx-page-catalogue", "cx-login-browser"}
+BROWSER_SCENARIO = TEMPLATES / "scenarios" / "shop-login-browser.yaml"
 
 EXTRA = """
 object Host "env-shop" {
@@ -111,10 +118,44 @@ def test_icinga2_validates_the_templates(tmp_path):
     assert "critical/" not in out, out
     assert re.search(r"warning/.*cxcheck", out) is None, out
     services = int(re.search(r"Instantiated (\d+) Services?", out).group(1))
-    assert services == 11, out       # login, checkout, orders, nps, orders from Prometheus, csat, two waits, apdex,
-    #                                  conversion, churn
+    assert services == 13, out       # login, checkout, orders, nps, orders from Prometheus, csat, two waits, apdex,
+    #                                  conversion, churn, the catalogue page, the login in a browser
     commands = re.findall(r'object CheckCommand "(cx_\w+)"', COMMANDS.read_text())
     assert len(commands) >= 4
+
+
+def compiled_objects(debug_file: Path) -> dict[tuple[str, str], dict]:
+    """(type, name) -> properties, from the objects file `icinga2 daemon -C` writes (netstrings of
+    JSON): the arguments as Icinga built them, loops and removals done."""
+    import json
+
+    data, objects, at = debug_file.read_text(), {}, 0
+    while at < len(data):
+        colon = data.index(":", at)
+        size = int(data[at:colon])
+        item = json.loads(data[colon + 1:colon + 1 + size])
+        objects[(item["type"], item["name"])] = item["properties"]
+        at = colon + 1 + size + 1
+    return objects
+
+
+@pytest.mark.parametrize("command", ["cx_page", "cx_checkout", "cx_transaction", "cx_login"])
+def test_every_argument_of_the_browser_commands_is_an_option_of_their_plugin(tmp_path, command):
+    """What Icinga would pass to the browser checks (check_cx_page; browser journeys through the
+    journey commands and check_cx_login --browser, with their screenshots) is what the plugin's own
+    parser knows."""
+    import importlib
+
+    binary = need_binary("icinga2", "icinga2-bin")
+    proc = icinga2_validate(binary, tmp_path, main_conf(tmp_path, sorted(ICINGA_DIR.glob("*.conf"))))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    properties = compiled_objects(tmp_path / "cache" / "icinga2.debug")[("CheckCommand", command)]
+    module = console_scripts()[properties["command"][-1].rsplit("/", 1)[1]].split(":")[0]
+    if not module_exists(module):
+        pytest.skip(f"{module} does not exist yet")
+    parser = importlib.import_module(module).main.build_parser()
+    options = {option for action in parser._actions for option in action.option_strings}
+    assert set(properties["arguments"]) - options == set()
 
 
 def test_every_checkcommand_runs_a_console_script():
@@ -204,6 +245,10 @@ def icinga_run(tmp_path_factory, shop, prometheus):
         module = scripts[script].split(":")[0]
         if not module_exists(module):
             skipped[(host, service)] = f"{script}: module {module} does not exist yet"
+        elif service in BROWSER_SERVICES and browser_missing():
+            skipped[(host, service)] = browser_missing()
+        elif service == "cx-login-browser" and not BROWSER_SCENARIO.exists():
+            skipped[(host, service)] = f"{BROWSER_SCENARIO} does not exist yet"
 
     text = SERVICES.read_text()
     text = text.replace(EXAMPLE_URL, shop.url).replace("vars.http_port = 8000", f"vars.http_port = {port}")
@@ -211,12 +256,17 @@ def icinga_run(tmp_path_factory, shop, prometheus):
     text = text.replace("/etc/cxcheck/secrets", str(secrets))
     demo = work / "demo"                      # the example's access log: requests all within T
     demo.mkdir()
+    (demo / "screenshots").mkdir()            # the browser checks' evidence of a failed run
     (demo / "access.log").write_text("".join(nginx("GET", "/", 200, 0.1) for _ in range(30)))
     text = text.replace("/var/tmp/cxcheck-demo", str(demo))
     for installed, here in EXAMPLE_PATHS.items():
         text = text.replace(installed, here)
     if any(s == "cx-nps" for _, s in skipped):
         text = re.sub(r'\tvars\.cx_nps\["nps"\] = \{.*?\n\t\}\n', "", text, flags=re.S)
+    for variable, name, service in (("cx_pages", "catalogue", "cx-page-catalogue"),
+                                    ("cx_browser_journeys", "login-browser", "cx-login-browser")):
+        if (HOST, service) in skipped:
+            text = re.sub(rf'\tvars\.{variable}\["{name}"\] = \{{.*?\n\t\}}\n', "", text, flags=re.S)
     conf_dir = work / "conf"
     conf_dir.mkdir()
     (conf_dir / COMMANDS.name).write_text(COMMANDS.read_text())

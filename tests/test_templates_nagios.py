@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from conftest import need_binary
 from engines import (
+    EXAMPLE_URL,
     STATES,
     STATUS_BITS,
     STOCK_OBJECTS,
     TEMPLATES,
     Nagios,
+    browser_missing,
     console_scripts,
     example_services,
     module_exists,
@@ -49,10 +51,15 @@ EXPECTED = {
     "CX first reply": (0, "CX SUPPORT OK", {"first_reply_p90", "first_reply_p50", "tickets", "waiting"}),
     "CX backlog": (0, "CX SUPPORT OK", {"backlog", "oldest_unsolved"}),
     "CX churn": (1, "CX CHURN WARNING", {"churn", "churn_previous", "base", "lost", "lost_value"}),
+    "CX catalogue page": (0, "CX PAGE OK", {"ttfb", "dcl", "load", "lcp", "cls", "requests", "bytes",
+                                            "failed_resources", "js_errors", "browser_memory"}),
+    "CX login in a browser": (0, "CX CHECKOUT OK", {"time", "step_login_page", "step_login", "step_submit"}),
     # test-only services (EXTRA below)
     "CX login wrong password": (2, "CX LOGIN CRITICAL", {"time", "step_login_page", "step_login"}),
     "CX login secret from env": (0, "CX LOGIN OK", {"time", "step_login_page", "step_login"}),
+    "CX page broken image": (2, "CX PAGE CRITICAL", {"load", "failed_resources"}),
 }
+BROWSER_TEMPLATES = {"cx-page-service", "cx-browser-journey-service"}
 
 # A login with a wrong password (a second secret file), and the environment-variable style of
 # passing a secret (the shipped check_cx_login_env): resource.cfg $USER4$ names a variable of the
@@ -77,6 +84,16 @@ define service {
 }
 """
 PASSWORD_VARIABLE = "CX_SHOP_PASSWORD"
+# check_cx_page's evidence: the slow-widget page's missing image fails the run, a PNG is saved.
+BROWSER_EXTRA = """
+define service {
+    use                         cx-page-service,generic-service
+    host_name                   demo-shop
+    service_description         CX page broken image
+    _CX_URL                     %(url)s/catalogue/slow-widget/?ms=300
+    _CX_OPTIONS                 --fail-on-resource-errors --screenshot-dir %(screenshots)s
+}
+"""
 
 
 def parse_perfdata(text: str) -> dict[str, str]:
@@ -91,28 +108,42 @@ def definitions(path: Path, kind: str, key: str) -> dict[str, dict]:
     return {d[key]: d for k, d, _ in nagios_blocks(path.read_text()) if k == kind and key in d}
 
 
-def service_plugin(service: dict) -> str:
-    """The console script a service runs, through its templates and its command."""
+def service_templates(service: dict) -> list[dict]:
+    """The cx-* templates a service uses, nearest first."""
     templates = definitions(SERVICE_TEMPLATES, "service", "name")
-    commands = definitions(COMMANDS, "command", "command_name")
-    command = service.get("check_command")
+    chain = []
     for name in service.get("use", "").split(","):
         node = templates.get(name.strip())
-        while command is None and node is not None:
-            command = node.get("check_command")
+        while node is not None:
+            chain.append(node)
             node = templates.get(node.get("use", ""))
+    return chain
+
+
+def service_plugin(service: dict) -> str:
+    """The console script a service runs, through its templates and its command."""
+    commands = definitions(COMMANDS, "command", "command_name")
+    command = service.get("check_command") or next(
+        (node["check_command"] for node in service_templates(service) if "check_command" in node), None)
     return commands[command]["command_line"].split()[0].split("/")[-1]
 
 
 def missing_plugins() -> dict[str, str]:
-    """Example services whose plugin module is not in this checkout (yet): service -> reason."""
+    """Example services that cannot run here (yet): their plugin module or scenario is not in this
+    checkout, or they drive a browser and Chromium, its driver or Selenium is missing.
+    service -> reason."""
     scripts = console_scripts()
     out = {}
     for name, service in example_services(EXAMPLE).items():
         script = service_plugin(service)
         module = scripts[script].split(":")[0]
+        scenario = rewrite_example(service.get("_CX_SCENARIO", ""), EXAMPLE_URL)
         if not module_exists(module):
             out[name] = f"{script}: module {module} does not exist yet"
+        elif scenario and not os.path.exists(scenario):
+            out[name] = f"{scenario} does not exist yet"
+        elif BROWSER_TEMPLATES & {node["name"] for node in service_templates(service)} and browser_missing():
+            out[name] = browser_missing()
     return out
 
 
@@ -139,10 +170,17 @@ def build_site(workdir: Path, shop_url: str, password: str, binary: str) -> tupl
         (objects / source.name).write_text(source.read_text())
     demo = workdir / "demo"                  # the example's access log (the shop's, in `cxcheck demo`)
     demo.mkdir()
+    (demo / "screenshots").mkdir()           # the browser checks' evidence
     (demo / "access.log").write_text("".join(nginx(*request) for request in REQUESTS))
     example = rewrite_example(EXAMPLE.read_text(), shop_url, skipped).replace("/var/tmp/cxcheck-demo", str(demo))
     (objects / EXAMPLE.name).write_text(example)
-    (objects / "test-extra.cfg").write_text(EXTRA % {"url": shop_url})
+    extra = EXTRA % {"url": shop_url}
+    if module_exists("cxcheck.checks.page") and not browser_missing():
+        extra += BROWSER_EXTRA % {"url": shop_url, "screenshots": workdir / "screenshots"}
+        (workdir / "screenshots").mkdir()
+    else:
+        skipped["CX page broken image"] = "check_cx_page or the browser is missing"
+    (objects / "test-extra.cfg").write_text(extra)
     cfg_files = STOCK_OBJECTS + sorted(objects.glob("*.cfg"))
     nagios = Nagios(binary, workdir / "nagios", cfg_files,
                     {"USER1": str(plugins), "USER3": str(secrets), "USER4": PASSWORD_VARIABLE},
@@ -283,6 +321,32 @@ def test_each_service_state_and_perfdata_in_status_dat(nagios_site):
         parse_perfdata(wrong["performance_data"])["step_then"].startswith("U")
     if skipped:
         pytest.skip("not run (plugin missing): " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+
+
+def test_a_failed_page_names_its_resource_and_leaves_a_screenshot(nagios_site):
+    """The slow-widget page's missing image, as Nagios keeps it: CRITICAL, the image in the long
+    output, the screenshot saved in the service's --screenshot-dir and named there too."""
+    from cxcheck.demo.shop.browser import MISSING_IMAGE
+
+    nagios, results, skipped = nagios_site
+    if "CX page broken image" in skipped:
+        pytest.skip(skipped["CX page broken image"])
+    entry = results["CX page broken image"]
+    assert entry["plugin_output"].startswith("CX PAGE CRITICAL - /catalogue/slow-widget/: 1 first-party resource "
+                                             "failed: 404 http://127.0.0.1:"), entry["plugin_output"]
+    long_output = entry.get("long_plugin_output", "").replace("\\n", "\n")
+    assert MISSING_IMAGE in long_output and "404" in long_output, long_output
+    perf = parse_perfdata(entry["performance_data"])
+    assert perf["failed_resources"].split(";")[0] == "1c", perf
+    shots = sorted((nagios.dir.parent / "screenshots").glob("*.png"))
+    assert shots, "no screenshot saved"
+    assert shots[-1].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert str(shots[-1]) in long_output, long_output
+    # the catalogue loads clean: nothing failed, no JavaScript error, no screenshot of it
+    if "CX catalogue page" not in skipped:
+        catalogue = parse_perfdata(results["CX catalogue page"]["performance_data"])
+        assert catalogue["failed_resources"].split(";")[0] == "0c" and catalogue["js_errors"].split(";")[0] == "0c"
+        assert not list((nagios.dir.parent / "demo" / "screenshots").glob("*.png"))
 
 
 def test_perfdata_values_make_sense(nagios_site):

@@ -22,6 +22,7 @@ PLUGINS = {
     "check_cx_apdex": "cxcheck.checks.apdex",
     "check_cx_conversion": "cxcheck.checks.conversion",
     "check_cx_churn": "cxcheck.checks.churn",
+    "check_cx_page": "cxcheck.checks.page",
 }
 ENGINES = ("nagios", "icinga2", "centreon")
 EXAMPLES = """
@@ -32,9 +33,10 @@ examples:
       --engine icinga2 --host shop
   cxcheck config check_cx_nps --csv /var/lib/cx/nps.csv -w 30: -c 10: --engine centreon
   cxcheck config check_cx_apdex --log /var/log/nginx/access.log -T 0.5 -w 0.85: -c 0.7:
+  cxcheck config check_cx_page -u https://shop.example.com/ --metric lcp -w 2.5 -c 4 --fail-on-resource-errors
 """
 PATH_OPTIONS = ("scenario", "csv", "ca_file", "client_cert", "client_key", "jsonl", "log", "state_file", "events_csv",
-                "events_jsonl")
+                "events_jsonl", "screenshot_dir")
 
 
 def add_config_parser(sub):
@@ -126,16 +128,23 @@ class Given:
         return [token for option in self.rest() for token in option.argv()]
 
 
-def scenario_variables(path: str | None) -> dict:
-    """The scenario's own variables (its defaults), or none when it cannot be read here."""
+def readable_scenario(path: str | None):
+    """The scenario as it reads here (its variables' defaults, whether it runs in a browser), or None
+    when it cannot be read here."""
     if not path:
-        return {}
+        return None
     from cxcheck.journey.scenario import load
 
     try:
-        return load(path).variables
+        return load(path)
     except ConfigError:
-        return {}
+        return None
+
+
+def scenario_variables(path: str | None) -> dict:
+    """The scenario's own variables (its defaults), or none when it cannot be read here."""
+    scenario = readable_scenario(path)
+    return scenario.variables if scenario else {}
 
 
 def plugin_name(text: str | None) -> str:

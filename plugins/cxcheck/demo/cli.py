@@ -60,6 +60,9 @@ def demo_runs(url: str, access_log: str | None = None, state_file: str | None = 
     account = next(iter(DEMO_ACCOUNTS))
     scenarios = scenarios_dir()
     shop_vars = ["--var", f"base_url={url}", "--var", f"email={account}", "--var-env", f"password={PASSWORD_ENV}"]
+    # What only a browser sees; skipped, saying what to install, where Chromium or Selenium is missing.
+    page = ["-u", f"{url}/catalogue/slow-widget/?ms=300", "--fail-on-resource-errors", "-w", "3", "-c", "6"]
+    browser_login = ["--scenario", str(scenarios / "shop-login-browser.yaml"), *shop_vars, "-w", "5", "-c", "10"]
     apdex = []
     if access_log:
         state = ["--state-file", state_file] if state_file else []
@@ -78,6 +81,12 @@ def demo_runs(url: str, access_log: str | None = None, state_file: str | None = 
         DemoRun("Do orders succeed? (synthetic, through the JSON API)", "check_cx_transaction",
                 "cxcheck.checks.transaction",
                 ["--scenario", str(scenarios / "shop-checkout-api.yaml"), *shop_vars, "--attempts", "3"], 0),
+        DemoRun("What does a customer's browser see? (a slow third-party widget, a missing photo)", "check_cx_page",
+                "cxcheck.checks.page", page, 2, "the widget's photo is gone (404): only a browser sees it",
+                prepare=lambda: browser_missing() or page),
+        DemoRun("Can a customer log in where only JavaScript builds the form? (a journey in the browser)",
+                "check_cx_checkout", "cxcheck.checks.checkout", browser_login, 0,
+                prepare=lambda: browser_missing() or browser_login),
         DemoRun("Is the Net Promoter Score above its floor?", "check_cx_nps", "cxcheck.checks.nps",
                 ["--csv", str(sample_export()), "--now", NPS_NOW, "--window", "30d", "-w", "30:", "-c", "10:"], 0),
         DemoRun("Are customers satisfied with the help they got (CSAT)?", "check_cx_csat", "cxcheck.checks.csat",
@@ -97,6 +106,25 @@ def demo_runs(url: str, access_log: str | None = None, state_file: str | None = 
                 "point estimate"),
         *apdex,
     ]
+
+
+def browser_missing() -> str | None:
+    """Why the browser runs are skipped here (the browser layer's own words: what to install), or
+    None when Chromium, its driver and Selenium are all here."""
+    import importlib.util
+
+    from cxcheck.browser import launch
+    from cxcheck.browser.session import NEED_SELENIUM
+    from cxcheck.runtime import ConfigError
+
+    if importlib.util.find_spec("selenium") is None:
+        return f"skipped: {NEED_SELENIUM}"
+    try:
+        launch.find(launch.CHROMIUM, "CXCHECK_CHROMIUM", "Chromium")
+        launch.find(launch.CHROMEDRIVER, "CXCHECK_CHROMEDRIVER", "chromedriver")
+    except ConfigError as error:
+        return f"skipped: {error}"
+    return None
 
 
 _prometheus = []

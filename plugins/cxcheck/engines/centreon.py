@@ -86,7 +86,8 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
         given.options.pop("bearer_env", None)
         service_macros.append(("CX_OPTIONS", "--bearer-env NAGIOS__SERVICECX_TOKEN"))
     if kind != "shipped":
-        template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
+        template = "cxcheck-browser-journey" if common.browser_journey(given) else \
+            TEMPLATES.get(kind) or TEMPLATES[given.plugin]
     ranges = common.thresholds(given)
     if not ranges:
         comments.append(f"No -w/-c given: the {template} template's ranges apply.")

@@ -10,7 +10,7 @@ from cxcheck.runtime import ConfigError
 SERVICE_NAMES = {"check_cx_login": "CX login", "check_cx_checkout": "CX checkout",
                  "check_cx_transaction": "CX orders", "check_cx_nps": "CX NPS", "check_cx_csat": "CX CSAT",
                  "check_cx_support": "CX support", "check_cx_apdex": "CX apdex",
-                 "check_cx_conversion": "CX conversion", "check_cx_churn": "CX churn"}
+                 "check_cx_conversion": "CX conversion", "check_cx_churn": "CX churn", "check_cx_page": "CX page"}
 BEARER = ("check_cx_transaction", "check_cx_apdex")         # their token is --bearer-env/--bearer-file
 JOURNEYS = ("check_cx_checkout", "check_cx_transaction")
 
@@ -88,6 +88,15 @@ def journey_account(given) -> tuple[str | None, str | None, list[str]]:
     notes = [f"the scenario reads {env} from the environment: set it in the engine's environment, or give "
              "its variable by file (--var-file NAME=PATH)" for env in envs]
     return base_url, email, notes
+
+
+def browser_journey(given) -> bool:
+    """A checkout journey that runs in Chromium (its scenario says browser: true): the browser
+    templates' intervals and ranges suit it."""
+    from cxcheck.engine_config import readable_scenario
+
+    scenario = given.plugin == "check_cx_checkout" and readable_scenario(getattr(given.args, "scenario", None))
+    return bool(scenario and scenario.browser)
 
 
 def default_host(given, fallback: str = "shop") -> str:

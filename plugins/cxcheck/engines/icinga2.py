@@ -1,5 +1,5 @@
 """Icinga 2: an `object Service` using the CheckCommands (cx_login, cx_checkout, cx_transaction,
-cx_nps, cx_csat, cx_support, cx_apdex, cx_conversion, cx_churn) and service templates of
+cx_nps, cx_csat, cx_support, cx_apdex, cx_conversion, cx_churn, cx_page) and service templates of
 templates/icinga2/. Every option is the custom variable
 cx_<option> the CheckCommand reads; a secret is a file (cx_password_file, cx_token_file) or a
 constant named after the environment variable, defined where only root and Icinga can read it,
@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import re
 
-from cxcheck.engines.common import default_host, journey_account, mode, password, refuse, token
+from cxcheck.engines.common import browser_journey, default_host, journey_account, mode, password, refuse, token
 
 ENGINE = "icinga2"
 COMMON = {"warning", "critical", "timeout", "timeout_state", "verbose", "insecure", "ca_file", "client_cert",
           "client_key", "proxy", "user_agent", "header"}
 # The arguments of each shipped CheckCommand, by the plugin option's dest (tests check them against
 # templates/icinga2/cxcheck-commands.conf).
+SCREENSHOTS = {"screenshot_dir", "screenshot_keep"}        # a browser login or journey's evidence
 ARGUMENTS = {
-    "cx_login": COMMON | {"url", "scenario", "username", "username_field", "password_field", "form", "button",
-                          "expect_text", "expect_url", "expect_cookie", "then_url", "then_text"},
-    "cx_checkout": COMMON | {"scenario", "runs", "step_warning", "step_critical"},
-    "cx_transaction": COMMON | {"scenario", "attempts", "interval", "time_warning", "time_critical", "prometheus",
-                                "ratio_query", "success_query", "total_query", "time", "json_url", "success_path",
-                                "total_path", "min_volume", "low_volume_state", "window", "slo", "burn_windows"},
+    "cx_login": COMMON | SCREENSHOTS | {"url", "scenario", "username", "username_field", "password_field", "form",
+                                        "button", "expect_text", "expect_url", "expect_cookie", "then_url",
+                                        "then_text", "browser"},
+    "cx_checkout": COMMON | SCREENSHOTS | {"scenario", "runs", "step_warning", "step_critical"},
+    "cx_transaction": COMMON | SCREENSHOTS | {"scenario", "attempts", "interval", "time_warning", "time_critical",
+                                              "prometheus", "ratio_query", "success_query", "total_query", "time",
+                                              "json_url", "success_path", "total_path", "min_volume",
+                                              "low_volume_state", "window", "slo", "burn_windows"},
     "cx_nps": COMMON | {"csv", "api_url", "window", "now", "min_responses", "significant"},
 }
 SOURCES = COMMON | {"csv", "jsonl", "zendesk", "zendesk_email", "hubspot", "api_url", "window", "now",
@@ -41,18 +44,26 @@ ARGUMENTS |= {
     "cx_churn": RATES | {"pipedrive", "hubspot", "won_stage", "lost_stage", "pipeline", "currency", "events_csv",
                          "events_jsonl", "max_rejected"},
 }
+# A browser takes no CA file, client certificate, proxy or extra headers (cx_page removes them).
+ARGUMENTS["cx_page"] = {"warning", "critical", "timeout", "timeout_state", "verbose", "insecure", "user_agent", "url",
+                        "metric", "expect_text", "expect_selector", "fail_on_resource_errors", "fail_on_js_errors",
+                        "window", *SCREENSHOTS,
+                        *(f"{bound}_{metric}" for bound in ("warning", "critical")
+                          for metric in ("ttfb", "dcl", "load", "lcp", "cls", "requests", "bytes"))}
 RENAMED = {"header": "cx_headers", "method": "cx_methods", "step_query": "cx_step_queries",
            "won_stage": "cx_won_stages", "lost_stage": "cx_lost_stages"}
 # --max-drop and --max-rise share a dest; their CheckCommands name the variable after the flag.
-RENAMED_IN = {"cx_conversion": {"max_change": "cx_max_drop"}, "cx_churn": {"max_change": "cx_max_rise"}}
+RENAMED_IN = {"cx_conversion": {"max_change": "cx_max_drop"}, "cx_churn": {"max_change": "cx_max_rise"},
+              "cx_page": {"window": "cx_window_size"}}        # cx_window is a time window elsewhere
 TEMPLATES = {"login": "cx-journey-service", "journey": "cx-journey-service", "prometheus": "cx-metric-service",
              "json": "cx-metric-service", "csv": "cx-survey-service", "api": "cx-survey-service",
              "check_cx_csat": "cx-survey-service", "check_cx_support": "cx-support-service",
              "check_cx_apdex": "cx-metric-service", "check_cx_conversion": "cx-metric-service",
-             "check_cx_churn": "cx-survey-service"}
+             "check_cx_churn": "cx-survey-service", "check_cx_page": "cx-browser-service"}
 SERVICE_NAMES = {"check_cx_login": "cx-login", "check_cx_checkout": "cx-checkout", "check_cx_transaction": "cx-orders",
                  "check_cx_nps": "cx-nps", "check_cx_csat": "cx-csat", "check_cx_support": "cx-support",
-                 "check_cx_apdex": "cx-apdex", "check_cx_conversion": "cx-conversion", "check_cx_churn": "cx-churn"}
+                 "check_cx_apdex": "cx-apdex", "check_cx_conversion": "cx-conversion", "check_cx_churn": "cx-churn",
+                 "check_cx_page": "cx-page"}
 SIGNIFICANT_BY_DEFAULT = ("cx_conversion", "cx_churn")       # cx-rates sets vars.cx_significant = true
 # As the shipped apply rule: Mixpanel allows 60 queries an hour per project, two a run.
 INTERVALS = {"cx_conversion": "10m"}
@@ -66,6 +77,8 @@ def variable(command: str, dest: str) -> str:
 def _template(given, kind: str) -> str:
     if given.plugin == "check_cx_apdex" and "log" in given.options:
         return "cx-apdex-service"
+    if getattr(given.args, "browser", False) or browser_journey(given):
+        return "cx-browser-service"
     return TEMPLATES[given.plugin if kind == "shipped" else kind]
 
 

@@ -126,7 +126,8 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
     else:
         writer = {"login": _login, "journey": _journey, "prometheus": _prometheus, "csv": _csv}[kind]
         command = writer(given, variables, comments)
-        template = TEMPLATES.get(kind) or TEMPLATES[given.plugin]
+        template = "cx-browser-journey-service" if common.browser_journey(given) else \
+            TEMPLATES.get(kind) or TEMPLATES[given.plugin]
     ranges = common.thresholds(given)
     if not ranges:
         comments.append(f"No -w/-c given: the {template} template's ranges apply.")

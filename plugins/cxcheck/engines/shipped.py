@@ -1,4 +1,5 @@
-"""How the shipped Nagios and Centreon commands run the survey, help-desk, Apdex and rate plugins:
+"""How the shipped Nagios and Centreon commands run the survey, help-desk, Apdex and rate plugins and
+check_cx_page:
 one `Mode` per option that selects where the numbers come from (--csv, --zendesk, --log, ...), with
 the command and service template that run it, the settings the command takes from custom
 variables (Nagios `_CX_NAME`) or macros (Centreon `CX_NAME`: the same names), what it always
@@ -59,6 +60,8 @@ MODES = [
          (("pipedrive", "COMPANY"), *RATE, ("max_change", "MAX_RISE")), fixed=("significant",), secret="CX_TOKEN"),
     Mode("check_cx_churn", "hubspot", ("cx-churn-service", "check_cx_churn_hubspot"), None,
          (*RATE, ("max_change", "MAX_RISE")), fixed=("hubspot", "significant"), secret="CX_TOKEN"),
+    Mode("check_cx_page", "url", ("cx-page-service", "check_cx_page"), "cxcheck-page",
+         (("url", "URL"), ("metric", "METRIC"))),
 ]
 PLUGINS = {mode.plugin for mode in MODES}
 
