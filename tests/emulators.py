@@ -13,6 +13,7 @@ import base64
 import bisect
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -36,6 +37,7 @@ class ApiEmulator:
         self.headers: dict = {}
         self.endless = self.repeat_cursor = False
         self.drop: str | None = None
+        self.delay = 0.0                         # seconds before each answer
         self.lock = threading.Lock()
         emulator = self
 
@@ -55,6 +57,8 @@ class ApiEmulator:
                 with emulator.lock:
                     emulator.requests.append((self.command, parts.path, query, auth))
                     canned = emulator.script.pop(0) if emulator.script else None
+                if emulator.delay:
+                    time.sleep(emulator.delay)
                 if canned is not None:
                     status, headers, body = canned
                 elif auth != emulator.authorization:

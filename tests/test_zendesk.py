@@ -211,6 +211,7 @@ def test_endless_pages_stop_at_the_request_bound(zendesk):
 def test_endless_pages_stop_at_the_deadline(zendesk):
     api = zendesk(ratings=ratings(good=1))
     api.endless = True
+    api.delay = 0.01        # the deadline, not the request bound, must end it, however fast the machine
     result = csat(api, "-t", "1.5", "--timeout-state", "unknown")
     assert result.code == 3
     assert result.text.startswith("CX CSAT UNKNOWN - timed out after 1.5 s while reading Zendesk satisfaction "
