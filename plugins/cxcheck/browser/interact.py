@@ -86,6 +86,7 @@ const matches = (css) => { try { return document.querySelector(css) !== null; } 
 return {url: location.href, title: document.title, texts: texts.map((text) => body.includes(text)),
         selectors: selectors.map(matches)};"""
 
+NAVIGATION_GRACE = 0.1     # seconds an action's navigation has to show itself
 MARK_JS = "window.__cxStep = arguments[0];"
 MARKED_JS = "return window.__cxStep === arguments[0];"
 
@@ -195,6 +196,19 @@ def mark(browser) -> str:
 
 def navigated(browser, token: str) -> bool:
     return not _script(browser, MARKED_JS, token)
+
+
+def navigation_follows(browser, token: str, until: float, grace: float = NAVIGATION_GRACE) -> bool:
+    """Whether an action's navigation replaced the document: chromedriver returns from a click
+    before a form's submission has started its navigation, so look for `grace` seconds, and for
+    as long as a document request is on its way (a slow POST), up to `until`."""
+    started = time.monotonic()
+    while not navigated(browser, token):
+        now = time.monotonic()
+        if now >= until or (now - started >= grace and not browser.loading_document()):
+            return False
+        time.sleep(POLL / 5)
+    return True
 
 
 def current_url(browser) -> str:

@@ -194,6 +194,11 @@ class Browser:
 
     # -- what the browser logged --------------------------------------------------------------
 
+    def loading_document(self) -> bool:
+        """Whether the page has asked for a new document it does not show yet (a form submitted)."""
+        self._network.feed(self._log("performance"))
+        return self._network.document_pending()
+
     def take_network(self) -> Network:
         self._network.feed(self._log("performance"))
         return self._network.take(self.page_url)

@@ -125,6 +125,9 @@ class PageLoad(Record):
         return cls(status=values.get("status"), cls=shift, **seconds, **more)
 
 
+DOCUMENT = ""        # the key of the last top-level document's status among NetworkLog.statuses
+
+
 class NetworkLog:
     """Requests by DevTools request id, from chromedriver's performance log entries."""
 
@@ -153,7 +156,8 @@ class NetworkLog:
             if hop is not None and params.get("redirectResponse"):     # the previous hop of a redirect
                 hop.update(status=params["redirectResponse"].get("status"), done=True)
                 self.requests[f"{rid}>{len(self.requests)}"] = hop
-            self.requests[rid] = {"url": url, "status": None, "error": None, "done": False, "bytes": 0}
+            self.requests[rid] = {"url": url, "status": None, "error": None, "done": False, "bytes": 0,
+                                  "document": params.get("type") == "Document"}
             return
         request = self.requests.get(rid)
         if request is None:
@@ -168,10 +172,14 @@ class NetworkLog:
             request["done"] = True
             request["error"] = params.get("blockedReason") or params.get("errorText") or "failed"
 
+    def document_pending(self) -> bool:
+        """A document request on its way: a navigation started but not yet shown."""
+        return any(r["document"] and not r["done"] and not r["error"] for r in self.requests.values())
+
     def status_of(self, url: str) -> int | None:
         """The HTTP status the last request for `url` got (a document whose navigation entry
         has no responseStatus: one reached by a form's POST and its redirect)."""
-        return self.statuses.get(url)
+        return self.statuses.get(url, self.statuses.get(DOCUMENT))
 
     def take(self, page_url: str) -> Network:
         """The requests since the last take, as a Network; forgets them."""
@@ -186,7 +194,11 @@ class NetworkLog:
             elif not request["done"]:
                 pending.append(request["url"])
         network = Network(requests=len(self.requests), bytes=total, failed=failed, pending=pending)
-        self.statuses = {r["url"]: r["status"] for r in self.requests.values() if isinstance(r["status"], int)}
+        for request in self.requests.values():      # kept across takes: a step may take before its page settles
+            if isinstance(request["status"], int):
+                self.statuses[request["url"]] = request["status"]
+                if request["document"]:
+                    self.statuses[DOCUMENT] = request["status"]
         self.requests = {}
         return network
 

@@ -88,6 +88,7 @@ class StepRun:
         own = step.timeout is not None and step.timeout + GRACE < budget
         self.own = Deadline(step.timeout + GRACE) if own else None
         self.until = time.monotonic() + (step.timeout if own else max(budget, 0.0))
+        self.idle = 0.0
 
     def run(self, argument, wait_for, expect: dict, base: str | None):
         step, result = self.step, self.result
@@ -112,7 +113,7 @@ class StepRun:
             self._unfinished([])        # the step's own timeout, not the run's
             return
         finally:
-            result.elapsed = time.monotonic() - started
+            result.elapsed = time.monotonic() - started - (0.0 if wait_for else self.idle)
         result.url = self.browser.page_url
         reasons = self._expectations(expect) or self._checks()
         if reasons:
@@ -134,8 +135,10 @@ class StepRun:
         for target, value in pairs:
             element = self._find(target, enabled=True)
             interact.act(browser, step.action, element, str(target), value)
-        if interact.navigated(browser, token):
+        acted = time.monotonic()
+        if interact.navigation_follows(browser, token, self.until):
             return browser.settle()
+        self.idle = time.monotonic() - acted        # looking for a navigation that did not come
         browser.page_url = interact.current_url(browser)
         browser.take_network()          # forget this step's requests: the next page counts its own
         return None
