@@ -20,19 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "plugins"
 sys.path.insert(0, str(PLUGINS))
 
-MODULES = {
-    "check_cx_login": "cxcheck.checks.login",
-    "check_cx_checkout": "cxcheck.checks.checkout",
-    "check_cx_transaction": "cxcheck.checks.transaction",
-    "check_cx_nps": "cxcheck.checks.nps",
-    "check_cx_csat": "cxcheck.checks.csat",
-    "check_cx_support": "cxcheck.checks.support",
-    "check_cx_apdex": "cxcheck.checks.apdex",
-    "check_cx_conversion": "cxcheck.checks.conversion",
-    "check_cx_churn": "cxcheck.checks.churn",
-    "check_cx_page": "cxcheck.checks.page",
-    "cxcheck": "cxcheck.cli",
-}
+from cxcheck.engine_config import PLUGINS as PLUGIN_MODULES  # noqa: E402  (needs the path above)
+
+MODULES = {**PLUGIN_MODULES, "cxcheck": "cxcheck.cli"}
 
 
 def plugin_env(extra: dict | None = None) -> dict:
