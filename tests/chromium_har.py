@@ -14,7 +14,9 @@ import fcntl
 import json
 import os
 import queue
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -52,10 +54,13 @@ class Chromium:
             os.dup2(from_browser_w, 4)
 
         profile.mkdir(parents=True, exist_ok=True)
+        # Chromium's own temp dirs (a socket below them: a short path), removed at close.
+        self._tmp = tempfile.mkdtemp(prefix="cxcheck-har-")
         self._stderr = open(profile / "chromium.log", "wb")
         self.proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                      stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
-                                     env={"PATH": CLEAN_PATH, "HOME": str(profile)}, close_fds=False,
+                                     env={"PATH": CLEAN_PATH, "HOME": str(profile), "TMPDIR": self._tmp},
+                                     close_fds=False,
                                      preexec_fn=wire, start_new_session=True)
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -227,6 +232,7 @@ class Chromium:
         self._reader.join(timeout=5)
         os.close(self._from_browser)
         self._stderr.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
 
     # -- the HAR ---------------------------------------------------------------------------
     def har(self) -> dict:

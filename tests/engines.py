@@ -393,7 +393,7 @@ def chromium_screenshot(binary: str, url: str, out: Path, profile: Path, size=(1
              "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
              f"--window-size={size[0]},{size[1]}", f"--screenshot={out}"]
     return subprocess.run([binary, *flags, url], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, env={"PATH": CLEAN_PATH, "HOME": str(profile)},
+                          stdin=subprocess.DEVNULL, env={"PATH": CLEAN_PATH, "HOME": str(profile), "TMPDIR": str(profile)},
                           start_new_session=True)
 
 
@@ -402,7 +402,7 @@ def chromium_dump_dom(binary: str, url: str, profile: Path, timeout: float = 60)
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--dump-dom"]
     proc = subprocess.run([binary, *flags, url], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, env={"PATH": CLEAN_PATH, "HOME": str(profile)},
+                          stdin=subprocess.DEVNULL, env={"PATH": CLEAN_PATH, "HOME": str(profile), "TMPDIR": str(profile)},
                           start_new_session=True)
     return proc.stdout
 

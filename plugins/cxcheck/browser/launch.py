@@ -33,6 +33,7 @@ PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 # A Unix socket's path is at most 107 bytes; Chromium's is TMPDIR/org.chromium.Chromium.XXXXXX/
 # SingletonSocket (46 more).
 SCRATCH_MAX = 107 - 46
+SHORT_TMP = "/tmp"
 READY_POLL = 0.02       # seconds between looks at chromedriver's port while it starts
 
 
@@ -79,6 +80,7 @@ class Driver:
         self.process: subprocess.Popen | None = None
         self.port = 0
         self.home = ""
+        self.scratch = ""       # Chromium's TMPDIR when the home's path is too long for it
 
     @property
     def url(self) -> str:
@@ -89,7 +91,8 @@ class Driver:
         return os.path.join(self.home, "profile")
 
     def start(self, chromedriver: str):
-        sweep()
+        for tmp in dict.fromkeys((tempfile.gettempdir(), SHORT_TMP)):
+            sweep(tmp)
         libc = _libc()
         if libc is not None:
             libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
@@ -98,13 +101,16 @@ class Driver:
         self.port = free_port()
         # Chromium's own temp dirs (org.chromium.Chromium.*, which a group kill leaves) go in the
         # run's home too: removed with it, never piling up in the system's temp dir. Unless that
-        # path is too long for the Unix socket Chromium makes below it (then Chromium exits).
+        # path is too long for the Unix socket Chromium makes below it (then Chromium exits): then
+        # a short one in /tmp, named as a home so that the sweep finds it too.
         env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
                    XDG_CACHE_HOME=os.path.join(self.home, "cache"))
         scratch = os.path.join(self.home, "t")
         if len(scratch) <= SCRATCH_MAX:
             os.mkdir(scratch, 0o700)
-            env["TMPDIR"] = scratch
+        else:
+            scratch = self.scratch = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-", dir=SHORT_TMP)
+        env["TMPDIR"] = scratch
         with open(os.path.join(self.home, "chromedriver.log"), "wb") as log:
             self.process = subprocess.Popen(
                 [chromedriver, f"--port={self.port}", "--allowed-ips=127.0.0.1"],
@@ -162,8 +168,9 @@ class Driver:
             except subprocess.TimeoutExpired:
                 pass
             reap()
-        if self.home:
-            shutil.rmtree(self.home, ignore_errors=True)
+        for path in (self.home, self.scratch):
+            if path:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def reap():
