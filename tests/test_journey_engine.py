@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cxcheck.journey import forms, scenario
-from cxcheck.journey.runner import check_references
+from cxcheck.journey.results import check_references
 from cxcheck.journey.variables import Variables
 from cxcheck.runtime import ConfigError, Masker, mask_identity, masker
 

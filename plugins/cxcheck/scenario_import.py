@@ -131,7 +131,7 @@ def validate(text: str, source: str):
     """The scenario as `cxcheck scenario check` reads it; an error here is a bug of the importer."""
     import yaml
 
-    from cxcheck.journey.runner import check_references
+    from cxcheck.journey.results import check_references
     from cxcheck.journey.scenario import from_dict
 
     try:

@@ -15,13 +15,10 @@ from cxcheck.journey.results import (
     check_references,
     resolve_url,
     run_steps,
-    trace_lines,
 )
 from cxcheck.journey.scenario import Scenario, Step
 from cxcheck.journey.variables import Variables, for_run, references
 from cxcheck.runtime import Deadline, HttpOptions, log
-
-__all__ = ["Journey", "JourneyResult", "StepResult", "check_references", "trace_lines", "SECRET_NAME"]
 
 # Extracted values under such names are credentials: masked like passwords from then on.
 SECRET_NAME = re.compile(r"token|secret|passw|session|auth|key|cookie", re.IGNORECASE)
