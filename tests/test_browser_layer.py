@@ -48,15 +48,19 @@ def test_network_log_counts_requests_bytes_failures_and_pending():
 def test_a_redirect_counts_each_hop_with_its_status():
     log = NetworkLog()
     log.feed([
-        event("Network.requestWillBeSent", requestId="1", request={"url": "http://shop.test/old"}),
+        event("Network.requestWillBeSent", requestId="1", request={"url": "http://shop.test/old"}, type="Document"),
         event("Network.requestWillBeSent", requestId="1", request={"url": "http://shop.test/new"},
-              redirectResponse={"status": 301}),
+              redirectResponse={"status": 301}, type="Document"),
+        event("Network.requestWillBeSent", requestId="2", request={"url": "http://shop.test/a.css"}, type="Stylesheet"),
+        event("Network.responseReceived", requestId="2", response={"status": 203}),
         event("Network.responseReceived", requestId="1", response={"status": 200}),
         event("Network.loadingFinished", requestId="1", encodedDataLength=10),
     ])
     network = log.take("http://shop.test/new")
-    assert (network.requests, network.failed, network.pending) == (2, [], [])
+    assert (network.requests, network.failed, network.pending) == (3, [], ["http://shop.test/a.css"])
     assert (log.status_of("http://shop.test/new"), log.status_of("http://shop.test/old")) == (200, 301)
+    # A URL the log never saw (the page's own, rewritten by history.pushState): the last document's.
+    assert log.status_of("http://shop.test/new#details") == 200
 
 
 def test_uncaught_errors_from_the_console_log_and_nothing_else():

@@ -125,15 +125,13 @@ class PageLoad(Record):
         return cls(status=values.get("status"), cls=shift, **seconds, **more)
 
 
-DOCUMENT = ""        # the key of the last top-level document's status among NetworkLog.statuses
-
-
 class NetworkLog:
     """Requests by DevTools request id, from chromedriver's performance log entries."""
 
     def __init__(self):
         self.requests: dict[str, dict] = {}
         self.statuses: dict[str, int] = {}
+        self.document_status: int | None = None       # the last document's, for a URL not seen
 
     def feed(self, entries):
         for entry in entries:
@@ -179,7 +177,7 @@ class NetworkLog:
     def status_of(self, url: str) -> int | None:
         """The HTTP status the last request for `url` got (a document whose navigation entry
         has no responseStatus: one reached by a form's POST and its redirect)."""
-        return self.statuses.get(url, self.statuses.get(DOCUMENT))
+        return self.statuses.get(url, self.document_status)
 
     def take(self, page_url: str) -> Network:
         """The requests since the last take, as a Network; forgets them."""
@@ -198,7 +196,7 @@ class NetworkLog:
             if isinstance(request["status"], int):
                 self.statuses[request["url"]] = request["status"]
                 if request["document"]:
-                    self.statuses[DOCUMENT] = request["status"]
+                    self.document_status = request["status"]
         self.requests = {}
         return network
 
