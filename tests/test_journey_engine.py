@@ -194,3 +194,13 @@ def test_form_parser_never_crashes(parts):
             forms.login_form([form])
         except forms.FormError:
             pass
+
+
+def test_one_list_of_credential_names_for_the_run_and_the_importer():
+    from cxcheck.journey.variables import looks_secret
+
+    # Extracted at run time under these names, a value is masked; in a HAR, it becomes ${env:...}.
+    for name in ("password", "pwd", "api_key", "idempotency_key", "session_id", "card_number", "cvv", "otp", "pin"):
+        assert looks_secret(name), name
+    for name in ("author", "sku", "spinner", "quantity", "email"):
+        assert not looks_secret(name), name

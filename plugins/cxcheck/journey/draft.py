@@ -12,19 +12,14 @@ import json
 import re
 from urllib.parse import quote, quote_plus, urlsplit
 
-# Field, key and header names whose values are credentials or card data: never written out.
-SECRET_NAME = re.compile(r"passw|pwd|secret|token|api[-_]?key|auth(?!or)|session|cookie|otp|(^|[^a-z])pin([^a-z]|$)"
-                         r"|cvv|cvc|csc|card[-_]?(num|no)|cc[-_]?(num|no)|iban|security[-_]?code", re.IGNORECASE)
+from cxcheck.journey.variables import looks_secret
+
 # Form fields a server puts in the page to check the post came from it: always the page's own.
 CSRF_NAME = re.compile(r"csrf|xsrf|authenticity_token|requestverificationtoken|__viewstate|__eventvalidation"
                        r"|nonce|^_token$", re.IGNORECASE)
 USER_FIELD = re.compile(r"user|e-?mail|login|account", re.IGNORECASE)
 PASSWORD_FIELD = re.compile(r"passw|pwd", re.IGNORECASE)
 STEP_NAME_LIMIT = 41
-
-
-def looks_secret(name: str) -> bool:
-    return bool(SECRET_NAME.search(name or ""))
 
 
 def identifier(text: str, default: str = "value") -> str:

@@ -14,8 +14,9 @@ import json
 import re
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-from cxcheck.journey.draft import CSRF_NAME, Draft, looks_secret
+from cxcheck.journey.draft import CSRF_NAME, Draft
 from cxcheck.journey.forms import parse_forms
+from cxcheck.journey.variables import looks_secret
 
 TEXT_INPUTS = {"text", "email", "password", "tel", "number", "search", "url", "textarea", "date", "datetime-local",
                "month", "week", "time", ""}

@@ -3,8 +3,6 @@ each step timed from request sent to body fully read, redirects included."""
 
 from __future__ import annotations
 
-import re
-
 from cxcheck.http import MAX_BODY, Response, TransportError, fetch, new_session
 from cxcheck.journey.expect import failures
 from cxcheck.journey.extract import ExtractError, extract
@@ -17,11 +15,8 @@ from cxcheck.journey.results import (
     run_steps,
 )
 from cxcheck.journey.scenario import Scenario, Step
-from cxcheck.journey.variables import Variables, for_run, references
+from cxcheck.journey.variables import Variables, for_run, looks_secret, references
 from cxcheck.runtime import Deadline, HttpOptions, log
-
-# Extracted values under such names are credentials: masked like passwords from then on.
-SECRET_NAME = re.compile(r"token|secret|passw|session|auth|key|cookie", re.IGNORECASE)
 
 
 class Journey:
@@ -60,7 +55,7 @@ class Journey:
             else:
                 result.extracted = extract(step.extract, response, session.cookies)
                 for name, value in result.extracted.items():
-                    variables.set(name, value, secret=bool(SECRET_NAME.search(name)))
+                    variables.set(name, value, secret=looks_secret(name))   # a credential: masked from then on
                 result.ok = True
             seen["previous"] = response
             if "html" in response.headers.get("content-type", "html"):

@@ -21,6 +21,14 @@ REFERENCE = re.compile(r"\$\{([^}]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_VALUE = 1024 * 1024
 BUDGET = 16 * 1024 * 1024
+# Names whose values are credentials or card data: masked once extracted in a run, never written
+# out by the scenario importer. One list for both, so that what the importer hides the run masks.
+SECRET_NAME = re.compile(r"passw|pwd|secret|token|key|auth(?!or)|session|cookie|otp|(^|[^a-z])pin([^a-z]|$)"
+                         r"|cvv|cvc|csc|card[-_]?(num|no)|cc[-_]?(num|no)|iban|security[-_]?code", re.IGNORECASE)
+
+
+def looks_secret(name: str) -> bool:
+    return bool(SECRET_NAME.search(name or ""))
 
 
 class Variables:
