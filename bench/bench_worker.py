@@ -38,12 +38,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "plugins"))
 
 import lib  # noqa: E402
-from core_load import LoadedNagios, python_launcher  # noqa: E402
+from core_load import HOST_CFG, LoadedNagios, login_site  # noqa: E402
 from lib import median, spread, table  # noqa: E402
 from worker_core import start_worker  # noqa: E402
 
 CHECK_CURL = "/usr/lib/nagios/plugins/check_curl"
-TEMPLATES = ROOT / "templates" / "nagios"
 HOST = "bench"
 ROWS = {
     "default": "check_cx_login through `cxcheck worker` (default)",
@@ -54,24 +53,6 @@ ROWS = {
 }
 WORKER_ARGS = {"default": [], "fork": ["--jobs-per-child", "1"], "reuse": ["--jobs-per-child", "1000"] + os.environ.get("REUSE_ARGS", "").split()}
 
-HOST_CFG = """define host {
-    host_name               %(host)s
-    use                     generic-host
-    address                 127.0.0.1
-    max_check_attempts      1
-    active_checks_enabled   0
-}
-"""
-LOGIN_SERVICE = """define service {
-    host_name               %(host)s
-    service_description     login %(n)02d
-    use                     cx-login-service,generic-service
-    active_checks_enabled   0
-    _CX_URL                 %(url)s/accounts/login/
-    _CX_USERNAME            %(username)s
-    _CX_SECRET              shop.password
-}
-"""
 CURL_COMMAND = """define command {
     command_name    bench_check_curl
     command_line    $USER1$/check_curl -H 127.0.0.1 -p $ARG1$ -u /accounts/login/
@@ -94,29 +75,16 @@ class Row:
                  services: int):
         self.key, self.name, self.services = key, ROWS[key], services
         work = tmp / key
-        objects = work / "objects"
-        objects.mkdir(parents=True)
-        secrets = work / "secrets"
-        secrets.mkdir(mode=0o700)
-        (secrets / "shop.password").write_text(password + "\n")
-        plugins = work / "plugins"
-        python_launcher(plugins / "check_cx_login", "cxcheck.checks.login", sys.executable, lib.PLUGINS)
-        files = [objects / "host.cfg"]
-        (objects / "host.cfg").write_text(HOST_CFG % {"host": HOST})
         if key == "curl":
-            body = CURL_COMMAND + "".join(CURL_SERVICE % {"host": HOST, "n": n, "port": shop_url.rsplit(":", 1)[1]}
-                                          for n in range(services))
-            user1 = os.path.dirname(CHECK_CURL)
+            objects = work / "objects"
+            objects.mkdir(parents=True)
+            (objects / "site.cfg").write_text(HOST_CFG % {"host": HOST} + CURL_COMMAND + "".join(
+                CURL_SERVICE % {"host": HOST, "n": n, "port": shop_url.rsplit(":", 1)[1]} for n in range(services)))
+            files, resources, plugins = [objects / "site.cfg"], {"USER1": os.path.dirname(CHECK_CURL)}, None
         else:
-            for source in ("cxcheck-commands.cfg", "cxcheck-templates.cfg"):
-                shutil.copy(TEMPLATES / source, objects / source)
-                files.append(objects / source)
-            body = "".join(LOGIN_SERVICE % {"host": HOST, "n": n, "url": shop_url, "username": username}
-                           for n in range(services))
-            user1 = str(plugins)
-        (objects / "services.cfg").write_text(body)
-        files.append(objects / "services.cfg")
-        self.nagios = LoadedNagios(binary, work / "nagios", files, {"USER1": user1, "USER3": str(secrets)}, name=key)
+            files, resources, plugins = login_site(work, HOST, services, shop_url, username, password,
+                                                   sys.executable, lib.PLUGINS, "    active_checks_enabled   0\n")
+        self.nagios = LoadedNagios(binary, work / "nagios", files, resources, name=key)
         self.nagios.verify()
         self.keys = [(HOST, f"{'curl' if key == 'curl' else 'login'} {n:02d}") for n in range(services)]
         self.worker = None

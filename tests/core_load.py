@@ -335,3 +335,48 @@ def python_launcher(path: Path, module: str, python: str, plugins: Path) -> Path
                     f"from {module} import main\nsys.exit(main())\n")
     path.chmod(0o755)
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# A host of login services, as a site configures them from the shipped templates
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "nagios"
+HOST_CFG = """define host {
+    host_name               %(host)s
+    use                     generic-host
+    address                 127.0.0.1
+    max_check_attempts      1
+    active_checks_enabled   0
+}
+"""
+LOGIN_SERVICE = """define service {
+    host_name               %(host)s
+    service_description     login %(n)02d
+    use                     cx-login-service,generic-service
+    _CX_URL                 %(url)s/accounts/login/
+    _CX_USERNAME            %(username)s
+    _CX_SECRET              shop.password
+%(extra)s}
+"""
+
+
+def login_site(workdir: Path, host: str, services: int, shop_url: str, username: str, password: str,
+               python: str, plugins: Path, extra: str = "") -> tuple[list[Path], dict[str, str], Path]:
+    """Object files for `host` with `services` check_cx_login services on the shipped command and
+    template (`extra` lines added to each), the secret file, and a plugin directory holding
+    check_cx_login as the Debian package installs it. Returns (object files, $USERn$, plugin dir)."""
+    objects, secrets, plugin_dir = workdir / "objects", workdir / "secrets", workdir / "plugins"
+    objects.mkdir(parents=True)
+    secrets.mkdir(mode=0o700)
+    (secrets / "shop.password").write_text(password + "\n")
+    (secrets / "shop.password").chmod(0o600)
+    python_launcher(plugin_dir / "check_cx_login", "cxcheck.checks.login", python, plugins)
+    files = []
+    for source in ("cxcheck-commands.cfg", "cxcheck-templates.cfg"):
+        (objects / source).write_text((TEMPLATES / source).read_text())
+        files.append(objects / source)
+    (objects / "site.cfg").write_text(HOST_CFG % {"host": host} + "".join(
+        LOGIN_SERVICE % {"host": host, "n": n, "url": shop_url, "username": username, "extra": extra}
+        for n in range(services)))
+    files.append(objects / "site.cfg")
+    return files, {"USER1": str(plugin_dir), "USER3": str(secrets)}, plugin_dir

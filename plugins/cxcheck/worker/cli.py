@@ -47,9 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--name", default="cxcheck", help="the worker's name in the core's log (default cxcheck)")
     parser.add_argument("--max-backoff", type=positive_float, default=10.0, metavar="SECONDS",
                         help="longest wait between attempts to reach the core (default 10)")
-    parser.add_argument("--drain", type=non_negative_float, default=10.0, metavar="SECONDS",
+    parser.add_argument("--drain", type=non_negative_float, default=20.0, metavar="SECONDS",
                         help="on SIGTERM or SIGINT, answer the jobs in flight for up to this long first "
-                             "(default 10; a second signal stops at once)")
+                             "(default 20; a second signal stops at once)")
     parser.add_argument("--fd-store", action="store_true",
                         help="keep the connections to the core in the service manager's file descriptor "
                              "store, so that a restart hands them, and the jobs that came meanwhile, to the "

@@ -34,10 +34,11 @@ SYS_HOOKS = ("excepthook", "displayhook", "unraisablehook", "breakpointhook", "a
 CACHES = {
     "sys.modules", "sys.path_importer_cache", "urllib3.util.wait.wait_for_socket",
     "requests.packages.urllib3.util.wait.wait_for_socket", "weakref.finalize._dirty",
-    "weakref.finalize._registered_with_atexit", "re._cache", "linecache.cache", "encodings._cache", "urllib.parse._parse_cache", "typing._caches",
-    "typing._cleanups", "threading._active", "threading._limbo", "threading._shutdown_locks",
-    "threading._counter", "threading._dangling", "logging._handlerList", "logging._handlers",
-    "tempfile._name_sequence", "gettext._translations", "inspect._filesbymodname", "inspect.modulesbyfile",
+    "weakref.finalize._registered_with_atexit", "re._cache", "linecache.cache", "encodings._cache",
+    "urllib.parse._parse_cache", "typing._caches", "typing._cleanups", "threading._active", "threading._limbo",
+    "threading._shutdown_locks", "threading._counter", "threading._dangling", "logging._handlerList",
+    "logging._handlers", "tempfile._name_sequence", "gettext._translations", "inspect._filesbymodname",
+    "inspect.modulesbyfile",
 }
 
 

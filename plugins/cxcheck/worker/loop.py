@@ -142,16 +142,18 @@ class Worker:
         """The first signal stops taking work (up to --drain seconds to answer what was taken);
         a second one stops at once."""
         name = signal.Signals(signum).name
+        taken = sum(self.dispatcher.in_flight(conn) for conn in self.connections.values())
         if self.stop_at is None and self.drain > 0:
             self.stop_at = time.monotonic() + self.drain
             self.notifier.send("STOPPING=1")
             if self.notifier.fd_store:
                 self.dispatcher.holding = True
-                self.log.info(f"{name}: answering the jobs in flight (at most {self.drain:g} s), then handing "
-                              "the connections and the jobs that come meanwhile to the next worker")
+                self.log.info(f"{name}: answering the {taken} jobs in flight (at most {self.drain:g} s), then "
+                              "handing the connections and the jobs that come meanwhile to the next worker")
             else:
-                self.log.info(f"{name}: answering every job until each connection is idle (at most "
-                              f"{self.drain:g} s), then closing it: the core runs what comes next itself")
+                self.log.info(f"{name}: answering the {taken} jobs in flight and every job that comes until "
+                              f"each connection is idle (at most {self.drain:g} s), then closing it: the core "
+                              "runs what comes next itself")
         else:
             self.stop_at = time.monotonic()
             self.log.info(f"{name}: stopping")
