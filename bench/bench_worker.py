@@ -8,7 +8,9 @@ Each row is its own private Nagios 4 (Debian's nagios4-core on Debian's stock na
 its paths changed: tests/core_load.py) with one host of N services on the shipped
 check_cx_login command and template (or a check_curl command fetching the same page), active
 checks off so that only the bench's forced checks run. A round forces every service of every
-row once, the rows in a shuffled order, one row at a time, against the demo shop's login page.
+row once, the rows in a shuffled order, one row at a time, against the demo shop's login page:
+--rate a second, back to back as the core's scheduler spreads a site's checks (default 4), or
+all at once (--rate 0, the worst case: a burst of 40 checks runs in up to 32 children at once).
 
 What a check costs is the CPU of the row's whole tree, counted by the kernel in a cgroup v2
 (cpu.stat): the core, its worker processes, every plugin process, `cxcheck worker` and its
@@ -47,11 +49,10 @@ HOST = "bench"
 ROWS = {
     "default": "check_cx_login through `cxcheck worker` (default)",
     "fork": "check_cx_login through `cxcheck worker --jobs-per-child 1` (a fork per check)",
-    "reuse": "check_cx_login through `cxcheck worker --jobs-per-child 1000`",
     "process": "check_cx_login as a process (the core's own workers)",
     "curl": "check_curl, one GET of the same page",
 }
-WORKER_ARGS = {"default": [], "fork": ["--jobs-per-child", "1"], "reuse": ["--jobs-per-child", "1000"] + os.environ.get("REUSE_ARGS", "").split()}
+WORKER_ARGS = {"default": os.environ.get("DEFAULT_ARGS", "").split(), "fork": ["--jobs-per-child", "1"]}
 
 CURL_COMMAND = """define command {
     command_name    bench_check_curl
@@ -72,7 +73,7 @@ class Row:
     """One row's core (and worker), started; `round()` forces its services and measures."""
 
     def __init__(self, key: str, tmp: Path, binary: str, shop_url: str, username: str, password: str,
-                 services: int):
+                 services: int, python: str):
         self.key, self.name, self.services = key, ROWS[key], services
         work = tmp / key
         if key == "curl":
@@ -83,7 +84,7 @@ class Row:
             files, resources, plugins = [objects / "site.cfg"], {"USER1": os.path.dirname(CHECK_CURL)}, None
         else:
             files, resources, plugins = login_site(work, HOST, services, shop_url, username, password,
-                                                   sys.executable, lib.PLUGINS, "    active_checks_enabled   0\n")
+                                                   python, lib.PLUGINS, "    active_checks_enabled   0\n")
         self.nagios = LoadedNagios(binary, work / "nagios", files, resources, name=key)
         self.nagios.verify()
         self.keys = [(HOST, f"{'curl' if key == 'curl' else 'login'} {n:02d}") for n in range(services)]
@@ -91,7 +92,7 @@ class Row:
         self.nagios.start()
         if key in WORKER_ARGS:
             self.worker_log = open(work / "worker.stderr", "wb")
-            self.worker = start_worker(self.nagios.query_socket, plugins, *WORKER_ARGS[key],
+            self.worker = start_worker(self.nagios.query_socket, plugins, *WORKER_ARGS[key], python=python,
                                        stderr=self.worker_log, preexec_fn=self.nagios.cpu.join)
             self.nagios.cpu.adopt(self.worker.pid)
             deadline = time.monotonic() + 60
@@ -101,12 +102,16 @@ class Row:
                                      + (work / "worker.stderr").read_text(errors="replace")[-2000:])
                 time.sleep(0.1)
 
-    def round(self) -> float:
-        """Every service once: CPU seconds of the tree per result."""
+    def round(self, rate: int) -> float:
+        """Every service once, `rate` a second (0: all at once): CPU seconds of the tree per result."""
         start = self.nagios.cpu.quiet()
         time.sleep(max(0.0, int(time.time()) + 1 - time.time()))    # last_check counts whole seconds
         since = int(time.time())
-        self.nagios.force_host(HOST)
+        if rate:
+            for n, (host, service) in enumerate(self.keys):
+                self.nagios.force_service(host, service, since + 1 + n // rate)
+        else:
+            self.nagios.force_host(HOST)
         results = self.nagios.wait_for_checks(self.keys, since, 600)
         end = self.nagios.cpu.quiet()
         wrong = [s for s in results.values() if s.state != 0]
@@ -140,7 +145,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=40, help="services per row (default 40)")
     parser.add_argument("--rounds", type=int, default=12, help="counted rounds (default 12)")
+    parser.add_argument("--rate", type=int, default=4,
+                        help="checks started a second, back to back as the core's scheduler spreads them "
+                             "(default 4); 0: every service at once, the worst case of a burst")
     parser.add_argument("--only", default=",".join(ROWS), help=f"rows, of {','.join(ROWS)}")
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter of the plugins and the worker (default this one; "
+                             "/usr/bin/python3: as the Debian package runs them, with Debian's libraries)")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS-worker.md")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -157,13 +168,13 @@ def main(argv=None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="cxbench-worker-") as tmpdir:
             for key in keys:
-                rows[key] = Row(key, Path(tmpdir), binary, url, username, password, args.services)
+                rows[key] = Row(key, Path(tmpdir), binary, url, username, password, args.services, args.python)
             samples = {key: [] for key in rows}
             order = list(rows)
             for number in range(args.rounds + 1):
                 random.shuffle(order)
                 for key in order:
-                    cpu = rows[key].round()
+                    cpu = rows[key].round(args.rate)
                     if number:
                         samples[key].append(cpu)
                 print(f"round {number}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.1f} ms" if number else k
@@ -177,6 +188,12 @@ def main(argv=None) -> int:
     return report(args, samples, how, load_before, os.getloadavg())
 
 
+def interpreter(python: str) -> str:
+    code = "import sys, requests, urllib3; print(sys.version.split()[0], requests.__version__, urllib3.__version__)"
+    found = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60).stdout.split()
+    return f"{python} (Python {found[0]}, requests {found[1]}, urllib3 {found[2]})" if len(found) == 3 else python
+
+
 def report(args, samples: dict, how: str, load_before, load_after) -> int:
     curl = samples.get("curl")
     headers = ["how check_cx_login runs", "CPU per check, ms (median, min-max)"]
@@ -188,10 +205,11 @@ def report(args, samples: dict, how: str, load_before, load_after) -> int:
             ratios = [v / c for v, c in zip(values, curl)]
             row.append(f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
         lines.append(row)
+    pattern = f"{args.rate} checks started a second" if args.rate else "every service at once"
     out = [f"# cxcheck worker: CPU per check as a Nagios 4 core sees it ({args.services} services a row, "
-           f"{args.rounds} rounds)", "",
+           f"{pattern}, {args.rounds} rounds)", "",
            f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python bench/bench_worker.py "
-           f"{' '.join(sys.argv[1:])}`".rstrip() + f" on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+           f"{' '.join(sys.argv[1:])}`".rstrip() + f" on {os.cpu_count()} CPUs, {interpreter(args.python)}, "
            f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after.", "",
            *table(headers, lines), "",
            f"CPU: the whole tree of each row's core ({how}): the core, its workers, the plugin processes, "

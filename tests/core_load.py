@@ -295,8 +295,8 @@ class LoadedNagios:
     def force_host(self, host: str):
         self.command(f"SCHEDULE_FORCED_HOST_SVC_CHECKS;{host};{int(time.time())}")
 
-    def force_service(self, host: str, service: str):
-        self.command(f"SCHEDULE_FORCED_SVC_CHECK;{host};{service};{int(time.time())}")
+    def force_service(self, host: str, service: str, at: int | None = None):
+        self.command(f"SCHEDULE_FORCED_SVC_CHECK;{host};{service};{int(time.time()) if at is None else at}")
 
     def log(self) -> str:
         try:

@@ -20,13 +20,26 @@ from cxcheck.worker.registry import plugin_for
 class Task:
     """A job, where it came from and how far it got."""
 
-    __slots__ = ("conn", "generation", "job", "plugin", "deadline", "child", "answered")
+    __slots__ = ("conn", "generation", "job", "plugin", "arrived", "deadline", "child", "answered", "split")
 
     def __init__(self, conn, job: Job, plugin, deadline: float | None = None):
         self.conn, self.generation, self.job, self.plugin = conn, conn.generation, job, plugin
-        self.deadline = time.monotonic() + job.timeout if deadline is None else deadline
+        self.arrived = time.monotonic()
+        self.deadline = self.arrived + job.timeout if deadline is None else deadline
         self.child = None
         self.answered = False           # answered, or handed over: nothing more is sent for it
+        self.split = None               # (argv, needs_shell), or the CommandError
+
+    def command(self) -> tuple[list[str], bool]:
+        """The job's argv and whether it needs /bin/sh; CommandError if it cannot be split."""
+        if self.split is None:
+            try:
+                self.split = split_command(self.job.command)
+            except CommandError as exc:
+                self.split = exc
+        if isinstance(self.split, CommandError):
+            raise self.split
+        return self.split
 
 
 class Dispatcher:
@@ -61,14 +74,24 @@ class Dispatcher:
         self.start_queued()
 
     def start_queued(self):
-        while self.queue and len(self.running) < self.max_children:
+        while self.queue and len(self.running) < self.max_children and not self._waits(self.queue[0]):
             self._start(self.queue.popleft())
+
+    def _waits(self, task: Task) -> bool:
+        """Whether a check for a warm child waits a little longer for one to be free (see runner.Pool)."""
+        if self.pool is None:
+            return False
+        try:
+            shell = task.command()[1]
+        except CommandError:
+            return False
+        return not shell and self.pool.wait_for_idle(task.arrived)
 
     def _start(self, task: Task):
         job = task.job
         label = task.plugin.label if task.plugin else "cxcheck worker"
         try:
-            argv, needs_shell = split_command(job.command)
+            argv, needs_shell = task.command()
         except CommandError as exc:
             return self._unknown(task, f"{label} UNKNOWN - cxcheck worker cannot run this command: {exc}")
         plugin = plugin_for(argv[0], self.plugins)
@@ -97,8 +120,10 @@ class Dispatcher:
     def reaped(self, pid: int, status: int, usage):
         """A child ended (os.wait4 said so): answer its job unless a timeout already did. A
         runner's usage covers all its jobs: the CPU of the one it died in is not known."""
-        runner = self.pool is not None and self.pool.reaped(pid)
+        runner = self.pool.reaped(pid) if self.pool is not None else None
         self._finish(pid, status, None if runner else usage.ru_utime + usage.ru_stime)
+        if runner is not None:
+            runner.release()
 
     def _ran(self, pid: int, code: int, cpu: float):
         """A runner finished a job: its exit code, its CPU."""
@@ -132,6 +157,7 @@ class Dispatcher:
         for task in [t for t in self.running.values() if not t.answered and t.deadline <= now]:
             self._kill(task)
             child = task.child
+            child.drain()
             self._answer(task, signal.SIGKILL, child.start, time.time(), bytes(child.output[1]),
                          bytes(child.output[2]), error_code=ETIME)
             self.log.info(f"job {task.job.job_id} ({self._name(task)}) timed out after {task.job.timeout} s: "
@@ -144,6 +170,8 @@ class Dispatcher:
         deadlines = [t.deadline for t in self.queue] + [t.deadline for t in self.running.values() if not t.answered]
         if self.pool is not None and self.pool.next_expiry() is not None:
             deadlines.append(self.pool.next_expiry())
+        if self.pool is not None and self.queue and len(self.running) < self.max_children:
+            deadlines.append(self.pool.grow_at(self.queue[0].arrived))
         return min(deadlines) if deadlines else None
 
     def hand_over(self) -> list[Task]:

@@ -16,6 +16,7 @@ module-level state behind.
 
 from __future__ import annotations
 
+import _signal
 import logging
 import os
 import signal
@@ -38,7 +39,7 @@ CACHES = {
     "urllib.parse._parse_cache", "typing._caches", "typing._cleanups", "threading._active", "threading._limbo",
     "threading._shutdown_locks", "threading._counter", "threading._dangling", "logging._handlerList",
     "logging._handlers", "tempfile._name_sequence", "gettext._translations", "inspect._filesbymodname",
-    "inspect.modulesbyfile",
+    "inspect.modulesbyfile", "cxcheck.runtime.plugin._parsers",
 }
 
 
@@ -52,7 +53,7 @@ class Baseline:
         self.umask = os.umask(0o022)
         os.umask(self.umask)
         self.fds = set(open_fds()) | set(keep_fds)
-        self.handlers = {signum: signal.getsignal(signum) for signum in SIGNALS}
+        self.handlers = {signum: _signal.getsignal(signum) for signum in SIGNALS}     # raw: no enum lookups
         self.sigmask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
         self.sys = {name: getattr(sys, name) for name in SYS_HOOKS}         # run_main sets argv and streams
         self.path = list(sys.path)
@@ -83,8 +84,9 @@ class Baseline:
         for timer in TIMERS:
             signal.setitimer(timer, 0)
         signal.set_wakeup_fd(-1)
+        getsignal = _signal.getsignal
         for signum, handler in self.handlers.items():
-            if signal.getsignal(signum) is not handler and handler is not None:
+            if getsignal(signum) is not handler and handler is not None:
                 signal.signal(signum, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, self.sigmask)
         for name, hook in self.sys.items():
@@ -103,6 +105,7 @@ class Baseline:
         return self._leftovers()
 
     def _restore_logging(self):
+        changed = logging.root.manager.disable != self.disable
         logging.disable(self.disable)
         for name, logger in _loggers():
             state = self.loggers.get(name)
@@ -113,11 +116,13 @@ class Baseline:
                 logger.handlers[:] = handlers
                 logger.filters[:] = filters
                 logger.level, logger.propagate, logger.disabled = level, propagate, disabled
-        logging.root.manager._clear_cache()
+                changed = True
+        if changed:                            # levels are cached per logger
+            logging.root.manager._clear_cache()
 
     def _leftovers(self) -> list[str]:
         left = [f"a handler of {signal.Signals(signum).name}" for signum, handler in self.handlers.items()
-                if handler is None and signal.getsignal(signum) is not None]
+                if handler is None and _signal.getsignal(signum) is not None]
         extra = sorted(set(open_fds()) - self.fds)
         if extra:
             left.append(f"open descriptors {extra[:5]}")
