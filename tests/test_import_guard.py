@@ -137,7 +137,7 @@ def test_apdex_from_a_log_needs_no_http_stack_or_prometheus(tmp_path):
     log.write_text('203.0.113.7 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 1534 "-" "curl/8" 0.120\n')
     names = imported("check_cx_apdex", "--log", str(log), "-T", "0.5", "--state-file", str(tmp_path / "s.json"))
     assert {"cxcheck.sources.logtail", "cxcheck.sources.accesslog", "cxcheck.sources.loglines"} <= names  # it read
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "cxcheck.checks.survey",
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "cxcheck.bases.survey",
                             "cxcheck.sources.files", *BROWSER]) == []
 
 

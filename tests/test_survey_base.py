@@ -7,9 +7,8 @@ import nagiosplugin
 import pytest
 
 from cxcheck import runtime
-from cxcheck.checks import nps
-from cxcheck.checks.survey import Responses
-from cxcheck.checks.survey_verdicts import (
+from cxcheck.bases.survey import Responses
+from cxcheck.bases.survey_verdicts import (
     DropContext,
     FloorContext,
     RejectedContext,
@@ -17,6 +16,7 @@ from cxcheck.checks.survey_verdicts import (
     SurveySummary,
     Verdicts,
 )
+from cxcheck.checks import nps
 
 NOW = 1_000_000.0
 DAY = 86400.0

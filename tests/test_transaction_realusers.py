@@ -8,8 +8,8 @@ import pytest
 
 from cxcheck import runtime
 from cxcheck.checks import transaction
-from cxcheck.checks.transaction_measures import Measure, counted, json_measure, prometheus_measure
-from cxcheck.checks.transaction_realusers import RealUsers, judge, window_options
+from cxcheck.checks.transaction.measures import Measure, counted, json_measure, prometheus_measure
+from cxcheck.checks.transaction.realusers import RealUsers, judge, window_options
 from cxcheck.runtime import ConfigError
 from cxcheck.sources.prometheus import NoData
 

@@ -14,8 +14,9 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.trust import RejectedContext, RejectsRows, Trust
-from cxcheck.runtime import Duration, MaybeContext, fmt_seconds, perf_value, violation
+from cxcheck.bases.trust import RejectedContext, RejectsRows, Trust
+from cxcheck.runtime import Duration, MaybeContext, fmt_count, fmt_seconds, perf_value, violation
+from cxcheck.runtime.times import now_time
 
 EXAMPLES = """
   # nginx (combined + $request_time), the requests since the last run; T = 0.5 s
@@ -38,12 +39,6 @@ METRICS = ("satisfied", "tolerating", "frustrated", "requests", "rejected")
 
 def target(text: str) -> Duration:
     return Duration(text)
-
-
-def now_time(text: str) -> float:
-    from cxcheck.checks.survey import now_time as parse
-
-    return parse(text)
 
 
 def build_parser() -> runtime.Parser:
@@ -162,8 +157,8 @@ class ApdexSummary(nagiosplugin.Summary):
     def detail(self) -> str:
         r = self.resource
         c = r.times.counts
-        text = (f"{_requests(c.requests)} {r.times.span}: satisfied {_count(c.satisfied)}, "
-                f"tolerating {_count(c.tolerating)}, frustrated {_count(c.frustrated)}")
+        text = (f"{_requests(c.requests)} {r.times.span}: satisfied {fmt_count(c.satisfied)}, "
+                f"tolerating {fmt_count(c.tolerating)}, frustrated {fmt_count(c.frustrated)}")
         if r.from_log:
             text += f"; p90 {fmt_seconds(r.times.percentile(0.9))}, p99 {fmt_seconds(r.times.percentile(0.99))}"
         return text
@@ -198,12 +193,8 @@ class ApdexSummary(nagiosplugin.Summary):
         return lines + r.rejects.lines()
 
 
-def _count(value: float) -> str:
-    return f"{int(value)}" if float(value).is_integer() else f"{value:.1f}"
-
-
 def _requests(value: float) -> str:
-    return f"{_count(value)} request{'' if value == 1 else 's'}"
+    return f"{fmt_count(value)} request{'' if value == 1 else 's'}"
 
 
 @runtime.plugin("CX APDEX", build_parser)

@@ -15,7 +15,7 @@ import argparse
 import re
 
 from cxcheck import runtime
-from cxcheck.checks.survey import Statistic, add_survey_arguments, survey_check
+from cxcheck.bases.survey import Statistic, add_survey_arguments, survey_check
 from cxcheck.sources.responses import Scale
 
 EXAMPLES = """

@@ -9,7 +9,7 @@ whole interval lies below the floor, and under --min-responses nothing is judged
 from __future__ import annotations
 
 from cxcheck import runtime
-from cxcheck.checks.survey import Statistic, add_survey_arguments, survey_check
+from cxcheck.bases.survey import Statistic, add_survey_arguments, survey_check
 from cxcheck.sources.responses import NPS_SCALE
 
 EXAMPLES = """

@@ -51,7 +51,7 @@ def mode(given) -> str:
     if given.plugin in PLUGINS:
         return "shipped"
     if given.plugin == "check_cx_login":
-        from cxcheck.checks.login import web_url
+        from cxcheck.runtime import web_url
 
         if bool(args.url) == bool(args.scenario):
             raise ConfigError("give the login page with -u URL, or a --scenario FILE (one of them)")

@@ -74,6 +74,22 @@ def name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
+def web_url(option: str, url: str, relative: bool = False) -> str:
+    """The URL as given, or one line that shows the fix: a scheme other than http(s) is named as
+    such, a bare host name gets an example of a full URL."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"{option} {url}: unsupported scheme {scheme}:// (cxcheck checks web pages: "
+                          "http:// or https://)")
+    if sep and rest.split("/", 1)[0] or relative and url.startswith("/"):
+        return url
+    bare = (rest if sep else url).lstrip("/")
+    if relative:
+        raise ConfigError(f"{option} needs a full URL or a path such as /{bare}, not {url!r}")
+    example = "https://" + (bare if "/" in bare else (bare or "shop.example.com") + "/login")
+    raise ConfigError(f"{option} needs a full URL such as {example}, not {url!r}")
+
+
 def threshold_order(warning: str | None, critical: str | None, options: tuple[str, str] = ("-w", "-c")) -> None:
     """-w 5 -c 2 is critical before it ever warns: nearly always the two swapped by mistake.
     `options` names the pair as the user gave it (a check with ranges per metric has several)."""

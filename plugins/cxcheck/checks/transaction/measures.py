@@ -3,8 +3,7 @@ or successes and a total) or a JSON endpoint's counts, with ${window} replaced b
 
 from __future__ import annotations
 
-from cxcheck.checks.transaction_metrics import fmt_count, fmt_percent
-from cxcheck.runtime import ConfigError, Duration, Record
+from cxcheck.runtime import ConfigError, Duration, Record, fmt_count, fmt_percent
 
 WINDOW = "${window}"
 
@@ -28,7 +27,7 @@ def in_window(text: str | None, window: str | None, promql: bool = False) -> str
 
 def describe(m: Measure) -> str:
     """One -v line per window queried."""
-    ratio = "-" if m.ratio is None else fmt_percent(100.0 * m.ratio)
+    ratio = "-" if m.ratio is None else fmt_percent(100.0 * m.ratio, 3)
     if m.success is not None:
         text = f"{fmt_count(m.success)} of {fmt_count(m.total)} transactions succeeded ({ratio})"
     elif m.total is not None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.transaction_metrics import Fact
-from cxcheck.runtime import MaybeContext, violation
+from cxcheck.runtime import Fact, MaybeContext, violation
 
 LABELS = {"ttfb": "TTFB", "dcl": "DCL", "load": "load", "lcp": "LCP", "cls": "CLS", "requests": "requests",
           "bytes": "bytes"}

@@ -1,15 +1,15 @@
 """check_cx_transaction --prometheus / --json-url: the success ratio real customers had, measured in
-the main window and in each burn-rate window; the verdicts are in transaction_verdicts."""
+the main window and in each burn-rate window; the verdicts are in verdicts.py."""
 
 from __future__ import annotations
 
 import nagiosplugin
 
 from cxcheck import runtime, slo
-from cxcheck.checks import journeys
-from cxcheck.checks.transaction_measures import WINDOW, describe, json_measure, prometheus_measure
-from cxcheck.checks.transaction_metrics import SUCCESS, TOTAL, range_or_default
-from cxcheck.checks.transaction_verdicts import (
+from cxcheck.bases import journey_checks
+from cxcheck.checks.transaction.measures import WINDOW, describe, json_measure, prometheus_measure
+from cxcheck.checks.transaction.metrics import SUCCESS, TOTAL, range_or_default
+from cxcheck.checks.transaction.verdicts import (
     BurnContext,
     RealUsersSummary,
     SuccessContext,
@@ -57,9 +57,9 @@ class RealUsers(nagiosplugin.Resource):
                     measures[window] = self.measure(window)
         finally:
             for source in self.sources:
-                journeys.trace_longoutput(self.run, getattr(source, "warnings", []))
+                journey_checks.trace_longoutput(self.run, getattr(source, "warnings", []))
                 source.close()
-        journeys.trace_longoutput(self.run, [describe(m) for m in measures.values()])
+        journey_checks.trace_longoutput(self.run, [describe(m) for m in measures.values()])
         main = self.main
         ratio = None if main.ratio is None else 100.0 * main.ratio
         yield nagiosplugin.Metric(SUCCESS, perf_value(ratio, 4), "%", min=0, max=100, context=SUCCESS)

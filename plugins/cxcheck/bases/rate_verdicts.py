@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.checks.ranges import breach_text, breached_not_significantly, range_text
-from cxcheck.checks.rates import fmt_percent
-from cxcheck.checks.trust import CountContext, Trust
+from cxcheck.bases.ranges import breach_text, breached_not_significantly, range_text
+from cxcheck.bases.trust import CountContext, Trust
+from cxcheck.runtime import fmt_percent
 
 
 class RateVerdicts(Trust):

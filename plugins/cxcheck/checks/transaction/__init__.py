@@ -29,15 +29,15 @@ writes them (1.5d as 1d12h), a JSON URL as written.
 from __future__ import annotations
 
 from cxcheck import runtime
-from cxcheck.checks import journeys
+from cxcheck.bases import journey_checks
 from cxcheck.runtime import ConfigError
 from cxcheck.slo import DEFAULT_BURN_WINDOWS, BurnPair, parse_burn_windows
 
 __all__ = ["BurnPair", "build_parser", "main", "parse_burn_windows"]
 
 # This module is the options and the dispatch; each mode is imported only when chosen:
-# transaction_synthetic (attempts), transaction_realusers (measures from a source, in
-# transaction_measures), judged in transaction_verdicts with the SLO maths of cxcheck.slo.
+# synthetic (attempts), realusers (measures from a source, in
+# measures), judged in verdicts with the SLO maths of cxcheck.slo.
 
 MAX_ATTEMPTS = 50
 
@@ -78,8 +78,8 @@ def build_parser() -> runtime.Parser:
                      help="warning range for the median time of the attempts that succeeded, seconds")
     syn.add_argument("--time-critical", type=runtime.nagios_range, metavar="RANGE",
                      help="critical range for the median time of the attempts that succeeded, seconds")
-    journeys.add_variable_options(syn)
-    journeys.add_screenshot_options(syn)
+    journey_checks.add_variable_options(syn)
+    journey_checks.add_screenshot_options(syn)
 
     prom = parser.add_argument_group("real users: Prometheus (instant queries)")
     prom.add_argument("--prometheus", metavar="URL", help="the Prometheus server, e.g. http://prometheus:9090")
@@ -152,13 +152,10 @@ def main(run: runtime.Run):
         if getattr(args, name):
             raise ConfigError(f"--{name.replace('_', '-')} does not go with {modes[0]}")
     if args.scenario:
-        from cxcheck.checks.transaction_synthetic import synthetic_check
+        from cxcheck.checks.transaction.synthetic import synthetic_check
 
         return synthetic_check(run, args)
-    from cxcheck.checks.transaction_realusers import real_check
+    from cxcheck.checks.transaction.realusers import real_check
 
     return real_check(run, args)
 
-
-if __name__ == "__main__":
-    main()

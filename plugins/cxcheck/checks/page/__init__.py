@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks import page_options
+from cxcheck.checks.page import options as page_options
 from cxcheck.runtime import ConfigError
 
 EXAMPLES = """
@@ -172,13 +172,12 @@ def shot_prefix(url: str) -> str:
 
 @runtime.plugin("CX PAGE", build_parser)
 def main(run: runtime.Run):
-    from cxcheck.checks.login import web_url
-    from cxcheck.checks.page_verdicts import contexts
+    from cxcheck.checks.page.verdicts import contexts
 
     args = run.args
     if not args.url:
         raise ConfigError("give the page to open: -u URL")
-    web_url("-u", args.url)
+    runtime.web_url("-u", args.url)
     ranges = page_options.metric_ranges(args)
     if args.screenshot_dir:
         from cxcheck.browser.screenshots import check_directory
@@ -187,6 +186,3 @@ def main(run: runtime.Run):
     page = Page(run, args.url)
     return PageCheck(run, page, *contexts(run, ranges))
 
-
-if __name__ == "__main__":
-    main()

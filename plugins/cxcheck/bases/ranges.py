@@ -13,15 +13,6 @@ from cxcheck import runtime
 from cxcheck.runtime import MaybeContext, violation
 
 
-def now_time(text: str) -> float:
-    from cxcheck.sources.responses import TimeParser
-
-    value = TimeParser()(text)
-    if value is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time or unix seconds")
-    return value
-
-
 def confidence(text: str) -> float:
     value = runtime.positive_float(text)
     if not value < 1:

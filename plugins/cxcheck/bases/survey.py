@@ -14,9 +14,10 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.ranges import confidence, now_time
-from cxcheck.checks.trust import RejectsRows
-from cxcheck.runtime import Duration, MaybeContext, perf_value
+from cxcheck.bases.ranges import confidence
+from cxcheck.bases.trust import RejectsRows
+from cxcheck.runtime import Duration, MaybeContext, fmt_number, perf_value
+from cxcheck.runtime.times import now_time
 
 
 class Statistic:
@@ -41,11 +42,7 @@ class Statistic:
         raise NotImplementedError
 
     def format(self, value: float | None) -> str:
-        return "-" if value is None else points(value) + ("%" if self.uom == "%" else "")
-
-
-def points(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
+        return "-" if value is None else fmt_number(value) + ("%" if self.uom == "%" else "")
 
 
 def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
@@ -149,7 +146,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
 
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     """The whole check for a survey plugin's run: source, resource, contexts, summary."""
-    from cxcheck.checks.survey_verdicts import (
+    from cxcheck.bases.survey_verdicts import (
         DropContext,
         FloorContext,
         RejectedContext,

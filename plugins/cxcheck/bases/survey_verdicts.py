@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.checks.ranges import FloorContext, breached_not_significantly, floor_text
-from cxcheck.checks.survey import points
-from cxcheck.checks.trust import CountContext, RejectedContext, Trust
-from cxcheck.runtime import MaybeContext
+from cxcheck.bases.ranges import FloorContext, breached_not_significantly, floor_text
+from cxcheck.bases.trust import CountContext, RejectedContext, Trust
+from cxcheck.runtime import MaybeContext, fmt_number
 
 
 class Verdicts(Trust):
@@ -53,7 +52,7 @@ class DropContext(MaybeContext):
         drop = metric.value - current
         if drop <= self.max_drop:
             return self.result_cls(nagiosplugin.Ok, None, metric)
-        text = (f"dropped {points(drop)} points from {resource.statistic.format(metric.value)} in the previous "
+        text = (f"dropped {fmt_number(drop)} points from {resource.statistic.format(metric.value)} in the previous "
                 f"{resource.window} (> {self.max_drop:g})")
         if self.verdicts.args.significant:
             # Both windows are samples: the drop counts only when its whole interval is above --max-drop.
@@ -63,9 +62,9 @@ class DropContext(MaybeContext):
             level = f"{resource.confidence * 100:g}%"
             if least <= self.max_drop:
                 resource.notes.append(f"{text}, not significantly: at {level} the drop may be as small as "
-                                      f"{points(least)}")
+                                      f"{fmt_number(least)}")
                 return self.result_cls(nagiosplugin.Ok, None, metric)
-            text = f"{text}, significantly: at least {points(least)} at {level}"
+            text = f"{text}, significantly: at least {fmt_number(least)} at {level}"
         return self.result_cls(nagiosplugin.Warn, text, metric)
 
 
@@ -81,7 +80,7 @@ class SurveySummary(nagiosplugin.Summary):
             return f"no responses in {r.window}"
         low, high = r.interval
         level = f"{r.confidence * 100:g}%"
-        return (f"{statistic.name} {statistic.format(tally.value)} ({level} CI {points(low)}.."
+        return (f"{statistic.name} {statistic.format(tally.value)} ({level} CI {fmt_number(low)}.."
                 f"{statistic.format(high)}, n={tally.responses}) over {r.window}")
 
     def ok(self, results):
@@ -121,7 +120,7 @@ class SurveySummary(nagiosplugin.Summary):
         lines = [f"{r.statistic.breakdown(r.current)}; {r.read} rows read, {r.rejects.count} rejected"]
         if r.reports_unanswered:
             offered = r.current.responses + r.unanswered
-            lines.append(f"response rate {points(r.response_rate)}%: {r.current.responses} "
+            lines.append(f"response rate {fmt_number(r.response_rate)}%: {r.current.responses} "
                          f"answered of {offered} surveys offered in {r.window}" if offered else
                          f"no survey offered in {r.window}")
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results

@@ -10,9 +10,9 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import slo
-from cxcheck.checks import journeys
-from cxcheck.checks.transaction_metrics import SUCCESS, TOTAL, PerfOnly, fmt_count, fmt_percent
-from cxcheck.runtime import MaybeContext, perf_label, perf_value
+from cxcheck.bases import journey_checks
+from cxcheck.checks.transaction.metrics import SUCCESS, TOTAL
+from cxcheck.runtime import MaybeContext, PerfOnly, fmt_count, fmt_percent, perf_label, perf_value
 
 LOW_VOLUME, NOT_JUDGED = "low volume", "not judged"
 
@@ -131,14 +131,14 @@ class RealUsersSummary(nagiosplugin.Summary):
             if self.min_volume is not None:
                 text += f", under --min-volume {self.min_volume:g}"
             if success.metric.value is not None:
-                text += f"; success {fmt_percent(success.metric.value)} not judged"
+                text += f"; success {fmt_percent(success.metric.value, 3)} not judged"
             return text
-        text = f"success {fmt_percent(success.metric.value)}"
+        text = f"success {fmt_percent(success.metric.value, 3)}"
         if total is not None:
             text += f" of {fmt_count(total.metric.value)} transactions"
         text += within
         if success.state != nagiosplugin.Ok:
-            text += f" ({journeys.time_violation(success)})"
+            text += f" ({journey_checks.time_violation(success)})"
         return text
 
     def _burn(self, results) -> str:

@@ -1,6 +1,6 @@
 """The verdicts of check_cx_support: Contexts judge, the Summary words what they judged.
 
-Order of trust (checks/trust.py): rows readable (--max-rejected), enough tickets (--min-tickets),
+Order of trust (bases/trust.py): rows readable (--max-rejected), enough tickets (--min-tickets),
 then the ranges on the percentile or the backlog.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.checks.trust import CountContext, RejectedContext, Trust
+from cxcheck.bases.trust import CountContext, RejectedContext, Trust
 from cxcheck.runtime import MaybeContext, say_duration, violation
 
 

@@ -18,9 +18,10 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.ranges import confidence, now_time
-from cxcheck.checks.trust import RejectsRows
+from cxcheck.bases.ranges import confidence
+from cxcheck.bases.trust import RejectsRows
 from cxcheck.runtime import Duration, MaybeContext, Record, perf_value
+from cxcheck.runtime.times import now_time
 
 
 class Rate:
@@ -63,10 +64,6 @@ class Rate:
         return []
 
 
-def fmt_percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}".rstrip("0").rstrip(".") + "%"
-
-
 class Window(Record):
     """(since, until]: the times a window holds, unix seconds."""
 
@@ -76,7 +73,7 @@ class Window(Record):
         self.since, self.until = since, until
 
     def __str__(self):
-        from cxcheck.sources.responses import iso_time
+        from cxcheck.runtime.times import iso_time
 
         return f"{iso_time(self.since)}..{iso_time(self.until)}"
 
@@ -172,9 +169,9 @@ class Rates(nagiosplugin.Resource, RejectsRows):
 
 def rate_check(run: runtime.Run, rate: Rate) -> nagiosplugin.Check:
     """The whole check for a rate plugin's run: source, resource, contexts, summary."""
-    from cxcheck.checks.ranges import FloorContext
-    from cxcheck.checks.rate_verdicts import ChangeContext, RateSummary, RateVerdicts, VolumeContext
-    from cxcheck.checks.trust import RejectedContext
+    from cxcheck.bases.ranges import FloorContext
+    from cxcheck.bases.rate_verdicts import ChangeContext, RateSummary, RateVerdicts, VolumeContext
+    from cxcheck.bases.trust import RejectedContext
     from cxcheck.sources.registry import open_source
 
     args = run.args
