@@ -111,7 +111,7 @@ def test_events_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_pat
     """A start or a cancellation dated by a spreadsheet's serial number, beyond a few minutes of
     clock skew, or unreadably: each counted under the reason the survey exports use. A date a few
     seconds ahead is read (after --now: in no window); another event's date is not read at all."""
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     later, soon = iso(time.time() + 86400), iso(time.time() + CLOCK_SKEW / 10)    # after this clock, not --now
     odd = [("c9", "cancelled", "45123.5", "10", ""), ("c9", "subscribed", later, "10", ""),
@@ -253,7 +253,7 @@ def test_hubspot_custom_stages_and_pipeline(site):
 
 
 def test_hubspot_serial_and_future_close_dates_are_rejected_by_their_own_reason(site):
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     def odd(number, closedate):
         made = hubspot_deal(number, "closedlost", 1, 100)

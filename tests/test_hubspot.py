@@ -138,7 +138,7 @@ def with_strays(api, kind: str, strays: list):
 
 
 def test_serial_and_future_submission_dates_are_rejected_by_their_own_reason(hubspot):
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     def odd(number, timestamp):
         made = submission(number, "NPS", 9)
@@ -205,7 +205,7 @@ def test_time_to_close_of_tickets_closed_in_the_window(hubspot):
 def test_serial_and_future_ticket_dates_are_rejected_by_their_own_reason(hubspot):
     """createdate and closed_date: a serial number, a date beyond the clock skew, no date, each
     counted naming the date; a closed_date that is no date is a reject, not an open ticket."""
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     def odd(number, createdate=None, closed_date=None):
         made = hs_ticket(number, 5, reply_ms=60_000)

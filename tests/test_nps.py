@@ -10,8 +10,9 @@ from conftest import run_plugin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxcheck.sources.files import read_csv
-from cxcheck.sources.responses import Rejects, SourceError
+from cxcheck.sources.base import SourceError
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.survey_exports import read_csv
 from cxcheck.stats import Tally
 
 NOW = "2026-11-01T00:00:00Z"
@@ -210,9 +211,9 @@ def test_csv_run_imports_no_network_or_yaml(tmp_path):
     result = run_plugin("check_cx_nps", "--csv", path, "--now", NOW, "--min-responses", "1",
                         env={"PYTHONPROFILEIMPORTTIME": "1"})
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
-    assert "cxcheck.sources.files" in imported
+    assert "cxcheck.sources.survey_exports" in imported
     for module in ("requests", "yaml", "jmespath", "cxcheck.http", "cxcheck.sources.apiclient",
-                   "cxcheck.sources.prometheus"):
+                   "cxcheck.sources.promql"):
         assert module not in imported
 
 

@@ -17,8 +17,9 @@ from conftest import plugin_env, run_plugin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxcheck.sources.files import read_csv
-from cxcheck.sources.responses import Rejects, SourceError
+from cxcheck.sources.base import SourceError
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.survey_exports import read_csv
 
 NOW = "2026-11-01T00:00:00Z"
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
@@ -297,7 +298,7 @@ def test_csv_run_with_x_importtime_stays_light(tmp_path):
                           env=plugin_env({"PYTHONPATH": str(PLUGINS)}), timeout=60)
     assert proc.returncode == 0, proc.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert {"cxcheck.sources.files", "csv"} <= imported
+    assert {"cxcheck.sources.survey_exports", "csv"} <= imported
     heavy = {"requests", "urllib3", "jmespath", "yaml", "cxcheck.http", "cxcheck.sources.apiclient",
-             "cxcheck.sources.prometheus", "cxcheck.journey"}
+             "cxcheck.sources.promql", "cxcheck.journey"}
     assert not heavy & imported, heavy & imported

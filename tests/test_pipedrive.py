@@ -141,7 +141,7 @@ def test_serial_and_future_close_dates_are_rejected_by_their_own_reason(site):
     """won_time or lost_time: a spreadsheet's serial number, a date beyond a few minutes of clock
     skew, each under the reason every source uses; a few seconds ahead is read (after --now: in
     no window)."""
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     later, soon = iso(time.time() + 86400), iso(time.time() + CLOCK_SKEW / 10)    # after this clock, not --now
     odd = [deal(60, "won", "45123"), deal(61, "lost", later), deal(62, "won", later), deal(63, "lost", soon)]

@@ -120,7 +120,7 @@ class Rates(nagiosplugin.Resource, RejectsRows):
 
     def __init__(self, rate: Rate, read, window: Duration, compare_to: Duration | None, now: float,
                  confidence_level: float):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.rate, self.read_windows = rate, read
         self.window, self.compare_to, self.now = window, compare_to, now

@@ -27,7 +27,7 @@ class Statistic:
     label = ""          # perfdata label of the value; also {label}_low, _high, _previous
     uom = ""            # of the value and its interval
     bounds = (0, 100)   # min and max of the value
-    scale = None        # the answers: a sources.responses.Scale
+    scale = None        # the answers: a sources.scores.Scale
 
     def tally(self, counts: list[int]):
         """The window's tally from the number of answers per score (index = score)."""
@@ -75,7 +75,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
 
     def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
                  confidence_level: float, reports_unanswered: bool = False):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.statistic = statistic
         self.read_answers = read

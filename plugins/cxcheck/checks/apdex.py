@@ -200,7 +200,7 @@ def _requests(value: float) -> str:
 @runtime.plugin("CX APDEX", build_parser)
 def main(run: runtime.Run):
     from cxcheck.sources.registry import open_source
-    from cxcheck.sources.responses import Rejects
+    from cxcheck.sources.rows import Rejects
 
     args = run.args
     if args.target is None:

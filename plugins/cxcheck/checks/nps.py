@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from cxcheck import runtime
 from cxcheck.bases.survey import Statistic, add_survey_arguments, survey_check
-from cxcheck.sources.responses import NPS_SCALE
+from cxcheck.sources.scores import NPS_SCALE
 
 EXAMPLES = """
   # an export, the last 30 days: warn under 30, critical under 0

@@ -88,7 +88,7 @@ class Waits(RejectsRows, nagiosplugin.Resource):
     name = "CX SUPPORT"
 
     def __init__(self, source, args, now: float):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.source, self.args, self.now = source, args, now
         self.measure, self.hours, self.window = args.metric, args.hours, args.window
@@ -145,7 +145,7 @@ class Backlog(RejectsRows, nagiosplugin.Resource):
     label = measures = "backlog"
 
     def __init__(self, source, args, now: float):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.source, self.args, self.now = source, args, now
         self.rejects = Rejects()

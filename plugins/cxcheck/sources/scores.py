@@ -1,42 +1,15 @@
-"""Survey responses as every survey source yields them: (unix time, score on the check's scale),
-with the rows that could not be read counted, and why, instead of silently dropped."""
+"""Survey answers as every survey source yields them: a score on the check's scale (NPS 0-10,
+CSAT 1-5 or good/bad), or a survey offered and not answered; and how a raw answer reads as one."""
 
 from __future__ import annotations
 
 import math
 import re
-import time
 
-from cxcheck.runtime import Record, SourceError  # SourceError: the sources import it from here
-from cxcheck.runtime.times import CLOCK_SKEW, FUTURE, UNREADABLE, TimeParser, iso_time  # noqa: F401  (the sources' names)
+from cxcheck.runtime import Record, SourceError
+from cxcheck.sources.rows import Rejects, dated
 
-MAX_EXAMPLES = 5
 NUMBER = re.compile(r"^\s*[+-]?\d+(?:[.,]0*)?\s*$")
-
-
-class Rejects:
-    """Counts of skipped rows by reason, with the first few row numbers of each."""
-
-    def __init__(self):
-        self.reasons: dict[str, list] = {}
-        self.count = 0
-
-    def add(self, reason: str, where) -> None:
-        self.count += 1
-        examples = self.reasons.setdefault(reason, [0, []])
-        examples[0] += 1
-        if len(examples[1]) < MAX_EXAMPLES:
-            examples[1].append(where)
-
-    def lines(self, unit: str = "line") -> list[str]:
-        """One line per reason; `unit` names numbered places (line 3, 5), places that name
-        themselves (page 2 item 7) go as they are."""
-        out = []
-        for reason, (n, where) in sorted(self.reasons.items(), key=lambda item: -item[1][0]):
-            shown = ", ".join(map(str, where)) + (", ..." if n > len(where) else "")
-            numbered = all(isinstance(place, int) for place in where)
-            out.append(f"{n} rejected: {reason} ({unit + ' ' if numbered else ''}{shown})")
-        return out
 
 
 class Scale(Record):
@@ -111,21 +84,6 @@ def scored(raw_score, raw_date, parse_time, rejects: Rejects, where, scale: Scal
         return None
     when = dated(raw_date, parse_time, rejects, where)
     return None if when is None else (when, score)
-
-
-def dated(raw, parse_time, rejects: Rejects, where, what: str = "") -> float | None:
-    """The unix time of a date, or None once the reason it cannot be used is counted: unreadable,
-    a spreadsheet's serial date, in the future. `what` names one date of several in the reason
-    ("creation": "unreadable creation date", "creation date in the future")."""
-    when = parse_time(raw)
-    if when is None:
-        reason = getattr(parse_time, "problem", UNREADABLE)
-    elif when > (getattr(parse_time, "latest", None) or time.time() + CLOCK_SKEW):  # any callable may parse
-        reason = FUTURE
-    else:
-        return when
-    rejects.add(reason.replace("date", f"{what} date", 1) if what else reason, where)
-    return None
 
 
 def scored_item(item, score_key: str, date_key: str, parse_time, rejects: Rejects, where,
