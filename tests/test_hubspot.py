@@ -79,7 +79,7 @@ def test_nps_from_nps_submissions_only(hubspot):
     api = hubspot(feedback_submissions=subs)
     result = run("check_cx_nps", api, "-w", "30:", "-c", "0:")
     assert result.code == 1, result.stdout
-    assert result.text == "CX NPS WARNING - NPS 20 (95% CI 10.1..29.9, n=300) over 30d below floor 30"
+    assert result.text == "CX NPS WARNING - NPS 20 (95% CI 10.1..29.9, n=300) over 30d (< 30)"
     assert result.value("promoters") == 50 and result.value("detractors") == 30
     calls = searches(api, "feedback_submissions")
     assert len(calls) == 2 and {r[3] for r in calls} == {f"Bearer {TOKEN}"}
@@ -116,7 +116,7 @@ def test_csat_counts_the_positive_answers(hubspot):
     api = hubspot(feedback_submissions=subs)
     result = run("check_cx_csat", api, "-w", "70:", "-v")
     assert result.code == 0, result.stdout
-    assert result.text == "CX CSAT OK - CSAT 75% (95% CI 62.8..84.2%, n=60) over 30d, floor 70"
+    assert result.text == "CX CSAT OK - CSAT 75% (95% CI 62.8..84.2%, n=60) over 30d, floor 70%"
     assert (result.value("satisfied"), result.value("dissatisfied"), result.value("rejected")) == (45, 15, 1)
     assert "1 rejected: CSAT score out of range 0-2 (page 1 item 61)" in result.long_output
     assert "response_rate" not in result.perfdata           # HubSpot does not say what was offered

@@ -76,7 +76,7 @@ def test_floors(tmp_path):
     assert nps(path, "-w", "30:", "-c", "-50:").code == 1
     result = nps(path, "-w", "30:", "-c", "0:")
     assert result.code == 2
-    assert result.text.startswith("CX NPS CRITICAL - NPS -20 (95% CI ") and "below floor 0" in result.text
+    assert result.text.startswith("CX NPS CRITICAL - NPS -20 (95% CI ") and "over 30d (< 0)" in result.text
     assert nps(path, "-w", "-30:").code == 0
 
 
@@ -89,7 +89,7 @@ def test_significant_only_when_the_whole_interval_is_below(tmp_path):
     # 400 answers of the same mix: the interval (about +-8.4) lies below 30 -> WARNING.
     path = export(tmp_path, [10] * 160 + [8] * 160 + [3] * 80, name="big.csv")
     result = nps(path, "-w", "30:", "--significant")
-    assert result.code == 1 and "significantly below floor 30" in result.text
+    assert result.code == 1 and "(significantly < 30)" in result.text
 
 
 def test_low_sample(tmp_path):

@@ -174,7 +174,7 @@ def test_significant_says_when_the_point_is_below_but_the_interval_is_not(tmp_pa
     path = write(tmp_path, "date,score\n" + "2026-10-30,10\n" * 16 + "2026-10-30,8\n" * 16 + "2026-10-30,3\n" * 8)
     result = nps(path, "-w", "30:", "-c", "0:", "--significant")
     assert result.code == 0
-    assert result.text == "CX NPS OK - NPS 20 (95% CI -3.2..43.2, n=40) over 30d, below floor 30 but not significantly"
+    assert result.text == "CX NPS OK - NPS 20 (95% CI -3.2..43.2, n=40) over 30d, < 30 but not significantly"
 
 
 def test_low_sample_state_ok_still_says_so(tmp_path):

@@ -77,7 +77,7 @@ def test_csat_from_good_and_bad_ratings_with_response_rate(zendesk):
     api = zendesk(ratings=ratings(good=120, bad=40, offered=60, unoffered=10))
     result = csat(api, "-w", "80:", "-c", "60:")
     assert result.code == 1, result.stdout
-    assert result.text == "CX CSAT WARNING - CSAT 75% (95% CI 67.8..81.1%, n=160) over 30d below floor 80"
+    assert result.text == "CX CSAT WARNING - CSAT 75% (95% CI 67.8..81.1%, n=160) over 30d (< 80%)"
     perf = result.perfdata
     assert perf["csat"] == ("75%", "80:", "60:", "0", "100")
     assert perf["csat_low"][0] == "67.76%" and perf["csat_high"][0] == "81.07%"

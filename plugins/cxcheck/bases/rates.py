@@ -18,9 +18,8 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.ranges import confidence
-from cxcheck.bases.trust import RejectsRows
-from cxcheck.runtime import Duration, MaybeContext, Record, perf_value
+from cxcheck.bases.samples import RejectsRows
+from cxcheck.runtime import Duration, Record, confidence, perf_value
 from cxcheck.runtime.times import now_time
 
 
@@ -132,8 +131,6 @@ class Rates(nagiosplugin.Resource, RejectsRows):
         self.observations: list = []
         self.current = self.previous = self.interval = None
         self.read = 0                   # rows the source used (not rejected)
-        self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
-        self.not_significant = None     # a change beyond --max-drop/--max-rise that the test did not confirm
 
     @property
     def name(self):
@@ -169,9 +166,7 @@ class Rates(nagiosplugin.Resource, RejectsRows):
 
 def rate_check(run: runtime.Run, rate: Rate) -> nagiosplugin.Check:
     """The whole check for a rate plugin's run: source, resource, contexts, summary."""
-    from cxcheck.bases.ranges import FloorContext
-    from cxcheck.bases.rate_verdicts import ChangeContext, RateSummary, RateVerdicts, VolumeContext
-    from cxcheck.bases.trust import RejectedContext
+    from cxcheck.bases.rate_verdicts import rate_verdicts
     from cxcheck.sources.registry import open_source
 
     args = run.args
@@ -186,15 +181,5 @@ def rate_check(run: runtime.Run, rate: Rate) -> nagiosplugin.Check:
     now = args.now if args.now is not None else time.time()
     resource = Rates(rate, lambda windows, rejects: rate.read(source, windows, rejects), args.window, compare_to,
                      now, args.confidence)
-    verdicts = RateVerdicts(resource, args)
-    contexts = [
-        FloorContext(rate.name, verdicts, args.warning, args.critical, args.significant),
-        VolumeContext(rate.base, verdicts, run.state(args.low_volume_state)),
-        MaybeContext(rate.hits),
-        MaybeContext("part"),
-    ]
-    if rate.rows:
-        contexts.append(RejectedContext(verdicts))
-    if compare_to:
-        contexts.append(ChangeContext(f"{rate.name}_previous", verdicts, run.state(args.change_state)))
-    return nagiosplugin.Check(resource, *contexts, RateSummary(resource, args))
+    return nagiosplugin.Check(resource, *rate_verdicts(resource, args, run.state(args.low_volume_state),
+                                                       run.state(args.change_state)))

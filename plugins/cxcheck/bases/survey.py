@@ -14,9 +14,8 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.ranges import confidence
-from cxcheck.bases.trust import RejectsRows
-from cxcheck.runtime import Duration, MaybeContext, fmt_number, perf_value
+from cxcheck.bases.samples import RejectsRows
+from cxcheck.runtime import Duration, confidence, fmt_number, perf_value
 from cxcheck.runtime.times import now_time
 
 
@@ -41,8 +40,13 @@ class Statistic:
         """The long output's first words: the tally's parts in plain counts."""
         raise NotImplementedError
 
+    @property
+    def unit_words(self) -> str:
+        """The unit after a number in words: "%" or nothing."""
+        return "%" if self.uom == "%" else ""
+
     def format(self, value: float | None) -> str:
-        return "-" if value is None else fmt_number(value) + ("%" if self.uom == "%" else "")
+        return "-" if value is None else fmt_number(value) + self.unit_words
 
 
 def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
@@ -88,7 +92,6 @@ class Responses(RejectsRows, nagiosplugin.Resource):
         self.unanswered = 0
         self.read = 0
         self.interval = None
-        self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
 
     @property
     def name(self):
@@ -146,14 +149,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
 
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     """The whole check for a survey plugin's run: source, resource, contexts, summary."""
-    from cxcheck.bases.survey_verdicts import (
-        DropContext,
-        FloorContext,
-        RejectedContext,
-        ResponsesContext,
-        SurveySummary,
-        Verdicts,
-    )
+    from cxcheck.bases.survey_verdicts import survey_verdicts
     from cxcheck.sources.registry import open_source
 
     args = run.args
@@ -162,17 +158,4 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
         statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence,
         source.reports_unanswered)
-    verdicts = Verdicts(responses, args)
-    label = statistic.label
-    contexts = [
-        FloorContext(label, verdicts, args.warning, args.critical, args.significant),
-        RejectedContext(verdicts),
-        ResponsesContext(verdicts, run.state(args.low_sample_state)),
-        *(MaybeContext(name) for name in (f"{label}_low", f"{label}_high")),
-        *(MaybeContext(name) for name, _, _ in statistic.parts(responses.current)),
-    ]
-    if source.reports_unanswered:
-        contexts.append(MaybeContext("response_rate"))
-    if args.max_drop:
-        contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
-    return nagiosplugin.Check(responses, *contexts, SurveySummary(responses, args))
+    return nagiosplugin.Check(responses, *survey_verdicts(responses, args, run.state(args.low_sample_state)))

@@ -1,17 +1,16 @@
 """The verdicts of a survey check: Contexts judge, the Summary words what they judged.
 
-Order of trust: rows readable (RejectedContext, checks/trust.py), enough answers
-(ResponsesContext), then the floor (FloorContext) and the drop from the previous window
-(DropContext).
+Order of trust (bases/samples.py): rows readable (RejectedContext), enough answers
+(LowSampleContext, --min-responses), then the floor (StatisticContext) and the drop from the previous
+window (DropContext).
 """
 
 from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.bases.ranges import FloorContext, breached_not_significantly, floor_text
-from cxcheck.bases.trust import CountContext, RejectedContext, Trust
-from cxcheck.runtime import MaybeContext, fmt_number
+from cxcheck.bases.samples import LowSampleContext, RejectedContext, StatisticContext, Trust, in_unit, range_text
+from cxcheck.runtime import MaybeContext, Note, fmt_number, notes
 
 
 class Verdicts(Trust):
@@ -21,17 +20,28 @@ class Verdicts(Trust):
         super().__init__(resource, args, args.min_responses)
 
 
-class ResponsesContext(CountContext):
-    def __init__(self, verdicts: Verdicts, state):
-        super().__init__("responses")
-        self.verdicts, self.state = verdicts, state
+def few_responses(metric, verdicts) -> str:
+    count = f"only {metric.value} responses" if metric.value else "no responses"
+    return f"{count} in {verdicts.resource.window} (at least {verdicts.minimum} needed to judge)"
 
-    def evaluate(self, metric, resource):
-        if self.verdicts.low_sample and not self.verdicts.unreadable:
-            count = f"only {metric.value} responses" if metric.value else "no responses"
-            return self.result_cls(self.state, f"{count} in {resource.window} "
-                                   f"(at least {self.verdicts.args.min_responses} needed to judge)", metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
+
+def survey_verdicts(resource, args, low_sample_state) -> list:
+    """The contexts and the summary of a survey check over `resource` (a survey.Responses)."""
+    statistic, verdicts = resource.statistic, Verdicts(resource, args)
+    label = statistic.label
+    contexts = [
+        StatisticContext(label, verdicts, args.warning, args.critical, args.significant,
+                         in_unit(statistic.unit_words)),
+        RejectedContext(verdicts),
+        LowSampleContext("responses", verdicts, low_sample_state, few_responses),
+        *(MaybeContext(name) for name in (f"{label}_low", f"{label}_high")),
+        *(MaybeContext(name) for name, _, _ in statistic.parts(resource.current)),
+    ]
+    if resource.reports_unanswered:
+        contexts.append(MaybeContext("response_rate"))
+    if args.max_drop:
+        contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
+    return [*contexts, SurveySummary(resource, args)]
 
 
 class DropContext(MaybeContext):
@@ -42,12 +52,11 @@ class DropContext(MaybeContext):
         self.verdicts, self.max_drop = verdicts, max_drop
 
     def evaluate(self, metric, resource):
-        current = resource.current.value
-        enough = resource.previous.responses >= self.verdicts.args.min_responses
-        if self.verdicts.judged and not enough:
-            resource.notes.append(f"previous {resource.window}: {resource.previous.responses} responses, too few "
-                                  f"to compare (at least {self.verdicts.args.min_responses})")
-        if metric.value is None or current is None or not self.verdicts.judged or not enough:
+        current, minimum = resource.current.value, self.verdicts.minimum
+        if self.verdicts.judged and resource.previous.responses < minimum:
+            return Note(nagiosplugin.Ok, f"previous {resource.window}: {resource.previous.responses} responses, too "
+                                         f"few to compare (at least {minimum})", metric)
+        if metric.value is None or current is None or not self.verdicts.judged:
             return self.result_cls(nagiosplugin.Ok, None, metric)
         drop = metric.value - current
         if drop <= self.max_drop:
@@ -61,9 +70,8 @@ class DropContext(MaybeContext):
             least = drop_lower_bound(resource.previous, resource.current, resource.confidence)
             level = f"{resource.confidence * 100:g}%"
             if least <= self.max_drop:
-                resource.notes.append(f"{text}, not significantly: at {level} the drop may be as small as "
-                                      f"{fmt_number(least)}")
-                return self.result_cls(nagiosplugin.Ok, None, metric)
+                return Note(nagiosplugin.Ok, f"{text}, not significantly: at {level} the drop may be as small as "
+                                             f"{fmt_number(least)}", metric)
             text = f"{text}, significantly: at least {fmt_number(least)} at {level}"
         return self.result_cls(nagiosplugin.Warn, text, metric)
 
@@ -88,28 +96,26 @@ class SurveySummary(nagiosplugin.Summary):
         if low_sample is not None:          # --low-sample-state ok: still say why nothing was judged
             return self.problem_text(low_sample)
         text = self._score()
-        breached = self._breached_not_significantly()
-        if breached is not None:
-            text += f", below floor {floor_text(breached)} but not significantly"
+        floor = results[self.label]
+        if floor.hint:                      # outside a range, not significantly
+            text += f", {floor.hint}"
         elif self.args.warning or self.args.critical:
-            text += f", floor {floor_text(nagiosplugin.Range(self.args.warning or self.args.critical))}"
+            text += f", {range_text(nagiosplugin.Range(self.args.warning or self.args.critical), self.unit)}"
         previous = self.resource.previous.value
         if self.args.max_drop and previous is not None:
             text += f", previous {self.resource.statistic.format(previous)}"
         return text
 
-    def _breached_not_significantly(self):
-        return breached_not_significantly(self.args, self.resource.current.value)
+    @property
+    def unit(self) -> str:
+        return self.resource.statistic.unit_words
 
     def problem(self, results):
         return self.problem_text(results.first_significant)
 
     def problem_text(self, worst):
         if worst.metric.name == self.label:
-            context = worst.metric.contextobj
-            floor = context.critical if worst.state == nagiosplugin.Critical else context.warning
-            below = "significantly below" if self.args.significant else "below"
-            return f"{self._score()} {below} floor {floor_text(floor)}"
+            return f"{self._score()} ({worst.hint})"
         if worst.metric.name == f"{self.label}_previous":
             return f"{self._score()}, {worst.hint}"
         shown = worst.metric.name == "responses" and self.resource.current.responses
@@ -125,7 +131,4 @@ class SurveySummary(nagiosplugin.Summary):
                          f"no survey offered in {r.window}")
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
-        return problems + r.notes + lines + r.rejects.lines()
-
-
-__all__ = ["DropContext", "FloorContext", "RejectedContext", "ResponsesContext", "SurveySummary", "Verdicts"]
+        return problems + notes(results) + lines + r.rejects.lines()

@@ -14,8 +14,8 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.trust import RejectedContext, RejectsRows, Trust
-from cxcheck.runtime import Duration, MaybeContext, fmt_count, fmt_seconds, perf_value, violation
+from cxcheck.bases.samples import LowSampleContext, RejectedContext, RejectsRows, StatisticContext, Trust
+from cxcheck.runtime import Duration, MaybeContext, fmt_count, fmt_seconds, perf_value
 from cxcheck.runtime.times import now_time
 
 EXAMPLES = """
@@ -87,6 +87,11 @@ class Apdex(RejectsRows, nagiosplugin.Resource):
     def sample_size(self) -> float:
         return self.times.counts.requests
 
+    @property
+    def hints(self) -> list[str]:
+        """What may explain rejected lines (another log format)."""
+        return self.times.hints
+
     def probe(self):
         self.times = times = self.read_times()
         counts = times.counts
@@ -100,47 +105,14 @@ class Apdex(RejectsRows, nagiosplugin.Resource):
                 yield nagiosplugin.Metric(name, perf_value(times.percentile(share), 3), "s", min=0, context=name)
 
 
-class ApdexContext(MaybeContext):
-    def __init__(self, verdicts: Trust, warning, critical):
-        super().__init__("apdex", warning, critical)
-        self.verdicts = verdicts
-
-    def evaluate(self, metric, resource):
-        if not self.verdicts.judged:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        return super().evaluate(metric, resource)
-
-
-class RejectedLines(RejectedContext):
-    """Lines, not rows; and which reason most, with what may explain it (another format)."""
-
-    def evaluate(self, metric, resource):
-        if not self.verdicts.unreadable:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        reasons = resource.rejects.reasons
-        most = max(reasons, key=lambda reason: reasons[reason][0])
-        hints = "".join(f"; {hint}" for hint in resource.times.hints)
-        return self.result_cls(nagiosplugin.Unknown, f"{metric.value} of {resource.times.lines} lines rejected "
-                               f"({resource.rejected_share:.1f}% > {self.verdicts.args.max_rejected:g}%), most: "
-                               f"{most}{hints}: the Apdex would lie", metric)
-
-
-class VolumeContext(MaybeContext):
-    def __init__(self, verdicts: Trust, state):
-        super().__init__("requests")
-        self.verdicts, self.state = verdicts, state
-
-    def evaluate(self, metric, resource):
-        if self.verdicts.unreadable or not self.verdicts.low_sample:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        times = resource.times
-        count = _requests(metric.value) if metric.value else "no requests"
-        text = f"low volume: {count} {times.span}"
-        if self.verdicts.args.min_volume > 1:
-            text += f", under --min-volume {self.verdicts.args.min_volume}"
-        if times.counts.score is not None:
-            text += f"; Apdex {times.counts.score:.2f} not judged"
-        return self.result_cls(self.state, text, metric)
+def few_requests(metric, verdicts) -> str:
+    times, minimum = verdicts.resource.times, verdicts.args.min_volume
+    text = f"low volume: {_requests(metric.value) if metric.value else 'no requests'} {times.span}"
+    if minimum > 1:
+        text += f", under --min-volume {minimum}"
+    if times.counts.score is not None:
+        text += f"; Apdex {times.counts.score:.2f} not judged"
+    return text
 
 
 class ApdexSummary(nagiosplugin.Summary):
@@ -172,9 +144,7 @@ class ApdexSummary(nagiosplugin.Summary):
     def problem(self, results):
         worst = results.first_significant
         if worst.metric.name == "apdex":
-            context = worst.metric.contextobj
-            bound = context.critical if worst.state == nagiosplugin.Critical else context.warning
-            return f"{self.score()} {violation(bound, worst.metric.value)}, {self.detail()}"
+            return f"{self.score()} {worst.hint}, {self.detail()}"
         return worst.hint
 
     def verbose(self, results):
@@ -214,8 +184,9 @@ def main(run: runtime.Run):
     resource = Apdex(lambda: source.read_response_times(float(args.target), args.window, now, rejects),
                      float(args.target), rejects, from_log=source.reads_lines)
     verdicts = Trust(resource, args, args.min_volume)
-    contexts = [ApdexContext(verdicts, args.warning, args.critical), RejectedLines(verdicts),
-                VolumeContext(verdicts, run.state(args.low_volume_state)),
+    contexts = [StatisticContext("apdex", verdicts, args.warning, args.critical),
+                RejectedContext(verdicts, unit="lines", most=True),
+                LowSampleContext("requests", verdicts, run.state(args.low_volume_state), few_requests),
                 *(MaybeContext(name) for name in ("satisfied", "tolerating", "frustrated", "p90", "p99"))]
     return nagiosplugin.Check(resource, *contexts, ApdexSummary(resource))
 

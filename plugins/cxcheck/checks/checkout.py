@@ -82,7 +82,7 @@ class Checkout(nagiosplugin.Resource):
             result = self.journey.run()
             self.results.append(result)
             prefix = f"run {number}: " if self.runs > 1 else ""
-            journey_checks.trace_longoutput(self.run, [prefix + line for line in trace_lines(result)])
+            self.run.trace([prefix + line for line in trace_lines(result)])
             journey_checks.evidence_longoutput(self.run, result, prefix)
             if not result.ok:
                 break
@@ -127,7 +127,7 @@ class CheckoutSummary(nagiosplugin.Summary):
         time = results[journey_checks.TIME]
         text = f"{self.journey_name} {fmt_seconds(time.metric.value)}"
         if time.state != nagiosplugin.Ok:
-            text += f" ({journey_checks.time_violation(time)})"
+            text += f" ({time.hint})"
         runs = len(self.resource.results)
         if runs > 1:
             text += f" median of {runs} runs, max {fmt_seconds(results[TIME_MAX].metric.value)}"

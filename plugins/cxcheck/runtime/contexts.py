@@ -59,6 +59,16 @@ class PerfOnly(nagiosplugin.Context):
                                         self.warning, self.critical, metric.min, metric.max)
 
 
+class Note(nagiosplugin.Result):
+    """An OK result whose hint is for the long output only: a judgement worth a line that left the
+    state (and the status line) alone, such as "too few answers last week to compare"."""
+
+
+def notes(results) -> list[str]:
+    """The hints of the Note results, in the order the contexts judged."""
+    return [result.hint for result in results if isinstance(result, Note)]
+
+
 class Fact(nagiosplugin.Context):
     """A metric the summary words (its value is not a number): never judged, not in perfdata."""
 
@@ -79,10 +89,8 @@ def violation(bound: nagiosplugin.Range, value: float | None = None, say=None) -
             return f"inside {say(bound.start)}:{say(bound.end)}"
         return f"inside {str(bound).lstrip('@')}"
     say = say or (lambda number: f"{number:g}")
-    below = bound.start not in (0, None) and bound.start != float("-inf")
-    if below and (bound.end == float("inf") or (value is not None and value < bound.start)):
-        return f"< {say(bound.start)}"
-    return f"> {say(bound.end)}"
+    below = value < bound.start if value is not None else bound.end == float("inf")
+    return f"< {say(bound.start)}" if below else f"> {say(bound.end)}"
 
 
 def perf_value(value: float | None, digits: int = 2):

@@ -146,7 +146,7 @@ class Login(nagiosplugin.Resource):
         from cxcheck.journey.results import trace_lines
 
         self.result = result = self.journey.run()
-        journey_checks.trace_longoutput(self.run, trace_lines(result))
+        self.run.trace(trace_lines(result))
         journey_checks.evidence_longoutput(self.run, result)
         login_steps = [s for s in result.steps if not (self.then and s.name == "then")]
         completed = all(s.ran and s.ok for s in login_steps)
@@ -174,7 +174,7 @@ class LoginSummary(nagiosplugin.Summary):
         time = results[journey_checks.TIME]
         text = f"logged in{self._who()} in {fmt_seconds(time.metric.value)}"
         if time.state != nagiosplugin.Ok:
-            text += f" ({journey_checks.time_violation(time)})"
+            text += f" ({time.hint})"
         slow = journey_checks.slow_steps(results)
         if slow:
             text += ", slowest " + journey_checks.describe_slow(slow[0])

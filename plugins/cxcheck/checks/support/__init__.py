@@ -17,7 +17,7 @@ from array import array
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.trust import RejectsRows
+from cxcheck.bases.samples import RejectsRows
 from cxcheck.runtime import Duration, perf_value
 from cxcheck.runtime.times import now_time
 

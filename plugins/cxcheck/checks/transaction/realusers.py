@@ -6,14 +6,13 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import runtime, slo
-from cxcheck.bases import journey_checks
+from cxcheck.bases.samples import LowSampleContext, StatisticContext
 from cxcheck.checks.transaction.metrics import SUCCESS, TOTAL, range_or_default
 from cxcheck.checks.transaction.verdicts import (
+    LOW_VOLUME,
     BurnContext,
     RealUsersSummary,
-    SuccessContext,
     Volume,
-    VolumeContext,
     WindowBurnContext,
     burn_label,
     pair_label,
@@ -57,14 +56,14 @@ class RealUsers(nagiosplugin.Resource):
                     measures[window] = self.measure(window)
         finally:
             for source in self.sources:
-                journey_checks.trace_longoutput(self.run, getattr(source, "warnings", []))
+                self.run.trace(getattr(source, "warnings", []))
                 source.close()
-        journey_checks.trace_longoutput(self.run, [describe(m) for m in measures.values()])
+        self.run.trace([describe(m) for m in measures.values()])
         main = self.main
         ratio = None if main.ratio is None else 100.0 * main.ratio
         yield nagiosplugin.Metric(SUCCESS, perf_value(ratio, 4), "%", min=0, max=100, context=SUCCESS)
         if main.total is not None:
-            yield nagiosplugin.Metric(TOTAL, main.total, "c", min=0, context=TOTAL)
+            yield nagiosplugin.Metric(TOTAL, perf_value(main.total, 3), "c", min=0, context=TOTAL)
         burns = {}
         for window in slo.windows(self.pairs):
             ratio = measures[window].ratio
@@ -128,11 +127,11 @@ def min_volume(args) -> float:
 
 def judge(run: runtime.Run, args, resource: RealUsers) -> nagiosplugin.Check:
     """The check of a resource: the contexts and summary the options ask for."""
-    volume = Volume(min_volume(args))
+    volume = Volume(min_volume(args), resource)
     contexts = [
-        SuccessContext(volume, range_or_default(args.warning, DEFAULT_WARNING),
-                       range_or_default(args.critical, DEFAULT_CRITICAL)),
-        VolumeContext(volume, run.state(args.low_volume_state)),
+        StatisticContext(SUCCESS, volume, range_or_default(args.warning, DEFAULT_WARNING),
+                         range_or_default(args.critical, DEFAULT_CRITICAL)),
+        LowSampleContext(TOTAL, volume, run.state(args.low_volume_state), lambda metric, verdicts: LOW_VOLUME),
     ]
     shown = {}      # each window once, with the rate of the first pair using it
     for pair in resource.pairs:

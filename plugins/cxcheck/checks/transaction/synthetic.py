@@ -66,7 +66,7 @@ class Synthetic(nagiosplugin.Resource):
                 deadline.sleep(self.interval)
             self.journey.on_step = self._on_step(number)
             result = self.journey.run()
-            journey_checks.trace_longoutput(self.run, [f"attempt {number}: {line}" for line in trace_lines(result)])
+            self.run.trace([f"attempt {number}: {line}" for line in trace_lines(result)])
             journey_checks.evidence_longoutput(self.run, result, f"attempt {number}: ")
             failed = result.failed
             if result.timed_out:
@@ -128,7 +128,7 @@ class SyntheticSummary(nagiosplugin.Summary):
         success = results[SUCCESS]
         text = f"{self.journey_name} {fmt_percent(success.metric.value, 3)} success"
         if success.state != nagiosplugin.Ok:
-            text += f" ({journey_checks.time_violation(success)})"
+            text += f" ({success.hint})"
         text += f", {done - failed} of {done} attempts"
         groups = results[FAILED_STEPS].metric.value
         if groups:
@@ -142,7 +142,7 @@ class SyntheticSummary(nagiosplugin.Summary):
             return ""
         text = f", {fmt_seconds(time_result.metric.value)} median"
         if time_result.state != nagiosplugin.Ok:
-            text += f" ({journey_checks.time_violation(time_result)})"
+            text += f" ({time_result.hint})"
         return text
 
     def ok(self, results):
