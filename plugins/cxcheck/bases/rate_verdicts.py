@@ -13,17 +13,6 @@ from cxcheck.bases.samples import LowSampleContext, RejectedContext, StatisticCo
 from cxcheck.runtime import MaybeContext, Note, fmt_percent, notes
 
 
-class RateVerdicts(Trust):
-    """Trust in a rate's window: readable rows (sources with rows), enough volume (--min-volume)."""
-
-    def __init__(self, resource, args):
-        super().__init__(resource, args, args.min_volume)
-
-    @property
-    def unreadable(self) -> bool:
-        return self.resource.rate.rows and super().unreadable
-
-
 def low_volume(metric, verdicts) -> str:
     resource, minimum = verdicts.resource, verdicts.args.min_volume
     text = f"low volume: {metric.value} {resource.rate.base_words(resource.observations[0])} in {resource.window}"
@@ -32,7 +21,7 @@ def low_volume(metric, verdicts) -> str:
 
 def rate_verdicts(resource, args, low_volume_state, change_state) -> list:
     """The contexts and the summary of a rate check over `resource` (a rates.Rates)."""
-    rate, verdicts = resource.rate, RateVerdicts(resource, args)
+    rate, verdicts = resource.rate, Trust(resource, args, args.min_volume)
     contexts = [
         StatisticContext(rate.name, verdicts, args.warning, args.critical, args.significant, in_unit("%")),
         LowSampleContext(rate.base, verdicts, low_volume_state, low_volume),
@@ -50,7 +39,7 @@ class ChangeContext(nagiosplugin.ScalarContext):
     """The change from the earlier window, relative, in the direction that hurts; with
     --significant it counts only when the two-proportion z-test rejects one shared rate."""
 
-    def __init__(self, name: str, verdicts: RateVerdicts, state):
+    def __init__(self, name: str, verdicts: Trust, state):
         super().__init__(name)
         self.verdicts, self.state = verdicts, state
 

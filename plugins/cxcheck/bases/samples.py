@@ -23,14 +23,16 @@ class RejectsRows:
 
 
 class Trust:
-    """What the contexts need to know of each other: are the numbers to be trusted?"""
+    """What the contexts need to know of each other: are the numbers to be trusted? `minimum`:
+    the sample judged (None: any); rows are judged readable when the plugin has --max-rejected."""
 
     def __init__(self, resource, args, minimum: int | None):
         self.resource, self.args, self.minimum = resource, args, minimum
+        self.max_rejected = getattr(args, "max_rejected", None)
 
     @property
     def unreadable(self) -> bool:
-        return self.resource.rejected_share > self.args.max_rejected
+        return self.max_rejected is not None and self.resource.rejected_share > self.max_rejected
 
     @property
     def low_sample(self) -> bool:
@@ -60,7 +62,7 @@ class RejectedContext(CountContext):
         if not self.verdicts.unreadable:
             return self.result_cls(nagiosplugin.Ok, None, metric)
         text = (f"{metric.value} of {resource.read + metric.value} {self.unit} rejected "
-                f"({resource.rejected_share:.1f}% > {self.verdicts.args.max_rejected:g}%)")
+                f"({resource.rejected_share:.1f}% > {self.verdicts.max_rejected:g}%)")
         if self.most:
             reasons = resource.rejects.reasons
             text += f", most: {max(reasons, key=lambda reason: reasons[reason][0])}"

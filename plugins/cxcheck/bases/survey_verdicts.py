@@ -13,13 +13,6 @@ from cxcheck.bases.samples import LowSampleContext, RejectedContext, StatisticCo
 from cxcheck.runtime import MaybeContext, Note, fmt_number, notes
 
 
-class Verdicts(Trust):
-    """Trust in a survey window: enough responses (--min-responses)."""
-
-    def __init__(self, resource, args):
-        super().__init__(resource, args, args.min_responses)
-
-
 def few_responses(metric, verdicts) -> str:
     count = f"only {metric.value} responses" if metric.value else "no responses"
     return f"{count} in {verdicts.resource.window} (at least {verdicts.minimum} needed to judge)"
@@ -27,7 +20,7 @@ def few_responses(metric, verdicts) -> str:
 
 def survey_verdicts(resource, args, low_sample_state) -> list:
     """The contexts and the summary of a survey check over `resource` (a survey.Responses)."""
-    statistic, verdicts = resource.statistic, Verdicts(resource, args)
+    statistic, verdicts = resource.statistic, Trust(resource, args, args.min_responses)
     label = statistic.label
     contexts = [
         StatisticContext(label, verdicts, args.warning, args.critical, args.significant,
@@ -47,7 +40,7 @@ def survey_verdicts(resource, args, low_sample_state) -> list:
 class DropContext(MaybeContext):
     """The drop from the previous window; with --significant, only when its whole interval exceeds it."""
 
-    def __init__(self, name: str, verdicts: Verdicts, max_drop: float):
+    def __init__(self, name: str, verdicts: Trust, max_drop: float):
         super().__init__(name)
         self.verdicts, self.max_drop = verdicts, max_drop
 
