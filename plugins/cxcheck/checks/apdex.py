@@ -15,7 +15,7 @@ import nagiosplugin
 
 from cxcheck import runtime
 from cxcheck.bases.samples import LowSampleContext, RejectedContext, RejectsRows, StatisticContext, Trust
-from cxcheck.runtime import Duration, MaybeContext, fmt_count, fmt_seconds, perf_value
+from cxcheck.runtime import Duration, MaybeContext, fmt_count, fmt_seconds, perf_value, plural
 from cxcheck.runtime.times import now_time
 
 EXAMPLES = """
@@ -107,7 +107,7 @@ class Apdex(RejectsRows, nagiosplugin.Resource):
 
 def few_requests(metric, verdicts) -> str:
     times, minimum = verdicts.resource.times, verdicts.args.min_volume
-    text = f"low volume: {_requests(metric.value) if metric.value else 'no requests'} {times.span}"
+    text = f"low volume: {plural(metric.value, 'request') if metric.value else 'no requests'} {times.span}"
     if minimum > 1:
         text += f", under --min-volume {minimum}"
     if times.counts.score is not None:
@@ -129,7 +129,7 @@ class ApdexSummary(nagiosplugin.Summary):
     def detail(self) -> str:
         r = self.resource
         c = r.times.counts
-        text = (f"{_requests(c.requests)} {r.times.span}: satisfied {fmt_count(c.satisfied)}, "
+        text = (f"{plural(c.requests, 'request')} {r.times.span}: satisfied {fmt_count(c.satisfied)}, "
                 f"tolerating {fmt_count(c.tolerating)}, frustrated {fmt_count(c.frustrated)}")
         if r.from_log:
             text += f"; p90 {fmt_seconds(r.times.percentile(0.9))}, p99 {fmt_seconds(r.times.percentile(0.99))}"
@@ -161,10 +161,6 @@ class ApdexSummary(nagiosplugin.Summary):
             lines.append(f"{times.lines} lines read, {r.rejects.count} rejected, {times.skipped} left out "
                          "by the filters or the window")
         return lines + r.rejects.lines()
-
-
-def _requests(value: float) -> str:
-    return f"{fmt_count(value)} request{'' if value == 1 else 's'}"
 
 
 @runtime.plugin("CX APDEX", build_parser)

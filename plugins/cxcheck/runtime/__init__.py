@@ -27,6 +27,7 @@ from cxcheck.runtime.contexts import (
     notes,
     perf_label,
     perf_value,
+    plural,
     violation,
 )
 from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
@@ -69,7 +70,7 @@ __all__ = [
     "PerfOnly", "Record", "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments",
     "clean_text", "confidence", "fmt_count", "fmt_number", "fmt_percent", "fmt_seconds", "header", "input_name",
     "install_masking", "log", "mask_identity", "masker", "nagios_range", "name_value", "notes", "non_negative_float",
-    "open_input", "parse_duration", "perf_label", "perf_value", "plugin", "positive_float", "positive_int",
+    "open_input", "parse_duration", "perf_label", "perf_value", "plugin", "plural", "positive_float", "positive_int",
     "read_secret", "read_text", "read_token", "refuse_on_argv", "render", "run_plugin", "say_duration",
     "seconds_text", "timeout_seconds", "violation", "web_url",
 ]

@@ -121,3 +121,8 @@ def fmt_percent(value: float | None, digits: int = 2) -> str:
 def fmt_count(value: float) -> str:
     """A count, whole or (extrapolated by Prometheus) to one decimal."""
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def plural(count: float, word: str) -> str:
+    """'1 request', '3 requests', '2.5 requests'."""
+    return f"{fmt_count(count)} {word}{'' if count == 1 else 's'}"

@@ -6,15 +6,11 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.runtime import Fact, MaybeContext
+from cxcheck.runtime import Fact, MaybeContext, plural
 
 LABELS = {"ttfb": "TTFB", "dcl": "DCL", "load": "load", "lcp": "LCP", "cls": "CLS", "requests": "requests",
           "bytes": "bytes"}
 SHOWN_WAITING = 3           # pending URLs named on the status line of a load that did not finish
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def size_text(count: float | None) -> str:

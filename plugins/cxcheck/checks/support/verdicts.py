@@ -9,7 +9,7 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck.bases.samples import LowSampleContext, RejectedContext, StatisticContext, Trust
-from cxcheck.runtime import MaybeContext, say_duration
+from cxcheck.runtime import MaybeContext, plural, say_duration
 
 
 def say(resource):
@@ -109,4 +109,4 @@ WORDS = {"first-reply": "first reply", "resolution": "resolution"}
 
 
 def tickets(count: int, kind: str = "") -> str:
-    return f"{count} {kind}ticket{'' if count == 1 else 's'}"
+    return plural(count, f"{kind}ticket")

@@ -12,7 +12,7 @@ import nagiosplugin
 
 from cxcheck import slo
 from cxcheck.checks.transaction.metrics import SUCCESS, TOTAL
-from cxcheck.runtime import PerfOnly, fmt_count, fmt_percent, perf_label, perf_value
+from cxcheck.runtime import PerfOnly, fmt_count, fmt_percent, perf_label, perf_value, plural
 
 LOW_VOLUME, NOT_JUDGED = "low volume", "not judged"
 
@@ -108,7 +108,7 @@ class RealUsersSummary(nagiosplugin.Summary):
         within = f" in {self.window}" if self.window else ""
         if total is not None and total.hint == LOW_VOLUME:
             count = total.metric.value
-            text = f"low volume: {fmt_count(count)} transaction{'' if count == 1 else 's'}{within}"
+            text = f"low volume: {plural(count, 'transaction')}{within}"
             if self.min_volume is not None:
                 text += f", under --min-volume {self.min_volume:g}"
             if success.metric.value is not None:
