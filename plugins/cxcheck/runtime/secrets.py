@@ -222,6 +222,13 @@ def install_masking():
         sys.stderr = MaskingStream(sys.stderr)
 
 
+def excerpt(text, size: int = 120) -> str:
+    """Outside text fit for a message: masked, on one line, at most `size` characters. Masked
+    before the cut: a cut secret is no longer recognisable to the masker."""
+    text = " ".join(masker.mask(text).split())
+    return (text[:size] + "...") if len(text) > size else text
+
+
 def mask_identity(identity: str) -> str:
     """shopper@example.com -> s***@example.com: enough to recognise the account, not to reuse it."""
     if not identity:

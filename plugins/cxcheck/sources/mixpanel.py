@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from cxcheck.runtime import excerpt
 from cxcheck.sources.base import ApiSource, ConfigError, SourceError
 from cxcheck.sources.funnels import Funnel, Step, count
 
@@ -89,7 +90,7 @@ class Mixpanel(ApiSource):
 def summed_steps(body) -> list[Step]:
     """The steps of every date bucket, counts summed; an undocumented shape names its key."""
     if isinstance(body, dict) and body.get("error"):
-        raise SourceError(f"Mixpanel answered an error: {str(body['error'])[:200]}")
+        raise SourceError(f"Mixpanel answered an error: {excerpt(str(body['error']), 200)}")
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise SourceError("Mixpanel answered JSON without a 'data' object of dates (not a funnels answer)")
     names: list[str] = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from cxcheck.runtime import excerpt
 from cxcheck.sources.base import ApiSource, ConfigError
 from cxcheck.sources.responses import UNANSWERED, Rejects, Scale, TimeParser, dated, iso_time
 from cxcheck.sources.tickets import duration
@@ -121,7 +122,7 @@ def _rating(item, parse_time, good: int, bad: int, rejects: Rejects, where):
         return None
     points = {"good": good, "bad": bad, "offered": UNANSWERED}.get(score)
     if points is None:
-        rejects.add(f"score not good, bad or offered ({str(score)[:20]})", where)
+        rejects.add(f"score not good, bad or offered ({excerpt(str(score), 20)})", where)
         return None
     when = dated(item.get("created_at"), parse_time, rejects, where)
     return None if when is None else (when, points)
