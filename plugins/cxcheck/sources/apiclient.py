@@ -99,8 +99,8 @@ class ApiClient:
         if response.status in (401, 403, 407) and self.session.pinned and not self.session.is_target(response.url):
             elsewhere = urlsplit(response.url).netloc
             raise SourceError(f"{self.service}: {self.host} redirected to {masker.mask(elsewhere)}, which answered "
-                              f"HTTP {response.status}; {self.credential} is sent to {self.host} only: give "
-                              "--api-url for the host that answers the API")
+                              f"HTTP {response.status}; {self.credential} is sent to {self.host} only (point the "
+                              "check at the API's own host)")
 
     def json_of(self, response):
         if response.status in (401, 403):
