@@ -205,21 +205,43 @@ class Zendesk(ApiEmulator):
 
 
 class HubSpot(ApiEmulator):
-    """CRM search on feedback_submissions and tickets: filterGroups (OR of AND-ed filters), one
-    sort, limit at most 200, after as an offset, and the 10,000-result cap of a search."""
+    """CRM search on feedback_submissions, tickets and deals: filterGroups (OR of AND-ed filters),
+    one sort, limit at most 200, after as an offset, and the 10,000-result cap of a search. A
+    requested property the account has comes back, as null when the object has no value; one it
+    does not have is left out, without an error. GET /crm/v3/properties/{object} lists the
+    account's properties: the defaults below and those the objects carry, or `known` when given
+    (a test renames a property there and in the objects)."""
 
     CAP = 10_000
-    DATES = {"hs_submission_timestamp", "hs_createdate", "createdate", "closed_date"}
+    DATES = {"hs_submission_timestamp", "hs_createdate", "createdate", "closed_date", "closedate"}
+    DEFAULTS = {
+        "tickets": {"createdate", "closed_date", "time_to_first_agent_reply", "time_to_close", "hs_pipeline",
+                    "hs_pipeline_stage", "subject", "hs_object_id", "hs_lastmodifieddate", "first_agent_reply_date"},
+        "feedback_submissions": {"hs_submission_timestamp", "hs_survey_type", "hs_value", "hs_survey_id",
+                                 "hs_response_group", "hs_createdate", "hs_object_id"},
+        "deals": {"dealstage", "closedate", "amount", "amount_in_home_currency", "deal_currency_code",
+                  "closed_lost_reason", "pipeline", "dealname", "createdate", "hs_object_id"},
+    }
 
-    def __init__(self, token: str, objects: dict | None = None):
+    def __init__(self, token: str, objects: dict | None = None, known: dict | None = None):
         super().__init__(f"Bearer {token}")
         self.objects = objects or {}            # "tickets" / "feedback_submissions" -> [{"id", "properties"}]
         self.indexes: dict = {}
+        self.known = known or {kind: names | {key for o in self.objects.get(kind, []) for key in o["properties"]}
+                               for kind, names in self.DEFAULTS.items()}
+        self.currency = "EUR"
 
     def route(self, method, path, query, body):
         parts = path.strip("/").split("/")
         if method == "POST" and len(parts) == 5 and parts[:3] == ["crm", "v3", "objects"] and parts[4] == "search":
             return self.search(parts[3], body or {})
+        if method == "GET" and len(parts) == 4 and parts[:3] == ["crm", "v3", "properties"]:
+            return {"results": [{"name": name, "label": name.replace("_", " ").capitalize(), "type": "string",
+                                 "fieldType": "text", "groupName": parts[3], "hidden": False}
+                                for name in sorted(self.known.get(parts[3], ()))]}
+        if method == "GET" and path == "/account-info/v3/details":
+            return {"portalId": 62515, "timeZone": "Europe/Paris", "companyCurrency": self.currency,
+                    "utcOffset": "+01:00", "utcOffsetMilliseconds": 3600000}
         return super().route(method, path, query, body)
 
     def search(self, kind: str, body: dict):
@@ -230,7 +252,7 @@ class HubSpot(ApiEmulator):
             raise ApiError(400, f"search results are capped at {self.CAP}")
         found = self.candidates(kind, body)
         page = found[after:after + limit]
-        wanted = body.get("properties") or []
+        wanted = [name for name in body.get("properties") or [] if name in self.known.get(kind, ())]
         results = [{"id": o["id"], "properties": {k: o["properties"].get(k) for k in wanted},
                     "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z", "archived": False}
                    for o in page]

@@ -144,7 +144,7 @@ def test_no_credential_follows_a_redirect_to_another_host(redirected, case):
     result = run_plugin(plugin, *args(api.url), "-vvv", env={"TK": SECRET})
     assert api.requests, result.stdout
     assert elsewhere.requests, f"the redirect was not followed: {result.stdout}"
-    for method, path, headers, body in elsewhere.requests:
+    for _, path, headers, body in elsewhere.requests:
         sent = json.dumps([path, headers]) + body.decode("latin-1")
         for form in FORMS:
             assert form not in sent, f"{case}: {form!r} reached the other host: {sent}"
@@ -154,7 +154,7 @@ def test_no_credential_follows_a_redirect_to_another_host(redirected, case):
                or b64(f"{EMAIL}/token:{SECRET}") in value for value in first.values()), first
     assert result.code == 3, result.stdout
     assert f"redirected to {elsewhere.url[7:]}, which answered HTTP 401" in result.text, result.text
-    assert f"only (point the check at the API's own host)" in result.text
+    assert "only (point the check at the API's own host)" in result.text
     everything = result.stdout + result.stderr
     assert SECRET not in everything and COOKIE not in everything
 

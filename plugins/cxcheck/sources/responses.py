@@ -22,11 +22,20 @@ CLOCK_SKEW = 300                # seconds another clock may run ahead of ours be
 
 
 class Rejects:
-    """Counts of skipped rows by reason, with the first few row numbers of each."""
+    """Counts of rejected rows by reason, with the first few row numbers of each; apart, the rows
+    skipped for a reason that says nothing of the data's quality (an optional question left
+    unanswered): never rejects, never in the rejected share."""
 
     def __init__(self):
         self.reasons: dict[str, list] = {}
         self.count = 0
+        self.skipped = 0
+        self.skipped_at: list = []
+
+    def skip(self, where) -> None:
+        self.skipped += 1
+        if len(self.skipped_at) < MAX_EXAMPLES:
+            self.skipped_at.append(where)
 
     def add(self, reason: str, where) -> None:
         self.count += 1
