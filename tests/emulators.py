@@ -328,6 +328,8 @@ class HubSpot(ApiEmulator):
             return value is None
         if value is None:
             return False
+        if op in ("IN", "NOT_IN"):
+            return (value in flt["values"]) == (op == "IN")
         number = isinstance(value, float)
         wanted = float(flt["value"]) if number else flt["value"]
         if op == "EQ":

@@ -92,8 +92,8 @@ def test_hubspot_property_the_account_lacks_is_unknown_naming_it(emulator):
                         "--min-tickets", "1", env=ENV)
     assert result.code == 3, result.stdout
     assert result.text == ("CX SUPPORT UNKNOWN - HubSpot: no 'time_to_first_agent_reply' among the account's "
-                           "tickets properties (GET /crm/v3/properties/tickets) (absent from the 5 tickets of page 1 "
-                           "of the tickets): an API or configuration mismatch, not customer data")
+                           "tickets properties (GET /crm/v3/properties/tickets), and none in the 5 tickets of page 1 "
+                           "of the tickets: an API or configuration mismatch, not customer data")
     assert [r[1] for r in api.requests].count("/crm/v3/properties/tickets") == 1
 
 

@@ -48,8 +48,8 @@ class Fields:
             unknown = [name for name in missing if name not in self.known]
             if not unknown:
                 return missing
-            raise SourceError(f"{self.service}: no {quoted(unknown)} {self.listed} (absent from the {count} "
-                              f"{self.records} of {where}): {self.advice}")
+            raise SourceError(f"{self.service}: no {quoted(unknown)} {self.listed}, and none in the {count} "
+                              f"{self.records} of {where}: {self.advice}")
         raise SourceError(f"{self.service} answered {where} without {quoted(missing)} in any of its {count} "
                           f"{self.records}: {self.advice}")
 

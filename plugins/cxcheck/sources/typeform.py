@@ -59,10 +59,11 @@ class Typeform(ApiSource):
         params = {"page_size": PAGE_SIZE, "since": iso_time(since), "until": iso_time(until), "completed": "true"}
         items_read = Fields("Typeform", ("submitted_at",), "responses")
         answered = Fields("Typeform", (ref,), "responses", listing=self.form_refs,
-                          listed=f"field ref in form {form} (its definition lists none): check --field-ref")
+                          listed=f"field ref in form {form}'s definition",
+                          advice="a configuration mismatch (check --field-ref), not customer data")
         numbers = Fields("Typeform", ("number",), f"answers to field {ref}",
-                         advice="a configuration mismatch: --field-ref names a field without numbers (a rating, "
-                                "opinion scale or NPS field has them)")
+                         advice="a configuration mismatch (--field-ref names a field without numbers; a rating, "
+                                "opinion scale or NPS field has them), not customer data")
         page = 1
         while True:
             body = client.get_json(url, params=params, what=f"page {page}")
