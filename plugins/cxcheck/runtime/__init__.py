@@ -54,7 +54,8 @@ __all__ = [
     "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record",
     "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text",
     "excerpt", "fmt_seconds", "header", "input_name", "install_masking", "log", "mask_identity", "masker",
-    "nagios_range", "name_value", "non_negative_float", "open_input", "parse_duration", "perf_label", "perf_value", "plugin",
+    "nagios_range", "name_value", "non_negative_float", "open_input", "parse_duration", "perf_label", "perf_value",
+    "plugin",
     "positive_float", "positive_int", "read_secret", "read_text", "read_token", "refuse_on_argv", "render",
     "run_plugin", "say_duration", "seconds_text", "timeout_seconds", "violation",
 ]
