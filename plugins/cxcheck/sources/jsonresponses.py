@@ -52,7 +52,8 @@ def read(client, rejects: Rejects, url: str, items_path: str, next_path: str | N
         for index, item in enumerate(items):
             where = f"page {page} item {index + 1}"
             fields.saw(item)
-            found = scored_item(item, score_field, date_field, parse_time, rejects, where, scale)
+            found = scored_item(item, score_field, date_field, parse_time, rejects, where, scale,
+                                f"field {date_field!r}")
             if found:
                 yield found
         fields.check(f"page {page}")
