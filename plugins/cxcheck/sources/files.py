@@ -235,7 +235,7 @@ def add_field_arguments(options) -> None:
     """Which column or field holds the score and the date: exports and JSON endpoints alike."""
     options.add("--score-column", "--score-field", dest="score_column", metavar="NAME",
                 help="the score column or field (default: the first named like score, rating, nps, "
-                     "likelihood; JSON: score)")
+                     "likelihood; JSON: score); NAME#2 is the second of two columns so named")
     options.add("--date-column", "--date-field", dest="date_column", metavar="NAME",
                 help="the date column or field (default: the first named like date, created_at, "
                      "submitted_at, timestamp; JSON: created_at)")
