@@ -25,8 +25,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import pytest
@@ -48,57 +46,15 @@ FORMS = [SECRET, quote(SECRET, safe=""), b64(f"{SECRET}:"), b64(f"{USER}:{SECRET
          COOKIE]
 
 
-class Recorder:
-    """A server on `host` that records every request and answers with `answer(handler)`."""
-
-    def __init__(self, host: str, answer):
-        self.requests: list[tuple] = []
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _any(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                recorder.requests.append((self.command, self.path, dict(self.headers), body))
-                status, headers, payload = answer(self)
-                data = payload.encode()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _any
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://{host}:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
-def redirected():
+def redirected(site):
     """(the API's server, the other host's server): every answer of the first is a 307 to the
     same path and query on the second, with a cookie; the second refuses with 401."""
-    elsewhere = Recorder("127.0.0.2", lambda handler: (401, {"Content-Type": "application/json"},
-                                                       json.dumps({"error": "who are you?"})))
-    api = Recorder("127.0.0.1", lambda handler: (307, {"Location": elsewhere.url + handler.path,
-                                                       "Set-Cookie": f"sid={COOKIE}; Path=/"}, ""))
-    yield api, elsewhere
-    api.stop()
-    elsewhere.stop()
+    elsewhere = site({"*": (401, {"Content-Type": "application/json"}, json.dumps({"error": "who are you?"}))},
+                     host="127.0.0.2")
+    api = site({"*": (307, {}, lambda handler, body: (307, {"Location": elsewhere.url + handler.path,
+                                                            "Set-Cookie": f"sid={COOKIE}; Path=/"}, ""))})
+    return api, elsewhere
 
 
 NOW = ("--now", "2026-11-01T00:00:00Z")

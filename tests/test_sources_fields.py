@@ -26,20 +26,6 @@ TOKEN = "tok-Fields-Secret-31"
 ENV = {"TK": TOKEN}
 
 
-@pytest.fixture
-def emulator():
-    started = []
-
-    def start(made, rename=None):
-        made.rename = rename
-        started.append(made.start())
-        return made
-
-    yield start
-    for made in started:
-        made.stop()
-
-
 def answers(count=5, hours_ago=24, score=9):
     return [(NOW_EPOCH - hours_ago * 3600 - n * 60, score) for n in range(count)]
 

@@ -42,19 +42,6 @@ TOKEN = "tok-Vendor-Secret-77"
 ENV = {"TK": TOKEN}
 
 
-@pytest.fixture
-def emulator():
-    started = []
-
-    def start(made):
-        started.append(made.start())
-        return made
-
-    yield start
-    for made in started:
-        made.stop()
-
-
 # 1. HubSpot ------------------------------------------------------------------------------------
 
 def hs_ticket(number, created_hours_ago, reply_ms=None, closed_hours_ago=None, name="time_to_first_agent_reply"):
