@@ -81,8 +81,8 @@ def test_funnel_steps_worst_step_and_a_significant_drop(site):
     assert result.code == 1
     # Mixpanel's default conversion window, 30 days: the days read ended that long before --now.
     assert ("Mixpanel funnel 7509: dates 2026-10-31..2026-10-31 in Europe/Paris (the project's time zone), whole "
-            "days that ended at least the 30d conversion window (sent as length 30 day) before --now: later "
-            "customers may still convert") in result.long_output
+            "days whose 30d conversion window (sent as length 30 day) had passed by --now: later days are still "
+            "converting") in result.long_output
     assert "window 2026-10-31T10:00:00Z..2026-11-01T10:00:00Z (UTC): 60 of 2000 entered" in result.long_output
     assert [params for params, _ in seen] == [
         {"project_id": "12345", "funnel_id": "7509", "from_date": "2026-10-31", "to_date": "2026-10-31",

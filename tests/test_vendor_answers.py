@@ -182,9 +182,9 @@ def test_mixpanel_compares_mature_days_only(emulator):
                         "--conversion-window", "5d", "--max-drop", "20", "-v", env=ENV)
     assert result.code == 0, result.stdout
     assert result.text == "CX CONVERSION OK - conversion 5% (10 of 200 entered) over 1d, 5% 7d earlier"
-    assert ("Mixpanel funnel 7509: dates 2026-11-09..2026-11-09 in UTC (the project's time zone), whole days that "
-            "ended at least the 5d conversion window (sent as length 5 day) before --now: later customers may "
-            "still convert") in result.long_output
+    assert ("Mixpanel funnel 7509: dates 2026-11-09..2026-11-09 in UTC (the project's time zone), whole days whose "
+            "5d conversion window (sent as length 5 day) had passed by --now: later days are still converting"
+            ) in result.long_output
     queries = [r[2] for r in api.requests]
     assert [(q["from_date"], q["length"], q["length_unit"]) for q in queries] == [
         ("2026-11-09", "5", "day"), ("2026-11-02", "5", "day")]

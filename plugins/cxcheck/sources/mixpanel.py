@@ -108,8 +108,8 @@ class Mixpanel(ApiSource):
             params["workspace_id"] = args.workspace_id
         body = client.get_json(client.url("/funnels"), params=params, what=f"funnel {args.funnel_id} {first}..{last}")
         note = (f"Mixpanel funnel {args.funnel_id}: dates {first}..{last} in {args.project_timezone} "
-                f"(the project's time zone), whole days that ended at least the {self.length} conversion window "
-                f"(sent as length {length} {unit}) before --now: later customers may still convert")
+                f"(the project's time zone), whole days whose {self.length} conversion window (sent as length "
+                f"{length} {unit}) had passed by --now: later days are still converting")
         return Funnel(summed_steps(body), note)
 
 
