@@ -206,6 +206,7 @@ def test_undocumented_shapes_are_unknown_naming_the_key(site, body, reason):
     (["--project-timezone", "Mars/Olympus"], "--project-timezone 'Mars/Olympus' is not a time zone such as "
                                              "Europe/Paris or UTC"),
     (["--funnel-id", "signup"], "--mixpanel needs --funnel-id, the saved funnel's number"),
+    (["--conversion-window", "120d"], "--conversion-window 120d: Mixpanel takes a conversion window of at most 90d"),
 ])
 def test_configuration_errors_say_what_to_give(args, reason):
     result = mixpanel("http://127.0.0.1:9", *args)
