@@ -8,7 +8,7 @@ import re
 import time
 from datetime import UTC, datetime
 
-from cxcheck.runtime import Record, SourceError  # SourceError: the sources import it from here
+from cxcheck.runtime import Record, SourceError, excerpt  # SourceError: the sources import it from here
 
 MAX_EXAMPLES = 5
 NUMBER = re.compile(r"^\s*[+-]?\d+(?:[.,]0*)?\s*$")
@@ -57,8 +57,6 @@ class Rejects:
         sample, advice = self.samples.get(reason, (None, None))
         if callable(advice):
             advice = advice(sample)
-        from cxcheck.runtime import excerpt
-
         shown = f", such as {excerpt(repr(str(sample)), 60)}" if sample is not None else ""
         return shown, f": {advice}" if advice else ""
 
