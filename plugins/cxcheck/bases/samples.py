@@ -67,7 +67,9 @@ class RejectedContext(CountContext):
             reasons = resource.rejects.reasons
             text += f", most: {max(reasons, key=lambda reason: reasons[reason][0])}"
             text += "".join(f"; {hint}" for hint in resource.hints)
-        return self.result_cls(nagiosplugin.Unknown, f"{text}: the {resource.measures} would lie", metric)
+        text += f": the {resource.measures} would lie"
+        worst = "" if self.most else resource.rejects.worst()   # the commonest reason, its value, what to do
+        return self.result_cls(nagiosplugin.Unknown, text + (f"; {worst}" if worst else ""), metric)
 
 
 class LowSampleContext(CountContext):

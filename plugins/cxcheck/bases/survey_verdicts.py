@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.bases.samples import LowSampleContext, RejectedContext, StatisticContext, Trust, in_unit, range_text
+from cxcheck.bases.samples import (
+    CountContext,
+    LowSampleContext,
+    RejectedContext,
+    StatisticContext,
+    Trust,
+    in_unit,
+    range_text,
+)
 from cxcheck.runtime import MaybeContext, Note, fmt_number, notes
 
 
 def few_responses(metric, verdicts) -> str:
+    resource = verdicts.resource
     count = f"only {metric.value} responses" if metric.value else "no responses"
-    return f"{count} in {verdicts.resource.window} (at least {verdicts.minimum} needed to judge)"
+    hint = f"; {resource.hint}" if resource.hint and not metric.value else ""     # the source's word on where
+    return f"{count} in {resource.window} (at least {verdicts.minimum} needed to judge){hint}"
 
 
 def survey_verdicts(resource, args, low_sample_state) -> list:
@@ -32,6 +42,8 @@ def survey_verdicts(resource, args, low_sample_state) -> list:
     ]
     if resource.reports_unanswered:
         contexts.append(MaybeContext("response_rate"))
+    if resource.reports_skipped:
+        contexts.append(CountContext("skipped"))
     if args.max_drop:
         contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
     return [*contexts, SurveySummary(resource, args)]
@@ -117,6 +129,14 @@ class SurveySummary(nagiosplugin.Summary):
     def verbose(self, results):
         r = self.resource
         lines = [f"{r.statistic.breakdown(r.current)}; {r.read} rows read, {r.rejects.count} rejected"]
+        if r.reports_skipped:
+            skipped = r.rejects
+            lines[0] += f", {skipped.skipped} skipped the question"
+            if skipped.skipped:
+                more = ", ..." if skipped.skipped > len(skipped.skipped_at) else ""
+                places = ", ".join(map(str, skipped.skipped_at)) + more
+                lines.append(f"{skipped.skipped} skipped the question (optional, left unanswered: neither read nor "
+                             f"rejected) ({places})")
         if r.reports_unanswered:
             offered = r.current.responses + r.unanswered
             lines.append(f"response rate {fmt_number(r.response_rate)}%: {r.current.responses} "

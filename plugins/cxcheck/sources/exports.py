@@ -33,20 +33,39 @@ def _open(path: str):
 
 
 def _pick(names: list[str], wanted: str | None, defaults, what: str, option: str, path: str) -> int:
+    """The index of the column `wanted` names (NAME, or NAME#N for the Nth of several so named),
+    or else of the first named like one of `defaults`. A name that several columns share is
+    ambiguous: an error naming it, unless NAME#N picks one."""
     lowered = [_normal(n) for n in names]
     if wanted:
         if _normal(wanted) in lowered:
-            return lowered.index(_normal(wanted))
+            return _only(names, lowered, lowered.index(_normal(wanted)), option, path)
+        base, _, nth = wanted.rpartition("#")
+        same = [i for i, name in enumerate(lowered) if name == _normal(base)] if nth.isdigit() else []
+        if same and 1 <= int(nth) <= len(same):
+            return same[int(nth) - 1]
         raise SourceError(f"{path}: no column {wanted!r} (columns: {_shown(names)})")
     for index, name in enumerate(lowered):      # a column named exactly so wins over a longer name
         if name in defaults:
-            return index
+            return _only(names, lowered, index, option, path)
     for hint in defaults:
         for index, name in enumerate(lowered):
             if hint in name:
-                return index
+                return _only(names, lowered, index, option, path)
     raise SourceError(f"{path}: no {what} column (none named like {', '.join(defaults)}); name it with {option} "
                       f"(columns: {_shown(names)})")
+
+
+def _only(names: list[str], lowered: list[str], index: int, option: str, path: str) -> int:
+    """`index`, when no other column shares its name: two `created_at` with different values
+    would be read as the first without a word."""
+    same = [i for i, name in enumerate(lowered) if name == lowered[index]]
+    if len(same) > 1:
+        name = names[index].strip()
+        picks = " or ".join(repr(f"{name}#{n}") for n in range(1, len(same) + 1))
+        raise SourceError(f"{path}: {len(same)} columns named {_shown([name])} (columns "
+                          f"{', '.join(str(i + 1) for i in same)}): say which with {option or 'its option'} {picks}")
+    return index
 
 
 def optional_column(names: list[str], wanted, defaults, path: str, what: str = "", option: str = "",
@@ -56,7 +75,8 @@ def optional_column(names: list[str], wanted, defaults, path: str, what: str = "
     if required or wanted:
         return _pick(names, wanted, defaults, what, option, path)
     lowered = [_normal(n) for n in names]
-    return next((lowered.index(name) for name in defaults if name in lowered), None)
+    found = next((lowered.index(name) for name in defaults if name in lowered), None)
+    return None if found is None else _only(names, lowered, found, option, path)
 
 
 def _normal(name: str) -> str:

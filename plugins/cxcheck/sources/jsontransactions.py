@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from cxcheck.runtime import log
+from cxcheck.runtime import excerpt, log
 from cxcheck.sources.base import ApiSource, ConfigError, SourceError
 from cxcheck.sources.transactions import Measure, counted, in_window
 
@@ -79,9 +79,9 @@ class JsonTransactions(ApiSource):
         except ValueError:
             raise SourceError(f"{option} gives {_short(found)}, not a number") from None
         if math.isnan(value) or math.isinf(value):
-            raise SourceError(f"{option} gives {found!r}, not a finite number")
+            raise SourceError(f"{option} gives {_short(found)}, not a finite number")
         if value < 0:
-            raise SourceError(f"{option} gives {found!r}: a count cannot be negative")
+            raise SourceError(f"{option} gives {_short(found)}: a count cannot be negative")
         return value
 
 
@@ -92,4 +92,4 @@ def _short(value, limit: int = 60) -> str:
         text = json.dumps(value)
     except (TypeError, ValueError):
         text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return excerpt(text, limit - 3)

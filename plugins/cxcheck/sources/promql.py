@@ -1,5 +1,6 @@
-"""Prometheus's HTTP API: instant queries, one number each; the base of every source that reads a
-Prometheus server (a funnel, a latency histogram, the transactions' success).
+"""Prometheus's HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/): instant
+queries, one number each; the base of every source that reads a Prometheus server (a funnel, a
+latency histogram, the transactions' success).
 
 GET {base}/api/v1/query?query=Q[&time=T] answers
 `{"status":"success","data":{"resultType":"vector"|"scalar","result":...}}`, values as strings

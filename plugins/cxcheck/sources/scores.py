@@ -76,20 +76,21 @@ def score_problem(raw, scale: Scale = NPS_SCALE) -> str:
     return f"score not {scale}" if scale.words else "score not a whole number"
 
 
-def scored(raw_score, raw_date, parse_time, rejects: Rejects, where, scale: Scale = NPS_SCALE):
+def scored(raw_score, raw_date, parse_time, rejects: Rejects, where, scale: Scale = NPS_SCALE,
+           column: str | None = None):
     """(time, score) of one response, or None once the reason it cannot be used is counted."""
     score = parse_score(raw_score, scale)
     if score is None:
         rejects.add(score_problem(raw_score, scale), where)
         return None
-    when = dated(raw_date, parse_time, rejects, where)
+    when = dated(raw_date, parse_time, rejects, where, column=column)
     return None if when is None else (when, score)
 
 
 def scored_item(item, score_key: str, date_key: str, parse_time, rejects: Rejects, where,
-                scale: Scale = NPS_SCALE):
+                scale: Scale = NPS_SCALE, column: str | None = None):
     """scored() of one JSON item, which has to be an object."""
     if not isinstance(item, dict):
         rejects.add("not a JSON object", where)
         return None
-    return scored(item.get(score_key), item.get(date_key), parse_time, rejects, where, scale)
+    return scored(item.get(score_key), item.get(date_key), parse_time, rejects, where, scale, column)

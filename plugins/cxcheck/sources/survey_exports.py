@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from cxcheck.runtime.times import FUTURE, TimeParser
 from cxcheck.sources.base import Source
-from cxcheck.sources.exports import DATE_NAMES, _pick, csv_export, jsonl_items, wide_rows
-from cxcheck.sources.rows import Rejects
+from cxcheck.sources.exports import DATE_NAMES, _pick, _shown, csv_export, jsonl_items, wide_rows
+from cxcheck.sources.rows import Rejects, reject_date
 from cxcheck.sources.scores import NPS_SCALE, Scale, parse_score, score_problem, scored_item
 
 SCORE_NAMES = ("score", "rating", "nps", "likelihood")
@@ -23,6 +23,7 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
     with csv_export(path) as (names, reader):
         score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
         date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
+        column = f"column {_shown([names[date_at]])}"
         for row in wide_rows(reader, max(score_at, date_at), rejects):
             raw = row[score_at]
             score = scores.get(raw)
@@ -43,7 +44,7 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
             if when is None:
                 when = parse_time(raw)
             if when is None:
-                rejects.add(parse_time.problem, reader.line_num)
+                reject_date(rejects, parse_time.problem, reader.line_num, raw, column)
                 continue
             if when > latest:
                 rejects.add(FUTURE, reader.line_num)
@@ -57,7 +58,7 @@ def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, d
     parse_time = TimeParser(date_formats)
     score_key, date_key = score_field or "score", date_field or "created_at"
     for number, item in jsonl_items(path, rejects):
-        found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale)
+        found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale, f"field {date_key!r}")
         if found:
             yield found
 
@@ -66,7 +67,7 @@ def add_field_arguments(options) -> None:
     """Which column or field holds the score and the date: exports and JSON endpoints alike."""
     options.add("--score-column", "--score-field", dest="score_column", metavar="NAME",
                 help="the score column or field (default: the first named like score, rating, nps, "
-                     "likelihood; JSON: score)")
+                     "likelihood; JSON: score); NAME#2 is the second of two columns so named")
     options.add("--date-column", "--date-field", dest="date_column", metavar="NAME",
                 help="the date column or field (default: the first named like date, created_at, "
                      "submitted_at, timestamp; JSON: created_at)")
