@@ -32,6 +32,9 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
   window sets `can_compare` False and says why in `why_not_compare`);
 - churn: `read_churn(windows, rejects)` gives a churn.Churn per window (who could be lost, who
   was, the value and reasons), all windows in one pass; `rows` then says how many rows it used.
+- reviews: `read_reviews(since, until, rejects)` yields sources.reviews.Review (time, 1-5 stars,
+  version, text) of (since, until] at least; the class is a reviews.ReviewSource, which says how
+  far back the store's reviews are whole (`covered_since`) and may give the store's `overall()`.
 """
 
 from __future__ import annotations
