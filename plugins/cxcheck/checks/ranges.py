@@ -78,16 +78,17 @@ class FloorContext(MaybeContext):
     `verdicts.judged` says whether the numbers may be judged at all (enough volume, readable rows);
     the resource's `interval` is the statistic's (low, high)."""
 
-    def __init__(self, name: str, verdicts, warning, critical, significant: bool):
+    def __init__(self, name: str, verdicts, warning, critical, significant: bool, interval_of=None):
         super().__init__(name, warning, critical)
         self.verdicts, self.significant = verdicts, significant
+        self.interval_of = interval_of or (lambda resource: resource.interval)    # of a resource's other metrics
 
     def evaluate(self, metric, resource):
         if metric.value is None or not self.verdicts.judged:
             return self.result_cls(nagiosplugin.Ok, None, metric)
         for state, bound in self.given():
             if self.significant:
-                low, high = resource.interval
+                low, high = self.interval_of(resource)
                 if interval_violates(bound, low, high):
                     return self.result_cls(state, f"whole interval outside {bound}", metric)
             elif not bound.match(metric.value):

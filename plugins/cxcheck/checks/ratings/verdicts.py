@@ -1,0 +1,207 @@
+"""The verdicts of check_cx_ratings: Contexts judge, the Summary words what they judged.
+
+Order of trust: reviews readable (trust.RejectedContext), enough reviews (ReviewsContext), then
+the floors on the average and the ceilings on the low share (ranges.FloorContext, with
+--significant by their intervals), the drop from the previous window (DropContext) and the
+ceilings on the negative comments (--sentiment)."""
+
+from __future__ import annotations
+
+import time
+
+import nagiosplugin
+
+from cxcheck import runtime
+from cxcheck.checks.ranges import FloorContext, breach_text, breached_not_significantly, range_text
+from cxcheck.checks.trust import CountContext, RejectedContext, Trust
+from cxcheck.runtime import MaybeContext
+
+
+def stars(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}".rstrip("0").rstrip(".") + "%"
+
+
+class ReviewsContext(CountContext):
+    """Under --min-volume nothing is judged, and the state is --low-volume-state."""
+
+    def __init__(self, verdicts: Trust, state):
+        super().__init__("reviews")
+        self.verdicts, self.state = verdicts, state
+
+    def evaluate(self, metric, resource):
+        if self.verdicts.low_sample and not self.verdicts.unreadable:
+            count = f"only {metric.value} reviews" if metric.value else "no reviews"
+            return self.result_cls(self.state, f"{count} in {resource.window} (at least "
+                                   f"{self.verdicts.args.min_volume} needed to judge)", metric)
+        return self.result_cls(nagiosplugin.Ok, None, metric)
+
+
+class DropContext(MaybeContext):
+    """The average's drop in stars from the previous window; with --significant only when the
+    whole interval of the drop exceeds --max-drop."""
+
+    def __init__(self, verdicts: Trust):
+        super().__init__("rating_previous")
+        self.verdicts = verdicts
+
+    def evaluate(self, metric, resource):
+        args = self.verdicts.args
+        if not args.max_drop or metric.value is None or not self.verdicts.judged:
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        if resource.previous.responses < args.min_volume:
+            resource.notes.append(f"previous {resource.window}: {resource.previous.responses} reviews, too few to "
+                                  f"compare (--min-volume {args.min_volume})")
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        drop = metric.value - resource.current.value
+        if drop <= args.max_drop:
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        text = f"dropped {stars(drop)} stars from {stars(metric.value)} in the previous {resource.window} " \
+               f"(> {args.max_drop:g})"
+        if args.significant:
+            from cxcheck.stats import drop_lower_bound
+
+            least, level = drop_lower_bound(resource.previous, resource.current, resource.confidence), \
+                f"{resource.confidence * 100:g}%"
+            if least <= args.max_drop:
+                resource.notes.append(f"{text}, not significantly: at {level} the drop may be as small as "
+                                      f"{stars(max(least, 0))}")
+                return self.result_cls(nagiosplugin.Ok, None, metric)
+            text += f", significantly: at least {stars(least)} at {level}"
+        return self.result_cls(nagiosplugin.Warn, text, metric)
+
+
+class RatingsSummary(nagiosplugin.Summary):
+    def __init__(self, resource, args):
+        self.resource, self.args = resource, args
+
+    def _score(self) -> str:
+        r = self.resource
+        if r.current.value is None:
+            return f"no reviews in {r.window}"
+        low, high = r.interval
+        return (f"rating {stars(r.current.value)} ({r.confidence * 100:g}% CI {stars(low)}..{stars(high)}, "
+                f"n={r.current.responses}) over {r.window}, {percent(r.low_share().value)} low (1-2 stars)")
+
+    def _after(self) -> str:
+        r, text = self.resource, ""
+        if r.previous_whole and r.previous.value is not None:
+            text += f", previous {stars(r.previous.value)}"
+        if r.comments is not None:
+            from cxcheck.checks.comments import share_words
+
+            text += f"; {share_words(r.comments)}"
+        if not r.whole:
+            text += f" ({r.source.name} covers only since {when(r.source.covered_since)})"
+        return text
+
+    def ok(self, results):
+        volume = results["reviews"]
+        if volume.hint:
+            shown = f"; rating {stars(self.resource.current.value)} not judged" if self.resource.current.responses \
+                else ""
+            return volume.hint + shown
+        args, bounds = self.args, []
+        breached = breached_not_significantly(args, self.resource.current.value)
+        if breached is not None:
+            bounds.append(f"{breach_text(breached, self.resource.current.value)} but not significantly")
+        elif args.warning or args.critical:
+            bounds.append(range_text(nagiosplugin.Range(args.warning or args.critical)))
+        if args.warning_low_share or args.critical_low_share:
+            bounds.append("low share " + range_text(nagiosplugin.Range(args.warning_low_share or
+                                                                       args.critical_low_share), "%"))
+        return self._score() + (f", {', '.join(bounds)}" if bounds else "") + self._after()
+
+    def problem(self, results):
+        worst = results.first_significant
+        name = worst.metric.name
+        if name in ("rating", "low_share", "negative_share"):
+            context = worst.metric.contextobj
+            bound = context.critical if worst.state == nagiosplugin.Critical else context.warning
+            what = {"rating": "rating", "low_share": "low share", "negative_share": "negative comments"}[name]
+            unit = "" if name == "rating" else "%"
+            significantly = "significantly " if self.args.significant else ""
+            return f"{self._score()}, {what} {significantly}{breach_text(bound, worst.metric.value, unit)}" + \
+                self._after()
+        if name == "rating_previous":
+            return f"{self._score()}, {worst.hint}" + self._after()
+        if name == "reviews" and self.resource.current.responses:
+            return f"{worst.hint}; rating {stars(self.resource.current.value)} not judged"
+        return worst.hint
+
+    def verbose(self, results):
+        r = self.resource
+        problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
+                    if result.state != nagiosplugin.Ok and result.hint]
+        lines = [f"{r.window} to {when(r.now)}: " + star_counts(r.current.counts)]
+        lines.append(f"previous {r.window}: " + (star_counts(r.previous.counts) if r.previous_whole else
+                                                 f"not whole in what {r.source.name} gives, not compared"))
+        lines += coverage_lines(r) + version_lines(r)
+        if r.overall is not None:
+            lines.append(f"{r.source.name} average of all ratings: {stars(r.overall[0])} ({r.overall[1]} ratings)")
+        if r.comments is not None:
+            from cxcheck.checks.comments import lines as comment_lines
+
+            lines += comment_lines(r.comments, self.args.themes, r.confidence, r.window)
+        lines.append(f"{r.read} reviews read, {r.rejects.count} rejected")
+        return problems + r.notes + lines + r.rejects.lines("item")
+
+
+def star_counts(counts: list[int]) -> str:
+    n = sum(counts)
+    if not n:
+        return "no reviews"
+    return f"{n} reviews: " + ", ".join(f"{stars_} {'star' if stars_ == 1 else 'stars'} {count}"
+                                        for stars_, count in zip(range(5, 0, -1), reversed(counts)))
+
+
+def coverage_lines(r) -> list[str]:
+    if r.whole:
+        return []
+    note = f": {r.source.coverage_note}" if r.source.coverage_note else ""
+    return [f"{r.source.name} gave reviews since {when(r.source.covered_since)} only{note}"]
+
+
+def version_lines(r) -> list[str]:
+    if not r.source.versions:
+        return [f"versions: {r.source.name} gives no app version per review"] if r.current.responses else []
+    worst = r.most_complained_version()
+    if worst is None:
+        return []
+    version, lows, reviews, average = worst
+    low_total = sum(r.current.counts[:2])
+    return [f"most complained-about version: {version} ({lows} of the {low_total} low reviews; {reviews} reviews "
+            f"of it average {stars(average)})"]
+
+
+def when(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
+
+
+def ratings_check(run: runtime.Run) -> nagiosplugin.Check:
+    """The whole check for a run: source, resource, contexts, summary."""
+    from cxcheck.checks.comments import Comments, check_sentiment_arguments, negative_share_context
+    from cxcheck.checks.ratings.resource import Ratings
+    from cxcheck.sources.registry import open_source
+
+    args = run.args
+    check_sentiment_arguments(args)
+    source = open_source(run, "reviews")
+    now = args.now if args.now is not None else time.time()
+    comments = Comments(args.language, now - args.window, now, args.window) if args.sentiment else None
+    resource = Ratings(source, args.window, now, args.confidence, comments)
+    verdicts = Trust(resource, args, args.min_volume)
+    contexts = [
+        FloorContext("rating", verdicts, args.warning, args.critical, args.significant),
+        FloorContext("low_share", verdicts, args.warning_low_share, args.critical_low_share, args.significant,
+                     interval_of=lambda r: r.low_interval),
+        ReviewsContext(verdicts, run.state(args.low_volume_state)),
+        RejectedContext(verdicts),
+        DropContext(verdicts),
+    ]
+    if comments is not None:
+        contexts.append(negative_share_context(verdicts, args))
+    return nagiosplugin.Check(resource, *contexts, RatingsSummary(resource, args))
