@@ -88,6 +88,15 @@ def negative_share_context(verdicts, args):
                         interval_of=lambda resource: resource.comments.interval)
 
 
+def breach_words(result, args) -> str:
+    """How a judged share left its range, for after share_words(): 'above ceiling 30%'."""
+    from cxcheck.checks.ranges import breach_text
+
+    context = result.metric.contextobj
+    bound = context.critical if result.state == nagiosplugin.Critical else context.warning
+    return ("significantly " if args.significant else "") + breach_text(bound, result.metric.value, "%")
+
+
 def share_words(comments: Comments) -> str:
     """For the status line: 'negative comments 34% (+12 points)'."""
     current, previous = comments.share(), comments.share("previous")

@@ -97,7 +97,14 @@ class SurveySummary(nagiosplugin.Summary):
         previous = self.resource.previous.value
         if self.args.max_drop and previous is not None:
             text += f", previous {self.resource.statistic.format(previous)}"
-        return text
+        return text + self._comments()
+
+    def _comments(self) -> str:
+        if self.resource.comments is None:
+            return ""
+        from cxcheck.checks.comments import share_words
+
+        return f"; {share_words(self.resource.comments)}"
 
     def _breached_not_significantly(self):
         return breached_not_significantly(self.args, self.resource.current.value)
@@ -112,7 +119,11 @@ class SurveySummary(nagiosplugin.Summary):
             below = "significantly below" if self.args.significant else "below"
             return f"{self._score()} {below} floor {floor_text(floor)}"
         if worst.metric.name == f"{self.label}_previous":
-            return f"{self._score()}, {worst.hint}"
+            return f"{self._score()}, {worst.hint}" + self._comments()
+        if worst.metric.name == "negative_share":
+            from cxcheck.checks.comments import breach_words
+
+            return f"{self._score()}{self._comments()} {breach_words(worst, self.args)}"
         shown = worst.metric.name == "responses" and self.resource.current.responses
         return f"{worst.hint}" + (f"; {self._score()}" if shown else "")
 
@@ -126,6 +137,10 @@ class SurveySummary(nagiosplugin.Summary):
                          f"no survey offered in {r.window}")
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
+        if r.comments is not None:
+            from cxcheck.checks.comments import lines as comment_lines
+
+            lines += comment_lines(r.comments, self.args.themes, r.confidence, r.window)
         return problems + r.notes + lines + r.rejects.lines()
 
 

@@ -67,6 +67,8 @@ class Source:
     survey_kinds = None             # responses: the survey kinds it holds ("NPS", "CSAT"); None: any
     reports_unanswered = False      # responses: also yields surveys offered and not answered
     business_hours = False          # tickets: gives times in business hours too
+    has_comments = False            # responses: can hand each answer's free text to `comments`
+    comments = None                 # set by a check that wants them: called (time, text) while reading
 
     @classmethod
     def add_arguments(cls, options: Options) -> None:

@@ -118,10 +118,14 @@ class RatingsSummary(nagiosplugin.Summary):
     def problem(self, results):
         worst = results.first_significant
         name = worst.metric.name
-        if name in ("rating", "low_share", "negative_share"):
+        if name == "negative_share":
+            from cxcheck.checks.comments import breach_words
+
+            return f"{self._score()}{self._after()} {breach_words(worst, self.args)}"
+        if name in ("rating", "low_share"):
             context = worst.metric.contextobj
             bound = context.critical if worst.state == nagiosplugin.Critical else context.warning
-            what = {"rating": "rating", "low_share": "low share", "negative_share": "negative comments"}[name]
+            what = {"rating": "rating", "low_share": "low share"}[name]
             unit = "" if name == "rating" else "%"
             significantly = "significantly " if self.args.significant else ""
             return f"{self._score()}, {what} {significantly}{breach_text(bound, worst.metric.value, unit)}" + \
