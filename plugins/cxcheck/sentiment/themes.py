@@ -47,10 +47,17 @@ class Themes:
     def top(self, most: int = 5) -> list[tuple[str, int]]:
         """The most frequent words and pairs, (as typed, comments), pairs first when as frequent."""
         words = self._merged_plurals()
-        chosen = [(pair, n) for pair, n in self.pairs.items() if n > 1]
-        chosen += list(words.items())
-        chosen.sort(key=lambda item: (-item[1], -item[0].count(" "), item[0]))
-        return [(self._shown(key), n) for key, n in chosen[:most]]
+        candidates = [(pair, n) for pair, n in self.pairs.items() if n > 1] + list(words.items())
+        candidates.sort(key=lambda item: (-item[1], -item[0].count(" "), item[0]))
+        chosen, covered = [], {}
+        for key, n in candidates:
+            if all(covered.get(word) == n for word in key.split()):
+                continue            # said already by a pair as frequent ("late delivery" covers "late")
+            chosen.append((key, n))
+            covered.update((word, n) for word in key.split() if word not in covered)
+            if len(chosen) == most:
+                break
+        return [(self._shown(key), n) for key, n in chosen]
 
     def _merged_plurals(self) -> Counter:
         words = Counter(self.words)
