@@ -2,9 +2,9 @@
 
 Counted once per comment (a comment repeating "late late late" is one comment about lateness),
 words folded for counting ("livraison" and "Livraison", "reçu" and "recu") and shown as most
-often typed; a plural counts with its singular when both occur. Pairs are neighbours once stop
-words are out ("still waiting refund" gives "waiting refund"); a pair is shown only when more
-than one comment uses it.
+often typed; a plural counts with its singular when both occur. Pairs are neighbours in a clause once stop
+words are out ("still waiting for the refund" gives "waiting refund"); a pair is shown only when
+more than one comment uses it, and a word only when no pair as frequent already says it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ MIN_LETTERS = 3
 # Phrases that are one thing: kept whole ("mise à jour", not "mise" and "jour").
 SET_PHRASES = re.compile(r"\b(?:mises? [àa] jour|service client|service après[- ]vente|point relais|"
                          r"customer service|money back|tracking number)\b", re.IGNORECASE)
+CLAUSE = re.compile(r"[.,;:!?()\[\]\n]+")
 TYPED_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
@@ -32,17 +33,21 @@ class Themes:
     def add(self, text: str) -> None:
         self.comments += 1
         text = SET_PHRASES.sub(lambda match: match.group(0).replace(" ", "-"), text)
-        kept = []
-        for raw in TYPED_WORD.findall(text):
-            key = fold(raw)
-            if "'" in key and key not in self.stop_words:      # "j'attends", "l'appli": the word after
-                key, raw = key.rsplit("'", 1)[1], re.split("['’]", raw)[-1]
-            if len(key) < MIN_LETTERS or key in self.stop_words or not key.replace("-", "").isalpha():
-                continue
-            kept.append(key)
-            self.typed.setdefault(key, Counter())[raw.lower()] += 1
-        self.words.update(set(kept))
-        self.pairs.update({f"{a} {b}" for a, b in zip(kept, kept[1:]) if a != b})
+        words, pairs = set(), set()
+        for clause in CLAUSE.split(text):           # a pair never spans a comma: "basket, still no refund"
+            kept = []
+            for raw in TYPED_WORD.findall(clause):
+                key = fold(raw)
+                if "'" in key and key not in self.stop_words:      # "j'attends", "l'appli": the word after
+                    key, raw = key.rsplit("'", 1)[1], re.split("['’]", raw)[-1]
+                if len(key) < MIN_LETTERS or key in self.stop_words or not key.replace("-", "").isalpha():
+                    continue
+                kept.append(key)
+                self.typed.setdefault(key, Counter())[raw.lower()] += 1
+            words.update(kept)
+            pairs.update(f"{a} {b}" for a, b in zip(kept, kept[1:]) if a != b)
+        self.words.update(words)
+        self.pairs.update(pairs)
 
     def top(self, most: int = 5) -> list[tuple[str, int]]:
         """The most frequent words and pairs, (as typed, comments), pairs first when as frequent."""

@@ -16,6 +16,9 @@ from cxcheck.checks.ranges import FloorContext, breach_text, breached_not_signif
 from cxcheck.checks.trust import CountContext, RejectedContext, Trust
 from cxcheck.runtime import MaybeContext
 
+# What a range's hint ("< 4") is about, in the long output's problem lines.
+NAMES = {"rating": "rating ", "low_share": "low share ", "negative_share": "negative comments "}
+
 
 def stars(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
@@ -138,8 +141,8 @@ class RatingsSummary(nagiosplugin.Summary):
 
     def verbose(self, results):
         r = self.resource
-        problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
-                    if result.state != nagiosplugin.Ok and result.hint]
+        problems = [f"{str(result.state).upper()}: {NAMES.get(result.metric.name, '')}{result.hint}"
+                    for result in results if result.state != nagiosplugin.Ok and result.hint]
         lines = [f"{r.window} to {when(r.now)}: " + star_counts(r.current.counts)]
         lines.append(f"previous {r.window}: " + (star_counts(r.previous.counts) if r.previous_whole else
                                                  f"not whole in what {r.source.name} gives, not compared"))
