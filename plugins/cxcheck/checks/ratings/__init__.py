@@ -72,10 +72,41 @@ def build_parser() -> runtime.Parser:
     return parser
 
 
+def ratings_check(run: runtime.Run):
+    """The whole check for a run: source, resource, contexts, summary."""
+    import time
+
+    import nagiosplugin
+
+    from cxcheck.checks.comments import Comments, check_sentiment_arguments, negative_share_context
+    from cxcheck.checks.ranges import FloorContext
+    from cxcheck.checks.ratings.resource import Ratings
+    from cxcheck.checks.ratings.verdicts import DropContext, RatingsSummary, ReviewsContext
+    from cxcheck.checks.trust import RejectedContext, Trust
+    from cxcheck.sources.registry import open_source
+
+    args = run.args
+    check_sentiment_arguments(args)
+    source = open_source(run, "reviews")
+    now = args.now if args.now is not None else time.time()
+    comments = Comments(args.language, now - args.window, now, args.window) if args.sentiment else None
+    resource = Ratings(source, args.window, now, args.confidence, comments)
+    verdicts = Trust(resource, args, args.min_volume)
+    contexts = [
+        FloorContext("rating", verdicts, args.warning, args.critical, args.significant),
+        FloorContext("low_share", verdicts, args.warning_low_share, args.critical_low_share, args.significant,
+                     interval_of=lambda r: r.low_interval),
+        ReviewsContext(verdicts, run.state(args.low_volume_state)),
+        RejectedContext(verdicts),
+        DropContext(verdicts),
+    ]
+    if comments is not None:
+        contexts.append(negative_share_context(verdicts, args))
+    return nagiosplugin.Check(resource, *contexts, RatingsSummary(resource, args))
+
+
 @runtime.plugin("CX RATINGS", build_parser)
 def main(run: runtime.Run):
-    from cxcheck.checks.ratings.verdicts import ratings_check
-
     return ratings_check(run)
 
 

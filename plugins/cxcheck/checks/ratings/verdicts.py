@@ -11,9 +11,8 @@ import time
 
 import nagiosplugin
 
-from cxcheck import runtime
-from cxcheck.checks.ranges import FloorContext, breach_text, breached_not_significantly, range_text
-from cxcheck.checks.trust import CountContext, RejectedContext, Trust
+from cxcheck.checks.ranges import breach_text, breached_not_significantly, range_text
+from cxcheck.checks.trust import CountContext, Trust
 from cxcheck.runtime import MaybeContext
 
 # What a range's hint ("< 4") is about, in the long output's problem lines.
@@ -186,29 +185,3 @@ def version_lines(r) -> list[str]:
 
 def when(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
-
-
-def ratings_check(run: runtime.Run) -> nagiosplugin.Check:
-    """The whole check for a run: source, resource, contexts, summary."""
-    from cxcheck.checks.comments import Comments, check_sentiment_arguments, negative_share_context
-    from cxcheck.checks.ratings.resource import Ratings
-    from cxcheck.sources.registry import open_source
-
-    args = run.args
-    check_sentiment_arguments(args)
-    source = open_source(run, "reviews")
-    now = args.now if args.now is not None else time.time()
-    comments = Comments(args.language, now - args.window, now, args.window) if args.sentiment else None
-    resource = Ratings(source, args.window, now, args.confidence, comments)
-    verdicts = Trust(resource, args, args.min_volume)
-    contexts = [
-        FloorContext("rating", verdicts, args.warning, args.critical, args.significant),
-        FloorContext("low_share", verdicts, args.warning_low_share, args.critical_low_share, args.significant,
-                     interval_of=lambda r: r.low_interval),
-        ReviewsContext(verdicts, run.state(args.low_volume_state)),
-        RejectedContext(verdicts),
-        DropContext(verdicts),
-    ]
-    if comments is not None:
-        contexts.append(negative_share_context(verdicts, args))
-    return nagiosplugin.Check(resource, *contexts, RatingsSummary(resource, args))
