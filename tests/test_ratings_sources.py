@@ -348,3 +348,12 @@ def test_trustpilot_key_rejected_masked_and_rate_limited():
     assert "tp-Wrong-7" not in wrong.stdout + wrong.stderr
     assert limited.code == 3 and "Trustpilot rate limited (429), Retry-After 30 s exceeds the" in limited.text
     assert shape.code == 3 and "Trustpilot answered reviews page 1 without 'reviews'" in shape.text
+
+
+def test_a_slow_store_is_cut_at_the_deadline():
+    with stores.Trustpilot(UNIT, "tp-Key-42", [{"when": NOW_EPOCH - 3600, "stars": 5, "text": "x"}]) as api:
+        api.delay = 5
+        result = ratings("--trustpilot", UNIT, "--token-env", "TP_KEY", "--api-url", api.url, "-t", "1",
+                         env={"TP_KEY": "tp-Key-42"})
+    assert result.code == 2, result.stdout                            # --timeout-state: critical by default
+    assert "timed out" in result.text and "Trustpilot reviews page 1" in result.text, result.text
