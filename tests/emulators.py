@@ -67,7 +67,7 @@ class ApiEmulator:
                 else:
                     try:
                         status, headers, body = 200, {}, emulator.route(self.command, parts.path, query,
-                                                                        json.loads(raw) if raw else None)
+                                                                        decoded(raw, self.headers))
                     except ApiError as exc:
                         status, headers, body = exc.status, {}, {"error": str(exc)}
                     if isinstance(body, dict) and emulator.drop:
@@ -116,6 +116,15 @@ class ApiEmulator:
 
     def paths(self) -> list[str]:
         return [path for _, path, _, _ in self.requests]
+
+
+def decoded(raw: bytes, headers):
+    """A request's body: JSON, or a form (OAuth token requests) as a dict of its first values."""
+    if not raw:
+        return None
+    if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+        return {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    return json.loads(raw)
 
 
 class ApiError(Exception):

@@ -8,12 +8,9 @@ A review here is a dict: when (unix seconds), stars, version, title, text."""
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from emulators import ApiEmulator, ApiError
 
@@ -153,60 +150,33 @@ class GooglePlay(ApiEmulator):
         return answer
 
 
-class GoogleOAuth:
+class GoogleOAuth(ApiEmulator):
     """POST /token: an RS256 assertion of the service account (iss, scope androidpublisher, aud
     this token URI, at most an hour) traded for an access token (RFC 7523 JWT bearer grant)."""
 
     def __init__(self, public_key, client_email: str, access_token: str):
+        super().__init__(authorization=None)
         self.public_key, self.client_email, self.access_token = public_key, client_email, access_token
         self.grants: list[dict] = []
-        emulator = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                status, answer = emulator.grant({k: v[0] for k, v in parse_qs(raw).items()})
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-
-    def grant(self, form: dict):
+    def route(self, method, path, query, body):
         import jwt
 
+        if (method, path) != ("POST", "/token"):
+            return super().route(method, path, query, body)
+        form = body or {}
         self.grants.append(form)
         if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
-            return 400, {"error": "unsupported_grant_type"}
+            raise ApiError(400, "unsupported_grant_type")
         try:
             claims = jwt.decode(form.get("assertion", ""), self.public_key, algorithms=["RS256"],
                                 audience=f"{self.url}/token", options={"require": ["exp", "iat", "iss", "aud"]})
         except jwt.PyJWTError as exc:
-            return 400, {"error": "invalid_grant", "error_description": f"Invalid JWT: {exc}"}
+            raise ApiError(400, f"invalid_grant: Invalid JWT: {exc}") from None
         if claims["iss"] != self.client_email or "androidpublisher" not in claims.get("scope", "") \
                 or claims["exp"] - claims["iat"] > 3600:
-            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
-        return 200, {"access_token": self.access_token, "expires_in": 3599, "token_type": "Bearer"}
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+            raise ApiError(400, "invalid_grant: Invalid JWT Signature.")
+        return {"access_token": self.access_token, "expires_in": 3599, "token_type": "Bearer"}
 
 
 class Trustpilot(ApiEmulator):

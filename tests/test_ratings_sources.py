@@ -307,7 +307,7 @@ def test_google_play_refusals(tmp_path, rsa_key):
                             "--api-url", api.url)
         bad_file = ratings("--google-play", "com.example.shop", "--token-file", str(not_json), "--api-url", api.url)
     assert wrong_key.code == 3 and wrong_key.text.startswith(
-        "CX RATINGS UNKNOWN - Google OAuth answered HTTP 400: {\"error\": \"invalid_grant\""), wrong_key.stdout
+        "CX RATINGS UNKNOWN - Google OAuth answered HTTP 400: {\"error\": \"invalid_grant: Invalid JWT: Signature"), wrong_key.stdout
     assert bad_file.code == 3 and bad_file.text == (f"CX RATINGS UNKNOWN - --google-play: {not_json} is not a service "
                                                     "account's JSON key (no client_email or private_key)")
     assert api.requests == []
