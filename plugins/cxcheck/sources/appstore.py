@@ -33,7 +33,7 @@ class AppStore(ReviewSource, ApiSource):
     @classmethod
     def add_arguments(cls, options):
         options.add("--country", default="us", metavar="CC",
-                    help="--app-store, --app-store-connect: the store's country, two letters (default us)")
+                    help="--app-store: the store's country, two letters (default us)")
 
     def __init__(self, value, run):
         super().__init__(value, run)

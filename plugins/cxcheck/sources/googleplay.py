@@ -3,7 +3,8 @@
 (--token-file) signs an assertion traded at the key's token_uri for an access token.
 
 Google gives only the reviews that have text, created or changed in the last week, newest
-first; star-only ratings never come through this API. A window longer than a week is not whole,
+first, each dated by its last change (an edited review counts when it was edited); star-only
+ratings never come through this API. A window longer than a week is not whole,
 and the check says so: for a month's average, use an export of the Play Console's reviews."""
 
 from __future__ import annotations
