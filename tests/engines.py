@@ -31,6 +31,7 @@ def console_scripts() -> dict[str, str]:
 
 
 def module_exists(module: str) -> bool:
+    """A module of this checkout: a file, or a package (a plugin with private modules)."""
     path = PLUGINS / module.replace(".", "/")
     return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
 

@@ -71,8 +71,8 @@ def test_english_export_with_sentiment(english_csv):
     result = ratings("--csv", english_csv, "-w", "3.5:", "-c", "2.5:", "--warning-low-share", "50", "--sentiment",
                      "--warning-negative", "50", "--language", "en", "--min-volume", "5", "-v")
     assert result.code == 1, result.stdout
-    assert result.text == ("CX RATINGS WARNING - rating 3.2 (95% CI 2.2..4.2, n=10) over 30d, 40% low (1-2 stars), "
-                           "rating below floor 3.5, previous 4; negative comments 40% (+20 points)")
+    assert result.text == ("CX RATINGS WARNING - rating 3.2 (95% CI 2.2..4.2, n=10) over 30d, 40% low (1-2 stars) "
+                           "(rating < 3.5), previous 4; negative comments 40% (+20 points)")
     assert result.value("negative_share") == 40 and result.perfdata["negative_share"][1] == "50"
     assert "sentiment: 4 of 10 comments negative, 40% (95% CI 16.8..68.7%) over 30d" in result.long_output
     assert "sentiment: previous 30d: 1 of 5 negative, 20%" in result.long_output
@@ -88,7 +88,7 @@ def test_french_export_with_sentiment_in_either_language_option(french_jsonl):
                          "--critical-negative", "45", "-v")
         assert result.code == 2, result.stdout
         assert result.text == ("CX RATINGS CRITICAL - rating 3.25 (95% CI 2.04..4.46, n=8) over 30d, 37.5% low "
-                               "(1-2 stars); negative comments 50% above ceiling 45%")
+                               "(1-2 stars); negative comments 50% (> 45%)")
         assert "sentiment: 4 of 8 comments negative, 50% (95% CI 21.5..78.5%) over 30d" in result.long_output
         assert any(line.startswith("themes of the negative comments: livraison (3), livraison retard (2), "
                                    "catastrophique (1)")
@@ -103,7 +103,7 @@ def test_significant_negative_share_needs_the_whole_interval(french_jsonl):
 
 def test_significant_floor_and_drop(english_csv):
     floor = ratings("--csv", english_csv, "--min-volume", "5", "-w", "3.5:", "--significant")
-    assert floor.code == 0 and "below floor 3.5 but not significantly" in floor.text, floor.stdout
+    assert floor.code == 0 and "rating < 3.5 but not significantly" in floor.text, floor.stdout
     drop = ratings("--csv", english_csv, "--min-volume", "5", "--max-drop", "0.5", "--significant", "-v")
     # 4 - 3.2 = 0.8 > 0.5, but the drop's interval reaches below 0.5 with these few reviews
     assert drop.code == 0 and any("not significantly" in line for line in drop.long_output), drop.stdout
@@ -148,7 +148,7 @@ def test_nps_and_csat_sentiment_from_exports(tmp_path):
                      "--warning-negative", "60")
     assert nps.code == 1, nps.stdout
     assert nps.text == ("CX NPS WARNING - NPS 0 (95% CI -98..98, n=4) over 30d; negative comments 66.7% "
-                        "(+66.7 points) above ceiling 60%")
+                        "(+66.7 points) (> 60%)")
     # CSAT in French from JSON Lines: 5 4 1 2 on 1-5, CSAT 50%; 2 negative comments of 4.
     lines = [("2026-10-30T10:00:00Z", 5, "Très bien, merci"), ("2026-10-29T10:00:00Z", 4, "Livraison rapide"),
              ("2026-10-28T10:00:00Z", 1, "Je ne recommande pas"), ("2026-10-27T10:00:00Z", 2, "Colis jamais reçu")]

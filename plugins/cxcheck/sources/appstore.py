@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ApiSource, ConfigError, SourceError
-from cxcheck.sources.responses import Rejects, TimeParser
 from cxcheck.sources.reviews import ReviewSource, review
+from cxcheck.sources.rows import Rejects
 
 PAGES = 10                      # the feed ends there: page 11 is refused
 PER_PAGE = 50

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ApiSource, ConfigError
-from cxcheck.sources.responses import Rejects, TimeParser
 from cxcheck.sources.reviews import ReviewSource, review
+from cxcheck.sources.rows import Rejects
 
 LIMIT = 200
 TERRITORY = re.compile(r"^[A-Z]{3}$")
@@ -22,6 +23,7 @@ class AppStoreConnect(ReviewSource, ApiSource):
     default_api = "https://api.appstoreconnect.apple.com"
     rate_limit = "App Store Connect gives each key an hourly budget, its X-Rate-Limit header"
     versions = False
+    key_file = True                 # the .p8 key: several lines
 
     @classmethod
     def add_arguments(cls, options):

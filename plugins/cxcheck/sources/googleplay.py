@@ -13,9 +13,10 @@ import json
 import re
 
 from cxcheck.runtime import masker
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ApiSource, ConfigError, SourceError
-from cxcheck.sources.responses import Rejects, TimeParser
 from cxcheck.sources.reviews import ReviewSource, review
+from cxcheck.sources.rows import Rejects
 
 PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+$")
 WEEK = 7 * 86400
@@ -30,6 +31,7 @@ class GooglePlay(ReviewSource, ApiSource):
     default_api = "https://androidpublisher.googleapis.com"
     rate_limit = "the Play Developer API's reviews quota is per hour"
     coverage_note = "Google Play's API gives only reviews with text created or changed in the last week"
+    key_file = True                 # the service account's JSON key: several lines
 
     def __init__(self, value, run):
         super().__init__(value, run)

@@ -12,8 +12,10 @@ milliseconds, calendar time (HubSpot gives no business-hours version of them).
 
 from __future__ import annotations
 
-from cxcheck.sources.base import ApiSource
-from cxcheck.sources.responses import Rejects, Scale, SourceError, TimeParser, dated, parse_score, score_problem, scored
+from cxcheck.runtime.times import TimeParser
+from cxcheck.sources.base import ApiSource, SourceError
+from cxcheck.sources.rows import Rejects, dated
+from cxcheck.sources.scores import Scale, parse_score, score_problem, scored
 from cxcheck.sources.tickets import duration
 
 PAGE = 200

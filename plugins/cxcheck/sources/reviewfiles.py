@@ -3,9 +3,10 @@ review tool's export, a script's output). Streamed: one row in memory at a time.
 
 from __future__ import annotations
 
-from cxcheck.sources.files import csv_export, jsonl_items, optional_column, wide_rows
-from cxcheck.sources.responses import Rejects, TimeParser
+from cxcheck.runtime.times import TimeParser
+from cxcheck.sources.exports import csv_export, jsonl_items, optional_column, wide_rows
 from cxcheck.sources.reviews import ReviewSource, review
+from cxcheck.sources.rows import Rejects
 
 STAR_NAMES = ("stars", "rating", "star_rating", "score")
 DATE_NAMES = ("date", "created_at", "submitted_at", "review_date", "updated", "timestamp", "time")

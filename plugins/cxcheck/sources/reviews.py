@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from cxcheck.runtime import Record
 from cxcheck.sources.base import Source
-from cxcheck.sources.responses import Rejects, Scale, scored
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.scores import Scale, scored
 
 STARS = Scale(1, 5, kind="stars")
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ApiSource, ConfigError
-from cxcheck.sources.responses import Rejects, TimeParser
 from cxcheck.sources.reviews import ReviewSource, review
+from cxcheck.sources.rows import Rejects
 
 PER_PAGE = 100
 UNIT = re.compile(r"^[0-9a-fA-F]{24}$")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from cxcheck.runtime.times import TimeParser, iso_time
 from cxcheck.sources.base import ApiSource, ConfigError
-from cxcheck.sources.responses import Rejects, Scale, TimeParser, iso_time, scored
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.scores import Scale, scored
 
 PAGE_SIZE = 1000
 

@@ -14,9 +14,9 @@ the window, and a previous window it does not cover is not compared.
 from __future__ import annotations
 
 from cxcheck import runtime
-from cxcheck.checks.comments import add_sentiment_arguments
-from cxcheck.checks.ranges import confidence, now_time
-from cxcheck.runtime import Duration
+from cxcheck.bases.comments import add_sentiment_arguments
+from cxcheck.runtime import Duration, confidence
+from cxcheck.runtime.times import now_time
 
 EXAMPLES = """
   # an app in the French App Store (public feed, no account): warn under 4 stars, critical under 3.5
@@ -78,11 +78,9 @@ def ratings_check(run: runtime.Run):
 
     import nagiosplugin
 
-    from cxcheck.checks.comments import Comments, check_sentiment_arguments, negative_share_context
-    from cxcheck.checks.ranges import FloorContext
+    from cxcheck.bases.comments import Comments, check_sentiment_arguments
     from cxcheck.checks.ratings.resource import Ratings
-    from cxcheck.checks.ratings.verdicts import DropContext, RatingsSummary, ReviewsContext
-    from cxcheck.checks.trust import RejectedContext, Trust
+    from cxcheck.checks.ratings.verdicts import ratings_verdicts
     from cxcheck.sources.registry import open_source
 
     args = run.args
@@ -91,18 +89,7 @@ def ratings_check(run: runtime.Run):
     now = args.now if args.now is not None else time.time()
     comments = Comments(args.language, now - args.window, now, args.window) if args.sentiment else None
     resource = Ratings(source, args.window, now, args.confidence, comments)
-    verdicts = Trust(resource, args, args.min_volume)
-    contexts = [
-        FloorContext("rating", verdicts, args.warning, args.critical, args.significant),
-        FloorContext("low_share", verdicts, args.warning_low_share, args.critical_low_share, args.significant,
-                     interval_of=lambda r: r.low_interval),
-        ReviewsContext(verdicts, run.state(args.low_volume_state)),
-        RejectedContext(verdicts),
-        DropContext(verdicts),
-    ]
-    if comments is not None:
-        contexts.append(negative_share_context(verdicts, args))
-    return nagiosplugin.Check(resource, *contexts, RatingsSummary(resource, args))
+    return nagiosplugin.Check(resource, *ratings_verdicts(resource, args, run.state(args.low_volume_state)))
 
 
 @runtime.plugin("CX RATINGS", build_parser)

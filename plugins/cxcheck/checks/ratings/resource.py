@@ -8,7 +8,7 @@ from collections import Counter
 
 import nagiosplugin
 
-from cxcheck.checks.trust import RejectsRows
+from cxcheck.bases.samples import RejectsRows
 from cxcheck.runtime import perf_value
 
 LOW = (1, 2)                    # the stars of a low review
@@ -19,7 +19,7 @@ class Ratings(RejectsRows, nagiosplugin.Resource):
     measures = "rating"
 
     def __init__(self, source, window, now: float, confidence: float, comments=None):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
         from cxcheck.stats import Mean
 
         self.source, self.window, self.now, self.confidence = source, window, now, confidence
@@ -31,7 +31,6 @@ class Ratings(RejectsRows, nagiosplugin.Resource):
         self.read = 0
         self.interval = None
         self.overall = None
-        self.notes: list[str] = []
 
     @property
     def sample_size(self) -> int:

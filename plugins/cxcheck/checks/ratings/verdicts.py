@@ -1,9 +1,9 @@
 """The verdicts of check_cx_ratings: Contexts judge, the Summary words what they judged.
 
-Order of trust: reviews readable (trust.RejectedContext), enough reviews (ReviewsContext), then
-the floors on the average and the ceilings on the low share (ranges.FloorContext, with
---significant by their intervals), the drop from the previous window (DropContext) and the
-ceilings on the negative comments (--sentiment)."""
+Order of trust (bases/samples.py): reviews readable (RejectedContext), enough reviews
+(LowSampleContext, --min-volume), then the floors on the average and the ceilings on the low
+share (StatisticContext, with --significant by their own intervals), the drop from the previous
+window (DropContext) and the ceilings on the negative comments (--sentiment)."""
 
 from __future__ import annotations
 
@@ -11,35 +11,42 @@ import time
 
 import nagiosplugin
 
-from cxcheck.checks.ranges import breach_text, breached_not_significantly, range_text
-from cxcheck.checks.trust import CountContext, Trust
-from cxcheck.runtime import MaybeContext
+from cxcheck.bases.samples import LowSampleContext, RejectedContext, StatisticContext, Trust, in_unit, range_text
+from cxcheck.runtime import MaybeContext, Note, fmt_number, notes
 
-# What a range's hint ("< 4") is about, in the long output's problem lines.
-NAMES = {"rating": "rating ", "low_share": "low share ", "negative_share": "negative comments "}
+# What a range's hint ("< 4") is about, in the status line and the long output.
+NAMES = {"rating": "rating", "low_share": "low share", "negative_share": "negative comments"}
 
 
 def stars(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+    return "-" if value is None else fmt_number(value, 2)
 
 
 def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}".rstrip("0").rstrip(".") + "%"
+    return "-" if value is None else fmt_number(value) + "%"
 
 
-class ReviewsContext(CountContext):
-    """Under --min-volume nothing is judged, and the state is --low-volume-state."""
+def few_reviews(metric, verdicts) -> str:
+    count = f"only {metric.value} reviews" if metric.value else "no reviews"
+    return f"{count} in {verdicts.resource.window} (at least {verdicts.minimum} needed to judge)"
 
-    def __init__(self, verdicts: Trust, state):
-        super().__init__("reviews")
-        self.verdicts, self.state = verdicts, state
 
-    def evaluate(self, metric, resource):
-        if self.verdicts.low_sample and not self.verdicts.unreadable:
-            count = f"only {metric.value} reviews" if metric.value else "no reviews"
-            return self.result_cls(self.state, f"{count} in {resource.window} (at least "
-                                   f"{self.verdicts.args.min_volume} needed to judge)", metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
+def ratings_verdicts(resource, args, low_volume_state) -> list:
+    """The contexts and the summary of check_cx_ratings over `resource` (a resource.Ratings)."""
+    verdicts = Trust(resource, args, args.min_volume)
+    contexts = [
+        StatisticContext("rating", verdicts, args.warning, args.critical, args.significant),
+        StatisticContext("low_share", verdicts, args.warning_low_share, args.critical_low_share, args.significant,
+                         in_unit("%"), interval_of=lambda r: r.low_interval),
+        LowSampleContext("reviews", verdicts, low_volume_state, few_reviews),
+        RejectedContext(verdicts),
+        DropContext(verdicts),
+    ]
+    if resource.comments is not None:
+        from cxcheck.bases.comments import negative_share_context
+
+        contexts.append(negative_share_context(verdicts, args))
+    return [*contexts, RatingsSummary(resource, args)]
 
 
 class DropContext(MaybeContext):
@@ -55,9 +62,8 @@ class DropContext(MaybeContext):
         if not args.max_drop or metric.value is None or not self.verdicts.judged:
             return self.result_cls(nagiosplugin.Ok, None, metric)
         if resource.previous.responses < args.min_volume:
-            resource.notes.append(f"previous {resource.window}: {resource.previous.responses} reviews, too few to "
-                                  f"compare (--min-volume {args.min_volume})")
-            return self.result_cls(nagiosplugin.Ok, None, metric)
+            return Note(nagiosplugin.Ok, f"previous {resource.window}: {resource.previous.responses} reviews, too "
+                                         f"few to compare (--min-volume {args.min_volume})", metric)
         drop = metric.value - resource.current.value
         if drop <= args.max_drop:
             return self.result_cls(nagiosplugin.Ok, None, metric)
@@ -69,9 +75,8 @@ class DropContext(MaybeContext):
             least, level = drop_lower_bound(resource.previous, resource.current, resource.confidence), \
                 f"{resource.confidence * 100:g}%"
             if least <= args.max_drop:
-                resource.notes.append(f"{text}, not significantly: at {level} the drop may be as small as "
-                                      f"{stars(max(least, 0))}")
-                return self.result_cls(nagiosplugin.Ok, None, metric)
+                return Note(nagiosplugin.Ok, f"{text}, not significantly: at {level} the drop may be as small as "
+                                             f"{stars(max(least, 0))}", metric)
             text += f", significantly: at least {stars(least)} at {level}"
         return self.result_cls(nagiosplugin.Warn, text, metric)
 
@@ -93,7 +98,7 @@ class RatingsSummary(nagiosplugin.Summary):
         if r.previous_whole and r.previous.value is not None:
             text += f", previous {stars(r.previous.value)}"
         if r.comments is not None:
-            from cxcheck.checks.comments import share_words
+            from cxcheck.bases.comments import share_words
 
             text += f"; {share_words(r.comments)}"
         if not r.whole:
@@ -107,31 +112,21 @@ class RatingsSummary(nagiosplugin.Summary):
                 else ""
             return volume.hint + shown
         args, bounds = self.args, []
-        breached = breached_not_significantly(args, self.resource.current.value)
-        if breached is not None:
-            bounds.append(f"{breach_text(breached, self.resource.current.value)} but not significantly")
-        elif args.warning or args.critical:
-            bounds.append(range_text(nagiosplugin.Range(args.warning or args.critical)))
-        if args.warning_low_share or args.critical_low_share:
-            bounds.append("low share " + range_text(nagiosplugin.Range(args.warning_low_share or
-                                                                       args.critical_low_share), "%"))
+        for name, given, unit in (("rating", args.warning or args.critical, ""),
+                                  ("low_share", args.warning_low_share or args.critical_low_share, "%")):
+            if results[name].hint:              # outside a range, not significantly
+                bounds.append(f"{NAMES[name]} {results[name].hint}")
+            elif given:
+                bounds.append(("" if name == "rating" else "low share ") + range_text(nagiosplugin.Range(given), unit))
         return self._score() + (f", {', '.join(bounds)}" if bounds else "") + self._after()
 
     def problem(self, results):
         worst = results.first_significant
         name = worst.metric.name
-        if name == "negative_share":
-            from cxcheck.checks.comments import breach_words
-
-            return f"{self._score()}{self._after()} {breach_words(worst, self.args)}"
-        if name in ("rating", "low_share"):
-            context = worst.metric.contextobj
-            bound = context.critical if worst.state == nagiosplugin.Critical else context.warning
-            what = {"rating": "rating", "low_share": "low share"}[name]
-            unit = "" if name == "rating" else "%"
-            significantly = "significantly " if self.args.significant else ""
-            return f"{self._score()}, {what} {significantly}{breach_text(bound, worst.metric.value, unit)}" + \
-                self._after()
+        if name == "negative_share":         # after the share it judges: "negative comments 50% (> 45%)"
+            return f"{self._score()}{self._after()} ({worst.hint})"
+        if name in NAMES:
+            return f"{self._score()} ({NAMES[name]} {worst.hint}){self._after()}"
         if name == "rating_previous":
             return f"{self._score()}, {worst.hint}" + self._after()
         if name == "reviews" and self.resource.current.responses:
@@ -140,7 +135,8 @@ class RatingsSummary(nagiosplugin.Summary):
 
     def verbose(self, results):
         r = self.resource
-        problems = [f"{str(result.state).upper()}: {NAMES.get(result.metric.name, '')}{result.hint}"
+        problems = [f"{str(result.state).upper()}: " + " ".join(filter(None, (NAMES.get(result.metric.name),
+                                                                                 result.hint)))
                     for result in results if result.state != nagiosplugin.Ok and result.hint]
         lines = [f"{r.window} to {when(r.now)}: " + star_counts(r.current.counts)]
         lines.append(f"previous {r.window}: " + (star_counts(r.previous.counts) if r.previous_whole else
@@ -149,11 +145,11 @@ class RatingsSummary(nagiosplugin.Summary):
         if r.overall is not None:
             lines.append(f"{r.source.name} average of all ratings: {stars(r.overall[0])} ({r.overall[1]} ratings)")
         if r.comments is not None:
-            from cxcheck.checks.comments import lines as comment_lines
+            from cxcheck.bases.comments import lines as comment_lines
 
             lines += comment_lines(r.comments, self.args.themes, r.confidence, r.window)
         lines.append(f"{r.read} reviews read, {r.rejects.count} rejected")
-        return problems + r.notes + lines + r.rejects.lines("item")
+        return problems + notes(results) + lines + r.rejects.lines("item")
 
 
 def star_counts(counts: list[int]) -> str:

@@ -14,9 +14,9 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.ranges import confidence, now_time
-from cxcheck.checks.trust import RejectsRows
-from cxcheck.runtime import Duration, MaybeContext, perf_value
+from cxcheck.bases.samples import RejectsRows
+from cxcheck.runtime import Duration, confidence, fmt_number, perf_value
+from cxcheck.runtime.times import now_time
 
 
 class Statistic:
@@ -26,7 +26,7 @@ class Statistic:
     label = ""          # perfdata label of the value; also {label}_low, _high, _previous
     uom = ""            # of the value and its interval
     bounds = (0, 100)   # min and max of the value
-    scale = None        # the answers: a sources.responses.Scale
+    scale = None        # the answers: a sources.scores.Scale
 
     def tally(self, counts: list[int]):
         """The window's tally from the number of answers per score (index = score)."""
@@ -40,12 +40,13 @@ class Statistic:
         """The long output's first words: the tally's parts in plain counts."""
         raise NotImplementedError
 
+    @property
+    def unit_words(self) -> str:
+        """The unit after a number in words: "%" or nothing."""
+        return "%" if self.uom == "%" else ""
+
     def format(self, value: float | None) -> str:
-        return "-" if value is None else points(value) + ("%" if self.uom == "%" else "")
-
-
-def points(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
+        return "-" if value is None else fmt_number(value) + self.unit_words
 
 
 def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
@@ -71,7 +72,7 @@ def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
                        help="state under --min-responses (default unknown)")
     judge.add_argument("--max-drop", type=runtime.positive_float, metavar="POINTS",
                        help=f"warn when the {statistic.name} dropped more than this from the previous window")
-    from cxcheck.checks.comments import add_sentiment_arguments
+    from cxcheck.bases.comments import add_sentiment_arguments
 
     add_sentiment_arguments(parser)
 
@@ -81,7 +82,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
 
     def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
                  confidence_level: float, reports_unanswered: bool = False, comments=None):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.statistic = statistic
         self.read_answers = read
@@ -89,13 +90,12 @@ class Responses(RejectsRows, nagiosplugin.Resource):
         self.with_previous = with_previous
         self.confidence = confidence_level
         self.reports_unanswered = reports_unanswered     # the source counts surveys offered, not answered
-        self.comments = comments                         # --sentiment: checks.comments.Comments
+        self.comments = comments                         # --sentiment: bases.comments.Comments
         self.rejects = Rejects()
         self.current = self.previous = statistic.tally([0] * (statistic.scale.high + 1))
         self.unanswered = 0
         self.read = 0
         self.interval = None
-        self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
 
     @property
     def name(self):
@@ -155,14 +155,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
 
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     """The whole check for a survey plugin's run: source, resource, contexts, summary."""
-    from cxcheck.checks.survey_verdicts import (
-        DropContext,
-        FloorContext,
-        RejectedContext,
-        ResponsesContext,
-        SurveySummary,
-        Verdicts,
-    )
+    from cxcheck.bases.survey_verdicts import survey_verdicts
     from cxcheck.sources.registry import open_source
 
     args = run.args
@@ -172,31 +165,12 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
         statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop) or comments is not None,
         args.confidence, source.reports_unanswered, comments)
-    verdicts = Verdicts(responses, args)
-    label = statistic.label
-    contexts = [
-        FloorContext(label, verdicts, args.warning, args.critical, args.significant),
-        RejectedContext(verdicts),
-        ResponsesContext(verdicts, run.state(args.low_sample_state)),
-        *(MaybeContext(name) for name in (f"{label}_low", f"{label}_high")),
-        *(MaybeContext(name) for name, _, _ in statistic.parts(responses.current)),
-    ]
-    if source.reports_unanswered:
-        contexts.append(MaybeContext("response_rate"))
-    if args.max_drop:
-        contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
-    elif comments is not None:          # the previous window read for its comments: its value in perfdata too
-        contexts.append(MaybeContext(f"{label}_previous"))
-    if comments is not None:
-        from cxcheck.checks.comments import negative_share_context
-
-        contexts.append(negative_share_context(verdicts, args))
-    return nagiosplugin.Check(responses, *contexts, SurveySummary(responses, args))
+    return nagiosplugin.Check(responses, *survey_verdicts(responses, args, run.state(args.low_sample_state)))
 
 
 def survey_comments(args, source, now: float):
     """--sentiment: the comments the source hands over while it reads (exports only, so far)."""
-    from cxcheck.checks.comments import Comments, check_sentiment_arguments
+    from cxcheck.bases.comments import Comments, check_sentiment_arguments
 
     check_sentiment_arguments(args)
     if not args.sentiment:

@@ -1,4 +1,5 @@
-"""Survey exports on disk: CSV (as spreadsheets and survey tools write them) and JSON Lines.
+"""Exports on disk, from a survey tool, a help desk or a CRM: CSV (as spreadsheets and survey
+tools write them, the delimiter sniffed) and JSON Lines; the columns found by name.
 
 Both stream: one row in memory at a time, whatever the file's size.
 """
@@ -12,25 +13,12 @@ import io
 import itertools
 import json
 import re
-from datetime import UTC, datetime
 
 from cxcheck.runtime import open_input
-from cxcheck.sources.base import Source
-from cxcheck.sources.responses import (
-    FUTURE,
-    NPS_SCALE,
-    Rejects,
-    Scale,
-    SourceError,
-    TimeParser,
-    parse_score,
-    score_problem,
-    scored_item,
-)
+from cxcheck.sources.base import SourceError
+from cxcheck.sources.rows import Rejects
 
-SCORE_NAMES = ("score", "rating", "nps", "likelihood")
 DATE_NAMES = ("date", "created_at", "submitted_at", "timestamp", "time")
-COMMENT_NAMES = ("comment", "comments", "feedback", "reason", "verbatim", "text")
 DELIMITERS = (",", ";", "\t")
 MAX_FIELD = 1024 * 1024
 MAX_EXPORT = 4 * 1024 * 1024 * 1024     # bytes: ~100 million rows; a larger input is not an export
@@ -135,48 +123,6 @@ def wide_rows(reader, width: int, rejects: Rejects):
             rejects.add("missing columns", reader.line_num)
 
 
-def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=(),
-             scale: Scale = NPS_SCALE, comments=None, comment_column=None):
-    """Yield (time, score) from a CSV export; count the rows that cannot be read. With `comments`,
-    each answer's free text (--comment-column) goes to comments(time, text) as it is read."""
-    scores = scale.fast
-    parse_time = TimeParser(date_formats)
-    iso_first, fromisoformat, utc, latest = not date_formats, datetime.fromisoformat, UTC, parse_time.latest
-    with csv_export(path) as (names, reader):
-        score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
-        date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
-        comment_at = optional_column(names, comment_column, COMMENT_NAMES, path, "comment", "--comment-column",
-                                     comments is not None) if comments is not None else None
-        for row in wide_rows(reader, max(score_at, date_at, comment_at or 0), rejects):
-            raw = row[score_at]
-            score = scores.get(raw)
-            if score is None:
-                score = parse_score(raw, scale)
-            if score is None:
-                rejects.add(score_problem(raw, scale), reader.line_num)
-                continue
-            raw = row[date_at]
-            when = None
-            if iso_first:
-                # The common case, ISO 8601, straight to C; anything else takes the slow path.
-                try:
-                    stamp = fromisoformat(raw)
-                    when = (stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utc)).timestamp()
-                except (ValueError, OverflowError):
-                    pass
-            if when is None:
-                when = parse_time(raw)
-            if when is None:
-                rejects.add(parse_time.problem, reader.line_num)
-                continue
-            if when > latest:
-                rejects.add(FUTURE, reader.line_num)
-                continue
-            if comment_at is not None:
-                comments(when, row[comment_at])
-            yield when, score
-
-
 def jsonl_items(path: str, rejects: Rejects):
     """(line number, decoded item) of a JSON Lines file; a line that is not JSON is counted."""
     handle = _open(path)
@@ -202,60 +148,3 @@ def jsonl_items(path: str, rejects: Rejects):
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     finally:
         handle.close()
-
-
-def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, date_formats=(),
-               scale: Scale = NPS_SCALE, comments=None, comment_field=None):
-    """Yield (time, score) from JSON Lines: one object per line; with `comments`, as read_csv."""
-    parse_time = TimeParser(date_formats)
-    score_key, date_key = score_field or "score", date_field or "created_at"
-    for number, item in jsonl_items(path, rejects):
-        found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale)
-        if found:
-            if comments is not None:
-                comments(found[0], item.get(comment_field) if comment_field else
-                         next((item[name] for name in COMMENT_NAMES if name in item), None))
-            yield found
-
-
-def add_field_arguments(options) -> None:
-    """Which column or field holds the score and the date: exports and JSON endpoints alike."""
-    options.add("--score-column", "--score-field", dest="score_column", metavar="NAME",
-                help="the score column or field (default: the first named like score, rating, nps, "
-                     "likelihood; JSON: score)")
-    options.add("--date-column", "--date-field", dest="date_column", metavar="NAME",
-                help="the date column or field (default: the first named like date, created_at, "
-                     "submitted_at, timestamp; JSON: created_at)")
-    options.add("--date-format", action="append", default=[], metavar="STRPTIME",
-                help="a date format such as %%d/%%m/%%Y %%H:%%M, repeatable for mixed formats "
-                     "(default: ISO 8601 or unix seconds)")
-    options.add("--comment-column", "--comment-field", dest="comment_column", metavar="NAME",
-                help="the free text column or field, for --sentiment (default: the first named comment, "
-                     "comments, feedback, reason, verbatim, text)")
-
-
-class Export(Source):
-    """A survey export on disk (- for standard input), read by `reader` with the field options."""
-
-    add_arguments = staticmethod(add_field_arguments)
-    reader = staticmethod(read_csv)
-    has_comments = True
-
-    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
-        self.reading_input()
-        args = self.args
-        return self.reader(self.value, rejects, args.score_column, args.date_column, args.date_format, scale,
-                           self.comments, getattr(args, "comment_column", None))
-
-
-class CsvExport(Export):
-    name = "CSV export"
-    option, metavar = "--csv", "FILE"
-    help = "a CSV export (- for standard input)"
-
-
-class JsonLinesExport(Export):
-    name = "JSON Lines export"
-    option, metavar = "--jsonl", "FILE"
-    help = "JSON Lines, one response object per line"
-    reader = staticmethod(read_jsonl)

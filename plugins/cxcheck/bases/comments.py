@@ -14,7 +14,7 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.survey import points
+from cxcheck.runtime import fmt_number as points
 from cxcheck.runtime import perf_value
 
 LABEL = "negative_share"
@@ -82,19 +82,10 @@ class Comments:
 
 def negative_share_context(verdicts, args):
     """Ceilings on the negative share; with --significant, only a breach by the whole interval."""
-    from cxcheck.checks.ranges import FloorContext
+    from cxcheck.bases.samples import StatisticContext, in_unit
 
-    return FloorContext(LABEL, verdicts, args.warning_negative, args.critical_negative, args.significant,
-                        interval_of=lambda resource: resource.comments.interval)
-
-
-def breach_words(result, args) -> str:
-    """How a judged share left its range, for after share_words(): 'above ceiling 30%'."""
-    from cxcheck.checks.ranges import breach_text
-
-    context = result.metric.contextobj
-    bound = context.critical if result.state == nagiosplugin.Critical else context.warning
-    return ("significantly " if args.significant else "") + breach_text(bound, result.metric.value, "%")
+    return StatisticContext(LABEL, verdicts, args.warning_negative, args.critical_negative, args.significant,
+                            in_unit("%"), interval_of=lambda resource: resource.comments.interval)
 
 
 def share_words(comments: Comments) -> str:
