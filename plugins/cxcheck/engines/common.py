@@ -10,7 +10,8 @@ from cxcheck.runtime import ConfigError
 SERVICE_NAMES = {"check_cx_login": "CX login", "check_cx_checkout": "CX checkout",
                  "check_cx_transaction": "CX orders", "check_cx_nps": "CX NPS", "check_cx_csat": "CX CSAT",
                  "check_cx_support": "CX support", "check_cx_apdex": "CX apdex",
-                 "check_cx_conversion": "CX conversion", "check_cx_churn": "CX churn", "check_cx_page": "CX page"}
+                 "check_cx_conversion": "CX conversion", "check_cx_churn": "CX churn", "check_cx_page": "CX page",
+                 "check_cx_ratings": "CX ratings"}
 BEARER = ("check_cx_transaction", "check_cx_apdex")         # their token is a bearer token (also --bearer-env/-file)
 JOURNEYS = ("check_cx_checkout", "check_cx_transaction")
 
