@@ -124,6 +124,18 @@ class TreeCpu:
         """A process started with `join` (the /proc fallback needs its pid)."""
         self.roots.append(pid)
 
+    def move_session(self, sid: int):
+        """Every process of session `sid` into the cgroup (what they start later follows them)."""
+        self.adopt(sid)
+        if self.cgroup is None:
+            return
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and int(_proc_stat(int(entry.name))[3]) == sid:
+                    (self.cgroup / "cgroup.procs").write_text(entry.name)
+            except (OSError, IndexError, ValueError):
+                pass
+
     def seconds(self) -> float:
         if self.cgroup is not None:
             for line in (self.cgroup / "cpu.stat").read_text().splitlines():

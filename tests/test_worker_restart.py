@@ -22,6 +22,7 @@ The counts (jobs answered by each worker, jobs handed over) are printed with -s.
 from __future__ import annotations
 
 import re
+import signal
 import sys
 import time
 
@@ -170,3 +171,66 @@ def test_a_plain_sigterm_under_load_raises_no_false_state(site, tmp_path):
           f"wrong states: {len(re.findall('SERVICE ALERT', log))}")
     assert not lost, text[-2000:]
     assert not re.findall(r"SERVICE ALERT|died by signal|doesn't exist|timed out", log)
+
+
+def test_a_job_cut_in_two_by_a_restart_and_the_jobs_of_the_drain_go_to_the_next_worker(tmp_path, shop):
+    """The protocol's other end (worker_core) under the unit: a job in flight when SIGTERM comes
+    is answered by the old worker; one sent during its drain, and one whose first half it read
+    before it stopped, are answered by the next one, on the same connection, with their ids."""
+    from engines import write_wrappers
+    from worker_core import FakeCore
+
+    plugins = write_wrappers(tmp_path / "plugins")
+    core = FakeCore(tmp_path / "nagios.qh")
+    argv = [sys.executable, "-m", "cxcheck.cli", "worker", "--query-socket", str(core.path), "--plugin-dir",
+            str(plugins), "--fd-store", "-v"]
+    secret = tmp_path / "password"
+    secret.write_text("not-the-password\n")
+    stderr = open(tmp_path / "worker.stderr", "wb")
+    unit = ServiceManager(tmp_path, argv, plugin_env(), stop_timeout=30, stderr=stderr)
+    try:
+        unit.start()
+        conns = core.accept(2 * len(registry.discover()))
+        conn = conns[str(plugins / "check_cx_login")]
+        slow = f"{plugins}/check_cx_login -u {shop.url}/fault/slow?ms=2000 --username a@example.com " \
+               f"--password-file {secret} -t 10"
+        conn.send_job(1, slow)
+        wait_until(lambda: len(unit.store) >= 2 * len(registry.discover()) and in_flight(_Shop(shop)), 30,
+                   "the connections in the store and the job at the shop", _Shop(shop))
+        unit.proc.send_signal(signal.SIGTERM)
+        assert unit.wait_for("STOPPING=1", 30)
+        conn.send_job(2, f"{plugins}/check_cx_login -V")                      # during the drain
+        whole = encode_job(3, f"{plugins}/check_cx_nps -V")
+        conn.sock.sendall(whole[:20])                                          # half a message
+        assert unit.proc.wait(timeout=30) == 0
+        unit.start()
+        conn.sock.sendall(whole[20:])                                          # the rest, to the next one
+        first, second, third = (conn.result(n, 60) for n in (1, 2, 3))
+        assert first["exited_ok"] == b"1" and float(first["runtime"]) >= 2 and b"CX LOGIN" in first["outstd"]
+        assert second["outstd"].startswith(b"check_cx_login (cxcheck) ")
+        assert third["outstd"].startswith(b"check_cx_nps (cxcheck) "), third
+        assert len(core.connections) == len(conns), "no new registration"
+    finally:
+        unit.close()
+        core.close()
+        stderr.close()
+    text = (tmp_path / "worker.stderr").read_text()
+    assert "SIGTERM: answering the 1 jobs in flight" in text and "handed 1 jobs and " in text, text
+    assert "took over " in text and " connections and 1 jobs from the previous worker" in text, text
+
+
+class _Shop:
+    """What wait_until and in_flight want of a site, for the shop alone."""
+
+    def __init__(self, shop):
+        self.shop = shop
+
+    def log(self) -> str:
+        return ""
+
+
+def encode_job(job_id: int, command: str) -> bytes:
+    from worker_core import END
+
+    pairs = [f"job_id={job_id}", "type=0", f"command={command}", "timeout=60"]
+    return b"".join(p.encode() + b"\0" for p in pairs) + END
