@@ -54,6 +54,10 @@ ROWS = {
 }
 WORKER_ARGS = {"default": os.environ.get("DEFAULT_ARGS", "").split(), "fork": ["--jobs-per-child", "1"]}
 
+# Only the bench's forced checks run; thresholds and deadline far above what a loaded machine makes
+# of the login, so that every result is OK.
+QUIET = ("    active_checks_enabled   0\n    _CX_WARNING             30\n    _CX_CRITICAL            60\n"
+         "    _CX_TIMEOUT             60\n")
 CURL_COMMAND = """define command {
     command_name    bench_check_curl
     command_line    $USER1$/check_curl -H 127.0.0.1 -p $ARG1$ -u /accounts/login/
@@ -84,7 +88,7 @@ class Row:
             files, resources, plugins = [objects / "site.cfg"], {"USER1": os.path.dirname(CHECK_CURL)}, None
         else:
             files, resources, plugins = login_site(work, HOST, services, shop_url, username, password,
-                                                   python, lib.PLUGINS, "    active_checks_enabled   0\n")
+                                                   python, lib.PLUGINS, QUIET)
         self.nagios = LoadedNagios(binary, work / "nagios", files, resources, name=key)
         self.nagios.verify()
         self.keys = [(HOST, f"{'curl' if key == 'curl' else 'login'} {n:02d}") for n in range(services)]
@@ -177,8 +181,8 @@ def main(argv=None) -> int:
                     cpu = rows[key].round(args.rate)
                     if number:
                         samples[key].append(cpu)
-                print(f"round {number}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.1f} ms" if number else k
-                                                      for k in order), file=sys.stderr)
+                print(f"round {number} ({time.strftime('%H:%M:%S')}): " + ", ".join(
+                    f"{k} {samples[k][-1] * 1000:.1f} ms" if number else k for k in order), file=sys.stderr)
             how = next(iter(rows.values())).nagios.cpu.how
     finally:
         for row in rows.values():

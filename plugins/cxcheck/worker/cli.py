@@ -84,7 +84,8 @@ def query_socket(args) -> str:
 
 def run(args) -> int:
     from cxcheck.worker import handover, registry
-    from cxcheck.worker.loop import Log, Worker
+    from cxcheck.worker.log import Log
+    from cxcheck.worker.loop import Worker
     from cxcheck.worker.protocol import register_request
 
     log = Log(args.verbose)

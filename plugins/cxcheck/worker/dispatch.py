@@ -221,6 +221,8 @@ class Dispatcher:
             self.log.debug(f"job {task.job.job_id}: result not sent: {exc}")
 
     def _log_job(self, task: Task, status: int, wall: float, cpu: float | None):
+        if not self.log.verbosity:
+            return
         if os.WIFEXITED(status):
             code = os.WEXITSTATUS(status)
             how = STATE_NAMES.get(code, f"exit {code}")

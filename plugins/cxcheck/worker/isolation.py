@@ -75,8 +75,9 @@ class Baseline:
         """Put back what a check changed; what cannot be put back, one phrase each (then the
         runner must not run another check)."""
         zone = os.environ.get("TZ")
-        os.environ.clear()
-        os.environ.update(self.environ)
+        if os.environ != self.environ:
+            os.environ.clear()
+            os.environ.update(self.environ)
         if zone != self.tz:
             time.tzset()
         os.chdir(self.cwd)
