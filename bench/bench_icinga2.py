@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "plugins"))
 
 import lib  # noqa: E402
-from bench_worker import CHECK_CURL, interpreter, start_shop  # noqa: E402
+from bench_worker import CHECK_CURL, interleaved, interpreter, start_shop  # noqa: E402
 from core_load import TreeCpu, python_launcher  # noqa: E402
 from engines import Icinga2  # noqa: E402
 from lib import median, spread, table  # noqa: E402
@@ -147,16 +146,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="cxbench-icinga2-") as tmpdir:
             for key in ROWS:
                 rows[key] = Row(key, Path(tmpdir), binary, url, username, password, args.services, args.python)
-            samples = {key: [] for key in rows}
-            order = list(rows)
-            for number in range(args.rounds + 1):
-                random.shuffle(order)
-                for key in order:
-                    cpu = rows[key].round(args.rate)
-                    if number:
-                        samples[key].append(cpu)
-                print(f"round {number}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.1f} ms" if number else k
-                                                      for k in order), file=sys.stderr)
+            samples = interleaved(rows, args.rounds, args.rate)
     finally:
         for row in rows.values():
             row.stop()

@@ -134,6 +134,22 @@ class Row:
         self.nagios.stop()
 
 
+def interleaved(rows: dict, rounds: int, rate: int) -> dict[str, list[float]]:
+    """Round 0 warms up; then each round runs every row once, in a shuffled order: row -> CPU
+    seconds per check, a round each."""
+    samples = {key: [] for key in rows}
+    order = list(rows)
+    for number in range(rounds + 1):
+        random.shuffle(order)
+        for key in order:
+            cpu = rows[key].round(rate)
+            if number:
+                samples[key].append(cpu)
+        print(f"round {number} ({time.strftime('%H:%M:%S')}): " + ", ".join(
+            f"{k} {samples[k][-1] * 1000:.1f} ms" if number else k for k in order), file=sys.stderr)
+    return samples
+
+
 def start_shop() -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": str(lib.PLUGINS)}
     proc = subprocess.Popen([sys.executable, "-m", "cxcheck.demo.shop", "--port", "0"], stdout=subprocess.PIPE,
@@ -173,16 +189,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="cxbench-worker-") as tmpdir:
             for key in keys:
                 rows[key] = Row(key, Path(tmpdir), binary, url, username, password, args.services, args.python)
-            samples = {key: [] for key in rows}
-            order = list(rows)
-            for number in range(args.rounds + 1):
-                random.shuffle(order)
-                for key in order:
-                    cpu = rows[key].round(args.rate)
-                    if number:
-                        samples[key].append(cpu)
-                print(f"round {number} ({time.strftime('%H:%M:%S')}): " + ", ".join(
-                    f"{k} {samples[k][-1] * 1000:.1f} ms" if number else k for k in order), file=sys.stderr)
+            samples = interleaved(rows, args.rounds, args.rate)
             how = next(iter(rows.values())).nagios.cpu.how
     finally:
         for row in rows.values():

@@ -317,27 +317,10 @@ class LoadedNagios:
             return ""
 
     def stop(self, timeout: float = 15):
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=timeout)
-        if proc is not None:
-            _kill_session(proc.pid)
+        from engines import stop_process
+
+        stop_process(self.proc, timeout)
         self.cpu.close()
-
-
-def _kill_session(sid: int):
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int(_proc_stat(int(entry.name))[3]) == sid:
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, IndexError, ValueError):
-                pass
 
 
 def python_launcher(path: Path, module: str, python: str, plugins: Path) -> Path:

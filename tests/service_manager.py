@@ -30,6 +30,8 @@ import threading
 import time
 from pathlib import Path
 
+from engines import kill_session
+
 # Puts the passed descriptors at 3, 4, ... and sets LISTEN_PID to its own pid (which the program
 # it execs keeps), as systemd does between fork and exec.
 SHIM = """import fcntl, os, sys
@@ -152,7 +154,7 @@ class ServiceManager:
         except subprocess.TimeoutExpired:
             proc.kill()
             code = proc.wait()
-        _kill_session(proc.pid)
+        kill_session(proc.pid)
         if flush:
             with self.changed:
                 for _, fd in self.store:
@@ -174,15 +176,3 @@ class ServiceManager:
             for _, fd in self.store:
                 os.close(fd)
             self.store.clear()
-
-
-def _kill_session(sid: int):
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == sid:
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, IndexError, ValueError):
-            pass
