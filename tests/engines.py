@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -52,6 +53,42 @@ def write_wrappers(directory: Path, system_plugins: bool = False) -> Path:
                         f"exec '{sys.executable}' -m {module} \"$@\"\n")
         path.chmod(0o755)
     return directory
+
+
+def write_recorders(directory: Path, log: Path) -> Path:
+    """A plugin directory of instruments: one executable per console script that appends the argv
+    it was given (and the CXCHECK_ and NAGIOS_ variables of its environment) to `log` as a JSON
+    line, and answers OK with that record in base64 (so each service's result says what its
+    plugin got: recording()). What an engine hands a plugin, word for word."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in console_scripts():
+        path = directory / name
+        path.write_text(f"""#!{sys.executable}
+import base64, json, os, sys
+record = json.dumps({{"plugin": {name!r}, "argv": sys.argv[1:],
+                     "env": {{k: v for k, v in os.environ.items() if k.startswith(("CXCHECK_", "NAGIOS_"))}}}})
+with open({str(log)!r}, "a", encoding="utf-8") as out:
+    out.write(record + "\\n")
+print("RECORDED OK - " + base64.b64encode(record.encode()).decode())
+""")
+        path.chmod(0o755)
+    return directory
+
+
+def recording(output: str) -> dict | None:
+    """The record in a recorder's status line, None when the output is another's."""
+    if not output.startswith("RECORDED OK - "):
+        return None
+    import base64
+
+    return json.loads(base64.b64decode(output.split(" - ", 1)[1].split()[0]))
+
+
+def recorded(log: Path) -> list[dict]:
+    """What write_recorders' instruments wrote, in order."""
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def browser_missing() -> str | None:
@@ -151,8 +188,62 @@ STATUS_BITS = {1: "PENDING", 2: "OK", 4: "WARNING", 8: "UNKNOWN", 16: "CRITICAL"
 STATES = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
 
+STOCK_NAGIOS_CFG = Path("/etc/nagios4/nagios.cfg")
+STOCK_CGI_CFG = Path("/etc/nagios4/cgi.cfg")
+STOCK_RESOURCE_CFG = Path("/etc/nagios4/resource.cfg")
+# What a private Nagios changes in Debian's nagios.cfg besides paths, and why. Nothing here bears on
+# how a command line is built (illegal_macro_output_chars, illegal_object_name_chars,
+# enable_environment_macros stay stock: test_engines_stock.py checks it).
+NAGIOS_SANDBOX = {
+    "nagios_user": "root", "nagios_group": "root",     # the tests run as root, their files are root's
+    "check_for_updates": 0,                             # no traffic but to 127.0.0.1
+    "use_syslog": 0,                                    # the machine's syslog is not ours
+    "enable_notifications": 0,                          # no mail to nagios@localhost
+}
+NAGIOS_PACE = {                                         # results within a second, not minutes
+    "status_update_interval": 1, "check_result_reaper_frequency": 1, "max_check_result_reaper_time": 5,
+    "service_inter_check_delay_method": "n", "host_inter_check_delay_method": "n",
+    "max_service_check_spread": 1, "max_host_check_spread": 1, "service_interleave_factor": 1,
+    "log_initial_states": 1,                            # the first state of each service, in nagios.log
+}
+# Debian's object files the private core reads; its localhost.cfg (services checking this machine)
+# and its empty conf.d are left out, the test's own objects come instead.
+STOCK_OBJECT_LINES = ("cfg_file=/etc/nagios4/objects/localhost.cfg", "cfg_dir=/etc/nagios4/conf.d")
+
+
+def stock_nagios_cfg(directory: Path, cfg_files: list[Path], overrides: dict) -> str:
+    """Debian's nagios.cfg with every path into `directory`, the object files `cfg_files` added,
+    and `overrides` (NAGIOS_SANDBOX, NAGIOS_PACE, a test's own) set; everything else as shipped."""
+    d = Path(directory)
+    paths = {
+        "log_file": d / "nagios.log", "object_cache_file": d / "objects.cache",
+        "precached_object_file": d / "objects.precache", "resource_file": d / "resource.cfg",
+        "status_file": d / "status.dat", "command_file": d / "rw" / "nagios.cmd", "lock_file": d / "nagios.pid",
+        "temp_file": d / "nagios.tmp", "temp_path": d / "tmp", "log_archive_path": d / "archives",
+        "check_result_path": d / "spool" / "checkresults", "state_retention_file": d / "retention.dat",
+        "debug_file": d / "nagios.debug", "query_socket": d / "rw" / "nagios.qh",
+    }
+    settings = {**paths, **overrides}
+    lines, seen, objects = [], set(), []
+    for line in STOCK_NAGIOS_CFG.read_text().splitlines():
+        key, sep, _ = line.partition("=")
+        if line.startswith(STOCK_OBJECT_LINES):
+            continue
+        if line.startswith(("cfg_file=", "cfg_dir=")):
+            objects.append(Path(line.partition("=")[2]))
+        if sep and not line.startswith("#") and key in settings:
+            line = f"{key}={settings[key]}"
+            seen.add(key)
+        lines.append(line)
+    lines += [f"{key}={value}" for key, value in settings.items() if key not in seen]
+    lines += [f"cfg_file={path}" for path in cfg_files if Path(path) not in objects]
+    return "\n".join(lines) + "\n"
+
+
 class Nagios:
-    """A private Nagios 4 core in `workdir`, reading `cfg_files`, with `resources` ($USERn$)."""
+    """A private Nagios 4 core in `workdir` on Debian's stock nagios.cfg (paths changed,
+    NAGIOS_SANDBOX and NAGIOS_PACE, then `settings`), reading Debian's object files and `cfg_files`,
+    with Debian's resource.cfg plus `resources` ($USERn$)."""
 
     def __init__(self, binary: str, workdir: Path, cfg_files: list[Path], resources: dict[str, str],
                  env: dict | None = None, settings: dict | None = None):
@@ -173,49 +264,14 @@ class Nagios:
         d = self.dir
         for sub in ("rw", "spool/checkresults", "tmp", "archives"):
             (d / sub).mkdir(parents=True, exist_ok=True)
-        (d / "resource.cfg").write_text("".join(f"${k}$={v}\n" for k, v in self.resources.items()))
-        settings = {
-            "log_file": d / "nagios.log",
-            "resource_file": d / "resource.cfg",
-            "object_cache_file": d / "objects.cache",
-            "precached_object_file": d / "objects.precache",
-            "status_file": self.status_file,
-            "command_file": self.command_file,
-            "query_socket": d / "rw" / "nagios.qh",
-            "lock_file": d / "nagios.pid",
-            "temp_file": d / "nagios.tmp",
-            "temp_path": d / "tmp",
-            "check_result_path": d / "spool" / "checkresults",
-            "state_retention_file": d / "retention.dat",
-            "log_archive_path": d / "archives",
-            "debug_file": d / "nagios.debug",
-            "nagios_user": "root", "nagios_group": "root",
-            "check_external_commands": 1, "status_update_interval": 1,
-            "check_result_reaper_frequency": 1, "max_check_result_reaper_time": 5,
-            "service_inter_check_delay_method": "n", "host_inter_check_delay_method": "n",
-            "max_service_check_spread": 1, "max_host_check_spread": 1,
-            "service_interleave_factor": 1,
-            "retain_state_information": 0, "use_retained_program_state": 0,
-            "enable_notifications": 0, "enable_event_handlers": 0, "enable_flap_detection": 0,
-            "check_for_updates": 0, "use_syslog": 0, "log_initial_states": 1,
-            "service_check_timeout": 60, "interval_length": 60,
-            "enable_environment_macros": 0, "illegal_macro_output_chars": "`~$&|'\"<>",
-            "event_broker_options": 0, "process_performance_data": 0,
-            "execute_service_checks": 1, "execute_host_checks": 1,
-            "date_format": "iso8601",
-        }
-        settings.update(self.settings)
-        lines = [f"{k}={v}" for k, v in settings.items()]
-        lines += [f"cfg_file={p}" for p in self.cfg_files]
-        self.main_cfg.write_text("\n".join(lines) + "\n")
-        self.cgi_cfg.write_text(
-            f"main_config_file={self.main_cfg}\n"
-            "physical_html_path=/usr/share/nagios4/htdocs\nurl_html_path=/nagios4\n"
-            "use_authentication=0\nuse_ssl_authentication=0\nshow_context_help=0\n"
-            "use_pending_states=1\nrefresh_rate=90\nresult_limit=100\nescape_html_tags=1\n"
-            "default_user_name=cxcheck\nauthorized_for_all_services=*\nauthorized_for_all_hosts=*\n"
-            "authorized_for_system_information=*\nauthorized_for_configuration_information=*\n"
-            "lock_author_names=1\n")
+        resources = {line.partition("=")[0]: line.partition("=")[2]
+                     for line in STOCK_RESOURCE_CFG.read_text().splitlines() if line.startswith("$")}
+        resources.update({f"${key}$": value for key, value in self.resources.items()})
+        (d / "resource.cfg").write_text("".join(f"{key}={value}\n" for key, value in resources.items()))
+        overrides = {**NAGIOS_SANDBOX, **NAGIOS_PACE, **self.settings}
+        self.main_cfg.write_text(stock_nagios_cfg(d, self.cfg_files, overrides))
+        self.cgi_cfg.write_text("".join(f"main_config_file={self.main_cfg}\n" if line.startswith("main_config_file=")
+                                        else line + "\n" for line in STOCK_CGI_CFG.read_text().splitlines()))
         return self.main_cfg
 
     def clean_env(self) -> dict:
@@ -408,22 +464,6 @@ def chromium_dump_dom(binary: str, url: str, profile: Path, timeout: float = 60)
 
 
 # ---------------------------------------------------------------------------------------------
-# Icinga 2
-
-
-def icinga2_validate(binary: str, workdir: Path, main_conf: Path) -> subprocess.CompletedProcess:
-    """`icinga2 daemon -C` over one main file, every directory private (DESIGN.md)."""
-    t = Path(workdir)
-    for sub in ("data", "log", "cache", "spool", "run"):
-        (t / sub).mkdir(parents=True, exist_ok=True)
-    return subprocess.run([binary, "daemon", "-C", "-c", str(main_conf), f"-DConfigDir={t}",
-                           f"-DDataDir={t}/data", f"-DLogDir={t}/log", f"-DCacheDir={t}/cache",
-                           f"-DSpoolDir={t}/spool", f"-DInitRunDir={t}/run", f"-DZonesDir={t}/zones.d",
-                           "-DRunAsUser=root", "-DRunAsGroup=root"], capture_output=True, text=True, timeout=60,
-                          env={"PATH": CLEAN_PATH, "LANG": "C.UTF-8"}, stdin=subprocess.DEVNULL)
-
-
-# ---------------------------------------------------------------------------------------------
 # The example configuration, aimed at a running demo shop
 
 
@@ -472,15 +512,31 @@ def rewrite_example(text: str, shop_url: str, drop_services=()) -> str:
     return text
 
 
-class Icinga2:
-    """A private Icinga 2 daemon: `main_conf` plus a checker, an external command pipe and a
-    perfdata writer whose files carry each result's state and output."""
+STOCK_ICINGA2 = Path("/etc/icinga2")
+# Debian's conf.d/hosts.conf defines the example host that checks this machine (ping, disk, ssh...):
+# left out; the rest of /etc/icinga2 is copied as shipped.
+ICINGA2_LEFT_OUT = ("conf.d/hosts.conf",)
+# The features a private daemon turns on (`icinga2 feature enable`): the external command pipe.
+ICINGA2_FEATURES = ("command",)
+PLUGIN_DIR_CONSTANTS = ("PluginDir", "ManubulonPluginDir", "PluginContribDir")
 
-    def __init__(self, binary: str, workdir: Path, includes: list[Path], constants: dict[str, str]):
+
+class Icinga2:
+    """A private Icinga 2 on a copy of Debian's /etc/icinga2 (icinga2.conf and its includes as
+    shipped, but the example host), its directories through -D, the plugin directory constants in
+    constants.conf set to `constants["PluginDir"]`; other `constants` given with -D. `includes` are
+    included from conf.d; `zones` replaces zones.conf and `features` adds enabled features (name ->
+    text), as an administrator does for a cluster. A result writer (features-enabled/
+    cxcheck-results.conf, the test's instrument) records each result's state and output."""
+
+    def __init__(self, binary: str, workdir: Path, includes: list[Path], constants: dict[str, str],
+                 zones: str | None = None, features: dict[str, str] | None = None):
         self.binary = binary
         self.dir = Path(workdir)
         self.includes = includes
         self.constants = constants
+        self.zones = zones
+        self.features = features or {}
         self.main = self.dir / "icinga2.conf"
         self.results_dir = self.dir / "results"
         self.command_file = self.dir / "run" / "cmd" / "icinga2.cmd"
@@ -488,28 +544,49 @@ class Icinga2:
 
     def dirs(self) -> list[str]:
         t = self.dir
+        defined = self._stock_constants()
         return [f"-DConfigDir={t}", f"-DDataDir={t}/data", f"-DLogDir={t}/log", f"-DCacheDir={t}/cache",
                 f"-DSpoolDir={t}/spool", f"-DInitRunDir={t}/run", f"-DZonesDir={t}/zones.d", "-DRunAsUser=root",
-                "-DRunAsGroup=root"]
+                "-DRunAsGroup=root", *(f"-D{k}={v}" for k, v in self.constants.items() if k not in defined)]
+
+    @staticmethod
+    def _stock_constants() -> set[str]:
+        text = (STOCK_ICINGA2 / "constants.conf").read_text()
+        return set(re.findall(r"^const (\w+) =", text, re.M))
 
     def write_config(self):
-        for sub in ("data", "log", "cache", "spool", "run/cmd", "results", "tmp"):
+        shutil.copytree(STOCK_ICINGA2, self.dir, symlinks=True, dirs_exist_ok=True)
+        for name in ICINGA2_LEFT_OUT:
+            (self.dir / name).unlink()
+        for sub in ("data", "log", "cache", "spool", "run/cmd", "results", "tmp", "zones.d"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        lines = [f'const {k} = "{v}"' for k, v in self.constants.items()]
-        lines += ["include <itl>", "include <plugins>",
-                  'object CheckerComponent "checker" { }',
-                  f'object ExternalCommandListener "command" {{ command_path = "{self.command_file}" }}',
-                  'object PerfdataWriter "results" {',
-                  f'  service_temp_path = "{self.dir}/tmp/service-perfdata"',
-                  f'  host_temp_path = "{self.dir}/tmp/host-perfdata"',
-                  f'  service_perfdata_path = "{self.results_dir}/service-perfdata"',
-                  f'  host_perfdata_path = "{self.results_dir}/host-perfdata"',
-                  '  service_format_template = "SERVICE\\t$host.name$\\t$service.name$\\t$service.state_id$\\t'
-                  '$service.last_check$\\t$service.output$\\t$service.perfdata$"',
-                  '  host_format_template = "HOST\\t$host.name$\\t$host.state_id$\\t$host.output$"',
-                  "  rotation_interval = 1s", "}"]
-        lines += [f'include "{p}"' for p in self.includes]
-        self.main.write_text("\n".join(lines) + "\n")
+        constants = self.dir / "constants.conf"
+        text = constants.read_text()
+        for name, value in self.constants.items():
+            names = PLUGIN_DIR_CONSTANTS if name == "PluginDir" else (name,)
+            for constant in names:
+                text = re.sub(rf'^const {constant} = .*$', f'const {constant} = "{value}"', text, flags=re.M)
+        constants.write_text(text)
+        if self.zones is not None:
+            (self.dir / "zones.conf").write_text(self.zones)
+        enabled = self.dir / "features-enabled"
+        for feature in ICINGA2_FEATURES:
+            link = enabled / f"{feature}.conf"
+            if not link.exists():
+                link.symlink_to(f"../features-available/{feature}.conf")
+        for name, body in self.features.items():
+            (enabled / f"{name}.conf").write_text(body)
+        (enabled / "cxcheck-results.conf").write_text("\n".join([
+            'object PerfdataWriter "cxcheck-results" {',
+            f'  service_temp_path = "{self.dir}/tmp/service-perfdata"',
+            f'  host_temp_path = "{self.dir}/tmp/host-perfdata"',
+            f'  service_perfdata_path = "{self.results_dir}/service-perfdata"',
+            f'  host_perfdata_path = "{self.results_dir}/host-perfdata"',
+            '  service_format_template = "SERVICE\\t$host.name$\\t$service.name$\\t$service.state_id$\\t'
+            '$service.last_check$\\t$service.output$\\t$service.perfdata$"',
+            '  host_format_template = "HOST\\t$host.name$\\t$host.state_id$\\t$host.output$"',
+            "  rotation_interval = 1s", "}", ""]))
+        (self.dir / "conf.d" / "zz-cxcheck-tests.conf").write_text("".join(f'include "{p}"\n' for p in self.includes))
 
     def validate(self) -> subprocess.CompletedProcess:
         return subprocess.run([self.binary, "daemon", "-C", "-c", str(self.main), *self.dirs()], capture_output=True,
