@@ -349,3 +349,49 @@ class Clapi:
             if param in entry["params"]:
                 return entry["params"][param]
         return None
+
+    # what Centreon's generator gives the engine -----------------------------------------------
+
+    def nagios_objects(self, host_lines: dict | None = None, service_lines: dict | None = None) -> str:
+        """The engine's objects for this configuration, as Centreon generates them (Centreon Engine
+        reads Nagios' object format): commands, templates (macros as custom variables), the hosts
+        and services added. A service's check_command_arguments follow its command, or its
+        template's (www/class/config-generate/abstract/service.class.php, getServiceCommand()).
+        `host_lines` / `service_lines`: more directives by host name / (host, service)."""
+        out = [f"define command {{\n    command_name {name}\n    command_line {command['line']}\n}}\n"
+               for name, command in self.commands.items()]
+        for name, entry in self.stpl.items():
+            lines = [f"name {name}", "register 0", *([f"use {entry['parent']}"] if entry["parent"] else [])]
+            lines += [f"{ENGINE_NAMES[k]} {v}" for k, v in entry["params"].items() if k in ENGINE_NAMES]
+            lines += [f"_{m} {v['value']}".rstrip() for m, v in entry["macros"].items()]
+            out.append(_define("service", lines))
+        for name, entry in self.htpl.items():
+            lines = [f"name {name}", "register 0"]
+            lines += [f"{ENGINE_NAMES[k]} {v}" for k, v in entry["params"].items() if k in ENGINE_NAMES]
+            lines += [f"_{m} {v['value']}".rstrip() for m, v in entry["macros"].items()]
+            out.append(_define("host", lines))
+        for name, entry in self.hosts.items():
+            lines = [f"use {','.join([*entry['templates'], 'generic-host'])}", f"host_name {name}",
+                     "address 127.0.0.1", *[f"_{m} {v['value']}".rstrip() for m, v in entry["macros"].items()],
+                     *(host_lines or {}).get(name, [])]
+            out.append(_define("host", lines))
+        for (host, service), entry in self.services.items():
+            command = entry["params"].get("check_command") or self.stpl_param(entry["template"], "check_command")
+            arguments = entry["params"].get("check_command_arguments", "")
+            lines = [f"use {entry['template']},generic-service", f"host_name {host}",
+                     f"service_description {service}", f"check_command {command}{arguments}",
+                     *[f"_{m} {v['value']}".rstrip() for m, v in entry["macros"].items()],
+                     *(service_lines or {}).get((host, service), [])]
+            out.append(_define("service", lines))
+        return "\n".join(out)
+
+
+# CLAPI parameter -> engine directive (what Centreon's generator writes)
+ENGINE_NAMES = {"check_command": "check_command", "max_check_attempts": "max_check_attempts",
+                "normal_check_interval": "check_interval", "check_interval": "check_interval",
+                "retry_check_interval": "retry_interval", "active_checks_enabled": "active_checks_enabled",
+                "passive_checks_enabled": "passive_checks_enabled", "process_perf_data": "process_perf_data"}
+
+
+def _define(kind: str, lines: list[str]) -> str:
+    return f"define {kind} {{\n" + "".join(f"    {line}\n" for line in lines) + "}\n"

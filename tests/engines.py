@@ -56,39 +56,44 @@ def write_wrappers(directory: Path, system_plugins: bool = False) -> Path:
 
 
 def write_recorders(directory: Path, log: Path) -> Path:
-    """A plugin directory of instruments: one executable per console script that appends the argv
-    it was given (and the CXCHECK_ and NAGIOS_ variables of its environment) to `log` as a JSON
-    line, and answers OK with that record in base64 (so each service's result says what its
-    plugin got: recording()). What an engine hands a plugin, word for word."""
+    """A plugin directory of instruments: one executable per console script (a shell script: a
+    check costs a few forks, so hundreds run at once) that records the argv it was given and the
+    CXCHECK_ and NAGIOS__ variables of its environment, NUL-separated and in base64, appends the
+    record to `log` and answers OK with it (so each service's result says what its plugin got:
+    recording()). What an engine hands a plugin, word for word."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in console_scripts():
         path = directory / name
-        path.write_text(f"""#!{sys.executable}
-import base64, json, os, sys
-record = json.dumps({{"plugin": {name!r}, "argv": sys.argv[1:],
-                     "env": {{k: v for k, v in os.environ.items() if k.startswith(("CXCHECK_", "NAGIOS_"))}}}})
-with open({str(log)!r}, "a", encoding="utf-8") as out:
-    out.write(record + "\\n")
-print("RECORDED OK - " + base64.b64encode(record.encode()).decode())
-""")
+        path.write_text("#!/bin/sh\n"
+                        f"record=$({{ printf '%s\\0' '{name}' \"$#\"; for arg in \"$@\"; do printf '%s\\0' \"$arg\"; "
+                        "done; env -0 | grep -z -E '^(CXCHECK_|NAGIOS__)'; } | base64 -w0)\n"
+                        f"printf '%s\\n' \"$record\" >> '{log}'\n"
+                        "printf 'RECORDED OK - %s\\n' \"$record\"\n")
         path.chmod(0o755)
     return directory
+
+
+def _record(text: str) -> dict:
+    import base64
+
+    fields = base64.b64decode(text).decode().split("\0")
+    name, count = fields[0], int(fields[1])
+    env = dict(entry.partition("=")[::2] for entry in fields[2 + count:] if entry)
+    return {"plugin": name, "argv": fields[2:2 + count], "env": env}
 
 
 def recording(output: str) -> dict | None:
     """The record in a recorder's status line, None when the output is another's."""
     if not output.startswith("RECORDED OK - "):
         return None
-    import base64
-
-    return json.loads(base64.b64decode(output.split(" - ", 1)[1].split()[0]))
+    return _record(output.split(" - ", 1)[1].split()[0])
 
 
 def recorded(log: Path) -> list[dict]:
     """What write_recorders' instruments wrote, in order."""
     if not log.exists():
         return []
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [_record(line) for line in log.read_text().splitlines() if line.strip()]
 
 
 def browser_missing() -> str | None:
@@ -333,6 +338,14 @@ class Nagios:
                       for k in keys}
             raise AssertionError(f"no fresh results after {timeout} s (since {since}): {detail}\n"
                                  + self.log_file.read_text(errors="replace")[-3000:]) from None
+
+    def run_until_checked(self, keys, timeout: float = 120) -> dict:
+        """Start, force every check of the hosts in `keys` ((host, service) pairs) and wait until each
+        has a result; their status.dat entries. Stops the core on failure (the caller stops it after)."""
+        self.start()
+        for host in sorted({host for host, _ in keys}):
+            self.force_checks(host)
+        return self.wait_for_results(keys, since=0, timeout=timeout)
 
     def cgi(self, name: str, query: str) -> str:
         """Run one of Debian's nagios4 CGIs from the shell, as a web server would."""
@@ -624,6 +637,25 @@ class Icinga2:
                     out[(fields[1], fields[2])] = {"state": int(fields[3]), "last_check": float(fields[4] or 0),
                                                    "output": fields[5], "perfdata": fields[6]}
         return out
+
+    def run_until_checked(self, keys, env: dict | None = None, timeout: float = 120) -> dict:
+        """Start, force the checks of the hosts in `keys` ((host, service) pairs) until each has a
+        result; those results."""
+        self.start(env=env)
+        hosts = sorted({host for host, _ in keys})
+
+        def done():
+            for host in hosts:
+                self.command(f"SCHEDULE_FORCED_HOST_SVC_CHECKS;{host};{int(time.time())}")
+            results = self.results()
+            return results if all(key in results for key in keys) else None
+
+        try:
+            return wait_until(done, timeout, "a result of every service", interval=1)
+        except AssertionError:
+            missing = sorted(set(keys) - set(self.results()))
+            raise AssertionError(f"no result for {missing[:10]} ({len(missing)})\n"
+                                 + (self.dir / "log" / "icinga2.log").read_text(errors="replace")[-3000:]) from None
 
     def stop(self, timeout: float = 15):
         stop_process(self.proc, timeout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from cxcheck.engines import common
-from cxcheck.engines.icinga2_commands import COMMAND_TIMEOUT, command_timeout, variable
+from cxcheck.engines.icinga2_commands import COMMAND_TIMEOUT, command_timeout, takes_account, variable
 
 ENGINE = "icinga2"
 TEMPLATES = {"check_cx_login": "cx-journey-service", "check_cx_checkout": "cx-journey-service",
@@ -74,9 +74,12 @@ def variables(given, comments: list) -> list[tuple[str, object]]:
             comments.append(f"The {common.secret_names(spec)}: the file {value} on the node that runs the check, "
                             "readable by the icinga user (nagios on Debian) only.")
         if dest == "var_env":
-            others = [item for item in value if item.partition("=")[0] != "password"]
+            # A journey's password goes in cx_password (its CheckCommand passes it through the
+            # environment); any other variable stays as typed, read from Icinga's own environment.
+            account = takes_account(given.specs) and "scenario" in given.values
+            others = [item for item in value if not (account and item.partition("=")[0] == "password")]
             for item in value:
-                if item.partition("=")[0] == "password":
+                if item not in others:
                     out.append(("cx_password", _constant(item.partition("=")[2], "scenario's password", comments)))
             if others:
                 comments.append("The scenario's other variables from the environment (cx_var_envs): Icinga passes "

@@ -89,8 +89,9 @@ def _help(parser: argparse.ArgumentParser, spec: Spec) -> str:
 
 
 def _account(spec: Spec) -> str | None:
-    """A journey's scenario variables: the account's (cx_base_url, cx_username, the password),
-    then the arrays. None for other options."""
+    """A journey's scenario variables: the account's (cx_base_url, cx_username, the password) when
+    a scenario is given (the host's account must not reach a run without one), then the arrays.
+    None for other options."""
     first = {"var": ['var base_url = macro("$cx_base_url$")',
                      'if (base_url != "") { items.add("base_url=" + base_url) }',
                      'var email = macro("$cx_username$")',
@@ -100,10 +101,17 @@ def _account(spec: Spec) -> str | None:
              "var_env": ['if (string(macro("$cx_password$")) != "") { items.add("password=CXCHECK_PASSWORD") }']}
     if spec.dest not in first:
         return None
-    body = ["var items = []", 'if (string(macro("$cx_scenario$")) == "") { return items }', *first[spec.dest],
+    account = "; ".join(first[spec.dest])
+    body = ["var items = []", f'if (string(macro("$cx_scenario$")) != "") {{ {account} }}',
             f'var more = macro("${SCENARIO_LISTS[spec.dest]}$")', "if (typeof(more) == Array) { items += more }",
             "return items"]
     return "{{\n" + "".join(f"\t\t\t\t{line}\n" for line in body) + "\t\t\t}}"
+
+
+def takes_account(dests) -> bool:
+    """A journey plugin: its scenario's account from cx_base_url, cx_username and cx_password (a
+    plugin with a password of its own, check_cx_login, takes cx_password as that)."""
+    return "var" in dests and "password_env" not in dests
 
 
 def argument(entry: PluginEntry, parser, spec: Spec, account: bool) -> str:
@@ -139,8 +147,7 @@ def command_timeout(parser) -> int:
 def check_command(entry: PluginEntry) -> str:
     parser = entry.build_parser()
     found = specs(parser)
-    dests = {spec.dest for spec in found}
-    account = "var" in dests and "password_env" not in dests          # a journey's own account
+    account = takes_account({spec.dest for spec in found})
     summary = (parser.description or entry.name).strip().splitlines()[0]
     if not summary.startswith(entry.name):
         summary = f"{entry.name}: {summary}"
