@@ -195,6 +195,9 @@ class Clapi:
         names, needed, cite = ACTIONS[key]
         if len(args) < needed:
             return self.error(where, "fields", f"{obj};{action} takes {';'.join(names)}: {len(args)} fields", cite)
+        if len(args) > len(names):
+            rule = "cmd-line" if key == ("CMD", "ADD") else "split"
+            return self.error(where, rule, f"{obj};{action} takes {';'.join(names)}: the ';' in a value cut it")
         values = dict(zip(names, args))
         getattr(self, f"_{obj.lower()}_{action.lower()}")(where, values, cite)
 
