@@ -13,12 +13,17 @@ from cxcheck.runtime import ConfigError
 
 class PluginEntry:
     """`name`: the console script; `module`: where main() is; `service`: its service's default
-    name in Nagios and Centreon ("CX NPS"), lowercased and dashed in Icinga 2 ("cx-nps")."""
+    name in Nagios and Centreon ("CX NPS"), lowercased and dashed in Icinga 2 ("cx-nps");
+    `schedule`: how often its checks run, the shipped templates' intervals: "journey" (a real
+    session every 5 minutes, retried a minute apart), "metric" (cheap queries every minute),
+    "survey" (scores that move over days: hourly), "support" (waits: every 15 minutes), "browser"
+    (Chromium: every 5 minutes, one retry). Its templates are named after it: cx-<short>-service
+    (Nagios), cxcheck-<short> (Centreon), cx-<schedule>-service (Icinga 2)."""
 
-    __slots__ = ("name", "module", "service")
+    __slots__ = ("name", "module", "service", "schedule")
 
-    def __init__(self, name: str, module: str, service: str):
-        self.name, self.module, self.service = name, module, service
+    def __init__(self, name: str, module: str, service: str, schedule: str):
+        self.name, self.module, self.service, self.schedule = name, module, service, schedule
 
     @property
     def short(self) -> str:
@@ -47,16 +52,16 @@ class PluginEntry:
 
 
 PLUGINS = [
-    PluginEntry("check_cx_login", "cxcheck.checks.login", "CX login"),
-    PluginEntry("check_cx_checkout", "cxcheck.checks.checkout", "CX checkout"),
-    PluginEntry("check_cx_transaction", "cxcheck.checks.transaction", "CX orders"),
-    PluginEntry("check_cx_nps", "cxcheck.checks.nps", "CX NPS"),
-    PluginEntry("check_cx_csat", "cxcheck.checks.csat", "CX CSAT"),
-    PluginEntry("check_cx_support", "cxcheck.checks.support", "CX support"),
-    PluginEntry("check_cx_apdex", "cxcheck.checks.apdex", "CX apdex"),
-    PluginEntry("check_cx_conversion", "cxcheck.checks.conversion", "CX conversion"),
-    PluginEntry("check_cx_churn", "cxcheck.checks.churn", "CX churn"),
-    PluginEntry("check_cx_page", "cxcheck.checks.page", "CX page"),
+    PluginEntry("check_cx_login", "cxcheck.checks.login", "CX login", "journey"),
+    PluginEntry("check_cx_checkout", "cxcheck.checks.checkout", "CX checkout", "journey"),
+    PluginEntry("check_cx_transaction", "cxcheck.checks.transaction", "CX orders", "journey"),
+    PluginEntry("check_cx_nps", "cxcheck.checks.nps", "CX NPS", "survey"),
+    PluginEntry("check_cx_csat", "cxcheck.checks.csat", "CX CSAT", "survey"),
+    PluginEntry("check_cx_support", "cxcheck.checks.support", "CX support", "support"),
+    PluginEntry("check_cx_apdex", "cxcheck.checks.apdex", "CX apdex", "metric"),
+    PluginEntry("check_cx_conversion", "cxcheck.checks.conversion", "CX conversion", "metric"),
+    PluginEntry("check_cx_churn", "cxcheck.checks.churn", "CX churn", "survey"),
+    PluginEntry("check_cx_page", "cxcheck.checks.page", "CX page", "browser"),
 ]
 BY_NAME = {entry.name: entry for entry in PLUGINS}
 

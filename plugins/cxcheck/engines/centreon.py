@@ -18,14 +18,6 @@ from cxcheck.engines.words import clapi_argument
 ENGINE = "centreon"
 # Centreon's default illegal_object_name_chars (Nagios' list); CLAPI fields cannot hold `;` either.
 ILLEGAL_OBJECT_NAME_CHARS = "`~!$%^&*|'\"<>?,()=;"
-TEMPLATES = {"check_cx_login": "cxcheck-login", "check_cx_checkout": "cxcheck-checkout",
-             "check_cx_transaction": "cxcheck-transaction", "check_cx_nps": "cxcheck-nps",
-             "check_cx_csat": "cxcheck-csat", "check_cx_support": "cxcheck-support", "check_cx_apdex": "cxcheck-apdex",
-             "check_cx_conversion": "cxcheck-conversion", "check_cx_churn": "cxcheck-churn",
-             "check_cx_page": "cxcheck-page"}
-METRICS_TEMPLATES = {"check_cx_transaction": "cxcheck-transaction-prometheus",
-                     "check_cx_apdex": "cxcheck-apdex-prometheus"}
-BASE_TEMPLATE = "cxcheck-journey"
 HOST_PASSWORD = "NAGIOS__HOSTCX_PASSWORD"
 SERVICE_TOKEN = "NAGIOS__SERVICECX_TOKEN"
 
@@ -35,11 +27,12 @@ def command(entry) -> str:
 
 
 def template(given) -> str:
-    if given.plugin in METRICS_TEMPLATES and ({"prometheus", "json_url"} & set(given.values)):
-        return METRICS_TEMPLATES[given.plugin]
+    """The service template: the plugin's own (its intervals), or its real users' or browser variant."""
+    if common.real_users(given):
+        return f"cxcheck-{given.entry.short}-prometheus"
     if given.plugin != "check_cx_page" and common.browser_run(given):
         return "cxcheck-browser-journey"
-    return TEMPLATES.get(given.plugin, BASE_TEMPLATE)
+    return f"cxcheck-{given.entry.short}"
 
 
 def _secrets(given, host: str, name: str) -> tuple[dict, list[str]]:

@@ -9,6 +9,15 @@ from urllib.parse import urlsplit
 from cxcheck.runtime import ConfigError
 
 
+# Their numbers can come from real users' metrics (--prometheus, --json-url): the shipped
+# templates have a "-prometheus" variant with the metric schedule for them.
+REAL_USERS = ("check_cx_transaction", "check_cx_apdex")
+
+
+def real_users(given) -> bool:
+    return given.plugin in REAL_USERS and bool({"prometheus", "json_url"} & set(given.values))
+
+
 def refuse(text: str, engine: str):
     raise ConfigError(f"{engine}: {text}")
 

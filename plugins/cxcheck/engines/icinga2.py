@@ -14,24 +14,18 @@ from cxcheck.engines import common
 from cxcheck.engines.icinga2_commands import COMMAND_TIMEOUT, command_timeout, takes_account, variable
 
 ENGINE = "icinga2"
-TEMPLATES = {"check_cx_login": "cx-journey-service", "check_cx_checkout": "cx-journey-service",
-             "check_cx_transaction": "cx-journey-service", "check_cx_nps": "cx-survey-service",
-             "check_cx_csat": "cx-survey-service", "check_cx_support": "cx-support-service",
-             "check_cx_apdex": "cx-metric-service", "check_cx_conversion": "cx-metric-service",
-             "check_cx_churn": "cx-survey-service", "check_cx_page": "cx-browser-service"}
-METRICS_TEMPLATE = "cx-metric-service"
 # As the shipped apply rule: Mixpanel allows 60 queries an hour per project, two a run.
 INTERVALS = {"check_cx_conversion": "10m"}
 
 
 def template(given) -> str:
+    """The service template of the plugin's schedule (its intervals): a log's Apdex its own, real
+    users' numbers the metric one, a run in Chromium the browser one."""
     if given.plugin == "check_cx_apdex" and "log" in given.values:
         return "cx-apdex-service"
     if common.browser_run(given):
         return "cx-browser-service"
-    if given.plugin == "check_cx_transaction" and {"prometheus", "json_url"} & set(given.values):
-        return METRICS_TEMPLATE
-    return TEMPLATES.get(given.plugin, "generic-service")
+    return "cx-metric-service" if common.real_users(given) else f"cx-{given.entry.schedule}-service"
 
 
 def string(value) -> str:

@@ -13,28 +13,18 @@ from cxcheck.engines.words import nagios_argument
 ENGINE = "nagios"
 # Debian's nagios.cfg (and Nagios' sample): characters the core refuses in object names.
 ILLEGAL_OBJECT_NAME_CHARS = "`~!$%^&*|'\"<>?,()="
-TEMPLATES = {"check_cx_login": "cx-login-service", "check_cx_checkout": "cx-checkout-service",
-             "check_cx_transaction": "cx-transaction-service", "check_cx_nps": "cx-nps-service",
-             "check_cx_csat": "cx-csat-service", "check_cx_support": "cx-support-service",
-             "check_cx_apdex": "cx-apdex-service", "check_cx_conversion": "cx-conversion-service",
-             "check_cx_churn": "cx-churn-service", "check_cx_page": "cx-page-service"}
-# Real users' numbers come every minute from Prometheus (or a JSON endpoint): their templates.
-METRICS_TEMPLATES = {"check_cx_transaction": "cx-transaction-prometheus-service",
-                     "check_cx_apdex": "cx-apdex-prometheus-service"}
-BASE_TEMPLATE = "cx-service"
-
-
 def command(entry) -> str:
     """The shipped command that runs a plugin with $ARG1$ as its whole argv."""
     return f"{entry.name}_args"
 
 
 def template(given) -> str:
-    if given.plugin in METRICS_TEMPLATES and ({"prometheus", "json_url"} & set(given.values)):
-        return METRICS_TEMPLATES[given.plugin]
+    """The service template: the plugin's own (its intervals), or its real users' or browser variant."""
+    if common.real_users(given):
+        return f"cx-{given.entry.short}-prometheus-service"
     if given.plugin != "check_cx_page" and common.browser_run(given):
         return "cx-browser-journey-service"
-    return TEMPLATES.get(given.plugin, BASE_TEMPLATE)
+    return f"cx-{given.entry.short}-service"
 
 
 def secret_notes(given) -> list[str]:
