@@ -275,8 +275,9 @@ class Nagios:
         (d / "resource.cfg").write_text("".join(f"{key}={value}\n" for key, value in resources.items()))
         overrides = {**NAGIOS_SANDBOX, **NAGIOS_PACE, **self.settings}
         self.main_cfg.write_text(stock_nagios_cfg(d, self.cfg_files, overrides))
-        self.cgi_cfg.write_text("".join(f"main_config_file={self.main_cfg}\n" if line.startswith("main_config_file=")
-                                        else line + "\n" for line in STOCK_CGI_CFG.read_text().splitlines()))
+        if STOCK_CGI_CFG.exists():                     # Debian's nagios4-cgi: for the tests that run the CGIs
+            self.cgi_cfg.write_text("".join(f"main_config_file={self.main_cfg}\n" if line.startswith("main_config_file=")
+                                            else line + "\n" for line in STOCK_CGI_CFG.read_text().splitlines()))
         return self.main_cfg
 
     def clean_env(self) -> dict:
@@ -474,6 +475,60 @@ def chromium_dump_dom(binary: str, url: str, profile: Path, timeout: float = 60)
                           stdin=subprocess.DEVNULL, env={"PATH": CLEAN_PATH, "HOME": str(profile), "TMPDIR": str(profile)},
                           start_new_session=True)
     return proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Services run once in a stock engine: the tests of `cxcheck config` and of the transport
+
+
+NAGIOS_TEMPLATES = [TEMPLATES / "nagios" / "cxcheck-commands.cfg", TEMPLATES / "nagios" / "cxcheck-templates.cfg"]
+ICINGA2_TEMPLATES = [TEMPLATES / "icinga2" / "cxcheck-commands.conf", TEMPLATES / "icinga2" / "cxcheck-services.conf"]
+
+
+def nagios_host(name: str, check_command: str) -> str:
+    return (f"define host {{\n    use generic-host\n    host_name {name}\n    address 127.0.0.1\n"
+            f"    check_command {check_command}\n    max_check_attempts 1\n    contact_groups admins\n}}\n")
+
+
+def run_in_nagios(workdir: Path, objects: str, keys, plugins: Path, files=tuple(NAGIOS_TEMPLATES), env=None,
+                  settings=None, timeout: float = 120) -> dict:
+    """`objects` beside `files` in Debian's stock Nagios 4, $USER1$ = `plugins`: verified (no error,
+    no warning), started, every service in `keys` checked once; their status.dat entries."""
+    from conftest import need_binary
+
+    binary = need_binary("nagios4", "nagios4-core")
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    (Path(workdir) / "objects.cfg").write_text(objects)
+    core = Nagios(binary, Path(workdir) / "nagios", [*files, Path(workdir) / "objects.cfg"], {"USER1": str(plugins)},
+                  env=env, settings=settings)
+    core.dir.mkdir()
+    core.write_config()
+    verify = core.verify().stdout
+    assert "Total Errors:   0" in verify and "Total Warnings: 0" in verify, verify[-3000:]
+    try:
+        return core.run_until_checked(list(keys), timeout=timeout)
+    finally:
+        core.stop()
+
+
+def run_in_icinga2(workdir: Path, objects: str, keys, plugins: Path, timeout: float = 120) -> dict:
+    """`objects` beside cxcheck's templates in Debian's stock Icinga 2, PluginDir = `plugins`:
+    validated, started, every service in `keys` checked once; their results."""
+    from conftest import need_binary
+
+    binary = need_binary("icinga2", "icinga2-bin")
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    (Path(workdir) / "objects.conf").write_text(objects)
+    engine = Icinga2(binary, Path(workdir) / "icinga2", [*ICINGA2_TEMPLATES, Path(workdir) / "objects.conf"],
+                     {"PluginDir": str(plugins)})
+    engine.dir.mkdir()
+    engine.write_config()
+    proc = engine.validate()
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    try:
+        return engine.run_until_checked(list(keys), timeout=timeout)
+    finally:
+        engine.stop()
 
 
 # ---------------------------------------------------------------------------------------------

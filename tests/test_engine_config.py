@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 from clapi import Clapi
-from conftest import need_binary, run_plugin
-from engines import TEMPLATES, Icinga2, Nagios, browser_missing, write_wrappers
+from conftest import run_plugin
+from engines import TEMPLATES, browser_missing, nagios_host, run_in_icinga2, run_in_nagios, write_wrappers
 
 from cxcheck.demo.shop import DEMO_ACCOUNTS
 
@@ -223,51 +223,25 @@ def check(results: dict, services: dict, output_of, icinga: bool = False):
 
 
 def test_nagios_runs_what_it_wrote(site, tmp_path):
-    binary = need_binary("nagios4", "nagios4-core")
     work, services, plugins = site
-    host = f"define host {{\n    use generic-host\n    host_name {HOST}\n    address 127.0.0.1\n" \
-           "    check_command check_cx_nps_args!--help\n    max_check_attempts 1\n    contact_groups admins\n}\n"
-    (tmp_path / "services.cfg").write_text(host + "\n".join(out for out, _ in written("nagios", services)))
-    files = [TEMPLATES / "nagios" / "cxcheck-commands.cfg", TEMPLATES / "nagios" / "cxcheck-templates.cfg",
-             tmp_path / "services.cfg"]
-    nagios = Nagios(binary, tmp_path / "nagios", files, {"USER1": str(plugins)}, env={ENV_NAME: PASSWORD})
-    nagios.dir.mkdir()
-    nagios.write_config()
-    verify = nagios.verify().stdout
-    assert "Total Errors:   0" in verify and "Total Warnings: 0" in verify, verify
-    try:
-        results = nagios.run_until_checked([(HOST, name) for name in services])
-    finally:
-        nagios.stop()
+    objects = nagios_host(HOST, "check_cx_nps_args!--help") + "\n".join(out for out, _ in written("nagios", services))
+    results = run_in_nagios(tmp_path, objects, [(HOST, name) for name in services], plugins, env={ENV_NAME: PASSWORD})
     check(results, services, lambda entry: entry["plugin_output"])
-    for path in (nagios.dir / "objects.cache", nagios.log_file):
+    for path in (tmp_path / "nagios" / "objects.cache", tmp_path / "nagios" / "nagios.log"):
         assert PASSWORD not in path.read_text(errors="replace")
 
 
 def test_icinga2_runs_what_it_wrote(site, tmp_path):
-    binary = need_binary("icinga2", "icinga2-bin")
     work, services, plugins = site
-    (tmp_path / "services.conf").write_text(f'const {ENV_NAME} = "{PASSWORD}"\n'
-                                            f'object Host "{HOST}" {{ check_command = "dummy" }}\n'
-                                            + "\n".join(out for out, _ in written("icinga2", services)))
-    includes = [TEMPLATES / "icinga2" / "cxcheck-commands.conf", TEMPLATES / "icinga2" / "cxcheck-services.conf",
-                tmp_path / "services.conf"]
-    icinga = Icinga2(binary, tmp_path / "icinga2", includes, {"PluginDir": str(plugins)})
-    icinga.dir.mkdir()
-    icinga.write_config()
-    proc = icinga.validate()
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    try:
-        results = icinga.run_until_checked([(HOST, name.lower().replace(" ", "-")) for name in services])
-    finally:
-        icinga.stop()
+    objects = (f'const {ENV_NAME} = "{PASSWORD}"\nobject Host "{HOST}" {{ check_command = "dummy" }}\n'
+               + "\n".join(out for out, _ in written("icinga2", services)))
+    results = run_in_icinga2(tmp_path, objects, [(HOST, name.lower().replace(" ", "-")) for name in services], plugins)
     check(results, services, lambda entry: entry["output"], icinga=True)
 
 
 def test_centreon_runs_what_it_wrote(site, tmp_path):
     """The lines pass CLAPI's rules after cxcheck-clapi.txt and run as Centreon generates them,
     the password from the host's password macro through environment macros."""
-    binary = need_binary("nagios4", "nagios4-core")
     work, services, plugins = site
     model = Clapi((TEMPLATES / "centreon" / "cxcheck-clapi.txt").read_text())
     model.read(f"HOST;ADD;{HOST};{HOST};127.0.0.1;cxcheck-shop;Central;\n"
@@ -275,16 +249,7 @@ def test_centreon_runs_what_it_wrote(site, tmp_path):
     for out, _ in written("centreon", services):
         model.read(out, "config: ")
     assert not model.errors, "\n".join(model.errors)
-    (tmp_path / "centreon.cfg").write_text(model.nagios_objects(
-        host_lines={HOST: ["contact_groups admins", "max_check_attempts 1"]}))
-    nagios = Nagios(binary, tmp_path / "engine", [tmp_path / "centreon.cfg"], {"USER1": str(plugins)},
-                    settings={"enable_environment_macros": 1})
-    nagios.dir.mkdir()
-    nagios.write_config()
-    verify = nagios.verify().stdout
-    assert "Total Errors:   0" in verify, verify
-    try:
-        results = nagios.run_until_checked([(HOST, name) for name in services])
-    finally:
-        nagios.stop()
+    objects = model.nagios_objects(host_lines={HOST: ["contact_groups admins", "max_check_attempts 1"]})
+    results = run_in_nagios(tmp_path, objects, [(HOST, name) for name in services], plugins, files=(),
+                            settings={"enable_environment_macros": 1})
     check(results, services, lambda entry: entry["plugin_output"])

@@ -17,8 +17,7 @@ import functools
 
 import pytest
 from clapi import Clapi
-from conftest import need_binary
-from engines import TEMPLATES, Icinga2, Nagios, recording, write_recorders
+from engines import TEMPLATES, nagios_host, recording, run_in_icinga2, run_in_nagios, write_recorders
 
 from cxcheck.engines import centreon, icinga2, nagios
 from cxcheck.engines.config import Given
@@ -151,42 +150,19 @@ def recorders(tmp_path_factory):
 
 
 def test_nagios_hands_each_plugin_the_options_as_typed(recorders, tmp_path):
-    binary = need_binary("nagios4", "nagios4-core")
     texts = [nagios.service(case.given, host=HOST, service=case.service)[0] for case in cases()]
-    host = (f"define host {{\n    use generic-host\n    host_name {HOST}\n    address 127.0.0.1\n"
-            "    check_command check_cx_nps_args\n    max_check_attempts 1\n    contact_groups admins\n}\n")
-    (tmp_path / "services.cfg").write_text(host + "\n".join(texts))
-    files = [TEMPLATES / "nagios" / "cxcheck-commands.cfg", TEMPLATES / "nagios" / "cxcheck-templates.cfg",
-             tmp_path / "services.cfg"]
-    core = Nagios(binary, tmp_path / "nagios", files, {"USER1": str(recorders)}, env={SECRET_VARIABLE: SECRET})
-    core.dir.mkdir()
-    core.write_config()
-    verify = core.verify()
-    assert verify.returncode == 0 and "Total Warnings: 0" in verify.stdout, verify.stdout[-3000:]
-    try:
-        status = core.run_until_checked([(HOST, case.service) for case in cases()], timeout=300)
-    finally:
-        core.stop()
+    status = run_in_nagios(tmp_path, nagios_host(HOST, "check_cx_nps_args") + "\n".join(texts),
+                           [(HOST, case.service) for case in cases()], recorders, env={SECRET_VARIABLE: SECRET},
+                           timeout=300)
     for case in cases():
         check_received(case, "nagios", status[(HOST, case.service)]["plugin_output"])
 
 
 def test_icinga2_hands_each_plugin_the_options_as_typed(recorders, tmp_path):
-    binary = need_binary("icinga2", "icinga2-bin")
     texts = [icinga2.service(case.given, host=HOST, service=case.service)[0] for case in cases()]
-    (tmp_path / "services.conf").write_text(f'const {SECRET_VARIABLE} = "{SECRET}"\n'
-                                            f'object Host "{HOST}" {{ check_command = "dummy" }}\n' + "\n".join(texts))
-    includes = [TEMPLATES / "icinga2" / "cxcheck-commands.conf", TEMPLATES / "icinga2" / "cxcheck-services.conf",
-                tmp_path / "services.conf"]
-    engine = Icinga2(binary, tmp_path / "icinga2", includes, {"PluginDir": str(recorders)})
-    engine.dir.mkdir()
-    engine.write_config()
-    proc = engine.validate()
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    try:
-        results = engine.run_until_checked([(HOST, case.service) for case in cases()], timeout=300)
-    finally:
-        engine.stop()
+    results = run_in_icinga2(tmp_path, f'const {SECRET_VARIABLE} = "{SECRET}"\n'
+                                       f'object Host "{HOST}" {{ check_command = "dummy" }}\n' + "\n".join(texts),
+                             [(HOST, case.service) for case in cases()], recorders, timeout=300)
     for case in cases():
         check_received(case, "icinga2", results[(HOST, case.service)]["output"])
 
@@ -194,7 +170,6 @@ def test_icinga2_hands_each_plugin_the_options_as_typed(recorders, tmp_path):
 def test_centreon_imports_and_hands_each_plugin_the_options_as_typed(recorders, tmp_path):
     """Every line `cxcheck config --engine centreon` wrote passes CLAPI's rules (tests/clapi.py)
     after the shipped import file, then runs as Centreon generates it, environment macros on."""
-    binary = need_binary("nagios4", "nagios4-core")
     model = Clapi((TEMPLATES / "centreon" / "cxcheck-clapi.txt").read_text(), hosts=[HOST])
     model.hosts[HOST]["macros"]["CX_PASSWORD"] = {"value": SECRET, "password": True, "description": ""}
     tokens = {}
@@ -205,16 +180,8 @@ def test_centreon_imports_and_hands_each_plugin_the_options_as_typed(recorders, 
             tokens[(HOST, case.service)] = [f"_CX_TOKEN {SECRET}"]
     assert not model.errors, "\n".join(model.errors[:20])
     host = ["check_command cxcheck-nps-args", "max_check_attempts 1", "contact_groups admins"]
-    (tmp_path / "centreon.cfg").write_text(model.nagios_objects(host_lines={HOST: host}, service_lines=tokens))
-    core = Nagios(binary, tmp_path / "engine", [tmp_path / "centreon.cfg"], {"USER1": str(recorders)},
-                  settings={"enable_environment_macros": 1})
-    core.dir.mkdir()
-    core.write_config()
-    verify = core.verify()
-    assert verify.returncode == 0 and "Total Errors:   0" in verify.stdout, verify.stdout[-3000:]
-    try:
-        status = core.run_until_checked([(HOST, case.service) for case in cases()], timeout=300)
-    finally:
-        core.stop()
+    status = run_in_nagios(tmp_path, model.nagios_objects(host_lines={HOST: host}, service_lines=tokens),
+                           [(HOST, case.service) for case in cases()], recorders, files=(),
+                           settings={"enable_environment_macros": 1}, timeout=300)
     for case in cases():
         check_received(case, "centreon", status[(HOST, case.service)]["plugin_output"])

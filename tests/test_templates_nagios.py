@@ -290,7 +290,7 @@ STOCK_ILLEGAL = next(line.split("=", 1)[1] for line in STOCK_NAGIOS_CFG.read_tex
 def test_no_template_default_holds_a_character_the_core_removes():
     """Debian's core removes illegal_macro_output_chars from custom variables: a default holding
     one would not reach the plugin as written."""
-    for kind, directives, _ in [*nagios_blocks(SERVICE_TEMPLATES.read_text()), *nagios_blocks(EXAMPLE.read_text())]:
+    for _kind, directives, _ in [*nagios_blocks(SERVICE_TEMPLATES.read_text()), *nagios_blocks(EXAMPLE.read_text())]:
         for key, value in directives.items():
             if key.startswith("_"):
                 assert not set(value) & set(STOCK_ILLEGAL), (directives.get("name") or directives.get(

@@ -27,12 +27,8 @@ def command(entry) -> str:
 
 
 def template(given) -> str:
-    """The service template: the plugin's own (its intervals), or its real users' or browser variant."""
-    if common.real_users(given):
-        return f"cxcheck-{given.entry.short}-prometheus"
-    if given.plugin != "check_cx_page" and common.browser_run(given):
-        return "cxcheck-browser-journey"
-    return f"cxcheck-{given.entry.short}"
+    """The service template: the plugin's own (its intervals), its real users' or browser variant."""
+    return f"cxcheck-{common.template_stem(given)}"
 
 
 def _secrets(given, host: str, name: str) -> tuple[dict, list[str]]:

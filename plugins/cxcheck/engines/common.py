@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from cxcheck.runtime import ConfigError
 
-
 # Their numbers can come from real users' metrics (--prometheus, --json-url): the shipped
 # templates have a "-prometheus" variant with the metric schedule for them.
 REAL_USERS = ("check_cx_transaction", "check_cx_apdex")
@@ -16,6 +15,17 @@ REAL_USERS = ("check_cx_transaction", "check_cx_apdex")
 
 def real_users(given) -> bool:
     return given.plugin in REAL_USERS and bool({"prometheus", "json_url"} & set(given.values))
+
+
+def template_stem(given) -> str:
+    """What the Nagios family's service templates are named from (cx-STEM-service, cxcheck-STEM):
+    the plugin's short name, STEM-prometheus for real users' numbers, browser-journey for a
+    journey or login in Chromium."""
+    if real_users(given):
+        return f"{given.entry.short}-prometheus"
+    if given.plugin != "check_cx_page" and browser_run(given):
+        return "browser-journey"
+    return given.entry.short
 
 
 def refuse(text: str, engine: str):

@@ -13,18 +13,16 @@ from cxcheck.engines.words import nagios_argument
 ENGINE = "nagios"
 # Debian's nagios.cfg (and Nagios' sample): characters the core refuses in object names.
 ILLEGAL_OBJECT_NAME_CHARS = "`~!$%^&*|'\"<>?,()="
+
+
 def command(entry) -> str:
     """The shipped command that runs a plugin with $ARG1$ as its whole argv."""
     return f"{entry.name}_args"
 
 
 def template(given) -> str:
-    """The service template: the plugin's own (its intervals), or its real users' or browser variant."""
-    if common.real_users(given):
-        return f"cx-{given.entry.short}-prometheus-service"
-    if given.plugin != "check_cx_page" and common.browser_run(given):
-        return "cx-browser-journey-service"
-    return f"cx-{given.entry.short}-service"
+    """The service template: the plugin's own (its intervals), its real users' or browser variant."""
+    return f"cx-{common.template_stem(given)}-service"
 
 
 def secret_notes(given) -> list[str]:
