@@ -6,6 +6,7 @@ Facts these rely on are in DESIGN.md ("Running a private Nagios 4")."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -141,8 +142,17 @@ def need_cgis():
 
 
 def external_command(pipe, text: str):
-    """`[now] TEXT` into an engine's command pipe (Nagios and Icinga 2 read the same format)."""
-    fd = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+    """`[now] TEXT` into an engine's command pipe (Nagios and Icinga 2 read the same format). The
+    pipe exists before the engine reads it (ENXIO until then, longer on a loaded machine)."""
+    def opened():
+        try:
+            return os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            return None
+
+    fd = wait_until(opened, 30, f"a reader of {pipe}")
     try:
         os.write(fd, f"[{int(time.time())}] {text}\n".encode())
     finally:
