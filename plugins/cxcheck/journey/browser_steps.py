@@ -12,8 +12,7 @@ A TARGET is a CSS selector, `label=Email` (the control of the <label> with that 
 
 from __future__ import annotations
 
-from cxcheck.journey import scenario
-from cxcheck.journey.scenario import check_regex, expect_keys, step_limits, step_name, text_list
+from cxcheck.journey.step_rules import HTTP_STEP_KEYS, check_regex, expect_keys, step_limits, step_name, text_list
 from cxcheck.runtime import Record
 
 ACTIONS = ("goto", "fill", "click", "press", "select", "check", "wait_for")
@@ -81,7 +80,7 @@ def browser_step(raw, index: int, fail) -> BrowserStep:
     where = f"step {name!r}"
     unknown = sorted(str(k) for k in raw if k not in STEP_KEYS)
     if unknown:
-        if unknown[0] in scenario.STEP_KEYS:
+        if unknown[0] in HTTP_STEP_KEYS:
             fail(f"{where}: key {unknown[0]!r} is for HTTP scenarios; a browser scenario uses "
                  f"{', '.join(ACTIONS)}")
         fail(f"{where}: unknown key {unknown[0]!r}")
