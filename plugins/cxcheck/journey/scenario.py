@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import re
 
+from cxcheck.journey.step_rules import (
+    BROWSER_ACTIONS,
+    METHODS,
+    check_regex,
+    checked_step,
+    expect_keys,
+    step_limits,
+    text_list,
+)
 from cxcheck.journey.step_rules import HTTP_STEP_KEYS as STEP_KEYS
-from cxcheck.journey.step_rules import METHODS, check_regex, expect_keys, step_limits, step_name, text_list
 from cxcheck.runtime import ConfigError, Record, perf_label, read_text
 
 EXPECT_KEYS = {"status", "contains", "not_contains", "regex", "url_matches", "header", "json"}
@@ -155,15 +163,8 @@ def from_dict(data, source: str = "<scenario>") -> Scenario:
 
 
 def _step(raw, index: int, fail) -> Step:
-    name = step_name(raw, index, fail, "name, get/post/... or submit_form, expect")
-    where = f"step {name!r}"
-    unknown = sorted(str(k) for k in raw if k not in STEP_KEYS)
-    if unknown:
-        from cxcheck.journey.browser_steps import ACTIONS
-
-        if unknown[0] in ACTIONS:
-            fail(f"{where}: key {unknown[0]!r} is a browser step: add 'browser: true' at the top of the scenario")
-        fail(f"{where}: unknown key {unknown[0]!r}")
+    name, where = checked_step(raw, index, fail, "name, get/post/... or submit_form, expect", STEP_KEYS,
+                               BROWSER_ACTIONS, "is a browser step: add 'browser: true' at the top of the scenario")
     verbs = [m for m in METHODS if m in raw]
     if len(verbs) + ("submit_form" in raw) != 1:
         fail(f"{where}: give exactly one of {', '.join(METHODS)} or submit_form")

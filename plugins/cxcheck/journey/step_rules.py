@@ -1,6 +1,6 @@
 """What every step of a scenario is checked by, an HTTP step or a browser step: its name, its
-limits, its `expect` mapping, texts and regular expressions; and an HTTP step's keys, which a
-browser step names when it is given one. Below both kinds of step (scenario.py, browser_steps.py):
+limits, its `expect` mapping, texts and regular expressions; and the keys of both kinds, so that
+a key of the other kind is said to be one. Below both kinds of step (scenario.py, browser_steps.py):
 each error names the file, the step and the key through the `fail` it is given."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ HTTP_STEP_KEYS = set(METHODS) | {
     "name", "submit_form", "json", "form", "data", "headers", "params", "expect", "extract",
     "warning", "critical", "timeout", "follow_redirects",
 }
+BROWSER_ACTIONS = ("goto", "fill", "click", "press", "select", "check", "wait_for")
 STEP_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}$"     # compiled on first use: a plain login never needs it
 
 
@@ -25,6 +26,19 @@ def step_name(raw, index: int, fail, kinds: str) -> str:
     if not isinstance(name, str) or not re.match(STEP_NAME, name):
         fail(f"step {index}: key 'name': use letters, digits, _ . - (at most 41), got {name!r}")
     return name
+
+
+def checked_step(raw, index: int, fail, kinds: str, known, other_kind, other_hint: str) -> tuple[str, str]:
+    """A step's name and its place in messages ("step 'login'"), once its keys are all `known`: a
+    key of the other kind of step (`other_kind`) is said so (`other_hint`), any other is unknown."""
+    name = step_name(raw, index, fail, kinds)
+    where = f"step {name!r}"
+    unknown = sorted(str(k) for k in raw if k not in known)
+    if unknown:
+        if unknown[0] in other_kind:
+            fail(f"{where}: key {unknown[0]!r} {other_hint}")
+        fail(f"{where}: unknown key {unknown[0]!r}")
+    return name, where
 
 
 def step_limits(raw: dict, step, where: str, fail):
