@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from cxcheck.runtime import name_value
 from cxcheck.runtime.times import iso_time
-from cxcheck.sources.base import SourceError
 from cxcheck.sources.funnels import Funnel, Step, checked, count
 from cxcheck.sources.jsonendpoint import JsonEndpoint, compile_path, found
 
@@ -16,6 +15,7 @@ PLACES = ("${since}", "${until}", "${window}")
 
 class JsonFunnel(JsonEndpoint):
     help = "a JSON endpoint (with --entered-path, --converted-path; ${since}, ${until} in the URL)"
+    needs = ("--entered-path", "--converted-path")
 
     @classmethod
     def add_arguments(cls, options):
@@ -28,8 +28,6 @@ class JsonFunnel(JsonEndpoint):
         super().__init__(value, run)
         self.name = value        # messages name the URL
         args = self.args
-        if not args.entered_path or not args.converted_path:
-            raise SourceError("--json-url needs --entered-path and --converted-path")
         self.paths = [("entered", "--entered-path", args.entered_path)]
         self.paths += [(name, f"--step-path {name}", path) for name, path in args.step_path]
         self.paths.append(("converted", "--converted-path", args.converted_path))

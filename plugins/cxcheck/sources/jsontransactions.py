@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from cxcheck.runtime import excerpt, log
-from cxcheck.sources.base import ConfigError, SourceError
+from cxcheck.sources.base import SourceError
 from cxcheck.sources.jsonendpoint import JsonEndpoint, compile_path, found
 from cxcheck.sources.transactions import Measure, counted, in_window
 
@@ -24,6 +24,7 @@ class JsonTransactions(JsonEndpoint):
     headers = {"Accept": "application/json"}
     max_body, max_redirects = MAX_BODY, 3
     counts_total = True
+    needs = ("--success-path", "--total-path")
 
     @classmethod
     def add_arguments(cls, options):
@@ -33,8 +34,6 @@ class JsonTransactions(JsonEndpoint):
     def __init__(self, value, run):
         super().__init__(value, run)
         args = self.args
-        if not (args.success_path and args.total_path):
-            raise ConfigError("--json-url needs --success-path and --total-path")
         self.paths = {"success": (args.success_path, compile_path(args.success_path, "--success-path")),
                       "total": (args.total_path, compile_path(args.total_path, "--total-path"))}
         self.templates = [value]
