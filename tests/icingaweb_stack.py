@@ -119,7 +119,7 @@ class IcingaWeb2:
             "modules/monitoring/backends.ini": {"icinga2": {"type": "ido", "resource": "icinga2"}},
             "modules/graphite/config.ini": {"graphite": {"url": self.graphite_url},
                                             # the graphs span the test's minutes, not the default hour
-                                            "ui": {"default_time_range": 5, "default_time_range_unit": "minutes"}},
+                                            "ui": {"default_time_range": 2, "default_time_range_unit": "minutes"}},
         }
         for name, sections in files.items():
             path = self.dir / name

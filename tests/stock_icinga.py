@@ -86,7 +86,7 @@ class StockIcinga2:
             stock = (self.dir / "features-available" / f"{feature}.conf").read_text()
             (enabled / f"{feature}.conf").write_text(with_settings(stock, settings))
         for example in EXAMPLE_OBJECTS:
-            (self.dir / "conf.d" / example).unlink()
+            (self.dir / "conf.d" / example).unlink(missing_ok=True)
         if zones is not None:
             (self.dir / "zones.conf").write_text(zones)
         for name, text in (objects or {}).items():
