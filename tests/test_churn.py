@@ -102,7 +102,8 @@ def test_events_jsonl_with_named_fields_and_rejects(tmp_path):
     assert result.text == ("CX CHURN OK - churn 40% (2 lost of 5 customers active at the start) over 30d, "
                            "lost value 150, top reason Price (2), 20% 30d earlier")
     assert result.value("rejected") == 4
-    for line in ("1 rejected: unreadable date (line 15)", "1 rejected: empty customer (line 16)",
+    for line in ("1 rejected: unreadable date in field 'at', such as 'yesterday' (line 15): give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)",
+                 "1 rejected: empty customer (line 16)",
                  "1 rejected: not a JSON object (line 17)", "1 rejected: not JSON (line 18)"):
         assert line in result.long_output
 
@@ -128,7 +129,8 @@ def test_events_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_pat
     assert "14 rows used, 3 rejected" in result.long_output
     assert result.long_output[-3:] == ["1 rejected: spreadsheet serial date (format the column as dates) (line 16)",
                                        "1 rejected: date in the future (line 17)",
-                                       "1 rejected: unreadable date (line 18)"]
+                                       "1 rejected: unreadable date in column 'occurred_at', such as 'yesterday' "
+                                       "(line 18): give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)"]
 
 
 def test_a_ceiling_breach_needs_the_whole_interval_with_significant(tmp_path):

@@ -43,7 +43,7 @@ def hs_ticket(number, created_hours_ago, reply_ms=None, close_ms=None, closed_ho
     return {"id": str(number), "properties": {
         "createdate": iso(created), "hs_pipeline": pipeline,
         "closed_date": iso(NOW_EPOCH - closed_hours_ago * 3600) if closed_hours_ago is not None else None,
-        "hs_time_to_first_agent_reply": None if reply_ms is None else str(reply_ms),
+        "time_to_first_agent_reply": None if reply_ms is None else str(reply_ms),
         "time_to_close": None if close_ms is None else str(close_ms)}}
 
 
@@ -252,7 +252,7 @@ def test_more_than_ten_thousand_results_in_searches_from_the_last_date(hubspot):
     # the last createdate read and skips the one ticket already read there. Replies 1..12500 s:
     # p90 = the 11250th = 11250 s.
     many = [{"id": str(n), "properties": {"createdate": iso(NOW_EPOCH - 5 * DAY + (n // 2) * 60),
-                                          "hs_time_to_first_agent_reply": str(n * 1000), "closed_date": None,
+                                          "time_to_first_agent_reply": str(n * 1000), "closed_date": None,
                                           "time_to_close": None}} for n in range(1, 12501)]
     api = hubspot(tickets=many)
     result = run("check_cx_support", api)
@@ -263,7 +263,7 @@ def test_more_than_ten_thousand_results_in_searches_from_the_last_date(hubspot):
 
 def test_ten_thousand_at_one_date_stops(hubspot):
     same = iso(NOW_EPOCH - DAY)
-    many = [{"id": str(n), "properties": {"createdate": same, "hs_time_to_first_agent_reply": "1000"}}
+    many = [{"id": str(n), "properties": {"createdate": same, "time_to_first_agent_reply": "1000"}}
             for n in range(10_050)]
     api = hubspot(tickets=many)
     result = run("check_cx_support", api)

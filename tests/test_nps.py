@@ -154,13 +154,13 @@ def test_junk_rows_are_counted_and_named(tmp_path):
     long_output = "\n".join(result.long_output)
     assert "1 rejected: empty score (line 99)" in long_output
     assert "1 rejected: score not a whole number (line 100)" in long_output
-    assert "1 rejected: unreadable date (line 101)" in long_output
+    assert ("1 rejected: unreadable date in column 'date', such as 'not a date' (line 101): give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)") in long_output
     assert "1 rejected: score out of range 0-10 (line 102)" in long_output
     strict = nps(path)                   # 4 of 101 = 3.96 % -> under the default 5 %
     assert strict.code == 0
     result = nps(path, "--max-rejected", "2")
     assert result.code == 3
-    assert result.text == "CX NPS UNKNOWN - 4 of 101 rows rejected (4.0% > 2%): the NPS would lie"
+    assert result.text == "CX NPS UNKNOWN - 4 of 101 rows rejected (4.0% > 2%): the NPS would lie; 1 empty score"
 
 
 def test_empty_and_missing_files(tmp_path):

@@ -131,7 +131,8 @@ def test_unreadable_deals_are_counted_and_too_many_make_it_unknown(site):
     api = pipedrive_api(site, deals=CURRENT + broken)
     result = churn(api.url, "--no-compare", "-v")
     assert result.code == 3
-    assert result.text == "CX CHURN UNKNOWN - 3 of 13 rows rejected (23.1% > 5%): the churn would lie"
+    assert result.text == ("CX CHURN UNKNOWN - 3 of 13 rows rejected (23.1% > 5%): the churn would lie; 2 unreadable "
+                           "close date")
     assert result.long_output[-2:] == ["2 rejected: unreadable close date (page 3 item 3, page 3 item 4)",
                                        "1 rejected: not a won or lost deal (page 4 item 1)"]
     assert churn(api.url, "--no-compare", "--max-rejected", "25").code == 0

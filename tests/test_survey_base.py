@@ -73,7 +73,7 @@ def test_low_sample_is_judged_before_the_floor():
 def test_too_many_rejected_rows_is_unknown():
     state, summary, _ = judge(window([10] * 40), rejected=10)
     assert state == nagiosplugin.Unknown
-    assert summary == "10 of 50 rows rejected (20.0% > 5%): the NPS would lie"
+    assert summary == "10 of 50 rows rejected (20.0% > 5%): the NPS would lie; 10 score not a whole number"
 
 
 def test_a_drop_within_the_noise_stays_ok_with_significant():

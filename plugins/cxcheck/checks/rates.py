@@ -7,7 +7,9 @@ only when the whole Wilson interval is outside) and the change from the earlier 
 --significant, only when the two-proportion z-test says the windows differ).
 
 Windows are computed in UTC from --now (default: the time of the run) and said so in the long
-output; a source with its own calendar (Mixpanel's project time zone) says which dates it read.
+output; a source with its own calendar (Mixpanel's project time zone) says which dates it read,
+and one whose figures settle only later (Mixpanel's conversion window) moves the windows back by
+that much, so that both windows compared are equally final.
 A rate plugin declares a `Rate` and its parser; `rate_check()` does the rest.
 """
 
@@ -187,6 +189,9 @@ def rate_check(run: runtime.Run, rate: Rate) -> nagiosplugin.Check:
         raise runtime.ConfigError(f"{source.name} cannot give an earlier window ({source.why_not_compare}); "
                                   "add that, or give --no-compare")
     now = args.now if args.now is not None else time.time()
+    # A source whose figures of a window go on changing after it ends (Mixpanel counts conversions
+    # up to the funnel's conversion window later) is read at windows that have settled.
+    now -= getattr(source, "settles", 0)
     resource = Rates(rate, lambda windows, rejects: rate.read(source, windows, rejects), args.window, compare_to,
                      now, args.confidence)
     verdicts = RateVerdicts(resource, args)

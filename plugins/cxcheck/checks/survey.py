@@ -77,7 +77,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
     """One pass over the source: the window's tally, the previous window's, the rejects."""
 
     def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
-                 confidence_level: float, reports_unanswered: bool = False):
+                 confidence_level: float, reports_unanswered: bool = False, source=None):
         from cxcheck.sources.responses import Rejects
 
         self.statistic = statistic
@@ -86,6 +86,9 @@ class Responses(RejectsRows, nagiosplugin.Resource):
         self.with_previous = with_previous
         self.confidence = confidence_level
         self.reports_unanswered = reports_unanswered     # the source counts surveys offered, not answered
+        self.source = source
+        self.reports_skipped = getattr(source, "reports_skipped", False)   # optional questions left unanswered
+        self.hint = None                # the source's word on where answers are when it found none
         self.rejects = Rejects()
         self.current = self.previous = statistic.tally([0] * (statistic.scale.high + 1))
         self.unanswered = 0
@@ -126,6 +129,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
             elif oldest < when <= start:
                 previous[score] += 1
         self.read = read
+        self.hint = getattr(self.source, "hint", None)
         self.unanswered = current[-1]
         self.current, self.previous = statistic.tally(current[:-1]), statistic.tally(previous[:-1])
         tally, label, (low_bound, high_bound) = self.current, statistic.label, statistic.bounds
@@ -139,6 +143,8 @@ class Responses(RejectsRows, nagiosplugin.Resource):
             yield nagiosplugin.Metric(name, perf_value(value), uom, min=limits[0], max=limits[1], context=name)
         yield nagiosplugin.Metric("responses", tally.responses, "c", min=0, context="responses")
         yield nagiosplugin.Metric("rejected", self.rejects.count, "c", min=0, context="rejected")
+        if self.reports_skipped:
+            yield nagiosplugin.Metric("skipped", self.rejects.skipped, "c", min=0, context="skipped")
         if self.reports_unanswered:
             yield nagiosplugin.Metric("response_rate", perf_value(self.response_rate), "%", min=0, max=100,
                                       context="response_rate")
@@ -150,6 +156,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     """The whole check for a survey plugin's run: source, resource, contexts, summary."""
     from cxcheck.checks.survey_verdicts import (
+        CountContext,
         DropContext,
         FloorContext,
         RejectedContext,
@@ -164,7 +171,7 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     now = args.now if args.now is not None else time.time()
     responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
         statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence,
-        source.reports_unanswered)
+        source.reports_unanswered, source)
     verdicts = Verdicts(responses, args)
     label = statistic.label
     contexts = [
@@ -176,6 +183,8 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     ]
     if source.reports_unanswered:
         contexts.append(MaybeContext("response_rate"))
+    if responses.reports_skipped:
+        contexts.append(CountContext("skipped"))
     if args.max_drop:
         contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
     return nagiosplugin.Check(responses, *contexts, SurveySummary(responses, args))

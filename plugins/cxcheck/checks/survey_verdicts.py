@@ -30,8 +30,9 @@ class ResponsesContext(CountContext):
     def evaluate(self, metric, resource):
         if self.verdicts.low_sample and not self.verdicts.unreadable:
             count = f"only {metric.value} responses" if metric.value else "no responses"
+            hint = f"; {resource.hint}" if resource.hint and not metric.value else ""
             return self.result_cls(self.state, f"{count} in {resource.window} "
-                                   f"(at least {self.verdicts.args.min_responses} needed to judge)", metric)
+                                   f"(at least {self.verdicts.args.min_responses} needed to judge){hint}", metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)
 
 
@@ -119,6 +120,14 @@ class SurveySummary(nagiosplugin.Summary):
     def verbose(self, results):
         r = self.resource
         lines = [f"{r.statistic.breakdown(r.current)}; {r.read} rows read, {r.rejects.count} rejected"]
+        if r.reports_skipped:
+            skipped = r.rejects
+            lines[0] += f", {skipped.skipped} skipped the question"
+            if skipped.skipped:
+                more = ", ..." if skipped.skipped > len(skipped.skipped_at) else ""
+                places = ", ".join(map(str, skipped.skipped_at)) + more
+                lines.append(f"{skipped.skipped} skipped the question (optional, left unanswered: neither read nor "
+                             f"rejected) ({places})")
         if r.reports_unanswered:
             offered = r.current.responses + r.unanswered
             lines.append(f"response rate {points(r.response_rate)}%: {r.current.responses} "
@@ -129,4 +138,5 @@ class SurveySummary(nagiosplugin.Summary):
         return problems + r.notes + lines + r.rejects.lines()
 
 
-__all__ = ["DropContext", "FloorContext", "RejectedContext", "ResponsesContext", "SurveySummary", "Verdicts"]
+__all__ = ["CountContext", "DropContext", "FloorContext", "RejectedContext", "ResponsesContext", "SurveySummary",
+           "Verdicts"]

@@ -51,7 +51,8 @@ class RejectedContext(CountContext):
     def evaluate(self, metric, resource):
         if self.verdicts.unreadable:
             share = resource.rejected_share
+            worst = resource.rejects.worst()        # the commonest reason, its value and what to do
             return self.result_cls(nagiosplugin.Unknown, f"{metric.value} of {resource.read + metric.value} rows "
                                    f"rejected ({share:.1f}% > {self.verdicts.args.max_rejected:g}%): "
-                                   f"the {resource.measures} would lie", metric)
+                                   f"the {resource.measures} would lie" + (f"; {worst}" if worst else ""), metric)
         return self.result_cls(nagiosplugin.Ok, None, metric)

@@ -24,6 +24,7 @@ from cxcheck.sources.responses import (
     SourceError,
     TimeParser,
     parse_score,
+    reject_date,
     score_problem,
     scored_item,
 )
@@ -44,20 +45,39 @@ def _open(path: str):
 
 
 def _pick(names: list[str], wanted: str | None, defaults, what: str, option: str, path: str) -> int:
+    """The index of the column `wanted` names (NAME, or NAME#N for the Nth of several so named),
+    or else of the first named like one of `defaults`. A name that several columns share is
+    ambiguous: an error naming it, unless NAME#N picks one."""
     lowered = [_normal(n) for n in names]
     if wanted:
         if _normal(wanted) in lowered:
-            return lowered.index(_normal(wanted))
+            return _only(names, lowered, lowered.index(_normal(wanted)), option, path)
+        base, _, nth = wanted.rpartition("#")
+        same = [i for i, name in enumerate(lowered) if name == _normal(base)] if nth.isdigit() else []
+        if same and 1 <= int(nth) <= len(same):
+            return same[int(nth) - 1]
         raise SourceError(f"{path}: no column {wanted!r} (columns: {_shown(names)})")
     for index, name in enumerate(lowered):      # a column named exactly so wins over a longer name
         if name in defaults:
-            return index
+            return _only(names, lowered, index, option, path)
     for hint in defaults:
         for index, name in enumerate(lowered):
             if hint in name:
-                return index
+                return _only(names, lowered, index, option, path)
     raise SourceError(f"{path}: no {what} column (none named like {', '.join(defaults)}); name it with {option} "
                       f"(columns: {_shown(names)})")
+
+
+def _only(names: list[str], lowered: list[str], index: int, option: str, path: str) -> int:
+    """`index`, when no other column shares its name: two `created_at` with different values
+    would be read as the first without a word."""
+    same = [i for i, name in enumerate(lowered) if name == lowered[index]]
+    if len(same) > 1:
+        name = names[index].strip()
+        picks = " or ".join(repr(f"{name}#{n}") for n in range(1, len(same) + 1))
+        raise SourceError(f"{path}: {len(same)} columns named {_shown([name])} (columns "
+                          f"{', '.join(str(i + 1) for i in same)}): say which with {option or 'its option'} {picks}")
+    return index
 
 
 def optional_column(names: list[str], wanted, defaults, path: str, what: str = "", option: str = "",
@@ -67,7 +87,8 @@ def optional_column(names: list[str], wanted, defaults, path: str, what: str = "
     if required or wanted:
         return _pick(names, wanted, defaults, what, option, path)
     lowered = [_normal(n) for n in names]
-    return next((lowered.index(name) for name in defaults if name in lowered), None)
+    found = next((lowered.index(name) for name in defaults if name in lowered), None)
+    return None if found is None else _only(names, lowered, found, option, path)
 
 
 def _normal(name: str) -> str:
@@ -143,6 +164,7 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
     with csv_export(path) as (names, reader):
         score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
         date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
+        column = f"column {_shown([names[date_at]])}"
         for row in wide_rows(reader, max(score_at, date_at), rejects):
             raw = row[score_at]
             score = scores.get(raw)
@@ -163,7 +185,7 @@ def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, d
             if when is None:
                 when = parse_time(raw)
             if when is None:
-                rejects.add(parse_time.problem, reader.line_num)
+                reject_date(rejects, parse_time.problem, reader.line_num, raw, column)
                 continue
             if when > latest:
                 rejects.add(FUTURE, reader.line_num)
@@ -204,7 +226,7 @@ def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, d
     parse_time = TimeParser(date_formats)
     score_key, date_key = score_field or "score", date_field or "created_at"
     for number, item in jsonl_items(path, rejects):
-        found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale)
+        found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale, f"field {date_key!r}")
         if found:
             yield found
 
@@ -213,7 +235,7 @@ def add_field_arguments(options) -> None:
     """Which column or field holds the score and the date: exports and JSON endpoints alike."""
     options.add("--score-column", "--score-field", dest="score_column", metavar="NAME",
                 help="the score column or field (default: the first named like score, rating, nps, "
-                     "likelihood; JSON: score)")
+                     "likelihood; JSON: score); NAME#2 is the second of two columns so named")
     options.add("--date-column", "--date-field", dest="date_column", metavar="NAME",
                 help="the date column or field (default: the first named like date, created_at, "
                      "submitted_at, timestamp; JSON: created_at)")

@@ -1,6 +1,7 @@
 """A Prometheus latency histogram as a source of response times, through sources/prometheus.py.
 
-A classic histogram counts requests in cumulative buckets `METRIC_bucket{le="B"}`: answered in at
+A classic histogram (https://prometheus.io/docs/concepts/metric_types/#histogram) counts requests
+in cumulative buckets `METRIC_bucket{le="B"}`: answered in at
 most B seconds. Over a window, `sum(increase(METRIC_bucket{le="T"}[W]))` are the satisfied ones,
 the bucket at 4T minus them the tolerating, `le="+Inf"` all of them. Bounds are matched by value:
 clients spell them 1, 1.0 or 1.00.

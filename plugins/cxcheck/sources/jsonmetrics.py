@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from cxcheck.runtime import ConfigError, Deadline, HttpOptions, SourceError, log
+from cxcheck.runtime import ConfigError, Deadline, HttpOptions, SourceError, excerpt, log
 
 MAX_BODY = 8 * 1024 * 1024
 
@@ -75,9 +75,9 @@ class JsonMetrics:
         except ValueError:
             raise SourceError(f"{option} gives {_short(found)}, not a number") from None
         if math.isnan(value) or math.isinf(value):
-            raise SourceError(f"{option} gives {found!r}, not a finite number")
+            raise SourceError(f"{option} gives {_short(found)}, not a finite number")
         if value < 0:
-            raise SourceError(f"{option} gives {found!r}: a count cannot be negative")
+            raise SourceError(f"{option} gives {_short(found)}: a count cannot be negative")
         return value
 
     def close(self):
@@ -93,4 +93,4 @@ def _short(value, limit: int = 60) -> str:
         text = json.dumps(value)
     except (TypeError, ValueError):
         text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return excerpt(text, limit - 3)

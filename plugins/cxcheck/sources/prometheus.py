@@ -1,4 +1,5 @@
-"""Prometheus's HTTP API: instant queries, one number each.
+"""Prometheus's HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/): instant
+queries, one number each.
 
 GET {base}/api/v1/query?query=Q[&time=T] answers
 `{"status":"success","data":{"resultType":"vector"|"scalar","result":...}}`, values as strings
