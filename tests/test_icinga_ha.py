@@ -32,6 +32,7 @@ import select
 import shutil
 import signal
 import socket
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -167,6 +168,18 @@ def runs(log: Path) -> list[tuple[str, float, str]]:
     return out
 
 
+def gaps(log: Path, start: float, end: float) -> list[float]:
+    """Seconds between one service's consecutive runs on one node, between start and end."""
+    last: dict[tuple[str, str], float] = {}
+    out = []
+    for node, when, service in runs(log):
+        if start <= when < end:
+            if (node, service) in last:
+                out.append(when - last[(node, service)])
+            last[(node, service)] = when
+    return out
+
+
 def per_interval(log: Path, start: float, end: float) -> dict[str, dict[str, float]]:
     """service -> node -> runs per check interval, between start and end."""
     intervals = (end - start) / INTERVAL
@@ -250,6 +263,7 @@ def phases(nodes: dict[str, StockIcinga2], ports: dict[str, int], link: Link, ru
     start = time.time()
     time.sleep(STEADY)          # the measuring window: the daemons work, the test only watches
     measured["steady"] = per_interval(run_log, start, time.time())
+    measured["steady_gap"] = statistics.median(gaps(run_log, start, time.time()))
     measured["expected"] = expected
     results = {s["name"]: s["attrs"]["last_check_result"] for s in api_services(master, ports["master"])}
     measured["master_results"] = results
@@ -267,6 +281,7 @@ def phases(nodes: dict[str, StockIcinga2], ports: dict[str, int], link: Link, ru
     start = time.time()
     time.sleep(SPLIT)
     measured["split"] = per_interval(run_log, start, time.time())
+    measured["split_gap"] = statistics.median(gaps(run_log, start, time.time()))
     link.restore()
     restored_at = time.time()
 
@@ -306,8 +321,9 @@ def summary(measured: dict) -> str:
                          for s in SERVICES)
 
     return (f"\nHA satellites, runs per service per {INTERVAL:g} s interval\n"
-            f"  both up ({STEADY:g} s): {ratios('steady')}\n"
-            f"  lost each other ({SPLIT:g} s, both running after {measured['split_takeover']:.1f} s): {ratios('split')}\n"
+            f"  both up ({STEADY:g} s, median {measured['steady_gap']:.2f} s between runs): {ratios('steady')}\n"
+            f"  lost each other ({SPLIT:g} s, both running after {measured['split_takeover']:.1f} s, median "
+            f"{measured['split_gap']:.2f} s between one node's runs): {ratios('split')}\n"
             f"  back to one run per interval {measured['rejoin']:.1f} s after the link returned\n"
             f"  satellite-b killed: its {len(measured['moved'])} services on satellite-a after "
             f"{max(measured['failover'].values(), default=0):.1f} s (max); {ratios('after_kill')}")
