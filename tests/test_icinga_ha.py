@@ -279,7 +279,17 @@ def phases(nodes: dict[str, StockIcinga2], ports: dict[str, int], link: Link, ru
     wait_until(everywhere, 60, "both satellites to run every service once they lost each other", interval=0.5)
     measured["split_takeover"] = time.time() - cut_at
     start = time.time()
-    time.sleep(SPLIT)
+    sources: dict[str, set] = {service: set() for service in SERVICES}
+
+    def sampled():          # the master's view while both satellites report, once a second
+        for item in api_services(master, ports["master"]):
+            service = item["name"].split("!", 1)[1]
+            if service in sources and item["attrs"]["last_check_result"]:
+                sources[service].add(item["attrs"]["last_check_result"]["check_source"])
+        return time.time() - start >= SPLIT
+
+    wait_until(sampled, SPLIT + 30, "the split's measuring window to pass", interval=1)
+    measured["split_sources"] = sources
     measured["split"] = per_interval(run_log, start, time.time())
     measured["split_gap"] = statistics.median(gaps(run_log, start, time.time()))
     link.restore()
@@ -353,6 +363,8 @@ def test_satellites_that_lose_each_other_both_run_every_check(scenario):
         nodes = scenario["split"][service]
         assert set(nodes) == set(SATELLITES), f"{service} ran on {nodes}"
         assert 1.5 <= sum(nodes.values()) <= 2.5, f"{service}: {nodes}"
+    # The master takes both endpoints' results: the check source of a service changes hands.
+    assert any(sources == set(SATELLITES) for sources in scenario["split_sources"].values()), scenario["split_sources"]
     assert scenario["rejoin"] < 90
 
 
