@@ -9,10 +9,10 @@ directory, in a private apache2 (mod_php, prefork) that may serve graphite-web b
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from pathlib import Path
 
+import engines
 from engines import CLEAN_PATH, stop_process, wait_until
 
 SERVER_CNF = Path("/etc/mysql/mariadb.conf.d/50-server.cnf")
@@ -151,21 +151,18 @@ def web_ids() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-class Apache:
+class Apache(engines.Apache):
     """A private apache2 on Debian's module files (prefork, PHP, WSGI), serving `sites` (apache2
-    configuration texts) on 127.0.0.1 `ports`."""
+    configuration texts) on 127.0.0.1 `ports`, with `env` added to its environment."""
 
     MODULES = ("mpm_prefork", "authz_core", "authz_host", "mime", "dir", "alias", "env", "headers", "setenvif",
                "rewrite", "php8.2", "wsgi")
 
     def __init__(self, binary: str, workdir: Path, ports: list[int], sites: list[str], env: dict | None = None):
-        self.binary = binary
-        self.dir = Path(workdir)
+        super().__init__(binary, workdir, ports[-1], cgi_cfg=None)
         self.ports = ports
         self.sites = sites
         self.extra_env = env or {}
-        self.conf = self.dir / "apache2.conf"
-        self.pid_file = self.dir / "apache2.pid"
 
     def write_config(self):
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -176,10 +173,9 @@ class Apache:
             if Path(f"/etc/apache2/mods-available/{module}.conf").exists():
                 modules.append(f"Include /etc/apache2/mods-available/{module}.conf")
         listens = "\n".join(f"Listen 127.0.0.1:{port}" for port in self.ports)
-        main_port = self.ports[-1]
         self.conf.write_text(f"""\
 ServerRoot "{self.dir}"
-ServerName 127.0.0.1:{main_port}
+ServerName 127.0.0.1:{self.port}
 {listens}
 PidFile "{self.pid_file}"
 Mutex file:{self.dir}
@@ -202,41 +198,8 @@ DocumentRoot /usr/share/icingaweb2/public
 """ + "\n".join(self.sites) + "\n")
 
     def env(self) -> dict:
-        env = {"PATH": CLEAN_PATH, "LANG": "C", "APACHE_RUN_DIR": str(self.dir), "APACHE_LOCK_DIR": str(self.dir),
-               "APACHE_LOG_DIR": str(self.dir)}
-        env.update(self.extra_env)
-        return env
-
-    def start(self, timeout: float = 30):
-        proc = subprocess.run([self.binary, "-f", str(self.conf), "-k", "start"], capture_output=True, text=True,
-                              env=self.env(), timeout=timeout, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            raise AssertionError(f"apache2 did not start: {proc.stdout}{proc.stderr}{self.tail()}")
-        wait_until(lambda: self.pid_file.exists() and self.pid_file.read_text().strip(), timeout, "apache2's pid file")
+        return {**super().env(), **self.extra_env}
 
     def tail(self, chars: int = 3000) -> str:
         log = self.dir / "error.log"
         return log.read_text(errors="replace")[-chars:] if log.exists() else ""
-
-    def stop(self, timeout: float = 15):
-        """apache2 -k start detaches: signal the pid in its file, and wait for its process group."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-
-        def gone():
-            try:
-                os.killpg(pid, 0)
-            except ProcessLookupError:
-                return True
-            return False
-
-        try:
-            wait_until(gone, timeout, "apache2 and its children to stop")
-        except AssertionError:
-            os.killpg(pid, signal.SIGKILL)
