@@ -247,6 +247,23 @@ def scenario(tmp_path_factory):
         shop.stop()
 
 
+def watch(master: StockIcinga2, port: int, seconds: float) -> dict[str, list[str]]:
+    """The measuring window: the daemons work, the test reads the master's view once a second.
+    service -> the check sources of its results on the master, in the order seen."""
+    start = time.time()
+    sources: dict[str, list[str]] = {service: [] for service in SERVICES}
+
+    def sampled():
+        for item in api_services(master, port):
+            service = item["name"].split("!", 1)[1]
+            if service in sources and item["attrs"]["last_check_result"]:
+                sources[service].append(item["attrs"]["last_check_result"]["check_source"])
+        return time.time() - start >= seconds
+
+    wait_until(sampled, seconds + 30, "the measuring window to pass", interval=1)
+    return sources
+
+
 def phases(nodes: dict[str, StockIcinga2], ports: dict[str, int], link: Link, run_log: Path) -> dict:
     measured = {}
     master = nodes["master"]
@@ -261,7 +278,7 @@ def phases(nodes: dict[str, StockIcinga2], ports: dict[str, int], link: Link, ru
 
     wait_until(settled, 180, "each service to run on the endpoint Icinga's authority rule names", interval=0.5)
     start = time.time()
-    time.sleep(STEADY)          # the measuring window: the daemons work, the test only watches
+    measured["steady_sources"] = watch(master, ports["master"], STEADY)
     measured["steady"] = per_interval(run_log, start, time.time())
     measured["steady_gap"] = statistics.median(gaps(run_log, start, time.time()))
     measured["expected"] = expected
@@ -279,17 +296,7 @@ def phases(nodes: dict[str, StockIcinga2], ports: dict[str, int], link: Link, ru
     wait_until(everywhere, 60, "both satellites to run every service once they lost each other", interval=0.5)
     measured["split_takeover"] = time.time() - cut_at
     start = time.time()
-    sources: dict[str, set] = {service: set() for service in SERVICES}
-
-    def sampled():          # the master's view while both satellites report, once a second
-        for item in api_services(master, ports["master"]):
-            service = item["name"].split("!", 1)[1]
-            if service in sources and item["attrs"]["last_check_result"]:
-                sources[service].add(item["attrs"]["last_check_result"]["check_source"])
-        return time.time() - start >= SPLIT
-
-    wait_until(sampled, SPLIT + 30, "the split's measuring window to pass", interval=1)
-    measured["split_sources"] = sources
+    measured["split_sources"] = watch(master, ports["master"], SPLIT)
     measured["split"] = per_interval(run_log, start, time.time())
     measured["split_gap"] = statistics.median(gaps(run_log, start, time.time()))
     link.restore()
@@ -319,7 +326,7 @@ def phases(nodes: dict[str, StockIcinga2], ports: dict[str, int], link: Link, ru
                                          if s == service and node == "satellite-a" and when > killed_at) - killed_at
                             for service in moved}
     start = time.time()
-    time.sleep(AFTER_KILL)
+    measured["after_kill_sources"] = watch(master, ports["master"], AFTER_KILL)
     measured["after_kill"] = per_interval(run_log, start, time.time())
     print(summary(measured))
     return measured
@@ -351,6 +358,8 @@ def test_each_check_runs_once_per_interval_on_the_endpoint_the_rule_names(scenar
 
 def test_results_reach_the_master_with_the_satellite_as_check_source(scenario):
     for service in SERVICES:
+        assert set(scenario["steady_sources"][service]) == {scenario["expected"][service]}, \
+            (service, scenario["steady_sources"][service])
         result = scenario["master_results"][f"shop!{service}"]
         assert result["check_source"] == scenario["expected"][service], (service, result["check_source"])
         assert result["state"] == 0 and result["output"].startswith("CX LOGIN OK - logged in as s***@example.com"), \
@@ -364,7 +373,8 @@ def test_satellites_that_lose_each_other_both_run_every_check(scenario):
         assert set(nodes) == set(SATELLITES), f"{service} ran on {nodes}"
         assert 1.5 <= sum(nodes.values()) <= 2.5, f"{service}: {nodes}"
     # The master takes both endpoints' results: the check source of a service changes hands.
-    assert any(sources == set(SATELLITES) for sources in scenario["split_sources"].values()), scenario["split_sources"]
+    assert any(set(sources) == set(SATELLITES) for sources in scenario["split_sources"].values()), \
+        scenario["split_sources"]
     assert scenario["rejoin"] < 90
 
 
@@ -374,6 +384,7 @@ def test_a_killed_satellites_checks_move_to_the_other(scenario):
     for service in SERVICES:
         nodes = scenario["after_kill"][service]
         assert set(nodes) == {"satellite-a"}, f"{service} ran on {nodes}"
+        assert scenario["after_kill_sources"][service][-1] == "satellite-a", scenario["after_kill_sources"][service]
         assert 0.5 <= nodes["satellite-a"] <= 1.25, f"{service}: {nodes}"
 
 
