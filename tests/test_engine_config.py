@@ -260,7 +260,7 @@ define service {
     _CX_TARGET                  0.25
     _CX_WARNING                 0.85:
     _CX_CRITICAL                0.7:
-    _CX_OPTIONS                 --bearer-file /etc/cxcheck/secrets/prom.token
+    _CX_OPTIONS                 --token-file /etc/cxcheck/secrets/prom.token
 }
 """
 
