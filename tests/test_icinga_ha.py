@@ -39,8 +39,8 @@ from pathlib import Path
 
 import pytest
 from conftest import RawServer, free_port, need_binary
-from engines import TEMPLATES, kill_session, wait_until, write_wrappers
-from stock_icinga import StockIcinga2
+from engines import TEMPLATES, Icinga2, kill_session, wait_until, write_wrappers
+from icinga_features import icinga_log, stock_feature
 from test_icinga_distributed import API_PASSWORD, API_USER, api_services, certificates
 
 INTERVAL = 5.0
@@ -204,7 +204,7 @@ def scenario(tmp_path_factory):
     ports = {name: free_port() for name in NODES}
     shop = DemoShop(access_log=str(work / "access.log")).start()
     link = Link(ports["satellite-b"])
-    nodes: dict[str, StockIcinga2] = {}
+    nodes: dict[str, Icinga2] = {}
     try:
         for name in NODES:
             plugins = work / f"{name}-plugins"
@@ -216,12 +216,16 @@ def scenario(tmp_path_factory):
                 (plugins / "check_cx_login").rename(real)
                 (plugins / "check_cx_login").write_text(LOGGING_WRAPPER.format(node=name, log=run_log, real=real))
                 (plugins / "check_cx_login").chmod(0o755)
-            node = nodes[name] = StockIcinga2(binary, work / name, name, plugins)
-            node.enable("api", bind_host="127.0.0.1", bind_port=ports[name], accept_config=name != "master",
-                        accept_commands=True)
-            node.write_config(zones=zones_conf(name, ports, link.server.port), objects={"api-users.conf": (
-                f'object ApiUser "{API_USER}" {{ password = "{API_PASSWORD}"; '
-                'permissions = [ "objects/query/*", "status/query" ] }\n')})
+            users = work / f"{name}-api-users.conf"
+            users.write_text(f'object ApiUser "{API_USER}" {{ password = "{API_PASSWORD}"; '
+                             'permissions = [ "objects/query/*", "status/query" ] }\n')
+            node = nodes[name] = Icinga2(binary, work / name, [users], {"PluginDir": str(plugins), "NodeName": name},
+                                         zones=zones_conf(name, ports, link.server.port),
+                                         features={"api": stock_feature("api", bind_host="127.0.0.1",
+                                                                        bind_port=ports[name],
+                                                                        accept_config=name != "master",
+                                                                        accept_commands=True)})
+            node.write_config()
         zones = nodes["master"].dir / "zones.d"
         (zones / "global-templates").mkdir(parents=True)
         shutil.copyfile(TEMPLATES / "icinga2" / "cxcheck-commands.conf", zones / "global-templates" / "cxcheck-commands.conf")
@@ -238,7 +242,7 @@ def scenario(tmp_path_factory):
         measured["runs"] = runs(run_log)
         yield measured
     except AssertionError as error:
-        logs = "\n".join(f"--- {name}\n{node.tail(2500)}" for name, node in nodes.items())
+        logs = "\n".join(f"--- {name}\n{icinga_log(node, 2500)}" for name, node in nodes.items())
         raise AssertionError(f"{error}\n{logs}\nruns: {runs(run_log)[-30:]}") from None
     finally:
         for node in nodes.values():
@@ -247,7 +251,7 @@ def scenario(tmp_path_factory):
         shop.stop()
 
 
-def watch(master: StockIcinga2, port: int, seconds: float) -> dict[str, list[str]]:
+def watch(master: Icinga2, port: int, seconds: float) -> dict[str, list[str]]:
     """The measuring window: the daemons work, the test reads the master's view once a second.
     service -> the check sources of its results on the master, in the order seen."""
     start = time.time()
@@ -264,7 +268,7 @@ def watch(master: StockIcinga2, port: int, seconds: float) -> dict[str, list[str
     return sources
 
 
-def phases(nodes: dict[str, StockIcinga2], ports: dict[str, int], link: Link, run_log: Path) -> dict:
+def phases(nodes: dict[str, Icinga2], ports: dict[str, int], link: Link, run_log: Path) -> dict:
     measured = {}
     master = nodes["master"]
 

@@ -42,10 +42,10 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port, need_binary, need_browser
-from engines import EXAMPLE_PATHS, EXAMPLE_URL, TEMPLATES, browser_missing, wait_until, write_wrappers
+from engines import EXAMPLE_PATHS, EXAMPLE_URL, TEMPLATES, Icinga2, browser_missing, wait_until, write_wrappers
 from graphite_stack import Carbon, GraphiteWeb
+from icinga_features import icinga_log, stock_feature
 from icingaweb_stack import IDO_SCHEMA, Apache, IcingaWeb2, MariaDB
-from stock_icinga import StockIcinga2
 from test_templates_icinga2 import EXPECTED as EXAMPLE_EXPECTED
 from test_templates_icinga2 import prometheus  # noqa: F401  (a fixture: the example's Prometheus)
 from weblogs import nginx
@@ -78,7 +78,7 @@ def example_config(shop_url: str, prometheus_url: str, secrets: Path, demo: Path
     return text
 
 
-def perfdata_records(icinga: StockIcinga2) -> list[dict]:
+def perfdata_records(icinga: Icinga2) -> list[dict]:
     """Every service result the stock PerfdataWriter wrote (rotated files and the one in progress)."""
     spool = icinga.dir / "spool"
     records = []
@@ -188,21 +188,27 @@ def stack(shop, prometheus):  # noqa: F811  (the imported fixture)
         (secrets / "demo-shop.password").write_text(DEMO_ACCOUNTS["shopper@example.com"] + "\n")
         (demo / "screenshots").mkdir(parents=True)
         (demo / "access.log").write_text("".join(nginx("GET", "/", 200, 0.1) for _ in range(30)))
-        icinga = StockIcinga2(icinga_binary, work / "icinga2", "cxcheck-master",
-                              write_wrappers(work / "plugins", system_plugins=True))
-        icinga.enable("graphite", host="127.0.0.1", port=carbon.line_port, enable_send_thresholds=True)
-        icinga.enable("ido-mysql", host="127.0.0.1", port=db.port, user="icinga", password="icinga", database="icinga")
-        icinga.enable("perfdata")
-        icinga.enable("command")
-        icinga.write_config(objects={
-            "cxcheck-commands.conf": (TEMPLATES / "icinga2" / "cxcheck-commands.conf").read_text(),
-            "cxcheck-services.conf": example_config(shop.url, prometheus, secrets, demo)})
+        objects = work / "objects"
+        objects.mkdir()
+        shutil.copyfile(TEMPLATES / "icinga2" / "cxcheck-commands.conf", objects / "cxcheck-commands.conf")
+        (objects / "cxcheck-services.conf").write_text(example_config(shop.url, prometheus, secrets, demo))
+        icinga = Icinga2(icinga_binary, work / "icinga2", sorted(objects.glob("*.conf")),
+                         {"PluginDir": str(write_wrappers(work / "plugins", system_plugins=True)),
+                          "NodeName": "cxcheck-master"},
+                         features={"graphite": stock_feature("graphite", host="127.0.0.1", port=carbon.line_port,
+                                                             enable_send_thresholds=True),
+                                   "ido-mysql": stock_feature("ido-mysql", host="127.0.0.1", port=db.port,
+                                                              user="icinga", password="icinga", database="icinga"),
+                                   "perfdata": stock_feature("perfdata")})
+        icinga.write_config()
+        for spool in ("tmp", "perfdata"):       # the stock PerfdataWriter's (the package makes them)
+            (icinga.dir / "spool" / spool).mkdir(parents=True, exist_ok=True)
         proc = icinga.validate()
         assert proc.returncode == 0, proc.stdout + proc.stderr
         started.append(icinga)
         icinga.start()
         # Results before the writer's first connection are dropped, not queued.
-        wait_until(lambda: "Finished reconnecting to Graphite" in icinga.log.read_text(), 60, "Icinga 2 to reach carbon")
+        wait_until(lambda: "Finished reconnecting to Graphite" in icinga_log(icinga, 0), 60, "Icinga 2 to reach carbon")
         rounds = run_rounds(icinga, db)
         yield {"icinga": icinga, "graphite": graphite, "web": web, "apache": apache, "db": db, "rounds": rounds,
                "url": f"http://127.0.0.1:{web_port}/icingaweb2", "work": work}
@@ -217,7 +223,7 @@ def example_services() -> set[str]:
     return services - BROWSER_SERVICES if browser_missing() else services
 
 
-def run_rounds(icinga: StockIcinga2, db: MariaDB) -> list[float]:
+def run_rounds(icinga: Icinga2, db: MariaDB) -> list[float]:
     """Every service of the example host once, then the login journey again, ROUNDS runs in all
     (each round to its last result): the graphs get a line, not a point."""
     starts = []
@@ -242,7 +248,7 @@ def run_rounds(icinga: StockIcinga2, db: MariaDB) -> list[float]:
         try:
             wait_until(done, 180, f"results of round {number + 1}", interval=0.5)
         except AssertionError:
-            raise AssertionError(f"last checks: {ido_last_checks(db)}\n{icinga.tail()}") from None
+            raise AssertionError(f"last checks: {ido_last_checks(db)}\n{icinga_log(icinga)}") from None
     return starts
 
 

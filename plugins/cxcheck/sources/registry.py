@@ -5,7 +5,8 @@ on the check's scale; `tickets` are support tickets, (created, solved, seconds w
 `response_times` are how long requests took, with the Apdex of a target (latency.ResponseTimes);
 `funnel` gives a funnel's steps per window (sources.funnels); `churn` the customers lost among
 those who could be, per window (sources.churn); `transactions` the successes of customers'
-transactions per window (sources.transactions). Sources are imported when a plugin builds its
+transactions per window (sources.transactions); `reviews` store and review-site reviews,
+sources.reviews.Review (time, stars, version, text). Sources are imported when a plugin builds its
 parser: their modules must import nothing heavy at top level.
 """
 
@@ -49,6 +50,14 @@ SOURCES = {
         "cxcheck.sources.hubspot_deals:HubSpotDeals",
         "cxcheck.sources.churnevents:CsvEvents",
         "cxcheck.sources.churnevents:JsonLinesEvents",
+    ],
+    "reviews": [
+        "cxcheck.sources.appstore:AppStore",
+        "cxcheck.sources.appstoreconnect:AppStoreConnect",
+        "cxcheck.sources.googleplay:GooglePlay",
+        "cxcheck.sources.trustpilot:Trustpilot",
+        "cxcheck.sources.reviewfiles:ReviewCsvExport",
+        "cxcheck.sources.reviewfiles:ReviewJsonLinesExport",
     ],
 }
 
