@@ -73,7 +73,10 @@ object Service "{service}" {{{{
 LOGGING_WRAPPER = """#!/bin/sh
 # Log who runs which service, then run the plugin.
 agent=""; previous=""
-for arg in "$@"; do [ "$previous" = "--user-agent" ] && agent="$arg"; previous="$arg"; done
+for arg in "$@"; do
+    case "$arg" in --user-agent=*) agent="${{arg#--user-agent=}}";; esac
+    [ "$previous" = "--user-agent" ] && agent="$arg"; previous="$arg"
+done
 printf '%s %s %s\\n' '{node}' "$(date +%s.%N)" "${{agent#cxcheck-ha/}}" >> '{log}'
 exec '{real}' "$@"
 """
@@ -277,6 +280,8 @@ def phases(nodes: dict[str, Icinga2], ports: dict[str, int], link: Link, run_log
     expected = {service: authority(service, list(SATELLITES)) for service in SERVICES}
 
     def settled():
+        unnamed = [run for run in runs(run_log) if run[2] not in SERVICES]
+        assert not unnamed, f"runs the wrapper could not name (no --user-agent?): {unnamed[:3]}"
         latest = {service: node for node, _, service in runs(run_log)}
         return all(latest.get(service) == expected[service] for service in SERVICES)
 
