@@ -23,6 +23,8 @@ PLUGINS = {
     "check_cx_conversion": "cxcheck.checks.conversion",
     "check_cx_churn": "cxcheck.checks.churn",
     "check_cx_page": "cxcheck.checks.page",
+    "check_cx_payments": "cxcheck.checks.payments",
+    "check_cx_revenue": "cxcheck.checks.revenue",
 }
 ENGINES = ("nagios", "icinga2", "centreon")
 EXAMPLES = """

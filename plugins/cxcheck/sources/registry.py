@@ -45,6 +45,12 @@ SOURCES = {
         "cxcheck.sources.churnevents:CsvEvents",
         "cxcheck.sources.churnevents:JsonLinesEvents",
     ],
+    "payments": [
+        "cxcheck.sources.stripe:Stripe",
+    ],
+    "subscriptions": [
+        "cxcheck.sources.stripe_billing:StripeBilling",
+    ],
 }
 
 
