@@ -142,7 +142,7 @@ class Stripe(ApiSource):
     def mode_notes(self) -> list[str]:
         notes = list(self.notes)
         if self.mode == "test":
-            notes.append(f"test mode: {self.token_origin} is a test-mode {self.kind}, these are test payments, "
+            notes.append(f"test mode: {self.token_origin} is a test-mode {self.kind}: the figures are test mode's, "
                          "not your customers'")
         if self.other_mode:
             mine, other = (("test", "live") if self.mode == "test" else ("live", "test"))

@@ -1,7 +1,6 @@
 """Stripe subscriptions, for check_cx_revenue: the Stripe source (its key, its client, its paging)
 reading GET /v1/subscriptions?status=all (https://docs.stripe.com/api/subscriptions/list; by
-default a list leaves the cancelled ones out, and churn needs them), discounts expanded
-(https://docs.stripe.com/api/expanding_objects).
+default a list leaves the cancelled ones out, and churn needs them).
 
 Per subscription (https://docs.stripe.com/api/subscriptions/object): `customer`, `currency`,
 `status`, `start_date` (else `created`), `trial_end`, `canceled_at` (for a cancellation at the
@@ -11,7 +10,9 @@ unit, `currency`, `recurring.interval` day|week|month|year, `recurring.interval_
 `recurring.usage_type` licensed|metered, `billing_scheme` per_unit|tiered), or the legacy `plan`
 (https://docs.stripe.com/api/plans/object: `amount`, `amount_decimal`, `interval`,
 `interval_count`, `usage_type`) as older integrations and localstripe give it. Discounts: the
-`discount` object and the `discounts` list, each with its `coupon`
+`discount` object (in the pinned API version, the discount applied) and those of the
+`discounts` list given as objects (ids alone are not read: not expanded, as localstripe cannot),
+each with its `coupon`
 (https://docs.stripe.com/api/coupons/object: `percent_off`, `amount_off` with its `currency`,
 `duration` forever|once|repeating). The account's currency is --currency, else the only currency
 of the subscriptions, else `default_currency` of GET /v1/account
@@ -42,7 +43,7 @@ class StripeBilling(Stripe):
 
     def read_subscriptions(self, rejects) -> list:
         fields = Fields("Stripe", ("id", "customer", "status", "items"), "subscriptions")
-        params = {"status": "all", "expand[]": ["data.discounts"]}
+        params = {"status": "all"}
         found, self.rows = [], 0
         for index, raw in enumerate(self.listing("/v1/subscriptions", params, "subscriptions", fields)):
             where = f"subscription {raw.get('id') or index + 1}" if isinstance(raw, dict) else f"item {index + 1}"
