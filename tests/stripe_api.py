@@ -83,6 +83,8 @@ class StripeApi(ApiEmulator):
                               "This value must be greater than or equal to 1 and less than or equal to 100.", "limit")
         objects = [o for o in self.lists[path] if self.matches(o, query, path)]
         after = query.get("starting_after")
+        if after is not None and self.repeat_cursor:
+            after = None                    # the fault: the first page again, whatever the cursor
         if after is not None:
             ids = [o["id"] for o in objects]
             if after not in ids:

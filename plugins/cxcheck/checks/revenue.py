@@ -109,7 +109,8 @@ class RevenueSummary(nagiosplugin.Summary):
     def _line(self) -> str:
         r = self.resource
         book, currency = r.book, r.currency
-        text = f"MRR {fmt_money(book.mrr, currency)}, {plural(len(book.customers), 'customer')}, ARPU {fmt_money(book.arpu)}"
+        customers = plural(len(book.customers), "customer")
+        text = f"MRR {fmt_money(book.mrr, currency)}, {customers}, ARPU {fmt_money(book.arpu)}"
         if book.revenue_churn is not None:
             text += f", revenue churn {book.revenue_churn:.2f}% over {r.window}"
         if book.change is not None:
@@ -149,7 +150,8 @@ class RevenueSummary(nagiosplugin.Summary):
         others = {code: value for code, value in revenue.by_currency().items() if code != currency}
         if others:
             lines.append("MRR in other currencies, not converted: "
-                         + ", ".join(f"{fmt_money(value, code)} ({plural(len(revenue.books[code].customers), 'customer')})"
+                         + ", ".join(f"{fmt_money(value, code)} "
+                                     f"({plural(len(revenue.books[code].customers), 'customer')})"
                                      for code, value in others.items()))
         if revenue.left_out:
             lines.append("left out: " + ", ".join(f"{n} {reason}" for reason, n in sorted(revenue.left_out.items())))
