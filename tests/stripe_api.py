@@ -65,6 +65,7 @@ class StripeApi(ApiEmulator):
                       "/v1/subscriptions": sorted(subscriptions, key=lambda o: (o["created"], o["id"]),
                                                   reverse=True)}
         self.currency = currency
+        self.cache: dict = {}
 
     def route(self, method, path, query, body):
         if method == "GET" and path == "/v1/account":
@@ -81,17 +82,26 @@ class StripeApi(ApiEmulator):
         if not 1 <= limit <= 100:
             raise StripeError(400, "invalid_request_error", "parameter_invalid_integer",
                               "This value must be greater than or equal to 1 and less than or equal to 100.", "limit")
-        objects = [o for o in self.lists[path] if self.matches(o, query, path)]
+        objects, positions = self.filtered(path, query)
+        start = 0
         after = query.get("starting_after")
-        if after is not None and self.repeat_cursor:
-            after = None                    # the fault: the first page again, whatever the cursor
-        if after is not None:
-            ids = [o["id"] for o in objects]
-            if after not in ids:
+        if after is not None and not self.repeat_cursor:     # the fault: the first page again, whatever the cursor
+            if after not in positions:
                 raise StripeError(400, "invalid_request_error", "resource_missing", f"No such object: '{after}'",
                                   "starting_after")
-            objects = objects[ids.index(after) + 1:]
-        return {"object": "list", "url": path, "has_more": len(objects) > limit, "data": objects[:limit]}
+            start = positions[after] + 1
+        return {"object": "list", "url": path, "has_more": len(objects) > start + limit,
+                "data": objects[start:start + limit]}
+
+    def filtered(self, path: str, query: dict):
+        """The objects a query's filters keep, and each one's place: computed once per filter (a
+        100,000-charge window is paged a thousand times)."""
+        key = (path, *sorted((k, v) for k, v in query.items() if k.startswith("created") or k == "status"))
+        with self.lock:
+            if key not in self.cache:
+                kept = [o for o in self.lists[path] if self.matches(o, query, path)]
+                self.cache[key] = kept, {o["id"]: n for n, o in enumerate(kept)}
+            return self.cache[key]
 
     @staticmethod
     def matches(obj: dict, query: dict, path: str) -> bool:

@@ -51,6 +51,7 @@ class Stripe(ApiSource):
     default_api = "https://api.stripe.com"
     rate_limit = "Stripe allows 100 read operations a second in live mode, 25 in test mode"
     permissions = "Charges and Disputes"
+    max_requests = 10000            # a million charges at 100 a page; the deadline bounds it first
 
     @classmethod
     def add_arguments(cls, options):
