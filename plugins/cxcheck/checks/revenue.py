@@ -133,7 +133,7 @@ class RevenueSummary(nagiosplugin.Summary):
         currency = r.currency
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
-        lines = list(r.source.mode_notes())
+        lines = list(getattr(r.source, "mode_notes", list)())
         lines.append(f"window {time_text(revenue.since)}..{time_text(revenue.until)} (UTC), money in "
                      f"{currency.upper()}, its main unit")
         lines.append(f"MRR at the start {fmt_money(book.mrr_start)} + new {fmt_money(book.new_mrr)} - churned "

@@ -32,6 +32,12 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
   window sets `can_compare` False and says why in `why_not_compare`);
 - churn: `read_churn(windows, rejects)` gives a churn.Churn per window (who could be lost, who
   was, the value and reasons), all windows in one pass; `rows` then says how many rows it used.
+- payments: `read_payments(windows, rejects)` gives a payments.Payments per window (attempts
+  succeeded, failed, pending; decline reasons; refunded since; disputes, None when not read), all
+  windows in one pass; `rows` then says how many payments it used.
+- subscriptions: `read_subscriptions(rejects)` gives revenue.Subscription objects, all of them
+  (MRR at two times, churn and new MRR are computed from them); `rows` as above;
+  `account_currency()` is asked when they are in several currencies and --currency is not given.
 """
 
 from __future__ import annotations

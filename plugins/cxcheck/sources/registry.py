@@ -4,7 +4,9 @@ Kinds (base.py says what each reader yields): `responses` are survey answers, (u
 on the check's scale; `tickets` are support tickets, (created, solved, seconds waited);
 `response_times` are how long requests took, with the Apdex of a target (latency.ResponseTimes);
 `funnel` gives a funnel's steps per window (sources.funnels); `churn` the customers lost among
-those who could be, per window (sources.churn). Sources are imported when a plugin builds its
+those who could be, per window (sources.churn); `payments` the attempts, failures, refunds and
+disputes per window (sources.payments); `subscriptions` the subscriptions MRR is computed from
+(revenue.Subscription). Sources are imported when a plugin builds its
 parser: their modules must import nothing heavy at top level.
 """
 
@@ -47,9 +49,13 @@ SOURCES = {
     ],
     "payments": [
         "cxcheck.sources.stripe:Stripe",
+        "cxcheck.sources.payment_exports:PaymentsCsv",
+        "cxcheck.sources.payment_exports:ChargesJsonLines",
     ],
     "subscriptions": [
         "cxcheck.sources.stripe_billing:StripeBilling",
+        "cxcheck.sources.subscription_exports:SubscriptionsCsv",
+        "cxcheck.sources.subscription_exports:SubscriptionsJsonLines",
     ],
 }
 

@@ -152,28 +152,12 @@ class Stripe(ApiSource):
         return notes
 
     def read_payments(self, windows, rejects):
-        from cxcheck.revenue import main_unit
-        from cxcheck.sources.responses import dated
-
         tallies = PaymentWindows(windows)
         since, until = tallies.oldest, tallies.newest
         fields = Fields("Stripe", ("id", "created", "status", "amount", "currency"), "charges")
         self.rows = 0
         for number, charge in enumerate(self.listing("/v1/charges", self.created(since, until), "charges", fields)):
-            where = f"charge {charge.get('id') or number + 1}" if isinstance(charge, dict) else f"item {number + 1}"
-            if not isinstance(charge, dict) or charge.get("status") not in OUTCOMES:
-                rejects.add("not a charge of a known status", where)
-                continue
-            when = dated(charge.get("created"), unix_time, rejects, where, "creation")
-            if when is None:
-                continue
-            amount, currency = charge.get("amount"), charge.get("currency")
-            money = main_unit(amount, currency) if isinstance(amount, int) and isinstance(currency, str) else None
-            outcome = charge.get("outcome") if isinstance(charge.get("outcome"), dict) else {}
-            reason = outcome.get("reason") or charge.get("failure_code") or outcome.get("type")
-            refunded = bool(charge.get("refunded")) or (charge.get("amount_refunded") or 0) > 0
-            if tallies.add(when, charge["status"], money, currency or "", reason, refunded):
-                self.rows += 1
+            self.rows += tally_charge(tallies, charge, number + 1, rejects)
         if not self.args.no_disputes:
             tallies.reading_disputes()
             disputes = Fields("Stripe", ("id", "created"), "disputes")
@@ -185,6 +169,27 @@ class Stripe(ApiSource):
         for tally in tallies.tallies:
             tally.notes = notes
         return tallies.tallies
+
+
+def tally_charge(tallies: PaymentWindows, charge, number: int, rejects) -> bool:
+    """One charge object, as the API gives it, into the windows; False when it is in none or
+    cannot be read (counted in `rejects`)."""
+    from cxcheck.revenue import main_unit
+    from cxcheck.sources.responses import dated
+
+    where = f"charge {charge.get('id') or number}" if isinstance(charge, dict) else f"item {number}"
+    if not isinstance(charge, dict) or charge.get("status") not in OUTCOMES:
+        rejects.add("not a charge of a known status", where)
+        return False
+    when = dated(charge.get("created"), unix_time, rejects, where, "creation")
+    if when is None:
+        return False
+    amount, currency = charge.get("amount"), charge.get("currency")
+    money = main_unit(amount, currency) if isinstance(amount, int) and isinstance(currency, str) else None
+    outcome = charge.get("outcome") if isinstance(charge.get("outcome"), dict) else {}
+    reason = outcome.get("reason") or charge.get("failure_code") or outcome.get("type")
+    refunded = bool(charge.get("refunded")) or (charge.get("amount_refunded") or 0) > 0
+    return tallies.add(when, charge["status"], money, currency or "", reason, refunded)
 
 
 def unix_time(raw) -> float | None:

@@ -33,9 +33,9 @@ class StripeBilling(Stripe):
 
     @classmethod
     def add_arguments(cls, options):
-        options.add("--currency", metavar="CODE",
-                    help="the account's currency, for MRR, ARPU and CLV (default: the subscriptions' only "
-                         "currency, else the Stripe account's default currency); others are listed apart")
+        from cxcheck.sources.subscription_exports import add_export_arguments
+
+        add_export_arguments(options)       # --currency, declared once for all subscription sources
 
     def account_currency(self) -> str:
         body = self.answer("/v1/account", {}, "the account's currency")
