@@ -190,7 +190,7 @@ def build_parser() -> runtime.Parser:
     judge.add_argument("--change-state", choices=["warning", "critical"], default="warning",
                        help="state of a drop beyond --max-drop (default warning)")
     for name, what in (("arpu", "ARPU, in the account's currency (floors: 20:)"),
-                       ("revenue-churn", "the revenue churn over the window, in % (ceilings: 3)")):
+                       ("revenue-churn", "the revenue churn over the window, in %% (ceilings: 3)")):
         for level in ("warning", "critical"):
             judge.add_argument(f"--{level}-{name}", type=runtime.nagios_range, metavar="RANGE",
                                help=f"{level} range for {what}")
