@@ -98,10 +98,24 @@ def test_the_window_is_asked_for_and_paged(stripe):
 
 
 def test_a_refused_key_is_named_and_masked(stripe):
-    run = check(stripe, env={"STRIPE_KEY": "rk_live_" + "Z" * 24})
-    assert run.code == 3
-    assert run.text.startswith("CX PAYMENTS UNKNOWN - Stripe rejected the restricted key ($STRIPE_KEY) (401)"), run.text
-    assert "Z" * 24 not in run.stdout + run.stderr
+    import base64
+
+    wrong = "rk_live_" + "Z" * 24
+    for verbosity in ([], ["-vvv"]):
+        run = check(stripe, *verbosity, env={"STRIPE_KEY": wrong})
+        assert run.code == 3
+        assert run.text.startswith("CX PAYMENTS UNKNOWN - Stripe rejected the restricted key ($STRIPE_KEY) (401)"), \
+            run.text
+        # The emulator's refusal quotes the Authorization header it got: masked too.
+        for secret in (wrong, base64.b64encode(f"{wrong}:".encode()).decode()):
+            assert secret not in run.stdout + run.stderr
+
+
+def test_a_slow_stripe_stops_at_the_deadline(stripe):
+    stripe.delay = 0.5
+    run = check(stripe, "-t", "2")
+    assert run.code == 2, run.stdout
+    assert run.text.startswith("CX PAYMENTS CRITICAL - timed out after 2 s while reading Stripe "), run.text
 
 
 def test_stripe_error_objects_are_read(stripe):
