@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 from cxcheck.runtime import Record
+from cxcheck.sources.windows import Windows
 
 NO_REASON = "(no reason given)"
 
@@ -44,23 +45,15 @@ class Payments(Record):
         return 100.0 * self.disputes / self.succeeded
 
 
-class PaymentWindows:
+class PaymentWindows(Windows):
     """Payments put into the windows (since, until] they were made in."""
 
     def __init__(self, windows, notes=()):
-        self.windows = windows
+        super().__init__(windows)
         self.tallies = [Payments(notes) for _ in windows]
 
-    @property
-    def oldest(self) -> float:
-        return min(window.since for window in self.windows)
-
-    @property
-    def newest(self) -> float:
-        return max(window.until for window in self.windows)
-
     def _of(self, when: float):
-        return [tally for window, tally in zip(self.windows, self.tallies) if window.since < when <= window.until]
+        return self.holding(when, self.tallies)
 
     def add(self, when: float, outcome: str, amount: float | None = None, currency: str = "", reason=None,
             refunded: bool = False) -> bool:

@@ -43,17 +43,23 @@ class StripeBilling(Stripe):
 
     def read_subscriptions(self, rejects) -> list:
         fields = Fields("Stripe", ("id", "customer", "status", "items"), "subscriptions")
-        params = {"status": "all"}
-        found, self.rows = [], 0
-        for index, raw in enumerate(self.listing("/v1/subscriptions", params, "subscriptions", fields)):
-            where = f"subscription {raw.get('id') or index + 1}" if isinstance(raw, dict) else f"item {index + 1}"
-            try:
-                found.append(subscription(raw))
-            except ValueError as exc:
-                rejects.add(str(exc), where)
-                continue
-            self.rows += 1
+        listed = self.listing("/v1/subscriptions", {"status": "all"}, "subscriptions", fields)
+        named = ((f"subscription {raw.get('id') or n}" if isinstance(raw, dict) else f"item {n}", raw)
+                 for n, raw in enumerate(listed, 1))
+        found = subscriptions(named, rejects)
+        self.rows = len(found)
         return found
+
+
+def subscriptions(items, rejects) -> list:
+    """revenue.Subscription of each (where, object) readable; the others counted by reason."""
+    found = []
+    for where, raw in items:
+        try:
+            found.append(subscription(raw))
+        except ValueError as exc:
+            rejects.add(str(exc), where)
+    return found
 
 
 def subscription(raw):

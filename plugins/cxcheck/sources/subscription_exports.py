@@ -58,17 +58,11 @@ class SubscriptionsJsonLines(SubscriptionExport):
     help = "Stripe subscription objects as the API gives them, one a line"
 
     def read_subscriptions(self, rejects) -> list:
-        from cxcheck.sources.stripe_billing import subscription
+        from cxcheck.sources.stripe_billing import subscriptions
 
-        found, self.rows = [], 0
         self.reading_input()
-        for line, item in jsonl_items(self.value, rejects):
-            try:
-                found.append(subscription(item))
-            except ValueError as exc:
-                rejects.add(str(exc), line)
-                continue
-            self.rows += 1
+        found = subscriptions(jsonl_items(self.value, rejects), rejects)
+        self.rows = len(found)
         return found
 
 
