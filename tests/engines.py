@@ -31,7 +31,9 @@ def console_scripts() -> dict[str, str]:
 
 
 def module_exists(module: str) -> bool:
-    return (PLUGINS / (module.replace(".", "/") + ".py")).exists()
+    """A module of this checkout: a file, or a package (a plugin with private modules)."""
+    path = PLUGINS / module.replace(".", "/")
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
 
 
 def write_wrappers(directory: Path, system_plugins: bool = False) -> Path:

@@ -20,10 +20,10 @@ SCENARIOS = ROOT / "templates" / "scenarios"
 NPS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "nps_sample.csv"
 CSAT_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "csat_sample.csv"
 TICKETS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "tickets_sample.csv"
-# The API client and what reads through it. The survey sources' own modules are declarations
-# (class attributes for the parser, ~0.6 ms for all four) and are imported to build the options;
-# what they read with is imported only once one is chosen.
-SURVEY_APIS = ["cxcheck.sources.apiclient", "cxcheck.sources.prometheus", "cxcheck.sources.jsonmetrics"]
+# The API client: every API source reads through it. The sources' own modules (Prometheus' and the
+# JSON endpoints' too) are declarations (class attributes for the parser) and are imported to build
+# the options; what they read with is imported only once one is chosen.
+SURVEY_APIS = ["cxcheck.sources.apiclient"]
 # What a rate check needs only once it judges: the statistics and the time-zone database.
 STATISTICS = ["statistics", "zoneinfo"]
 HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "lxml"]
@@ -121,14 +121,14 @@ def test_checkout_with_json_expressions_does_import_jmespath(shop):
 ])
 def test_csat_and_support_from_a_csv_need_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(0, 1, 2))
-    assert "cxcheck.sources.files" in names
+    assert "cxcheck.sources.exports" in names
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *BROWSER]) == []
 
 
 def test_nps_from_a_csv_needs_no_http_yaml_jmespath_or_survey_apis():
     names = imported("check_cx_nps", "--csv", str(NPS_SAMPLE), "--now", "2026-11-01T00:00:00Z",
                      "--window", "30d", codes=(0, 1, 2))
-    assert "cxcheck.sources.files" in names
+    assert "cxcheck.sources.survey_exports" in names
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *BROWSER]) == []
 
 
@@ -137,8 +137,8 @@ def test_apdex_from_a_log_needs_no_http_stack_or_prometheus(tmp_path):
     log.write_text('203.0.113.7 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 1534 "-" "curl/8" 0.120\n')
     names = imported("check_cx_apdex", "--log", str(log), "-T", "0.5", "--state-file", str(tmp_path / "s.json"))
     assert {"cxcheck.sources.logtail", "cxcheck.sources.accesslog", "cxcheck.sources.loglines"} <= names  # it read
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "cxcheck.checks.survey",
-                            "cxcheck.sources.files", *BROWSER]) == []
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "cxcheck.bases.survey",
+                            "cxcheck.sources.survey_exports", *BROWSER]) == []
 
 
 def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):

@@ -45,7 +45,7 @@ def test_the_dashboards_payments_export_by_hand(tmp_path):
                      "--max-rejected", "10")
     assert run.code == 1, run.stdout
     assert run.text.startswith("CX PAYMENTS WARNING - failure_rate 42.86% (3 failed of 7 payments, 1 pending) over 1d"
-                               " above ceiling 20%"), run.text
+                               " (> 20%)"), run.text
     assert run.value("refund_rate") == 50 and run.value("dispute_rate") == 25
     assert run.value("failure_rate_previous") == 50
     assert "declines: insufficient_funds 1, do_not_honor 1, highest_risk_level 1" in run.long_output

@@ -130,7 +130,7 @@ def test_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_path):
     skew counts under the reasons the survey exports use, naming the date; a few seconds ahead pass."""
     import time
 
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     ahead, soon = time.time() + 86400, time.time() + CLOCK_SKEW / 10
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))

@@ -18,7 +18,8 @@ a read needs; a test-mode key is said in the status line.
 from __future__ import annotations
 
 from cxcheck import runtime
-from cxcheck.checks.rates import Rate, add_rate_arguments, fmt_percent, rate_check
+from cxcheck.bases.rates import Rate, add_rate_arguments, rate_check
+from cxcheck.runtime import fmt_percent
 
 EXAMPLES = """
   # the last day's card payments: warn above 5 % failed, critical above 10 %, or when the share

@@ -23,9 +23,9 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.ranges import now_time
-from cxcheck.checks.trust import RejectedContext, RejectsRows, Trust
-from cxcheck.runtime import Duration, MaybeContext, perf_value
+from cxcheck.bases.samples import RejectedContext, RejectsRows, Trust
+from cxcheck.runtime import Duration, MaybeContext, perf_value, plural
+from cxcheck.runtime.times import iso_time, now_time
 
 EXAMPLES = """
   # MRR of the last 30 days: warn under 10,000, critical under 8,000, or when it fell 5 % in the window
@@ -50,7 +50,7 @@ class Mrr(nagiosplugin.Resource, RejectsRows):
     measures = "MRR"
 
     def __init__(self, source, window: Duration, now: float, churn_at: str):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.source, self.window, self.now, self.churn_at = source, window, now, churn_at
         self.rejects = Rejects()
@@ -134,7 +134,7 @@ class RevenueSummary(nagiosplugin.Summary):
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
         lines = list(getattr(r.source, "mode_notes", list)())
-        lines.append(f"window {time_text(revenue.since)}..{time_text(revenue.until)} (UTC), money in "
+        lines.append(f"window {iso_time(revenue.since)}..{iso_time(revenue.until)} (UTC), money in "
                      f"{currency.upper()}, its main unit")
         lines.append(f"MRR at the start {fmt_money(book.mrr_start)} + new {fmt_money(book.new_mrr)} - churned "
                      f"{fmt_money(book.churned_mrr)} = {fmt_money(book.mrr)} at the end"
@@ -157,16 +157,6 @@ class RevenueSummary(nagiosplugin.Summary):
             lines.append("left out: " + ", ".join(f"{n} {reason}" for reason, n in sorted(revenue.left_out.items())))
         lines.append(f"{r.read} subscriptions read, {r.rejects.count} rejected")
         return problems + lines + r.rejects.lines()
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def time_text(epoch: float) -> str:
-    from cxcheck.sources.responses import iso_time
-
-    return iso_time(epoch)
 
 
 def build_parser() -> runtime.Parser:

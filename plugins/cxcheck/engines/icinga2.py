@@ -1,5 +1,6 @@
 """Icinga 2: an `object Service` using the CheckCommands (cx_login, cx_checkout, cx_transaction,
-cx_nps, cx_csat, cx_support, cx_apdex, cx_conversion, cx_churn, cx_page) and service templates of
+cx_nps, cx_csat, cx_support, cx_apdex, cx_conversion, cx_churn, cx_payments, cx_revenue, cx_page) and
+service templates of
 templates/icinga2/. Every option is the custom variable
 cx_<option> the CheckCommand reads; a secret is a file (cx_password_file, cx_token_file) or a
 constant named after the environment variable, defined where only root and Icinga can read it,
@@ -43,6 +44,10 @@ ARGUMENTS |= {
                               "workspace_id", "json_url", "entered_path", "converted_path"},
     "cx_churn": RATES | {"pipedrive", "hubspot", "won_stage", "lost_stage", "pipeline", "currency", "events_csv",
                          "events_jsonl", "max_rejected"},
+    "cx_payments": RATES | {"stripe", "no_disputes", "payments_csv", "payments_jsonl", "max_rejected"},
+    "cx_revenue": COMMON | {"stripe", "subscriptions_csv", "subscriptions_jsonl", "window", "now", "currency",
+                            "churn_at", "max_drop", "change_state", "warning_arpu", "critical_arpu",
+                            "warning_revenue_churn", "critical_revenue_churn", "max_rejected", "api_url"},
 }
 # A browser takes no CA file, client certificate, proxy or extra headers (cx_page removes them).
 ARGUMENTS["cx_page"] = {"warning", "critical", "timeout", "timeout_state", "verbose", "insecure", "user_agent", "url",
@@ -54,17 +59,19 @@ RENAMED = {"header": "cx_headers", "method": "cx_methods", "step_query": "cx_ste
            "won_stage": "cx_won_stages", "lost_stage": "cx_lost_stages"}
 # --max-drop and --max-rise share a dest; their CheckCommands name the variable after the flag.
 RENAMED_IN = {"cx_conversion": {"max_change": "cx_max_drop"}, "cx_churn": {"max_change": "cx_max_rise"},
+              "cx_payments": {"max_change": "cx_max_rise"},
               "cx_page": {"window": "cx_window_size"}}        # cx_window is a time window elsewhere
 TEMPLATES = {"login": "cx-journey-service", "journey": "cx-journey-service", "prometheus": "cx-metric-service",
              "json": "cx-metric-service", "csv": "cx-survey-service", "api": "cx-survey-service",
              "check_cx_csat": "cx-survey-service", "check_cx_support": "cx-support-service",
              "check_cx_apdex": "cx-metric-service", "check_cx_conversion": "cx-metric-service",
-             "check_cx_churn": "cx-survey-service", "check_cx_page": "cx-browser-service"}
+             "check_cx_churn": "cx-survey-service", "check_cx_page": "cx-browser-service",
+             "check_cx_payments": "cx-survey-service", "check_cx_revenue": "cx-survey-service"}
 SERVICE_NAMES = {"check_cx_login": "cx-login", "check_cx_checkout": "cx-checkout", "check_cx_transaction": "cx-orders",
                  "check_cx_nps": "cx-nps", "check_cx_csat": "cx-csat", "check_cx_support": "cx-support",
                  "check_cx_apdex": "cx-apdex", "check_cx_conversion": "cx-conversion", "check_cx_churn": "cx-churn",
-                 "check_cx_page": "cx-page"}
-SIGNIFICANT_BY_DEFAULT = ("cx_conversion", "cx_churn")       # cx-rates sets vars.cx_significant = true
+                 "check_cx_page": "cx-page", "check_cx_payments": "cx-payments", "check_cx_revenue": "cx-revenue"}
+SIGNIFICANT_BY_DEFAULT = ("cx_conversion", "cx_churn", "cx_payments")       # cx-rates sets vars.cx_significant = true
 # As the shipped apply rule: Mixpanel allows 60 queries an hour per project, two a run.
 INTERVALS = {"cx_conversion": "10m"}
 

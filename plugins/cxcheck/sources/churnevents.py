@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import Source
 from cxcheck.sources.churn import Churn, number
-from cxcheck.sources.files import DATE_NAMES, _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
-from cxcheck.sources.responses import Rejects, TimeParser, dated
+from cxcheck.sources.exports import DATE_NAMES, _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
+from cxcheck.sources.rows import Rejects, dated
 
 CUSTOMER_NAMES = ("customer", "customer_id", "subscription", "subscription_id", "account", "user", "email")
 EVENT_NAMES = ("event", "type", "action", "status")

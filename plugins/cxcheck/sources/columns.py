@@ -4,7 +4,7 @@ column indexes of a header."""
 
 from __future__ import annotations
 
-from cxcheck.sources.files import _normal, _pick, optional_column
+from cxcheck.sources.exports import _normal, _pick, optional_column
 
 
 def add_column_options(options, columns, source_option: str) -> None:

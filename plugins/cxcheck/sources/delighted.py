@@ -10,9 +10,11 @@ shape (sources/fields.py).
 
 from __future__ import annotations
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ApiSource
 from cxcheck.sources.fields import Fields
-from cxcheck.sources.responses import Rejects, Scale, TimeParser, scored_item
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.scores import Scale, scored_item
 
 PER_PAGE = 100
 

@@ -27,9 +27,11 @@ would have read every ticket as "not replied yet".
 
 from __future__ import annotations
 
-from cxcheck.sources.base import ApiSource
+from cxcheck.runtime.times import TimeParser
+from cxcheck.sources.base import ApiSource, SourceError
 from cxcheck.sources.fields import Fields
-from cxcheck.sources.responses import Rejects, Scale, SourceError, TimeParser, dated, parse_score, score_problem, scored
+from cxcheck.sources.rows import Rejects, dated
+from cxcheck.sources.scores import Scale, parse_score, score_problem, scored
 from cxcheck.sources.tickets import duration
 
 PAGE = 200

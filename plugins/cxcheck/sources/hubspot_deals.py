@@ -12,10 +12,11 @@ gives the reasons; `pipeline` filters.
 
 from __future__ import annotations
 
+from cxcheck.sources.base import SourceError
 from cxcheck.sources.churn import DealWindows, number
 from cxcheck.sources.hubspot import HubSpot, HubSpotTime, search
 from cxcheck.sources.pipedrive import add_deal_arguments
-from cxcheck.sources.responses import Rejects, SourceError, dated
+from cxcheck.sources.rows import Rejects, dated
 
 PROPERTIES = ["dealstage", "closedate", "amount", "amount_in_home_currency", "deal_currency_code",
               "closed_lost_reason", "pipeline"]

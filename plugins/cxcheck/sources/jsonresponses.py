@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from cxcheck.sources.base import ApiSource
+from cxcheck.runtime.times import TimeParser
+from cxcheck.sources.base import ApiSource, SourceError
 from cxcheck.sources.fields import Fields
-from cxcheck.sources.files import add_field_arguments
-from cxcheck.sources.responses import NPS_SCALE, Rejects, Scale, SourceError, TimeParser, scored_item
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.scores import NPS_SCALE, Scale, scored_item
+from cxcheck.sources.survey_exports import add_field_arguments
 
 
 class JsonResponses(ApiSource):
     name = "JSON endpoint"
     option, metavar = "--json-url", "URL"
     help = "a JSON endpoint (with --items, --next)"
+    endpoint = True
     token_required = False
 
     @classmethod
@@ -27,7 +30,7 @@ class JsonResponses(ApiSource):
 
     def __init__(self, value, run):
         super().__init__(value, run)
-        self.name = self.base_url = value        # messages name the URL; the token stays on its host
+        self.name = value        # messages name the URL
 
     def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
         args = self.args

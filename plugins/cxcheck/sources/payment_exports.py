@@ -12,12 +12,13 @@ Pending and Uncaptured (pending). Another status is a rejected row, counted by r
 
 from __future__ import annotations
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import Source
 from cxcheck.sources.churn import number
 from cxcheck.sources.columns import add_column_options, pick_columns
-from cxcheck.sources.files import _normal, _shown, csv_export, jsonl_items, wide_rows
+from cxcheck.sources.exports import _normal, _shown, csv_export, jsonl_items, wide_rows
 from cxcheck.sources.payments import PaymentWindows
-from cxcheck.sources.responses import TimeParser, dated
+from cxcheck.sources.rows import dated
 
 STATUSES = {"succeeded": ("succeeded", False), "paid": ("succeeded", False), "refunded": ("succeeded", True),
             "partially_refunded": ("succeeded", True), "failed": ("failed", False), "blocked": ("failed", False),

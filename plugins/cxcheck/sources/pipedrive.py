@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import re
 
+from cxcheck.runtime.times import TimeParser, iso_time
 from cxcheck.sources.base import ApiSource, ConfigError, SourceError
 from cxcheck.sources.churn import DealWindows, number
 from cxcheck.sources.fields import Fields
-from cxcheck.sources.responses import Rejects, TimeParser, dated, iso_time
+from cxcheck.sources.rows import Rejects, dated
 
 PAGE = 500
 COMPANY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")

@@ -51,6 +51,7 @@ class Stripe(ApiSource):
     default_api = "https://api.stripe.com"
     rate_limit = "Stripe allows 100 read operations a second in live mode, 25 in test mode"
     permissions = "Charges and Disputes"
+    headers = {"Stripe-Version": API_VERSION}
     max_requests = 10000            # a million charges at 100 a page; the deadline bounds it first
 
     @classmethod
@@ -76,7 +77,7 @@ class Stripe(ApiSource):
         return f"the {self.kind} ({self.token_origin})"
 
     def auth(self) -> dict:
-        return {**self.basic_auth(self.token, ""), "headers": {"Stripe-Version": API_VERSION}}
+        return self.basic_auth(self.token, "")
 
     def answer(self, path: str, params: dict, what: str):
         client = self.client
@@ -175,7 +176,7 @@ def tally_charge(tallies: PaymentWindows, charge, number: int, rejects) -> bool:
     """One charge object, as the API gives it, into the windows; False when it is in none or
     cannot be read (counted in `rejects`)."""
     from cxcheck.revenue import main_unit
-    from cxcheck.sources.responses import dated
+    from cxcheck.sources.rows import dated
 
     where = f"charge {charge.get('id') or number}" if isinstance(charge, dict) else f"item {number}"
     if not isinstance(charge, dict) or charge.get("status") not in OUTCOMES:

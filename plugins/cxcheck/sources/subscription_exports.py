@@ -12,11 +12,12 @@ MRR is in.
 
 from __future__ import annotations
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ConfigError, Source
 from cxcheck.sources.churn import number
 from cxcheck.sources.columns import add_column_options, pick_columns
-from cxcheck.sources.files import _shown, csv_export, jsonl_items, wide_rows
-from cxcheck.sources.responses import TimeParser, dated
+from cxcheck.sources.exports import _shown, csv_export, jsonl_items, wide_rows
+from cxcheck.sources.rows import dated
 
 COLUMNS = (  # option, what, default names, required
     ("id_column", "subscription id", ("id", "subscription_id"), False),

@@ -16,18 +16,11 @@ documented shape (sources/fields.py).
 
 from __future__ import annotations
 
-from cxcheck.sources.base import ApiSource, ConfigError
+from cxcheck.runtime.times import TimeParser, iso_time
+from cxcheck.sources.base import ApiSource, ConfigError, SourceError
 from cxcheck.sources.fields import Fields
-from cxcheck.sources.responses import (
-    NPS_SCALE,
-    Rejects,
-    Scale,
-    SourceError,
-    TimeParser,
-    dated,
-    iso_time,
-    parse_score,
-)
+from cxcheck.sources.rows import Rejects, dated
+from cxcheck.sources.scores import NPS_SCALE, Scale, parse_score
 
 PER_PAGE = 100
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ConfigError, Source
-from cxcheck.sources.files import _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
-from cxcheck.sources.responses import Rejects, TimeParser, dated
+from cxcheck.sources.exports import _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
+from cxcheck.sources.rows import Rejects, dated
 
 MEASURES = ("first-reply", "resolution")
 CREATED_NAMES = ("created_at", "created", "date_created", "created_date", "createdate", "opened_at")

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from cxcheck.runtime.times import TimeParser, iso_time
 from cxcheck.sources.base import ApiSource, ConfigError
 from cxcheck.sources.fields import Fields
-from cxcheck.sources.responses import Rejects, Scale, TimeParser, iso_time, scored
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.scores import Scale, scored
 
 PAGE_SIZE = 1000
 REGIONS = {"us": "https://api.typeform.com", "eu": "https://api.eu.typeform.com"}

@@ -32,9 +32,11 @@ from __future__ import annotations
 import re
 
 from cxcheck.runtime import excerpt
+from cxcheck.runtime.times import TimeParser, iso_time
 from cxcheck.sources.base import ApiSource, ConfigError
 from cxcheck.sources.fields import Fields
-from cxcheck.sources.responses import UNANSWERED, Rejects, Scale, TimeParser, dated, iso_time
+from cxcheck.sources.rows import Rejects, dated
+from cxcheck.sources.scores import UNANSWERED, Scale
 from cxcheck.sources.tickets import duration
 
 SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$", re.I)

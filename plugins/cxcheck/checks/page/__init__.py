@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks import page_options
+from cxcheck.checks.page import options as page_options
 from cxcheck.runtime import ConfigError
 
 EXAMPLES = """
@@ -77,6 +77,7 @@ class Page(nagiosplugin.Resource):
         self.load = None                # the PageLoad
         self.missing = {"texts": [], "selectors": []}    # expectations the page did not meet
         self.slowest: list[tuple[float, str, float]] = []   # (seconds, url, end) of its slowest resources
+        self.held_up: dict = {}         # timing -> (seconds, url) of the resource that held it up
         self.screenshot: str | None = None
         self.screenshot_note: str | None = None
 
@@ -92,6 +93,8 @@ class Page(nagiosplugin.Resource):
         if not (load.timed_out or load.error):
             self.run.activity = f"reading {self.name_shown}"
             self.slowest = self.browser.slowest()
+            self.held_up = {name: culprit for name in ("dcl", "load", "lcp")
+                            if (culprit := held_up_by(self.slowest, getattr(load, name)))}
             if self.args.expect_text or self.args.expect_selector:
                 facts = interact.facts(self.browser, self.args.expect_text, self.args.expect_selector)
                 self.missing = self.expectations(facts)
@@ -118,6 +121,15 @@ class Page(nagiosplugin.Resource):
         selectors = zip(self.args.expect_selector, facts["selectors"])
         return {"texts": [text for text, seen in zip(self.args.expect_text, facts["texts"]) if not seen],
                 "selectors": [css for css, matched in selectors if not matched]}
+
+
+def held_up_by(slowest, reached: float | None):
+    """The resource that held a timing up: the slowest that ended by then and took at least half
+    of it (a favicon fetched after the load is not why the load was slow)."""
+    for seconds, url, end in slowest:
+        if reached is not None and end <= reached + 0.001 and seconds >= reached / 2:
+            return seconds, url
+    return None
 
 
 class PageCheck(nagiosplugin.Check):
@@ -172,13 +184,12 @@ def shot_prefix(url: str) -> str:
 
 @runtime.plugin("CX PAGE", build_parser)
 def main(run: runtime.Run):
-    from cxcheck.checks.login import web_url
-    from cxcheck.checks.page_verdicts import contexts
+    from cxcheck.checks.page.verdicts import contexts
 
     args = run.args
     if not args.url:
         raise ConfigError("give the page to open: -u URL")
-    web_url("-u", args.url)
+    runtime.web_url("-u", args.url)
     ranges = page_options.metric_ranges(args)
     if args.screenshot_dir:
         from cxcheck.browser.screenshots import check_directory
@@ -187,6 +198,3 @@ def main(run: runtime.Run):
     page = Page(run, args.url)
     return PageCheck(run, page, *contexts(run, ranges))
 
-
-if __name__ == "__main__":
-    main()

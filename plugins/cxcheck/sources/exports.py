@@ -1,4 +1,5 @@
-"""Survey exports on disk: CSV (as spreadsheets and survey tools write them) and JSON Lines.
+"""Exports on disk, from a survey tool, a help desk or a CRM: CSV (as spreadsheets and survey
+tools write them, the delimiter sniffed) and JSON Lines; the columns found by name.
 
 Both stream: one row in memory at a time, whatever the file's size.
 """
@@ -12,24 +13,11 @@ import io
 import itertools
 import json
 import re
-from datetime import UTC, datetime
 
 from cxcheck.runtime import open_input
-from cxcheck.sources.base import Source
-from cxcheck.sources.responses import (
-    FUTURE,
-    NPS_SCALE,
-    Rejects,
-    Scale,
-    SourceError,
-    TimeParser,
-    parse_score,
-    reject_date,
-    score_problem,
-    scored_item,
-)
+from cxcheck.sources.base import SourceError
+from cxcheck.sources.rows import Rejects
 
-SCORE_NAMES = ("score", "rating", "nps", "likelihood")
 DATE_NAMES = ("date", "created_at", "submitted_at", "timestamp", "time")
 DELIMITERS = (",", ";", "\t")
 MAX_FIELD = 1024 * 1024
@@ -155,44 +143,6 @@ def wide_rows(reader, width: int, rejects: Rejects):
             rejects.add("missing columns", reader.line_num)
 
 
-def read_csv(path: str, rejects: Rejects, score_column=None, date_column=None, date_formats=(),
-             scale: Scale = NPS_SCALE):
-    """Yield (time, score) from a CSV export; count the rows that cannot be read."""
-    scores = scale.fast
-    parse_time = TimeParser(date_formats)
-    iso_first, fromisoformat, utc, latest = not date_formats, datetime.fromisoformat, UTC, parse_time.latest
-    with csv_export(path) as (names, reader):
-        score_at = _pick(names, score_column, SCORE_NAMES, "score", "--score-column", path)
-        date_at = _pick(names, date_column, DATE_NAMES, "date", "--date-column", path)
-        column = f"column {_shown([names[date_at]])}"
-        for row in wide_rows(reader, max(score_at, date_at), rejects):
-            raw = row[score_at]
-            score = scores.get(raw)
-            if score is None:
-                score = parse_score(raw, scale)
-            if score is None:
-                rejects.add(score_problem(raw, scale), reader.line_num)
-                continue
-            raw = row[date_at]
-            when = None
-            if iso_first:
-                # The common case, ISO 8601, straight to C; anything else takes the slow path.
-                try:
-                    stamp = fromisoformat(raw)
-                    when = (stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=utc)).timestamp()
-                except (ValueError, OverflowError):
-                    pass
-            if when is None:
-                when = parse_time(raw)
-            if when is None:
-                reject_date(rejects, parse_time.problem, reader.line_num, raw, column)
-                continue
-            if when > latest:
-                rejects.add(FUTURE, reader.line_num)
-                continue
-            yield when, score
-
-
 def jsonl_items(path: str, rejects: Rejects):
     """(line number, decoded item) of a JSON Lines file; a line that is not JSON is counted."""
     handle = _open(path)
@@ -218,52 +168,3 @@ def jsonl_items(path: str, rejects: Rejects):
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     finally:
         handle.close()
-
-
-def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, date_formats=(),
-               scale: Scale = NPS_SCALE):
-    """Yield (time, score) from JSON Lines: one object per line."""
-    parse_time = TimeParser(date_formats)
-    score_key, date_key = score_field or "score", date_field or "created_at"
-    for number, item in jsonl_items(path, rejects):
-        found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale, f"field {date_key!r}")
-        if found:
-            yield found
-
-
-def add_field_arguments(options) -> None:
-    """Which column or field holds the score and the date: exports and JSON endpoints alike."""
-    options.add("--score-column", "--score-field", dest="score_column", metavar="NAME",
-                help="the score column or field (default: the first named like score, rating, nps, "
-                     "likelihood; JSON: score); NAME#2 is the second of two columns so named")
-    options.add("--date-column", "--date-field", dest="date_column", metavar="NAME",
-                help="the date column or field (default: the first named like date, created_at, "
-                     "submitted_at, timestamp; JSON: created_at)")
-    options.add("--date-format", action="append", default=[], metavar="STRPTIME",
-                help="a date format such as %%d/%%m/%%Y %%H:%%M, repeatable for mixed formats "
-                     "(default: ISO 8601 or unix seconds)")
-
-
-class Export(Source):
-    """A survey export on disk (- for standard input), read by `reader` with the field options."""
-
-    add_arguments = staticmethod(add_field_arguments)
-    reader = staticmethod(read_csv)
-
-    def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
-        self.reading_input()
-        args = self.args
-        return self.reader(self.value, rejects, args.score_column, args.date_column, args.date_format, scale)
-
-
-class CsvExport(Export):
-    name = "CSV export"
-    option, metavar = "--csv", "FILE"
-    help = "a CSV export (- for standard input)"
-
-
-class JsonLinesExport(Export):
-    name = "JSON Lines export"
-    option, metavar = "--jsonl", "FILE"
-    help = "JSON Lines, one response object per line"
-    reader = staticmethod(read_jsonl)

@@ -1,55 +1,45 @@
 """The verdicts of a rate check: Contexts judge, the Summary words what they judged.
 
-Order of trust: rows readable (trust.RejectedContext), enough volume (VolumeContext), then the ranges
-(ranges.FloorContext) and the change from the earlier window (ChangeContext).
+Order of trust (bases/samples.py): rows readable (RejectedContext), enough volume
+(LowSampleContext, --min-volume), then the ranges (StatisticContext) and the change from the earlier
+window (ChangeContext).
 """
 
 from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.checks.ranges import breach_text, breached_not_significantly, range_text
-from cxcheck.checks.rates import fmt_percent
-from cxcheck.checks.trust import CountContext, Trust
+from cxcheck.bases.samples import LowSampleContext, RejectedContext, StatisticContext, Trust, in_unit, range_text
+from cxcheck.runtime import MaybeContext, Note, fmt_percent, notes
 
 
-class RateVerdicts(Trust):
-    """Trust in a rate's window: readable rows (sources with rows), enough volume (--min-volume)."""
-
-    def __init__(self, resource, args):
-        super().__init__(resource, args, args.min_volume)
-
-    @property
-    def unreadable(self) -> bool:
-        return self.resource.rate.rows and super().unreadable
-
-    @property
-    def low_volume(self) -> bool:
-        return self.low_sample
+def low_volume(metric, verdicts) -> str:
+    resource, minimum = verdicts.resource, verdicts.args.min_volume
+    text = f"low volume: {metric.value} {resource.rate.base_words(resource.observations[0])} in {resource.window}"
+    return text + (f", under --min-volume {minimum}" if minimum > 1 else "")
 
 
-class VolumeContext(CountContext):
-    """Under --min-volume nothing is judged, and the state is --low-volume-state."""
-
-    def __init__(self, name: str, verdicts: RateVerdicts, state):
-        super().__init__(name)
-        self.verdicts, self.state = verdicts, state
-
-    def evaluate(self, metric, resource):
-        if self.verdicts.low_volume and not self.verdicts.unreadable:
-            words = resource.rate.base_words(resource.observations[0])
-            text = f"low volume: {metric.value} {words} in {resource.window}"
-            if self.verdicts.args.min_volume > 1:
-                text += f", under --min-volume {self.verdicts.args.min_volume}"
-            return self.result_cls(self.state, text, metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
+def rate_verdicts(resource, args, low_volume_state, change_state) -> list:
+    """The contexts and the summary of a rate check over `resource` (a rates.Rates)."""
+    rate, verdicts = resource.rate, Trust(resource, args, args.min_volume)
+    contexts = [
+        StatisticContext(rate.name, verdicts, args.warning, args.critical, args.significant, in_unit("%")),
+        LowSampleContext(rate.base, verdicts, low_volume_state, low_volume),
+        MaybeContext(rate.hits),
+        MaybeContext("part"),
+    ]
+    if rate.rows:
+        contexts.append(RejectedContext(verdicts))
+    if resource.compare_to:
+        contexts.append(ChangeContext(f"{rate.name}_previous", verdicts, change_state))
+    return [*contexts, RateSummary(resource, args)]
 
 
 class ChangeContext(nagiosplugin.ScalarContext):
     """The change from the earlier window, relative, in the direction that hurts; with
     --significant it counts only when the two-proportion z-test rejects one shared rate."""
 
-    def __init__(self, name: str, verdicts: RateVerdicts, state):
+    def __init__(self, name: str, verdicts: Trust, state):
         super().__init__(name)
         self.verdicts, self.state = verdicts, state
 
@@ -61,9 +51,8 @@ class ChangeContext(nagiosplugin.ScalarContext):
             return self.result_cls(nagiosplugin.Ok, None, metric)
         if previous.responses < args.min_volume:
             words = rate.base_words(resource.observations[1])
-            resource.notes.append(f"the same {resource.window} {earlier}: {previous.responses} {words}, too few to "
-                                  f"compare (--min-volume {args.min_volume})")
-            return self.result_cls(nagiosplugin.Ok, None, metric)
+            return Note(nagiosplugin.Ok, f"the same {resource.window} {earlier}: {previous.responses} {words}, too "
+                                         f"few to compare (--min-volume {args.min_volume})", metric)
         change = relative_change(previous.value, current.value, rate.worse)
         if change is None or change <= args.max_change:
             return self.result_cls(nagiosplugin.Ok, None, metric)
@@ -75,12 +64,9 @@ class ChangeContext(nagiosplugin.ScalarContext):
 
             higher, lower = (previous, current) if rate.worse == "drop" else (current, previous)
             z, needed = two_proportion_z(higher, lower), z_score(resource.confidence)
-            if z is None or z < needed:
+            if z is None or z < needed:     # said, not alerted on
                 shown = "-" if z is None else f"{z:.2f}"
-                resource.not_significant = f"{text}, not significantly (z {shown} < {needed:.2f})"
-                resource.notes.append(f"{resource.not_significant}: {previous.hits} of {previous.responses} {earlier}, "
-                                      f"{current.hits} of {current.responses} now")
-                return self.result_cls(nagiosplugin.Ok, None, metric)
+                return self.result_cls(nagiosplugin.Ok, f"{text}, not significantly (z {shown} < {needed:.2f})", metric)
             text += f", significantly (z {z:.2f} >= {needed:.2f}, p {one_sided_p(z):.2g})"
         return self.result_cls(self.state, text, metric)
 
@@ -116,6 +102,11 @@ class RateSummary(nagiosplugin.Summary):
             return ""
         return f", {fmt_percent(r.previous.value)} {r.compare_to} earlier"
 
+    def _change(self, results):
+        """The change's result, None without an earlier window."""
+        name = f"{self.resource.rate.name}_previous"
+        return results[name] if name in results else None
+
     def ok(self, results):
         r = self.resource
         low = results[r.rate.base]
@@ -123,26 +114,24 @@ class RateSummary(nagiosplugin.Summary):
             shown = f"; {r.rate.name} {fmt_percent(r.current.value)} not judged" if r.current.responses else ""
             return low.hint + shown
         text = self._share() + r.rate.highlights(r.observations[0])
-        breached = breached_not_significantly(self.args, r.current.value)
-        if breached is not None:
-            text += f", {breach_text(breached, r.current.value, '%')} but not significantly"
+        share = results[r.rate.name]
+        if share.hint:                  # outside a range, not significantly
+            text += f", {share.hint}"
         elif self.args.warning or self.args.critical:
             text += f", {range_text(nagiosplugin.Range(self.args.warning or self.args.critical), '%')}"
-        if r.not_significant:
-            return text + f", {r.not_significant}"
+        change = self._change(results)
+        if change is not None and change.hint and not isinstance(change, Note):     # beyond, not significantly
+            return text + f", {change.hint}"
         return text + self._earlier()
 
     def problem(self, results):
         worst, r = results.first_significant, self.resource
-        share, change = results[r.rate.name], results[f"{r.rate.name}_previous"] if r.previous else None
+        share, change = results[r.rate.name], self._change(results)
         if worst is share or (change is not None and worst is change):
             # The share judged: its breach and its change, whichever alert, in one line.
             text = self._share()
             if share.state != nagiosplugin.Ok:
-                context = share.metric.contextobj
-                bound = context.critical if share.state == nagiosplugin.Critical else context.warning
-                significantly = "significantly " if self.args.significant else ""
-                text += f" {significantly}{breach_text(bound, r.current.value, '%')}"
+                text += f" ({share.hint})"
             if change is not None and change.state != nagiosplugin.Ok:
                 text += ("," if share.state != nagiosplugin.Ok else "") + f" {change.hint}"
                 return text + r.rate.highlights(r.observations[0])
@@ -155,6 +144,11 @@ class RateSummary(nagiosplugin.Summary):
         r = self.resource
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
+        change = self._change(results)
+        if change is not None and change.state == nagiosplugin.Ok and change.hint and not isinstance(change, Note):
+            previous, current = r.previous, r.current
+            problems.append(f"{change.hint}: {previous.hits} of {previous.responses} {r.compare_to} earlier, "
+                            f"{current.hits} of {current.responses} now")
         lines = [f"window {r.windows[0]} (UTC): {r.rate.counts(r.observations[0])}"]
         lines += r.rate.details(r.observations[0])
         if r.previous is not None:
@@ -168,4 +162,4 @@ class RateSummary(nagiosplugin.Summary):
                          f"{fmt_percent(low)}..{fmt_percent(high)}")
         if r.rate.rows:
             lines.append(f"{r.read} rows used, {r.rejects.count} rejected")
-        return problems + r.notes + lines + r.rejects.lines()
+        return problems + notes(results) + lines + r.rejects.lines()

@@ -20,9 +20,9 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.ranges import confidence, now_time
-from cxcheck.checks.trust import RejectsRows
-from cxcheck.runtime import Duration, MaybeContext, Record, perf_value
+from cxcheck.bases.samples import RejectsRows
+from cxcheck.runtime import Duration, Record, confidence, perf_value
+from cxcheck.runtime.times import now_time
 
 
 class Rate:
@@ -65,10 +65,6 @@ class Rate:
         return []
 
 
-def fmt_percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}".rstrip("0").rstrip(".") + "%"
-
-
 class Window(Record):
     """(since, until]: the times a window holds, unix seconds."""
 
@@ -78,7 +74,7 @@ class Window(Record):
         self.since, self.until = since, until
 
     def __str__(self):
-        from cxcheck.sources.responses import iso_time
+        from cxcheck.runtime.times import iso_time
 
         return f"{iso_time(self.since)}..{iso_time(self.until)}"
 
@@ -125,7 +121,7 @@ class Rates(nagiosplugin.Resource, RejectsRows):
 
     def __init__(self, rate: Rate, read, window: Duration, compare_to: Duration | None, now: float,
                  confidence_level: float):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.rate, self.read_windows = rate, read
         self.window, self.compare_to, self.now = window, compare_to, now
@@ -137,8 +133,6 @@ class Rates(nagiosplugin.Resource, RejectsRows):
         self.observations: list = []
         self.current = self.previous = self.interval = None
         self.read = 0                   # rows the source used (not rejected)
-        self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
-        self.not_significant = None     # a change beyond --max-drop/--max-rise that the test did not confirm
 
     @property
     def name(self):
@@ -174,9 +168,7 @@ class Rates(nagiosplugin.Resource, RejectsRows):
 
 def rate_check(run: runtime.Run, rate: Rate) -> nagiosplugin.Check:
     """The whole check for a rate plugin's run: source, resource, contexts, summary."""
-    from cxcheck.checks.ranges import FloorContext
-    from cxcheck.checks.rate_verdicts import ChangeContext, RateSummary, RateVerdicts, VolumeContext
-    from cxcheck.checks.trust import RejectedContext
+    from cxcheck.bases.rate_verdicts import rate_verdicts
     from cxcheck.sources.registry import open_source
 
     args = run.args
@@ -194,15 +186,5 @@ def rate_check(run: runtime.Run, rate: Rate) -> nagiosplugin.Check:
     now -= getattr(source, "settles", 0)
     resource = Rates(rate, lambda windows, rejects: rate.read(source, windows, rejects), args.window, compare_to,
                      now, args.confidence)
-    verdicts = RateVerdicts(resource, args)
-    contexts = [
-        FloorContext(rate.name, verdicts, args.warning, args.critical, args.significant),
-        VolumeContext(rate.base, verdicts, run.state(args.low_volume_state)),
-        MaybeContext(rate.hits),
-        MaybeContext("part"),
-    ]
-    if rate.rows:
-        contexts.append(RejectedContext(verdicts))
-    if compare_to:
-        contexts.append(ChangeContext(f"{rate.name}_previous", verdicts, run.state(args.change_state)))
-    return nagiosplugin.Check(resource, *contexts, RateSummary(resource, args))
+    return nagiosplugin.Check(resource, *rate_verdicts(resource, args, run.state(args.low_volume_state),
+                                                       run.state(args.change_state)))

@@ -1,5 +1,6 @@
 """Prometheus's HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/): instant
-queries, one number each.
+queries, one number each; the base of every source that reads a Prometheus server (a funnel, a
+latency histogram, the transactions' success).
 
 GET {base}/api/v1/query?query=Q[&time=T] answers
 `{"status":"success","data":{"resultType":"vector"|"scalar","result":...}}`, values as strings
@@ -14,7 +15,8 @@ from __future__ import annotations
 import math
 from urllib.parse import urljoin
 
-from cxcheck.runtime import ConfigError, Deadline, HttpOptions, SourceError, log
+from cxcheck.runtime import log
+from cxcheck.sources.base import ApiSource, SourceError
 
 MAX_BODY = 8 * 1024 * 1024
 MAX_ERROR_TEXT = 300
@@ -24,41 +26,34 @@ class NoData(SourceError):
     """The query ran but gave no finite number: an empty result, NaN or Inf."""
 
 
-class Prometheus:
-    """A client for one Prometheus server: the survey APIs' client (one session, the token kept to
-    this host, 429 and Retry-After inside the run's deadline)."""
+class PrometheusSource(ApiSource):
+    """A source whose option names a Prometheus server (--prometheus URL): a bearer token when
+    given, every query through the source's one client, evaluated at `time` (None: now)."""
 
-    def __init__(self, url: str, http: HttpOptions, deadline: Deadline, time: str | None = None,
-                 headers: dict | None = None):
-        if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"--prometheus {url!r}: an http:// or https:// URL")
-        self.base = url.rstrip("/") + "/"
-        self.endpoint = urljoin(self.base, "api/v1/query")
-        self.http = http
-        self.deadline = deadline
-        self.time = time
-        self.headers = headers or {}
-        self._client = None
-        self.warnings: list[str] = []
+    name = "Prometheus"
+    option, metavar = "--prometheus", "URL"
+    endpoint = True
+    token_required = False
+    token_name = "bearer token"
+    max_body, max_redirects = MAX_BODY, 3
 
-    def _get(self, query: str):
-        if self._client is None:
-            from cxcheck.sources.apiclient import ApiClient  # the HTTP stack, only once it is used
+    def __init__(self, value, run):
+        super().__init__(value, run)
+        self.base_url = value.rstrip("/") + "/"
+        self.time: str | None = None
+        self.warnings: list[str] = []       # Prometheus' own, for the long output
 
-            self._client = ApiClient("Prometheus", self.base, self.http, self.deadline, headers=self.headers,
-                                     max_body=MAX_BODY, max_redirects=3)
-        params = {"query": query}
-        if self.time:
-            params["time"] = self.time
-        return self._client.get(self.endpoint, params=params, what="query")
+    def on_request(self, what: str) -> None:
+        """The reader says what it queries (which window, which bound): a request adds nothing."""
 
     def query(self, query: str) -> float:
         """The one finite number an instant query gives."""
         import json
 
-        from cxcheck.sources.apiclient import shorten  # loaded with the client by _get
+        from cxcheck.sources.apiclient import shorten  # loaded with the client
 
-        response = self._get(query)
+        params = {"query": query} if self.time is None else {"query": query, "time": self.time}
+        response = self.client.get(urljoin(self.base_url, "api/v1/query"), params=params, what="query")
         where = f"query {shorten(query)!r}"
         try:
             body = json.loads(response.body or b"null")
@@ -102,11 +97,6 @@ class Prometheus:
         value = _sample_value(sample, where)
         log.info("Prometheus %s = %r", query, value)
         return value
-
-    def close(self):
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
 
 def _labels(metric) -> str:

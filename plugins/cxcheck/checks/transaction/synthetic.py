@@ -9,17 +9,9 @@ from collections import Counter
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks import journeys
-from cxcheck.checks.transaction_metrics import (
-    ATTEMPTS,
-    FAILURES,
-    SUCCESS,
-    Fact,
-    PerfOnly,
-    fmt_percent,
-    range_or_default,
-)
-from cxcheck.runtime import ConfigError, MaybeContext, Record, fmt_seconds, perf_value
+from cxcheck.bases import journey_checks
+from cxcheck.checks.transaction.metrics import ATTEMPTS, FAILURES, SUCCESS, range_or_default
+from cxcheck.runtime import ConfigError, Fact, MaybeContext, PerfOnly, Record, fmt_percent, fmt_seconds, perf_value
 
 DEFAULT_WARNING, DEFAULT_CRITICAL = "100:", "50:"
 DEADLINE, FAILED_STEPS = "deadline", "failed_steps"
@@ -55,8 +47,8 @@ class Synthetic(nagiosplugin.Resource):
                                   context=SUCCESS)
         yield nagiosplugin.Metric(ATTEMPTS, done, "c", min=0, context=ATTEMPTS)
         yield nagiosplugin.Metric(FAILURES, done - good, "c", min=0, context=FAILURES)
-        yield nagiosplugin.Metric(journeys.TIME, journeys.seconds(statistics.median(times)) if times else None,
-                                  "s", min=0, context=journeys.TIME)
+        median = journey_checks.seconds(statistics.median(times)) if times else None
+        yield nagiosplugin.Metric(journey_checks.TIME, median, "s", min=0, context=journey_checks.TIME)
         yield nagiosplugin.Metric(DEADLINE, timed_out, context=DEADLINE)
         yield nagiosplugin.Metric(FAILED_STEPS, self.failure_groups(), context=FAILED_STEPS)
 
@@ -74,8 +66,8 @@ class Synthetic(nagiosplugin.Resource):
                 deadline.sleep(self.interval)
             self.journey.on_step = self._on_step(number)
             result = self.journey.run()
-            journeys.trace_longoutput(self.run, [f"attempt {number}: {line}" for line in trace_lines(result)])
-            journeys.evidence_longoutput(self.run, result, f"attempt {number}: ")
+            self.run.trace([f"attempt {number}: {line}" for line in trace_lines(result)])
+            journey_checks.evidence_longoutput(self.run, result, f"attempt {number}: ")
             failed = result.failed
             if result.timed_out:
                 return (f"timed out after {deadline.seconds:g} s at step {failed.name} "
@@ -134,9 +126,9 @@ class SyntheticSummary(nagiosplugin.Summary):
     def _ratio(self, results) -> str:
         done, failed = results[ATTEMPTS].metric.value, results[FAILURES].metric.value
         success = results[SUCCESS]
-        text = f"{self.journey_name} {fmt_percent(success.metric.value)} success"
+        text = f"{self.journey_name} {fmt_percent(success.metric.value, 3)} success"
         if success.state != nagiosplugin.Ok:
-            text += f" ({journeys.time_violation(success)})"
+            text += f" ({success.hint})"
         text += f", {done - failed} of {done} attempts"
         groups = results[FAILED_STEPS].metric.value
         if groups:
@@ -145,12 +137,12 @@ class SyntheticSummary(nagiosplugin.Summary):
         return text
 
     def _time(self, results) -> str:
-        time_result = results[journeys.TIME]
+        time_result = results[journey_checks.TIME]
         if time_result.metric.value is None:
             return ""
         text = f", {fmt_seconds(time_result.metric.value)} median"
         if time_result.state != nagiosplugin.Ok:
-            text += f" ({journeys.time_violation(time_result)})"
+            text += f" ({time_result.hint})"
         return text
 
     def ok(self, results):
@@ -180,15 +172,15 @@ def synthetic_check(run: runtime.Run, args) -> nagiosplugin.Check:
         raise ConfigError(f"--attempts {attempts} with --interval {interval:g} take more than -t {args.timeout:g} s "
                           "of pauses alone")
     scenario = load(args.scenario)
-    plain, secret = journeys.variables_from_args(args)
-    journey = journeys.make_journey(run, scenario, plain, secret)
+    plain, secret = journey_checks.variables_from_args(args)
+    journey = journey_checks.make_journey(run, scenario, plain, secret)
     critical = range_or_default(args.critical, DEFAULT_CRITICAL)
     warning = range_or_default(args.warning, DEFAULT_WARNING)
     return nagiosplugin.Check(
         Synthetic(run, journey, attempts, interval, critical),
         MaybeContext(SUCCESS, warning, critical, fmt_metric="{valueunit} success"),
         PerfOnly(ATTEMPTS), PerfOnly(FAILURES),
-        MaybeContext(journeys.TIME, args.time_warning, args.time_critical, fmt_metric="{valueunit} median"),
+        MaybeContext(journey_checks.TIME, args.time_warning, args.time_critical, fmt_metric="{valueunit} median"),
         DeadlineContext(run.timeout_state), Fact(FAILED_STEPS),
         SyntheticSummary(scenario.name, attempts),
     )

@@ -1,25 +1,24 @@
-"""check_cx_transaction --prometheus / --json-url: the success ratio real customers had, measured in
-the main window and in each burn-rate window; the verdicts are in transaction_verdicts."""
+"""check_cx_transaction --prometheus / --json-url: the success ratio real customers had, read from a
+transactions source in the main window and in each burn-rate window; the verdicts are in verdicts.py."""
 
 from __future__ import annotations
 
 import nagiosplugin
 
 from cxcheck import runtime, slo
-from cxcheck.checks import journeys
-from cxcheck.checks.transaction_measures import WINDOW, describe, json_measure, prometheus_measure
-from cxcheck.checks.transaction_metrics import SUCCESS, TOTAL, range_or_default
-from cxcheck.checks.transaction_verdicts import (
+from cxcheck.bases.samples import LowSampleContext, StatisticContext
+from cxcheck.checks.transaction.metrics import SUCCESS, TOTAL, range_or_default
+from cxcheck.checks.transaction.verdicts import (
+    LOW_VOLUME,
     BurnContext,
     RealUsersSummary,
-    SuccessContext,
     Volume,
-    VolumeContext,
     WindowBurnContext,
     burn_label,
     pair_label,
 )
-from cxcheck.runtime import ConfigError, perf_value
+from cxcheck.runtime import ConfigError, fmt_count, fmt_percent, perf_value
+from cxcheck.sources.transactions import WINDOW
 
 DEFAULT_WARNING, DEFAULT_CRITICAL = None, "50:"
 
@@ -57,14 +56,14 @@ class RealUsers(nagiosplugin.Resource):
                     measures[window] = self.measure(window)
         finally:
             for source in self.sources:
-                journeys.trace_longoutput(self.run, getattr(source, "warnings", []))
+                self.run.trace(getattr(source, "warnings", []))
                 source.close()
-        journeys.trace_longoutput(self.run, [describe(m) for m in measures.values()])
+        self.run.trace([describe(m) for m in measures.values()])
         main = self.main
         ratio = None if main.ratio is None else 100.0 * main.ratio
         yield nagiosplugin.Metric(SUCCESS, perf_value(ratio, 4), "%", min=0, max=100, context=SUCCESS)
         if main.total is not None:
-            yield nagiosplugin.Metric(TOTAL, main.total, "c", min=0, context=TOTAL)
+            yield nagiosplugin.Metric(TOTAL, perf_value(main.total, 3), "c", min=0, context=TOTAL)
         burns = {}
         for window in slo.windows(self.pairs):
             ratio = measures[window].ratio
@@ -76,31 +75,20 @@ class RealUsers(nagiosplugin.Resource):
                                       context=pair_label(number, pair))
 
 
-def window_options(args) -> tuple[str | None, list[slo.BurnPair]]:
+def window_options(args, source) -> tuple[str | None, list[slo.BurnPair]]:
     """The main window (None: the queries have no ${window}) and the burn pairs the options ask for."""
-    if args.prometheus:
-        if args.ratio_query and args.success_query:
-            raise ConfigError("give --ratio-query, or --success-query with --total-query, not both")
-        if not args.ratio_query and not (args.success_query and args.total_query):
-            raise ConfigError("--prometheus needs --ratio-query, or --success-query and --total-query")
-        texts = [args.ratio_query, args.success_query, args.total_query]
-    else:
-        if not (args.success_path and args.total_path):
-            raise ConfigError("--json-url needs --success-path and --total-path")
-        texts = [args.json_url]
-    given = [t for t in texts if t]
-    if args.min_volume is not None and (args.prometheus and not args.total_query):
+    if args.min_volume is not None and not source.counts_total:
         raise ConfigError("--min-volume needs the total: add --total-query")
     if args.burn_windows and args.slo is None:
         raise ConfigError("--burn-windows needs --slo (the objective the budget comes from)")
     pairs = []
     if args.slo is not None:
         pairs = args.burn_windows or slo.parse_burn_windows(slo.DEFAULT_BURN_WINDOWS)
-        missing = [t for t in given if WINDOW not in t]
+        missing = [t for t in source.templates if WINDOW not in t]
         if missing:
             raise ConfigError(f"--slo: burn rates need {WINDOW} in every query (or the JSON URL), "
                               f"e.g. increase(x[{WINDOW}]); {missing[0]!r} has none")
-    uses_window = any(WINDOW in t for t in given)
+    uses_window = any(WINDOW in t for t in source.templates)
     if args.window is not None:
         if not uses_window:
             raise ConfigError(f"--window needs {WINDOW} in the queries (or the JSON URL)")
@@ -112,22 +100,24 @@ def window_options(args) -> tuple[str | None, list[slo.BurnPair]]:
     return None, pairs
 
 
-def real_check(run: runtime.Run, args) -> nagiosplugin.Check:
-    http = run.http_options()
-    token = runtime.read_token(env=args.bearer_env, path=args.bearer_file)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    window, pairs = window_options(args)
-    if args.prometheus:
-        from cxcheck.sources.prometheus import Prometheus
-
-        source = Prometheus(args.prometheus, http, run.deadline, time=args.time, headers=headers)
-        measure = prometheus_measure(source, args.ratio_query, args.success_query, args.total_query,
-                                     min_volume(args))
+def describe(m) -> str:
+    """One -v line per window queried."""
+    ratio = "-" if m.ratio is None else fmt_percent(100.0 * m.ratio, 3)
+    if m.success is not None:
+        text = f"{fmt_count(m.success)} of {fmt_count(m.total)} transactions succeeded ({ratio})"
+    elif m.total is not None:
+        text = f"success ratio {ratio} of {fmt_count(m.total)} transactions"
     else:
-        from cxcheck.sources.jsonmetrics import JsonMetrics
+        text = f"success ratio {ratio}"
+    return (f"window {m.window}: " if m.window else "") + text
 
-        source = JsonMetrics(args.json_url, args.success_path, args.total_path, http, run.deadline, headers=headers)
-        measure = json_measure(source)
+
+def real_check(run: runtime.Run, args) -> nagiosplugin.Check:
+    from cxcheck.sources.registry import open_source
+
+    source = open_source(run, "transactions")
+    window, pairs = window_options(args, source)
+    measure = lambda window: source.read_transactions(window, min_volume(args))
     return judge(run, args, RealUsers(run, measure, window, pairs, args.slo, [source]))
 
 
@@ -137,11 +127,11 @@ def min_volume(args) -> float:
 
 def judge(run: runtime.Run, args, resource: RealUsers) -> nagiosplugin.Check:
     """The check of a resource: the contexts and summary the options ask for."""
-    volume = Volume(min_volume(args))
+    volume = Volume(min_volume(args), resource)
     contexts = [
-        SuccessContext(volume, range_or_default(args.warning, DEFAULT_WARNING),
-                       range_or_default(args.critical, DEFAULT_CRITICAL)),
-        VolumeContext(volume, run.state(args.low_volume_state)),
+        StatisticContext(SUCCESS, volume, range_or_default(args.warning, DEFAULT_WARNING),
+                         range_or_default(args.critical, DEFAULT_CRITICAL)),
+        LowSampleContext(TOTAL, volume, run.state(args.low_volume_state), lambda metric, verdicts: LOW_VOLUME),
     ]
     shown = {}      # each window once, with the rate of the first pair using it
     for pair in resource.pairs:

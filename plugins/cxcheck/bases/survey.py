@@ -14,9 +14,9 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.ranges import confidence, now_time
-from cxcheck.checks.trust import RejectsRows
-from cxcheck.runtime import Duration, MaybeContext, perf_value
+from cxcheck.bases.samples import RejectsRows
+from cxcheck.runtime import Duration, confidence, fmt_number, perf_value
+from cxcheck.runtime.times import now_time
 
 
 class Statistic:
@@ -26,7 +26,7 @@ class Statistic:
     label = ""          # perfdata label of the value; also {label}_low, _high, _previous
     uom = ""            # of the value and its interval
     bounds = (0, 100)   # min and max of the value
-    scale = None        # the answers: a sources.responses.Scale
+    scale = None        # the answers: a sources.scores.Scale
 
     def tally(self, counts: list[int]):
         """The window's tally from the number of answers per score (index = score)."""
@@ -40,12 +40,13 @@ class Statistic:
         """The long output's first words: the tally's parts in plain counts."""
         raise NotImplementedError
 
+    @property
+    def unit_words(self) -> str:
+        """The unit after a number in words: "%" or nothing."""
+        return "%" if self.uom == "%" else ""
+
     def format(self, value: float | None) -> str:
-        return "-" if value is None else points(value) + ("%" if self.uom == "%" else "")
-
-
-def points(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}".rstrip("0").rstrip(".")
+        return "-" if value is None else fmt_number(value) + self.unit_words
 
 
 def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
@@ -78,7 +79,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
 
     def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
                  confidence_level: float, reports_unanswered: bool = False, source=None):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.statistic = statistic
         self.read_answers = read
@@ -94,7 +95,6 @@ class Responses(RejectsRows, nagiosplugin.Resource):
         self.unanswered = 0
         self.read = 0
         self.interval = None
-        self.notes: list[str] = []      # judgements worth a long-output line though they left the state OK
 
     @property
     def name(self):
@@ -155,15 +155,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
 
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     """The whole check for a survey plugin's run: source, resource, contexts, summary."""
-    from cxcheck.checks.survey_verdicts import (
-        CountContext,
-        DropContext,
-        FloorContext,
-        RejectedContext,
-        ResponsesContext,
-        SurveySummary,
-        Verdicts,
-    )
+    from cxcheck.bases.survey_verdicts import survey_verdicts
     from cxcheck.sources.registry import open_source
 
     args = run.args
@@ -172,19 +164,4 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
         statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence,
         source.reports_unanswered, source)
-    verdicts = Verdicts(responses, args)
-    label = statistic.label
-    contexts = [
-        FloorContext(label, verdicts, args.warning, args.critical, args.significant),
-        RejectedContext(verdicts),
-        ResponsesContext(verdicts, run.state(args.low_sample_state)),
-        *(MaybeContext(name) for name in (f"{label}_low", f"{label}_high")),
-        *(MaybeContext(name) for name, _, _ in statistic.parts(responses.current)),
-    ]
-    if source.reports_unanswered:
-        contexts.append(MaybeContext("response_rate"))
-    if responses.reports_skipped:
-        contexts.append(CountContext("skipped"))
-    if args.max_drop:
-        contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
-    return nagiosplugin.Check(responses, *contexts, SurveySummary(responses, args))
+    return nagiosplugin.Check(responses, *survey_verdicts(responses, args, run.state(args.low_sample_state)))

@@ -1,8 +1,9 @@
 """The verdicts on real users' success: Contexts judge, the Summary words what they judged.
 
 Order of trust: enough transactions to judge (Volume: --min-volume, and none at all is never
-enough), then the success ratio against -w/-c (SuccessContext) and each burn-rate pair
-(BurnContext: both windows over the pair's rate, the workbook's multiwindow rule).
+enough; bases/samples.py's LowSampleContext), then the success ratio against -w/-c
+(StatisticContext) and each burn-rate pair (BurnContext: both windows over the pair's rate, the
+workbook's multiwindow rule).
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import slo
-from cxcheck.checks import journeys
-from cxcheck.checks.transaction_metrics import SUCCESS, TOTAL, PerfOnly, fmt_count, fmt_percent
-from cxcheck.runtime import MaybeContext, perf_label, perf_value
+from cxcheck.checks.transaction.metrics import SUCCESS, TOTAL
+from cxcheck.runtime import PerfOnly, fmt_count, fmt_percent, perf_label, perf_value, plural
 
 LOW_VOLUME, NOT_JUDGED = "low volume", "not judged"
 
@@ -28,45 +28,26 @@ def pair_label(number: int, pair: slo.BurnPair) -> str:
 
 class Volume:
     """Too few transactions to judge: under --min-volume, or none at all (a ratio of 0/0).
-    Without the total (a ratio query alone) the volume is not known and not held against it."""
+    Without the total (a ratio query alone) the volume is not known and not held against it.
+    Of the main window, as bases/samples.py's contexts ask: `low_sample`, `judged`."""
 
-    def __init__(self, min_volume: float):
-        self.min_volume = min_volume
+    unreadable = False              # counts, not rows: nothing to reject
+
+    def __init__(self, min_volume: float, resource):
+        self.min_volume, self.resource = min_volume, resource
 
     def low(self, measure) -> bool:
         if measure.total is None:
             return False
         return measure.ratio is None or measure.total < self.min_volume
 
+    @property
+    def low_sample(self) -> bool:
+        return self.low(self.resource.main)
 
-class SuccessContext(MaybeContext):
-    """The main window's success ratio against -w/-c; not judged under the volume floor."""
-
-    def __init__(self, volume: Volume, warning, critical):
-        super().__init__(SUCCESS, warning, critical, fmt_metric="{valueunit} success")
-        self.volume = volume
-
-    def evaluate(self, metric, resource):
-        if self.volume.low(resource.main):
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        return super().evaluate(metric, resource)
-
-
-class VolumeContext(nagiosplugin.Context):
-    """Under the volume floor: --low-volume-state, with the hint LOW_VOLUME."""
-
-    def __init__(self, volume: Volume, low_volume_state):
-        super().__init__(TOTAL)
-        self.volume = volume
-        self.low_volume_state = low_volume_state
-
-    def evaluate(self, metric, resource):
-        if self.volume.low(resource.main):
-            return self.result_cls(self.low_volume_state, LOW_VOLUME, metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
-
-    def performance(self, metric, resource):
-        return nagiosplugin.Performance(metric.name, perf_value(metric.value, 3), metric.uom, min=metric.min)
+    @property
+    def judged(self) -> bool:
+        return not self.low_sample
 
 
 class WindowBurnContext(PerfOnly):
@@ -127,18 +108,18 @@ class RealUsersSummary(nagiosplugin.Summary):
         within = f" in {self.window}" if self.window else ""
         if total is not None and total.hint == LOW_VOLUME:
             count = total.metric.value
-            text = f"low volume: {fmt_count(count)} transaction{'' if count == 1 else 's'}{within}"
+            text = f"low volume: {plural(count, 'transaction')}{within}"
             if self.min_volume is not None:
                 text += f", under --min-volume {self.min_volume:g}"
             if success.metric.value is not None:
-                text += f"; success {fmt_percent(success.metric.value)} not judged"
+                text += f"; success {fmt_percent(success.metric.value, 3)} not judged"
             return text
-        text = f"success {fmt_percent(success.metric.value)}"
+        text = f"success {fmt_percent(success.metric.value, 3)}"
         if total is not None:
             text += f" of {fmt_count(total.metric.value)} transactions"
         text += within
         if success.state != nagiosplugin.Ok:
-            text += f" ({journeys.time_violation(success)})"
+            text += f" ({success.hint})"
         return text
 
     def _burn(self, results) -> str:

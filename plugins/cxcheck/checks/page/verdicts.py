@@ -6,16 +6,11 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.transaction_metrics import Fact
-from cxcheck.runtime import MaybeContext, violation
+from cxcheck.runtime import Fact, MaybeContext, plural
 
 LABELS = {"ttfb": "TTFB", "dcl": "DCL", "load": "load", "lcp": "LCP", "cls": "CLS", "requests": "requests",
           "bytes": "bytes"}
 SHOWN_WAITING = 3           # pending URLs named on the status line of a load that did not finish
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def size_text(count: float | None) -> str:
@@ -45,15 +40,6 @@ def failed_text(failed) -> str:
     """'404 http://host/x.png' or 'net::ERR_CONNECTION_REFUSED http://host/x.js', URL masked."""
     what = failed.status if failed.status is not None else failed.error
     return f"{what} {runtime.masker.mask(failed.url)}"
-
-
-def held_up_by(slowest, reached: float | None):
-    """The resource that held a timing up: the slowest that ended by then and took at least half
-    of it (a favicon fetched after the load is not why the load was slow)."""
-    for seconds, url, end in slowest:
-        if reached is not None and end <= reached + 0.001 and seconds >= reached / 2:
-            return seconds, url
-    return None
 
 
 class PageOutcome(Fact):
@@ -182,7 +168,7 @@ class PageSummary(nagiosplugin.Summary):
         if name not in LABELS:
             return f"{page.name_shown}: {worst.hint}"
         text = f"{page.name_shown} {self.said(worst)}, {self.timings(results, name)}"
-        culprit = held_up_by(page.slowest, worst.metric.value) if name in ("dcl", "load", "lcp") else None
+        culprit = page.held_up.get(name)
         if culprit:
             text += f", slowest {runtime.masker.mask(culprit[1])} {culprit[0]:.2f} s"
         return text
@@ -193,9 +179,7 @@ class PageSummary(nagiosplugin.Summary):
         name = result.metric.name
         if name not in LABELS:
             return result.hint
-        context = result.metric.contextobj
-        bound = context.critical if result.state == nagiosplugin.Critical else context.warning
-        return f"{LABELS[name]} {value_text(name, result.metric.value)} ({violation(bound, result.metric.value)})"
+        return f"{LABELS[name]} {value_text(name, result.metric.value)} ({result.hint})"
 
     def verbose(self, results):
         page = results["page"].resource

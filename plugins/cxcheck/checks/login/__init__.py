@@ -11,8 +11,8 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks import journeys
-from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds, mask_identity
+from cxcheck.bases import journey_checks
+from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds, mask_identity, web_url
 
 EXAMPLES = """
   # log into a shop's HTML login page, password from an environment variable
@@ -51,8 +51,8 @@ def build_parser() -> runtime.Parser:
     login.add_argument("--browser", action="store_true",
                        help="log in with headless Chromium: for a login page whose form a script builds "
                             "(the fields found by their type and label, the submit button clicked)")
-    journeys.add_variable_options(login)
-    journeys.add_screenshot_options(login)
+    journey_checks.add_variable_options(login)
+    journey_checks.add_screenshot_options(login)
     expect = parser.add_argument_group("what counts as logged in")
     expect.add_argument("--expect-text", metavar="TEXT", action="append", default=[],
                         help="text the page after logging in shows, repeatable")
@@ -63,22 +63,6 @@ def build_parser() -> runtime.Parser:
                         help="text --then-url must show (such as the account's e-mail), repeatable")
     parser.add_http_options()
     return parser
-
-
-def web_url(option: str, url: str, relative: bool = False) -> str:
-    """The URL as given, or one line that shows the fix: a scheme other than http(s) is named as
-    such, a bare host name gets an example of a full URL."""
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme.lower() not in ("http", "https"):
-        raise ConfigError(f"{option} {url}: unsupported scheme {scheme}:// (cxcheck checks web pages: "
-                          "http:// or https://)")
-    if sep and rest.split("/", 1)[0] or relative and url.startswith("/"):
-        return url
-    bare = (rest if sep else url).lstrip("/")
-    if relative:
-        raise ConfigError(f"{option} needs a full URL or a path such as /{bare}, not {url!r}")
-    example = "https://" + (bare if "/" in bare else (bare or "shop.example.com") + "/login")
-    raise ConfigError(f"{option} needs a full URL such as {example}, not {url!r}")
 
 
 def _login_page_returned(response, cookies) -> list[str]:
@@ -130,7 +114,7 @@ def _form_scenario(args, password: str):
 
 def _expectations(step, args):
     """--expect-* on the step that completes the login."""
-    step.expect = journeys.login_expect(step.expect, args, "contains")
+    step.expect = journey_checks.login_expect(step.expect, args, "contains")
     checks = [_login_page_returned]
     if args.expect_cookie:
         name = args.expect_cookie
@@ -162,14 +146,15 @@ class Login(nagiosplugin.Resource):
         from cxcheck.journey.results import trace_lines
 
         self.result = result = self.journey.run()
-        journeys.trace_longoutput(self.run, trace_lines(result))
-        journeys.evidence_longoutput(self.run, result)
+        self.run.trace(trace_lines(result))
+        journey_checks.evidence_longoutput(self.run, result)
         login_steps = [s for s in result.steps if not (self.then and s.name == "then")]
         completed = all(s.ran and s.ok for s in login_steps)
         login_time = sum(s.elapsed for s in login_steps) if completed else None
-        yield journeys.outcome_metric(journeys.Outcome.of(result))
-        yield nagiosplugin.Metric(journeys.TIME, journeys.seconds(login_time), "s", min=0, context=journeys.TIME)
-        yield from journeys.step_metrics({s.name: s.elapsed for s in result.steps})
+        yield journey_checks.outcome_metric(journey_checks.Outcome.of(result))
+        yield nagiosplugin.Metric(journey_checks.TIME, journey_checks.seconds(login_time), "s", min=0,
+                                  context=journey_checks.TIME)
+        yield from journey_checks.step_metrics({s.name: s.elapsed for s in result.steps})
 
 
 class LoginSummary(nagiosplugin.Summary):
@@ -180,19 +165,19 @@ class LoginSummary(nagiosplugin.Summary):
         return f" as {self.account}" if self.account else ""
 
     def ok(self, results):
-        return f"logged in{self._who()} in {fmt_seconds(results[journeys.TIME].metric.value)}"
+        return f"logged in{self._who()} in {fmt_seconds(results[journey_checks.TIME].metric.value)}"
 
     def problem(self, results):
-        outcome = results[journeys.OUTCOME]
+        outcome = results[journey_checks.OUTCOME]
         if outcome.state != nagiosplugin.Ok:
             return f"login{self._who()} failed at {outcome.hint}"
-        time = results[journeys.TIME]
+        time = results[journey_checks.TIME]
         text = f"logged in{self._who()} in {fmt_seconds(time.metric.value)}"
         if time.state != nagiosplugin.Ok:
-            text += f" ({journeys.time_violation(time)})"
-        slow = journeys.slow_steps(results)
+            text += f" ({time.hint})"
+        slow = journey_checks.slow_steps(results)
         if slow:
-            text += ", slowest " + journeys.describe_slow(slow[0])
+            text += ", slowest " + journey_checks.describe_slow(slow[0])
         return text
 
     def verbose(self, results):
@@ -209,14 +194,14 @@ def main(run: runtime.Run):
     if args.then_url:
         web_url("--then-url", args.then_url, relative=True)
     password = runtime.read_secret(env=args.password_env, path=args.password_file, what="password")
-    plain, secret = journeys.variables_from_args(args)
+    plain, secret = journey_checks.variables_from_args(args)
     if args.url:
         if not args.username:
             raise ConfigError("--username is required with -u")
         if password is None:
             raise ConfigError("give the password with --password-env VAR or --password-file PATH")
         if args.browser:
-            from cxcheck.checks.login_browser import login_scenario
+            from cxcheck.checks.login.browser import login_scenario
 
             scenario = login_scenario(args)
         else:
@@ -234,7 +219,7 @@ def main(run: runtime.Run):
     if args.then_text and not args.then_url:
         raise ConfigError("--then-text needs --then-url")
     if scenario.browser:
-        from cxcheck.checks.login_browser import expectations, then_step
+        from cxcheck.checks.login.browser import expectations, then_step
     else:
         expectations, then_step = _expectations, _then_step
     expectations(scenario.steps[-1], args)
@@ -242,17 +227,14 @@ def main(run: runtime.Run):
         if any(s.name == "then" for s in scenario.steps):
             raise ConfigError(f"{scenario.source}: a step named 'then' clashes with --then-url")
         scenario.steps.append(then_step(args))
-    journey = journeys.make_journey(run, scenario, plain, secret,
+    journey = journey_checks.make_journey(run, scenario, plain, secret,
                                     on_step=lambda name: setattr(run, "activity", f"step {name}"))
     ranges = {s.name: (s.warning, s.critical) for s in scenario.steps}
     return nagiosplugin.Check(
         Login(run, journey, then=bool(args.then_url)),
-        journeys.OutcomeContext(run.timeout_state),
-        MaybeContext(journeys.TIME, args.warning, args.critical, fmt_metric="login took {valueunit}"),
-        *journeys.step_contexts(ranges),
+        journey_checks.OutcomeContext(run.timeout_state),
+        MaybeContext(journey_checks.TIME, args.warning, args.critical, fmt_metric="login took {valueunit}"),
+        *journey_checks.step_contexts(ranges),
         LoginSummary(mask_identity(args.username) if args.username else ""),
     )
 
-
-if __name__ == "__main__":
-    main()

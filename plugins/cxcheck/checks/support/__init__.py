@@ -17,8 +17,9 @@ from array import array
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.trust import RejectsRows
+from cxcheck.bases.samples import RejectsRows
 from cxcheck.runtime import Duration, perf_value
+from cxcheck.runtime.times import now_time
 
 EXAMPLES = """
   # the 90th percentile of the first reply over tickets created in the last 7 days, from Zendesk
@@ -48,7 +49,6 @@ def percentile_option(text: str) -> float:
 
 
 def build_parser() -> runtime.Parser:
-    from cxcheck.checks.survey import now_time
     from cxcheck.sources.registry import add_source_arguments
 
     parser = runtime.Parser("check_cx_support", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
@@ -88,7 +88,7 @@ class Waits(RejectsRows, nagiosplugin.Resource):
     name = "CX SUPPORT"
 
     def __init__(self, source, args, now: float):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.source, self.args, self.now = source, args, now
         self.measure, self.hours, self.window = args.metric, args.hours, args.window
@@ -145,7 +145,7 @@ class Backlog(RejectsRows, nagiosplugin.Resource):
     label = measures = "backlog"
 
     def __init__(self, source, args, now: float):
-        from cxcheck.sources.responses import Rejects
+        from cxcheck.sources.rows import Rejects
 
         self.source, self.args, self.now = source, args, now
         self.rejects = Rejects()
@@ -162,7 +162,7 @@ class Backlog(RejectsRows, nagiosplugin.Resource):
 
 
 def support_check(run: runtime.Run) -> nagiosplugin.Check:
-    from cxcheck.checks.support_verdicts import contexts_for, summary_for
+    from cxcheck.checks.support.verdicts import contexts_for, summary_for
     from cxcheck.sources.registry import open_source
 
     args = run.args
@@ -183,6 +183,3 @@ def support_check(run: runtime.Run) -> nagiosplugin.Check:
 def main(run: runtime.Run):
     return support_check(run)
 
-
-if __name__ == "__main__":
-    main()

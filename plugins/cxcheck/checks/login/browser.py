@@ -8,7 +8,7 @@ click led to, and what --expect-url, --expect-text and --expect-cookie ask for.
 
 from __future__ import annotations
 
-from cxcheck.checks import journeys
+from cxcheck.bases import journey_checks
 from cxcheck.journey.browser_steps import BrowserStep, Target
 from cxcheck.journey.scenario import Scenario
 from cxcheck.runtime import ConfigError
@@ -39,7 +39,7 @@ def login_scenario(args) -> Scenario:
 
 def expectations(step: BrowserStep, args):
     """--expect-* (and the form gone) on the step that completes the login."""
-    step.expect = journeys.login_expect(step.expect, args, "text")
+    step.expect = journey_checks.login_expect(step.expect, args, "text")
     step.checks = list(step.checks) + [("absent", Target("login", "password"), CAME_BACK)]
     if args.expect_cookie:
         step.checks.append(("cookie", args.expect_cookie, f"no cookie {args.expect_cookie} was set"))

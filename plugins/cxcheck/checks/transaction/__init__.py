@@ -29,15 +29,15 @@ writes them (1.5d as 1d12h), a JSON URL as written.
 from __future__ import annotations
 
 from cxcheck import runtime
-from cxcheck.checks import journeys
+from cxcheck.bases import journey_checks
 from cxcheck.runtime import ConfigError
 from cxcheck.slo import DEFAULT_BURN_WINDOWS, BurnPair, parse_burn_windows
 
 __all__ = ["BurnPair", "build_parser", "main", "parse_burn_windows"]
 
 # This module is the options and the dispatch; each mode is imported only when chosen:
-# transaction_synthetic (attempts), transaction_realusers (measures from a source, in
-# transaction_measures), judged in transaction_verdicts with the SLO maths of cxcheck.slo.
+# synthetic (attempts), realusers (measures from a source, in
+# measures), judged in verdicts with the SLO maths of cxcheck.slo.
 
 MAX_ATTEMPTS = 50
 
@@ -52,7 +52,7 @@ EXAMPLES = """
       --total-query 'sum(increase(cxshop_orders_total[15m]))' --min-volume 20 -w 99: -c 95:
 
   # real users, error-budget burn rate against a 99.9 % objective (SRE workbook windows)
-  check_cx_transaction --prometheus https://prometheus:9090 --bearer-env PROM_TOKEN --slo 99.9 \\
+  check_cx_transaction --prometheus https://prometheus:9090 --token-env PROM_TOKEN --slo 99.9 \\
       --success-query 'sum(increase(cxshop_orders_total{outcome="success"}[${window}]))' \\
       --total-query 'sum(increase(cxshop_orders_total[${window}]))' \\
       --burn-windows '1h/5m:14.4,6h/30m:6,1d/2h:3:ticket' --min-volume 10
@@ -78,23 +78,12 @@ def build_parser() -> runtime.Parser:
                      help="warning range for the median time of the attempts that succeeded, seconds")
     syn.add_argument("--time-critical", type=runtime.nagios_range, metavar="RANGE",
                      help="critical range for the median time of the attempts that succeeded, seconds")
-    journeys.add_variable_options(syn)
-    journeys.add_screenshot_options(syn)
+    journey_checks.add_variable_options(syn)
+    journey_checks.add_screenshot_options(syn)
 
-    prom = parser.add_argument_group("real users: Prometheus (instant queries)")
-    prom.add_argument("--prometheus", metavar="URL", help="the Prometheus server, e.g. http://prometheus:9090")
-    prom.add_argument("--ratio-query", metavar="PROMQL", help="a query giving the success ratio, 0 to 1")
-    prom.add_argument("--success-query", metavar="PROMQL", help="a query giving the successful transactions")
-    prom.add_argument("--total-query", metavar="PROMQL",
-                      help="a query giving all transactions (with --success-query; with --ratio-query for "
-                           "--min-volume)")
-    prom.add_argument("--time", metavar="TIME", help="evaluation time, RFC 3339 or Unix seconds (default: now)")
+    from cxcheck.sources.registry import add_source_arguments
 
-    js = parser.add_argument_group("real users: any JSON endpoint")
-    js.add_argument("--json-url", metavar="URL", help="a URL answering JSON with the counts")
-    js.add_argument("--success-path", metavar="JMESPATH", help="where the successful transactions are")
-    js.add_argument("--total-path", metavar="JMESPATH", help="where all transactions are")
-
+    add_source_arguments(parser, "transactions", "the real users' transactions")
     real = parser.add_argument_group("real users: volume, window and burn rate")
     real.add_argument("--min-volume", type=runtime.non_negative_float, metavar="N",
                       help="fewer transactions than this (needs the total) is --low-volume-state "
@@ -108,7 +97,6 @@ def build_parser() -> runtime.Parser:
     real.add_argument("--burn-windows", type=parse_burn_windows, metavar="SPEC",
                       help="LONG/SHORT:RATE[:ticket] pairs, comma-separated (default with --slo: "
                            f"'{DEFAULT_BURN_WINDOWS}')")
-    parser.add_secret("bearer", "bearer token sent to --prometheus or --json-url", real)
     parser.add_http_options()
     return parser
 
@@ -143,7 +131,7 @@ def main(run: runtime.Run):
     synthetic_only = ["attempts", "interval", "time_warning", "time_critical", "var", "var_env", "var_file",
                       "screenshot_dir"]
     real_only = ["ratio_query", "success_query", "total_query", "time", "success_path", "total_path",
-                 "min_volume", "window", "slo", "burn_windows", "bearer_env", "bearer_file"]
+                 "min_volume", "window", "slo", "burn_windows", "token_env", "token_file"]
     prometheus_only = ["ratio_query", "success_query", "total_query", "time"]
     json_only = ["success_path", "total_path"]
     wrong = {"--scenario": real_only, "--prometheus": synthetic_only + json_only,
@@ -152,13 +140,10 @@ def main(run: runtime.Run):
         if getattr(args, name):
             raise ConfigError(f"--{name.replace('_', '-')} does not go with {modes[0]}")
     if args.scenario:
-        from cxcheck.checks.transaction_synthetic import synthetic_check
+        from cxcheck.checks.transaction.synthetic import synthetic_check
 
         return synthetic_check(run, args)
-    from cxcheck.checks.transaction_realusers import real_check
+    from cxcheck.checks.transaction.realusers import real_check
 
     return real_check(run, args)
 
-
-if __name__ == "__main__":
-    main()

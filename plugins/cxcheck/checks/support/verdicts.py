@@ -1,6 +1,6 @@
 """The verdicts of check_cx_support: Contexts judge, the Summary words what they judged.
 
-Order of trust (checks/trust.py): rows readable (--max-rejected), enough tickets (--min-tickets),
+Order of trust (bases/samples.py): rows readable (--max-rejected), enough tickets (--min-tickets),
 then the ranges on the percentile or the backlog.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.checks.trust import CountContext, RejectedContext, Trust
-from cxcheck.runtime import MaybeContext, say_duration, violation
+from cxcheck.bases.samples import LowSampleContext, RejectedContext, StatisticContext, Trust
+from cxcheck.runtime import MaybeContext, plural, say_duration
 
 
 def say(resource):
@@ -17,42 +17,21 @@ def say(resource):
     return (lambda value: f"{value:g}") if resource.label == "backlog" else say_duration
 
 
-class JudgedContext(MaybeContext):
-    """The ranges on the percentile (seconds) or the backlog (tickets), once the numbers are trusted."""
-
-    def __init__(self, verdicts: Trust, warning, critical):
-        super().__init__("judged", warning, critical)
-        self.verdicts = verdicts
-
-    def evaluate(self, metric, resource):
-        if metric.value is None or not self.verdicts.judged:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        for state, bound in self.given():
-            if not bound.match(metric.value):
-                return self.result_cls(state, violation(bound, metric.value, say(resource)), metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
-
-
-class TicketsContext(CountContext):
-    def __init__(self, verdicts: Trust, state):
-        super().__init__("tickets")
-        self.verdicts, self.state = verdicts, state
-
-    def evaluate(self, metric, resource):
-        if self.verdicts.low_sample and not self.verdicts.unreadable:
-            count = f"only {tickets(metric.value)}" if metric.value else "no tickets"
-            return self.result_cls(self.state, f"{count} {resource.by} in {resource.window} (at least "
-                                   f"{self.verdicts.minimum} needed to judge the {resource.args.metric})", metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
+def few_tickets(metric, verdicts) -> str:
+    resource = verdicts.resource
+    count = f"only {tickets(metric.value)}" if metric.value else "no tickets"
+    return (f"{count} {resource.by} in {resource.window} (at least {verdicts.minimum} needed to judge the "
+            f"{resource.args.metric})")
 
 
 def contexts_for(resource, args, low_sample_state) -> list:
-    verdicts = Trust(resource, args, None if resource.label == "backlog" else args.min_tickets)
-    if resource.label == "backlog":
-        return [JudgedContext(verdicts, args.warning, args.critical), MaybeContext("oldest_unsolved"),
-                RejectedContext(verdicts)]
-    return [JudgedContext(verdicts, args.warning, args.critical), MaybeContext("median"),
-            TicketsContext(verdicts, low_sample_state), MaybeContext("waiting"), RejectedContext(verdicts)]
+    backlog = resource.label == "backlog"
+    verdicts = Trust(resource, args, None if backlog else args.min_tickets)
+    judged = StatisticContext("judged", verdicts, args.warning, args.critical, say=say(resource))
+    if backlog:
+        return [judged, MaybeContext("oldest_unsolved"), RejectedContext(verdicts)]
+    return [judged, MaybeContext("median"), LowSampleContext("tickets", verdicts, low_sample_state, few_tickets),
+            MaybeContext("waiting"), RejectedContext(verdicts)]
 
 
 def summary_for(resource, args):
@@ -130,4 +109,4 @@ WORDS = {"first-reply": "first reply", "resolution": "resolution"}
 
 
 def tickets(count: int, kind: str = "") -> str:
-    return f"{count} {kind}ticket{'' if count == 1 else 's'}"
+    return plural(count, f"{kind}ticket")

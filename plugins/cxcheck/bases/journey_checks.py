@@ -8,7 +8,7 @@ import argparse
 import nagiosplugin
 
 from cxcheck import __version__, runtime
-from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds, name_value, perf_label, violation
+from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds, name_value, perf_label
 
 OUTCOME = "outcome"
 TIME = "time"
@@ -129,22 +129,8 @@ def slow_steps(results) -> list:
 
 
 def describe_slow(result) -> str:
-    context = result.metric.contextobj
-    bound = context.critical if result.state == nagiosplugin.Critical else context.warning
-    name = result.metric.name[len("step_"):]
-    return f"step {name} {fmt_seconds(result.metric.value)} ({violation(bound, result.metric.value)})"
-
-
-def time_violation(result) -> str:
-    context = result.metric.contextobj
-    bound = context.critical if result.state == nagiosplugin.Critical else context.warning
-    return violation(bound, result.metric.value)
-
-
-def trace_longoutput(run: runtime.Run, lines):
-    """Per-request lines at -v and above."""
-    if run.verbosity >= 1:
-        run.longoutput.extend(lines)
+    """'step payment 2.300 s (> 2)': a step out of its range, as its context judged it."""
+    return f"step {result.metric.name[len('step_'):]} {fmt_seconds(result.metric.value)} ({result.hint})"
 
 
 def add_screenshot_options(group):

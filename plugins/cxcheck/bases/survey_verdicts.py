@@ -1,60 +1,72 @@
 """The verdicts of a survey check: Contexts judge, the Summary words what they judged.
 
-Order of trust: rows readable (RejectedContext, checks/trust.py), enough answers
-(ResponsesContext), then the floor (FloorContext) and the drop from the previous window
-(DropContext).
+Order of trust (bases/samples.py): rows readable (RejectedContext), enough answers
+(LowSampleContext, --min-responses), then the floor (StatisticContext) and the drop from the previous
+window (DropContext).
 """
 
 from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.checks.ranges import FloorContext, breached_not_significantly, floor_text
-from cxcheck.checks.survey import points
-from cxcheck.checks.trust import CountContext, RejectedContext, Trust
-from cxcheck.runtime import MaybeContext
+from cxcheck.bases.samples import (
+    CountContext,
+    LowSampleContext,
+    RejectedContext,
+    StatisticContext,
+    Trust,
+    in_unit,
+    range_text,
+)
+from cxcheck.runtime import MaybeContext, Note, fmt_number, notes
 
 
-class Verdicts(Trust):
-    """Trust in a survey window: enough responses (--min-responses)."""
+def few_responses(metric, verdicts) -> str:
+    resource = verdicts.resource
+    count = f"only {metric.value} responses" if metric.value else "no responses"
+    hint = f"; {resource.hint}" if resource.hint and not metric.value else ""     # the source's word on where
+    return f"{count} in {resource.window} (at least {verdicts.minimum} needed to judge){hint}"
 
-    def __init__(self, resource, args):
-        super().__init__(resource, args, args.min_responses)
 
-
-class ResponsesContext(CountContext):
-    def __init__(self, verdicts: Verdicts, state):
-        super().__init__("responses")
-        self.verdicts, self.state = verdicts, state
-
-    def evaluate(self, metric, resource):
-        if self.verdicts.low_sample and not self.verdicts.unreadable:
-            count = f"only {metric.value} responses" if metric.value else "no responses"
-            hint = f"; {resource.hint}" if resource.hint and not metric.value else ""
-            return self.result_cls(self.state, f"{count} in {resource.window} "
-                                   f"(at least {self.verdicts.args.min_responses} needed to judge){hint}", metric)
-        return self.result_cls(nagiosplugin.Ok, None, metric)
+def survey_verdicts(resource, args, low_sample_state) -> list:
+    """The contexts and the summary of a survey check over `resource` (a survey.Responses)."""
+    statistic, verdicts = resource.statistic, Trust(resource, args, args.min_responses)
+    label = statistic.label
+    contexts = [
+        StatisticContext(label, verdicts, args.warning, args.critical, args.significant,
+                         in_unit(statistic.unit_words)),
+        RejectedContext(verdicts),
+        LowSampleContext("responses", verdicts, low_sample_state, few_responses),
+        *(MaybeContext(name) for name in (f"{label}_low", f"{label}_high")),
+        *(MaybeContext(name) for name, _, _ in statistic.parts(resource.current)),
+    ]
+    if resource.reports_unanswered:
+        contexts.append(MaybeContext("response_rate"))
+    if resource.reports_skipped:
+        contexts.append(CountContext("skipped"))
+    if args.max_drop:
+        contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
+    return [*contexts, SurveySummary(resource, args)]
 
 
 class DropContext(MaybeContext):
     """The drop from the previous window; with --significant, only when its whole interval exceeds it."""
 
-    def __init__(self, name: str, verdicts: Verdicts, max_drop: float):
+    def __init__(self, name: str, verdicts: Trust, max_drop: float):
         super().__init__(name)
         self.verdicts, self.max_drop = verdicts, max_drop
 
     def evaluate(self, metric, resource):
-        current = resource.current.value
-        enough = resource.previous.responses >= self.verdicts.args.min_responses
-        if self.verdicts.judged and not enough:
-            resource.notes.append(f"previous {resource.window}: {resource.previous.responses} responses, too few "
-                                  f"to compare (at least {self.verdicts.args.min_responses})")
-        if metric.value is None or current is None or not self.verdicts.judged or not enough:
+        current, minimum = resource.current.value, self.verdicts.minimum
+        if self.verdicts.judged and resource.previous.responses < minimum:
+            return Note(nagiosplugin.Ok, f"previous {resource.window}: {resource.previous.responses} responses, too "
+                                         f"few to compare (at least {minimum})", metric)
+        if metric.value is None or current is None or not self.verdicts.judged:
             return self.result_cls(nagiosplugin.Ok, None, metric)
         drop = metric.value - current
         if drop <= self.max_drop:
             return self.result_cls(nagiosplugin.Ok, None, metric)
-        text = (f"dropped {points(drop)} points from {resource.statistic.format(metric.value)} in the previous "
+        text = (f"dropped {fmt_number(drop)} points from {resource.statistic.format(metric.value)} in the previous "
                 f"{resource.window} (> {self.max_drop:g})")
         if self.verdicts.args.significant:
             # Both windows are samples: the drop counts only when its whole interval is above --max-drop.
@@ -63,10 +75,9 @@ class DropContext(MaybeContext):
             least = drop_lower_bound(resource.previous, resource.current, resource.confidence)
             level = f"{resource.confidence * 100:g}%"
             if least <= self.max_drop:
-                resource.notes.append(f"{text}, not significantly: at {level} the drop may be as small as "
-                                      f"{points(least)}")
-                return self.result_cls(nagiosplugin.Ok, None, metric)
-            text = f"{text}, significantly: at least {points(least)} at {level}"
+                return Note(nagiosplugin.Ok, f"{text}, not significantly: at {level} the drop may be as small as "
+                                             f"{fmt_number(least)}", metric)
+            text = f"{text}, significantly: at least {fmt_number(least)} at {level}"
         return self.result_cls(nagiosplugin.Warn, text, metric)
 
 
@@ -82,7 +93,7 @@ class SurveySummary(nagiosplugin.Summary):
             return f"no responses in {r.window}"
         low, high = r.interval
         level = f"{r.confidence * 100:g}%"
-        return (f"{statistic.name} {statistic.format(tally.value)} ({level} CI {points(low)}.."
+        return (f"{statistic.name} {statistic.format(tally.value)} ({level} CI {fmt_number(low)}.."
                 f"{statistic.format(high)}, n={tally.responses}) over {r.window}")
 
     def ok(self, results):
@@ -90,28 +101,26 @@ class SurveySummary(nagiosplugin.Summary):
         if low_sample is not None:          # --low-sample-state ok: still say why nothing was judged
             return self.problem_text(low_sample)
         text = self._score()
-        breached = self._breached_not_significantly()
-        if breached is not None:
-            text += f", below floor {floor_text(breached)} but not significantly"
+        floor = results[self.label]
+        if floor.hint:                      # outside a range, not significantly
+            text += f", {floor.hint}"
         elif self.args.warning or self.args.critical:
-            text += f", floor {floor_text(nagiosplugin.Range(self.args.warning or self.args.critical))}"
+            text += f", {range_text(nagiosplugin.Range(self.args.warning or self.args.critical), self.unit)}"
         previous = self.resource.previous.value
         if self.args.max_drop and previous is not None:
             text += f", previous {self.resource.statistic.format(previous)}"
         return text
 
-    def _breached_not_significantly(self):
-        return breached_not_significantly(self.args, self.resource.current.value)
+    @property
+    def unit(self) -> str:
+        return self.resource.statistic.unit_words
 
     def problem(self, results):
         return self.problem_text(results.first_significant)
 
     def problem_text(self, worst):
         if worst.metric.name == self.label:
-            context = worst.metric.contextobj
-            floor = context.critical if worst.state == nagiosplugin.Critical else context.warning
-            below = "significantly below" if self.args.significant else "below"
-            return f"{self._score()} {below} floor {floor_text(floor)}"
+            return f"{self._score()} ({worst.hint})"
         if worst.metric.name == f"{self.label}_previous":
             return f"{self._score()}, {worst.hint}"
         shown = worst.metric.name == "responses" and self.resource.current.responses
@@ -130,13 +139,9 @@ class SurveySummary(nagiosplugin.Summary):
                              f"rejected) ({places})")
         if r.reports_unanswered:
             offered = r.current.responses + r.unanswered
-            lines.append(f"response rate {points(r.response_rate)}%: {r.current.responses} "
+            lines.append(f"response rate {fmt_number(r.response_rate)}%: {r.current.responses} "
                          f"answered of {offered} surveys offered in {r.window}" if offered else
                          f"no survey offered in {r.window}")
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
-        return problems + r.notes + lines + r.rejects.lines()
-
-
-__all__ = ["CountContext", "DropContext", "FloorContext", "RejectedContext", "ResponsesContext", "SurveySummary",
-           "Verdicts"]
+        return problems + notes(results) + lines + r.rejects.lines()
