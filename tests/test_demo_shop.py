@@ -586,7 +586,7 @@ def test_cxcheck_demo_runs_every_plugin_against_the_shop():
         assert login, proc.stdout
     assert "\nCX CONVERSION OK - conversion 53.85% (7 of 13 entered) over 10m" in proc.stdout
     assert "\nCX CHURN WARNING - churn 5.06% (49 lost of 968 customers active at the start) over 30d" in proc.stdout
-    assert "\nCX PAYMENTS WARNING - failure_rate 6.43% (27 failed of 420 payments) over 1d rose 157%" in proc.stdout
+    assert "\nCX PAYMENTS WARNING - failure rate 6.43% (27 failed of 420 payments) over 1d rose 157%" in proc.stdout
     assert "\nCX REVENUE OK - MRR 15,855.00 EUR, 289 customers, ARPU 54.86" in proc.stdout
     # last, check_cx_apdex on the shop's own access log: the requests of the runs before it
     apdex = re.search(r"\nCX APDEX OK - Apdex 1\.00 \[0\.5\] excellent, (\d+) requests in the whole log: "

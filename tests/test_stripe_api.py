@@ -70,7 +70,7 @@ def check(api, *args, plugin="check_cx_payments", env=ENV):
 def test_failure_rate_declines_refunds_and_disputes_by_hand(stripe):
     run = check(stripe, "-w", "10", "-c", "20", "--max-rise", "50", "--significant")
     assert run.code == 1, run.stdout + run.stderr
-    assert run.text.startswith("CX PAYMENTS WARNING - failure_rate 16.67% (24 failed of 144 payments, 6 pending) "
+    assert run.text.startswith("CX PAYMENTS WARNING - failure rate 16.67% (24 failed of 144 payments, 6 pending) "
                                "over 1d"), run.text
     assert "rose 333% from 3.85% 7d earlier (> 50%), significantly" in run.text
     assert "top decline insufficient_funds (10)" in run.text

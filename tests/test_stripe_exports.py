@@ -39,12 +39,12 @@ def test_the_dashboards_payments_export_by_hand(tmp_path):
     export.write_text(PAYMENTS_CSV)
     run = run_plugin("check_cx_payments", "--payments-csv", str(export), "--now", NOW, "-w", "20", "-c", "50")
     assert run.code == 3
-    assert run.text.startswith("CX PAYMENTS UNKNOWN - 1 of 11 rows rejected (9.1% > 5%): the failure_rate would lie; "
+    assert run.text.startswith("CX PAYMENTS UNKNOWN - 1 of 11 rows rejected (9.1% > 5%): the failure rate would lie; "
                                "1 a status that is not a payment's outcome, such as 'Canceled'"), run.text
     run = run_plugin("check_cx_payments", "--payments-csv", str(export), "--now", NOW, "-w", "20", "-c", "50",
                      "--max-rejected", "10")
     assert run.code == 1, run.stdout
-    assert run.text.startswith("CX PAYMENTS WARNING - failure_rate 42.86% (3 failed of 7 payments, 1 pending) over 1d"
+    assert run.text.startswith("CX PAYMENTS WARNING - failure rate 42.86% (3 failed of 7 payments, 1 pending) over 1d"
                                " (> 20%)"), run.text
     assert run.value("refund_rate") == 50 and run.value("dispute_rate") == 25
     assert run.value("failure_rate_previous") == 50
@@ -61,7 +61,7 @@ def test_charge_objects_one_a_line(tmp_path):
     export.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     run = run_plugin("check_cx_payments", "--payments-jsonl", str(export), "--now", NOW)
     assert run.code == 0, run.stdout
-    assert run.text.startswith("CX PAYMENTS OK - failure_rate 33.33% (1 failed of 3 payments) over 1d"), run.text
+    assert run.text.startswith("CX PAYMENTS OK - failure rate 33.33% (1 failed of 3 payments) over 1d"), run.text
     assert run.value("refund_rate") == 50 and run.value("dispute_rate") == 50
     assert run.value("failure_rate_previous") == 0
 

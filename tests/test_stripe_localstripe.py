@@ -76,7 +76,7 @@ def test_failed_share_of_payments_counted_by_hand(shop):
     run = run_plugin("check_cx_payments", "--stripe", "--token-env", "STRIPE_KEY", "--api-url", shop.url,
                      "--no-disputes", "-w", "20", "-c", "40", env=ENV)
     assert run.code == 1, run.stdout + run.stderr
-    assert run.text == ("CX PAYMENTS WARNING - failure_rate 21.43% (3 failed of 14 payments) over 1d (> 20%), "
+    assert run.text == ("CX PAYMENTS WARNING - failure rate 21.43% (3 failed of 14 payments) over 1d (> 20%), "
                         "top decline card_declined (3), test mode"), run.text
     assert "top decline card_declined (3)" in run.text and "test mode" in run.text
     assert run.value("failure_rate") == pytest.approx(21.43)

@@ -39,6 +39,7 @@ def money(amounts) -> str:
 
 class FailureRate(Rate):
     name, kind, what = "failure_rate", "payments", "the payments"
+    words = "failure rate"
     base, hits, worse = "payments", "failed", "rise"
     volume = "payment attempts"
     default_window = "1d"
