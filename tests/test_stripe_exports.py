@@ -99,3 +99,31 @@ def test_a_subscriptions_csv_by_hand(tmp_path):
                         "+48.5% since 30d ago"), run.text
     assert run.value("rejected") == 1 and run.value("new_mrr") == pytest.approx(86.67)
     assert "left out: 1 in trial" in run.long_output
+
+
+SUCCEEDED = 'sum(increase(shop_payments_total{outcome="succeeded"}[${window}]))'
+FAILED = 'sum(increase(shop_payments_total{outcome="failed"}[${window}])) or vector(0)'
+REFUNDED = 'sum(increase(shop_refunds_total[${window}])) or vector(0)'
+
+
+def test_payment_counters_in_prometheus(site):
+    """Counters of the shop's own attempts, through Prometheus' instant queries (the API
+    https://prometheus.io/docs/prometheus/latest/querying/api/#instant-queries). The last hour:
+    470.6 succeeded (increase() extrapolates: 471), 29.2 failed (29): 29 / 500 = 5.8 %; a week
+    before 490 and 10: 2 %; refunded 3 of 471: 0.64 %."""
+    from test_conversion import prometheus_api, windowed
+
+    now, before = float(END), float(END - 7 * 86400)
+    values = {(windowed(SUCCEEDED, "1h"), now): 470.6, (windowed(FAILED, "1h"), now): 29.2,
+              (windowed(REFUNDED, "1h"), now): 3, (windowed(SUCCEEDED, "1h"), before): 490,
+              (windowed(FAILED, "1h"), before): 10, (windowed(REFUNDED, "1h"), before): 0}
+    api = prometheus_api(site, values)
+    run = run_plugin("check_cx_payments", "--prometheus", api.url, "--succeeded-query", SUCCEEDED, "--failed-query",
+                     FAILED, "--refunded-query", REFUNDED, "--window", "1h", "--now", NOW, "-w", "5", "-c", "10")
+    assert run.code == 1, run.stdout
+    assert run.text == ("CX PAYMENTS WARNING - failure rate 5.8% (29 failed of 500 payments) over 1h (> 5%), "
+                        "2% 7d earlier"), run.text
+    assert run.value("refund_rate") == 0.64 and run.perfdata["dispute_rate"][0] == "U"
+    run = run_plugin("check_cx_payments", "--prometheus", api.url, "--succeeded-query", "shop_payments_total",
+                     "--failed-query", FAILED, "--now", NOW)
+    assert run.code == 3 and "every query needs ${window}" in run.text

@@ -80,7 +80,7 @@ class FailureRate(Rate):
         lines.append(f"refunded since: {payments.refunded} of {payments.succeeded} successful payments "
                      f"({fmt_percent(payments.refund_rate)})")
         if payments.disputes is None:
-            lines.append("disputes: not read (--no-disputes)")
+            lines.append("disputes: not read (--no-disputes, no dispute column or --disputes-query)")
         else:
             lines.append(f"disputes received in the window: {payments.disputes}, "
                          f"{fmt_percent(payments.dispute_rate)} of the successful payments")

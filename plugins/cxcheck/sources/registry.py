@@ -56,6 +56,7 @@ SOURCES = {
         "cxcheck.sources.stripe:Stripe",
         "cxcheck.sources.payment_exports:PaymentsCsv",
         "cxcheck.sources.payment_exports:ChargesJsonLines",
+        "cxcheck.sources.prompayments:PrometheusPayments",
     ],
     "subscriptions": [
         "cxcheck.sources.stripe_billing:StripeBilling",
