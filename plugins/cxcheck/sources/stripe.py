@@ -26,7 +26,8 @@ activity of https://docs.stripe.com/disputes/measuring (what card networks watch
 Errors (https://docs.stripe.com/api/errors): `{"error": {"type", "code", "decline_code",
 "message", "param"}}`, 401 for a bad key, 403 for a restricted key without the permission, 429
 over the rate limit (https://docs.stripe.com/rate-limits: 100 read operations a second in live
-mode, 25 in test mode), handled by apiclient inside the deadline.
+mode, 25 in test mode), handled by apiclient inside the deadline. Only GET requests are made:
+reads are idempotent (https://docs.stripe.com/api/idempotent_requests), a retry repeats nothing.
 """
 
 from __future__ import annotations
