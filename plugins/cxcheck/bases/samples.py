@@ -109,10 +109,12 @@ class StatisticContext(MaybeContext):
     whole interval (the resource's `interval`, (low, high)) counts; a point estimate outside a
     range whose interval still reaches inside is OK, with the hint "... but not significantly"."""
 
-    def __init__(self, name: str, verdicts, warning, critical, significant: bool = False, say=None):
+    def __init__(self, name: str, verdicts, warning, critical, significant: bool = False, say=None,
+                 interval_of=None):
         super().__init__(name, warning, critical)
         self.verdicts, self.significant = verdicts, significant
         self.say = say
+        self.interval_of = interval_of or (lambda resource: resource.interval)    # of a resource's other metrics
 
     def evaluate(self, metric, resource):
         if metric.value is None or not self.verdicts.judged:
@@ -123,7 +125,7 @@ class StatisticContext(MaybeContext):
             if not self.significant:
                 if not bound.match(metric.value):
                     return self.result_cls(state, broken, metric)
-            elif interval_violates(bound, *resource.interval):
+            elif interval_violates(bound, *self.interval_of(resource)):
                 return self.result_cls(state, f"significantly {broken}", metric)
             elif unconfirmed is None and not bound.match(metric.value):
                 unconfirmed = f"{broken} but not significantly"

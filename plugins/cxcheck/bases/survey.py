@@ -72,13 +72,16 @@ def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
                        help="state under --min-responses (default unknown)")
     judge.add_argument("--max-drop", type=runtime.positive_float, metavar="POINTS",
                        help=f"warn when the {statistic.name} dropped more than this from the previous window")
+    from cxcheck.bases.comments import add_sentiment_arguments
+
+    add_sentiment_arguments(parser)
 
 
 class Responses(RejectsRows, nagiosplugin.Resource):
     """One pass over the source: the window's tally, the previous window's, the rejects."""
 
     def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
-                 confidence_level: float, reports_unanswered: bool = False, source=None):
+                 confidence_level: float, reports_unanswered: bool = False, source=None, comments=None):
         from cxcheck.sources.rows import Rejects
 
         self.statistic = statistic
@@ -90,6 +93,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
         self.source = source
         self.reports_skipped = getattr(source, "reports_skipped", False)   # optional questions left unanswered
         self.hint = None                # the source's word on where answers are when it found none
+        self.comments = comments                         # --sentiment: bases.comments.Comments
         self.rejects = Rejects()
         self.current = self.previous = statistic.tally([0] * (statistic.scale.high + 1))
         self.unanswered = 0
@@ -151,6 +155,8 @@ class Responses(RejectsRows, nagiosplugin.Resource):
         if self.with_previous:
             yield nagiosplugin.Metric(f"{label}_previous", perf_value(self.previous.value), statistic.uom,
                                       min=low_bound, max=high_bound, context=f"{label}_previous")
+        if self.comments is not None:
+            yield self.comments.metric(self.confidence)
 
 
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
@@ -161,7 +167,23 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     args = run.args
     source = open_source(run, "responses", statistic.scale.kind)
     now = args.now if args.now is not None else time.time()
+    comments = survey_comments(args, source, now)
     responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
-        statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence,
-        source.reports_unanswered, source)
+        statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop) or comments is not None,
+        args.confidence, source.reports_unanswered, source, comments)
     return nagiosplugin.Check(responses, *survey_verdicts(responses, args, run.state(args.low_sample_state)))
+
+
+def survey_comments(args, source, now: float):
+    """--sentiment: the comments the source hands over while it reads (exports only, so far)."""
+    from cxcheck.bases.comments import Comments, check_sentiment_arguments
+
+    check_sentiment_arguments(args)
+    if not args.sentiment:
+        return None
+    if not source.has_comments:
+        raise runtime.ConfigError(f"--sentiment reads the comments of an export (--csv, --jsonl); {source.name} "
+                                  "gives none to cxcheck yet")
+    comments = Comments(args.language, now - args.window, now, args.window)
+    source.comments = comments.add
+    return comments

@@ -37,6 +37,9 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
   and total, or a ratio) of the window (a duration as written, or None: the queries have no
   ${window}); `templates` are the texts that may carry ${window}, `counts_total` whether the
   total is known; a query without data while the total is under `quiet_below` is no transaction.
+- reviews: `read_reviews(since, until, rejects)` yields sources.reviews.Review (time, 1-5 stars,
+  version, text) of (since, until] at least; the class is a reviews.ReviewSource, which says how
+  far back the store's reviews are whole (`covered_since`) and may give the store's `overall()`.
 - payments: `read_payments(windows, rejects)` gives a payments.Payments per window (attempts
   succeeded, failed, pending; decline reasons; refunded since; disputes, None when not read), all
   windows in one pass; `rows` then says how many payments it used.
@@ -47,7 +50,7 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
 
 from __future__ import annotations
 
-from cxcheck.runtime import ConfigError, Run, SourceError, input_name, masker, read_token
+from cxcheck.runtime import ConfigError, Run, SourceError, input_name, masker, read_secret, read_token
 
 __all__ = ["ApiSource", "ConfigError", "Options", "Source", "SourceError"]
 
@@ -75,6 +78,8 @@ class Source:
     survey_kinds = None             # responses: the survey kinds it holds ("NPS", "CSAT"); None: any
     reports_unanswered = False      # responses: also yields surveys offered and not answered
     business_hours = False          # tickets: gives times in business hours too
+    has_comments = False            # responses: can hand each answer's free text to `comments`
+    comments = None                 # set by a check that wants them: called (time, text) while reading
 
     @classmethod
     def add_arguments(cls, options: Options) -> None:
@@ -109,6 +114,7 @@ class ApiSource(Source):
     default_api = ""
     token_required = True
     token_name = "API token"        # as messages name it
+    key_file = False                # the credential is a key file of several lines (a .p8, a JSON key)
     headers: dict = {}              # sent with every request, beside the token
     max_requests = 1000             # a bound on paging, whatever the API answers
     max_body: int | None = None     # of an answer, bytes (None: the HTTP layer's default)
@@ -119,7 +125,8 @@ class ApiSource(Source):
         super().__init__(value, run)
         args = self.args
         self.token_origin = f"${args.token_env}" if args.token_env else args.token_file
-        self.token = read_token(env=args.token_env, path=args.token_file, what=self.token_name)
+        read = read_secret if self.key_file else read_token
+        self.token = read(env=args.token_env, path=args.token_file, what=self.token_name)
         if self.token is None and self.token_required:
             raise ConfigError(f"{self.name} needs a token: --token-env VAR or --token-file PATH")
         if self.endpoint:
