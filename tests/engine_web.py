@@ -60,11 +60,13 @@ SetEnv REMOTE_USER cxcheck
 </DirectoryMatch>
 """)
 
+    def env(self) -> dict:
+        return {"PATH": CLEAN_PATH, "LANG": "C", "APACHE_RUN_DIR": str(self.dir), "APACHE_LOCK_DIR": str(self.dir),
+                "APACHE_LOG_DIR": str(self.dir)}
+
     def start(self, timeout: float = 20):
-        env = {"PATH": CLEAN_PATH, "LANG": "C", "APACHE_RUN_DIR": str(self.dir), "APACHE_LOCK_DIR": str(self.dir),
-               "APACHE_LOG_DIR": str(self.dir)}
         proc = subprocess.run([self.binary, "-f", str(self.conf), "-k", "start"], capture_output=True, text=True,
-                              env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+                              env=self.env(), timeout=timeout, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             raise AssertionError(f"apache2 did not start: {proc.stdout}{proc.stderr}")
         wait_until(lambda: self.pid_file.exists() and self.pid_file.read_text().strip(), timeout,
