@@ -28,6 +28,7 @@ class Rate:
     """What a rate plugin measures. Subclasses set the attributes and the methods."""
 
     name = ""               # "conversion": in the status line and the perfdata label
+    words = ""              # the share in words when its label would not do ("failure rate"); default name
     kind = ""               # the registry kind of its sources ("funnel")
     what = ""               # option groups: "where the funnel is (one of)"
     base = ""               # perfdata label of who could ("entered")
@@ -37,6 +38,10 @@ class Rate:
     default_window = "1d"
     default_compare = "7d"  # None: the window before (the window's own length earlier)
     rows = False            # its sources read rows: rejects are counted, --max-rejected applies
+
+    @property
+    def said(self) -> str:
+        return self.words or self.name
 
     def read(self, source, windows: list, rejects) -> tuple[list, int]:
         """One observation per window (each with a stats.Proportion `proportion`), and the number
@@ -84,11 +89,11 @@ def add_rate_arguments(parser: runtime.Parser, rate: Rate) -> None:
 
     reading = add_source_arguments(parser, rate.kind, rate.what)
     if rate.rows:
-        add_max_rejected(reading.group, rate.name)
+        add_max_rejected(reading.group, rate.said)
     worse = "lower" if rate.worse == "drop" else "higher"
     judge = add_window_arguments(
         parser, ("--min-volume", 1, f"{rate.volume} in the window", "ok", "1: none at all"), f"--max-{rate.worse}",
-        f"alert when the {rate.name} is more than PERCENT {worse} than in the earlier window, relative "
+        f"alert when the {rate.said} is more than PERCENT {worse} than in the earlier window, relative "
         "(3%% -> 2.4%% is a 20%% drop)", metavar="PERCENT", dest="max_change",
         proof="the two-proportion z-test says the two windows differ", window=rate.default_window,
         examples="1h, 1d or 30d", tests=" and of the two-proportion test")
@@ -126,7 +131,7 @@ class Rates(nagiosplugin.Resource, RejectsRows):
 
     @property
     def measures(self) -> str:
-        return self.rate.name
+        return self.rate.said
 
     @property
     def sample_size(self) -> int:
