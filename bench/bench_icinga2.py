@@ -35,7 +35,7 @@ import lib  # noqa: E402
 from bench_worker import CHECK_CURL, interleaved, interpreter, start_shop  # noqa: E402
 from core_load import TreeCpu, python_launcher  # noqa: E402
 from engines import Icinga2  # noqa: E402
-from lib import median, spread, table  # noqa: E402
+from lib import rows_against, table  # noqa: E402
 
 COMMANDS = ROOT / "templates" / "icinga2" / "cxcheck-commands.conf"
 HOST = "bench"
@@ -152,11 +152,7 @@ def main(argv=None) -> int:
             row.stop()
         shop.kill()
         shop.wait()
-    curl = samples["curl"]
-    lines = []
-    for key, values in samples.items():
-        ratios = [v / c for v, c in zip(values, curl)]
-        lines.append([ROWS[key], spread(values, 1000), f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"])
+    lines = rows_against(samples, ROWS, "curl")
     pattern = f"{args.rate} checks started a second" if args.rate else "every service at once"
     out = [f"# check_cx_login through Icinga 2: CPU per check ({args.services} services a row, {pattern}, "
            f"{args.rounds} rounds)", "",

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "plugins"))
 
 import lib  # noqa: E402
 from core_load import HOST_CFG, LoadedNagios, login_site  # noqa: E402
-from lib import median, spread, table  # noqa: E402
+from lib import median, rows_against, table  # noqa: E402
 from worker_core import start_worker  # noqa: E402
 
 CHECK_CURL = "/usr/lib/nagios/plugins/check_curl"
@@ -209,13 +209,7 @@ def report(args, samples: dict, how: str, load_before, load_after) -> int:
     curl = samples.get("curl")
     headers = ["how check_cx_login runs", "CPU per check, ms (median, min-max)"]
     headers += ["× check_curl (median of rounds)"] if curl else []
-    lines = []
-    for key, values in samples.items():
-        row = [ROWS[key], spread(values, 1000)]
-        if curl:
-            ratios = [v / c for v, c in zip(values, curl)]
-            row.append(f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
-        lines.append(row)
+    lines = rows_against(samples, ROWS, "curl")
     pattern = f"{args.rate} checks started a second" if args.rate else "every service at once"
     out = [f"# cxcheck worker: CPU per check as a Nagios 4 core sees it ({args.services} services a row, "
            f"{pattern}, {args.rounds} rounds)", "",
