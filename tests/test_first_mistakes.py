@@ -67,6 +67,78 @@ def test_thresholds_in_the_wrong_order(plugin, argv, message):
     assert (result.code, result.stdout) == (3, message + "\n")
 
 
+# Each plugin's metric, judged from below (a floor: scores, shares, the Apdex) or from above (a
+# ceiling: times, waits, churn); the hints follow it.
+DIRECTIONS = {"check_cx_login": "ceiling", "check_cx_checkout": "ceiling", "check_cx_transaction": "floor",
+              "check_cx_nps": "floor", "check_cx_csat": "floor", "check_cx_support": "ceiling",
+              "check_cx_apdex": "floor", "check_cx_conversion": "floor", "check_cx_churn": "ceiling",
+              "check_cx_page": "ceiling"}
+
+
+def test_every_plugin_declares_which_way_its_metric_is_judged():
+    import importlib
+
+    from conftest import PLUGIN_MODULES
+
+    assert set(PLUGIN_MODULES) == set(DIRECTIONS)
+    for name, module in PLUGIN_MODULES.items():
+        parser = importlib.import_module(module).build_parser()
+        assert parser.range_pairs[0] == ("-w", "-c", DIRECTIONS[name]), name
+
+
+FLOOR_HINT = "but here higher is better: a floor ends in a colon (alert below it); did you mean"
+
+
+@pytest.mark.parametrize("plugin, argv, message", [
+    # a floor written as ceilings: the colons added, the higher floor on -w
+    ("check_cx_csat", ["--csv", "x.csv", "-w", "80", "-c", "70"],
+     f"CX CSAT UNKNOWN - -w 80 -c 70 alert above 80 and 70, {FLOOR_HINT} -w 80: -c 70:?"),
+    # the opposite slip would page on an excellent score: the same advice, in the right order
+    ("check_cx_apdex", ["--log", "x.log", "-w", "0.7", "-c", "0.85"],
+     f"CX APDEX UNKNOWN - -w 0.7 -c 0.85 alert above 0.7 and 0.85, {FLOOR_HINT} -w 0.85: -c 0.7:?"),
+    ("check_cx_nps", ["--csv", "x.csv", "-w", "30", "-c", "0:"],
+     f"CX NPS UNKNOWN - -w 30 alerts above 30, {FLOOR_HINT} -w 30: -c 0:?"),
+    ("check_cx_nps", ["--csv", "x.csv", "-c", "10"], f"CX NPS UNKNOWN - -c 10 alerts above 10, {FLOOR_HINT} -c 10:?"),
+    ("check_cx_conversion", ["--mixpanel", "1", "-w", "1", "-c", "2"],
+     f"CX CONVERSION UNKNOWN - -w 1 -c 2 alert above 1 and 2, {FLOOR_HINT} -w 2: -c 1:?"),
+    ("check_cx_transaction", ["--scenario", "x.yaml", "-w", "99", "-c", "90"],
+     f"CX TRANSACTION UNKNOWN - -w 99 -c 90 alert above 99 and 90, {FLOOR_HINT} -w 99: -c 90:?"),
+    # floors in the wrong order
+    ("check_cx_apdex", ["--log", "x.log", "-w", "0.7:", "-c", "0.85:"],
+     "CX APDEX UNKNOWN - the critical threshold (-c 0.85:) is above the warning one (-w 0.7:): a value under 0.85 "
+     "is critical before it ever warns; did you mean -w 0.85: -c 0.7:?"),
+    # ceilings: as before, durations in durations
+    ("check_cx_support", ["--csv", "x.csv", "-w", "8h", "-c", "4h"],
+     "CX SUPPORT UNKNOWN - the critical threshold (-c 4h) is below the warning one (-w 8h): a value over 4h is "
+     "critical before it ever warns; did you mean -w 4h -c 8h?"),
+    ("check_cx_page", ["-u", "https://example.com/", "--warning-lcp", "4s", "--critical-lcp", "2500ms"],
+     "CX PAGE UNKNOWN - the critical threshold (--critical-lcp 2500ms) is below the warning one (--warning-lcp 4s): "
+     "a value over 2500ms is critical before it ever warns; did you mean --warning-lcp 2500ms --critical-lcp 4s?"),
+    ("check_cx_transaction", ["--scenario", "x.yaml", "--time-warning", "5", "--time-critical", "2"],
+     "CX TRANSACTION UNKNOWN - the critical threshold (--time-critical 2) is below the warning one "
+     "(--time-warning 5): a value over 2 is critical before it ever warns; did you mean --time-warning 2 "
+     "--time-critical 5?"),
+    ("check_cx_churn", ["--events-csv", "x.csv", "-w", "8", "-c", "5"],
+     "CX CHURN UNKNOWN - the critical threshold (-c 5) is below the warning one (-w 8): a value over 5 is critical "
+     "before it ever warns; did you mean -w 5 -c 8?"),
+])
+def test_threshold_hints_follow_the_metrics_direction(plugin, argv, message):
+    result = run_plugin(plugin, *argv)
+    assert (result.code, result.stdout) == (3, message + "\n")
+
+
+@pytest.mark.parametrize("plugin, argv", [
+    ("check_cx_csat", ["-w", "80:", "-c", "70:"]), ("check_cx_nps", ["-w", "@-100:0", "-c", "-10:"]),
+    ("check_cx_apdex", ["-T", "0.5", "-w", "0.85:1", "-c", "~:0.7"]), ("check_cx_churn", ["-w", "5", "-c", "8"]),
+    ("check_cx_support", ["-w", "4h", "-c", "30m:8h"]),
+])
+def test_sensible_floors_and_ceilings_reach_the_source(plugin, argv, tmp_path):
+    """Ranges that mean what they say get past the hints: the run stops at the missing file."""
+    option = {"check_cx_apdex": "--log", "check_cx_churn": "--events-csv"}.get(plugin, "--csv")
+    result = run_plugin(plugin, option, str(tmp_path / "missing"), *argv)
+    assert result.code == 3 and f"{tmp_path / 'missing'}" in result.stdout, result.stdout
+
+
 @pytest.mark.parametrize("warning, critical", [
     ("2", "5"), ("5", "5"), ("30:", "10:"), ("99:", "95:"), (None, "2"), ("5", None),
     ("@1:3", "2"), ("10:20", "5:30"), ("-5:5", "-10:10"), ("~:3", "~:5"),

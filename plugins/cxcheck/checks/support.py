@@ -54,7 +54,8 @@ def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_support", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
                             metric_help="the percentile (durations, e.g. -w 4h -c 8h; bare numbers are seconds) "
                                         "or, with --metric backlog, the number of tickets",
-                            range_type=runtime.DurationRange)
+                            range_type=runtime.DurationRange,
+                            thresholds=runtime.CEILING)
     reading = add_source_arguments(parser, "tickets", "the tickets")
     reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
                 help="more rows than this share unreadable is UNKNOWN: the percentile would lie (default 5)")

@@ -20,6 +20,8 @@ from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
 from cxcheck.runtime.durations import Duration, DurationRange, parse_duration, say_duration, seconds_text
 from cxcheck.runtime.inputs import input_name, open_input, read_text
 from cxcheck.runtime.options import (
+    CEILING,
+    FLOOR,
     HttpOptions,
     Parser,
     add_http_arguments,
@@ -49,11 +51,11 @@ from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 __all__ = [
-    "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "HARD_MARGIN",
-    "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record",
-    "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text",
-    "fmt_seconds", "header", "input_name", "install_masking", "log", "mask_identity", "masker", "nagios_range",
-    "name_value", "non_negative_float", "open_input", "parse_duration", "perf_label", "perf_value", "plugin",
-    "positive_float", "positive_int", "read_secret", "read_text", "read_token", "refuse_on_argv", "render",
+    "Backstop", "CEILING", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "FLOOR",
+    "HARD_MARGIN", "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext",
+    "Parser", "Record", "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments",
+    "clean_text", "fmt_seconds", "header", "input_name", "install_masking", "log", "mask_identity", "masker",
+    "nagios_range", "name_value", "non_negative_float", "open_input", "parse_duration", "perf_label", "perf_value",
+    "plugin", "positive_float", "positive_int", "read_secret", "read_text", "read_token", "refuse_on_argv", "render",
     "run_plugin", "say_duration", "seconds_text", "timeout_seconds", "violation",
 ]

@@ -74,22 +74,69 @@ def name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
-def threshold_order(warning: str | None, critical: str | None, options: tuple[str, str] = ("-w", "-c")) -> None:
-    """-w 5 -c 2 is critical before it ever warns: nearly always the two swapped by mistake.
-    `options` names the pair as the user gave it (a check with ranges per metric has several)."""
+# Which way a metric is judged, declared by each plugin (Parser(thresholds=...)) and by each of its
+# per-metric ranges: a ceiling alerts above (times, churn), a floor below (scores, shares, Apdex).
+CEILING, FLOOR = "ceiling", "floor"
+
+
+def _range_text(given) -> str:
+    """A range as the user wrote it (a DurationRange remembers 4h; nagiosplugin reads 14400)."""
+    return getattr(given, "text", None) or str(given)
+
+
+def _bound(given, end: bool) -> str:
+    """One bound of a range in the user's own words: 4h stays 4h, 0.85 stays 0.85."""
+    text = _range_text(given).lstrip("@")
+    start, colon, finish = text.rpartition(":")
+    return finish if end or not colon else start
+
+
+def _floors_written_as_ceilings(warning, critical, options: tuple[str, str]) -> None:
+    """On a floor, a bare number (80: alert outside 0..80) alerts on every good value: nearly always
+    a floor written without its colon. The advice adds the colons and puts the higher floor on -w."""
+    given = [(option, value) for option, value in zip(options, (warning, critical)) if value]
+    bare = [(option, value) for option, value in given if re.fullmatch(r"[^:@~]+", _range_text(value).strip())]
+    if not bare:
+        return
+    floors = []              # (text, where it starts alerting) of each range, as a floor
+    for option, value in given:
+        text = _range_text(value).strip()
+        if (option, value) in bare:
+            floors.append((text + ":", nagiosplugin.Range(str(value)).end))
+        else:
+            floors.append((text, nagiosplugin.Range(str(value)).start))
+    if len(floors) == 2 and floors[0][1] < floors[1][1]:
+        floors.reverse()
+    advice = " ".join(f"{option} {text}" for (option, _), (text, _) in zip(given, floors))
+    shown = " ".join(f"{option} {_range_text(value)}" for option, value in bare)
+    above = " and ".join(_bound(value, True) for _, value in bare)
+    verb = "alerts" if len(bare) == 1 else "alert"
+    raise ConfigError(f"{shown} {verb} above {above}, but here higher is better: a floor ends in a colon "
+                      f"(alert below it); did you mean {advice}?")
+
+
+def threshold_order(warning: str | None, critical: str | None, options: tuple[str, str] = ("-w", "-c"),
+                    thresholds: str = CEILING) -> None:
+    """Thresholds that cannot be what was meant, with the fix in the metric's own direction and
+    units: -w 5 -c 2 (critical before it ever warns) on a ceiling; on a floor, -w 80 -c 70 (bare
+    numbers alert above) and -w 70: -c 80:. `options` names the pair as the user gave it (a check
+    with ranges per metric has several); `thresholds` is CEILING or FLOOR."""
+    if thresholds == FLOOR:
+        _floors_written_as_ceilings(warning, critical, options)
     if not warning or not critical:
         return
-    low, high = nagiosplugin.Range(warning), nagiosplugin.Range(critical)
+    low, high = nagiosplugin.Range(str(warning)), nagiosplugin.Range(str(critical))
     if low.invert or high.invert:
         return
     w, c = options
-    fix = f"did you mean {w} {critical} {c} {warning}?"
+    shown_w, shown_c = _range_text(warning), _range_text(critical)
+    fix = f"did you mean {w} {shown_c} {c} {shown_w}?"
     if low.start == high.start and low.end > high.end:        # alert above: higher is worse
-        raise ConfigError(f"the critical threshold ({c} {critical}) is below the warning one ({w} {warning}): "
-                          f"a value over {high.end:g} is critical before it ever warns; {fix}")
+        raise ConfigError(f"the critical threshold ({c} {shown_c}) is below the warning one ({w} {shown_w}): "
+                          f"a value over {_bound(critical, True)} is critical before it ever warns; {fix}")
     if low.end == high.end and low.start < high.start:        # alert below: higher is better
-        raise ConfigError(f"the critical threshold ({c} {critical}) is above the warning one ({w} {warning}): "
-                          f"a value under {high.start:g} is critical before it ever warns; {fix}")
+        raise ConfigError(f"the critical threshold ({c} {shown_c}) is above the warning one ({w} {shown_w}): "
+                          f"a value under {_bound(critical, False)} is critical before it ever warns; {fix}")
 
 
 class _SecretOnArgv(argparse.Action):
@@ -127,7 +174,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with the options every plugin shares; errors become ConfigError (UNKNOWN)."""
 
     def __init__(self, prog: str, description: str, examples: str, timeout: float = 10.0,
-                 metric_help: str = "the main metric", range_type=nagios_range):
+                 metric_help: str = "the main metric", range_type=nagios_range, thresholds: str = CEILING):
         super().__init__(
             prog=prog, description=description, add_help=False,
             epilog="examples:\n" + examples.strip("\n"),
@@ -148,6 +195,11 @@ class Parser(argparse.ArgumentParser):
                             help="state when the deadline passes (default critical)")
         common.add_argument("-v", "--verbose", action="count", default=0,
                             help="more detail: -v one line per request, -vv debug, -vvv tracebacks")
+        self.range_pairs = [("-w", "-c", thresholds)]
+
+    def add_range_pair(self, warning: str, critical: str, thresholds: str = CEILING):
+        """Another (warning, critical) pair of options, for a metric of its own: checked as -w/-c are."""
+        self.range_pairs.append((warning, critical, thresholds))
 
     def add_http_options(self):
         return add_http_arguments(self.add_argument_group("HTTP and TLS"))
@@ -161,7 +213,10 @@ class Parser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):
         parsed = super().parse_args(args, namespace)
-        threshold_order(parsed.warning, parsed.critical)
+        for warning, critical, thresholds in self.range_pairs:
+            dests = [self._option_string_actions[option].dest for option in (warning, critical)]
+            threshold_order(*(getattr(parsed, dest) for dest in dests), options=(warning, critical),
+                            thresholds=thresholds)
         return parsed
 
     def error(self, message):
