@@ -7,7 +7,7 @@ import pytest
 from conftest import run_plugin
 
 from cxcheck.runtime import ConfigError
-from cxcheck.runtime.options import threshold_order
+from cxcheck.runtime.thresholds import threshold_order
 
 LOGIN = ["--username", "shopper@example.com"]
 
@@ -160,3 +160,80 @@ def test_the_scenario_check_command_refuses_a_password_too(tmp_path):
     assert result.stderr.splitlines()[-1] == (
         "cxcheck scenario check: error: argument --password: " + SECRET_ON_ARGV
         + "give it to the scenario with --var-env password=ENVVAR or --var-file password=PATH")
+
+
+@pytest.mark.parametrize("plugin, argv, message", [
+    ("check_cx_login", ["-u", "https://example.com/login", "--usrname", "ann"],
+     "CX LOGIN UNKNOWN - unrecognized arguments: --usrname ann; did you mean --username?"),
+    ("check_cx_login", ["-u", "https://example.com/login", *LOGIN, "--pasword-env=X"],
+     "CX LOGIN UNKNOWN - unrecognized arguments: --pasword-env=X; did you mean --password-env?"),
+    ("check_cx_nps", ["--csv", "x.csv", "-W", "30:"], "CX NPS UNKNOWN - unrecognized arguments: -W 30:; did you mean -w?"),
+    ("check_cx_nps", ["--csv", "x.csv", "--windw", "7d", "--min-response", "5", "--frobnicate"],
+     "CX NPS UNKNOWN - unrecognized arguments: --windw 7d --frobnicate; did you mean --window for --windw?"),
+    # a typo that hides a required option: the missing one is named, and the typo with it
+    ("check_cx_checkout", ["--scenaro", "x.yaml"],
+     "CX CHECKOUT UNKNOWN - the following arguments are required: --scenario; did you mean --scenario for "
+     "--scenaro?"),
+    # nothing close: argparse's own words
+    ("check_cx_login", ["-u", "https://example.com/login", *LOGIN, "--frobnicate"],
+     "CX LOGIN UNKNOWN - unrecognized arguments: --frobnicate"),
+])
+def test_a_mistyped_option_suggests_the_closest_one(plugin, argv, message):
+    result = run_plugin(plugin, *argv)
+    assert (result.code, result.stdout) == (3, message + "\n")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["scenario", "check", "x.yaml", "--rn"], "unrecognized arguments: --rn; did you mean --run?"),
+    (["scenario", "import", "x.har", "--keep-hots", "cdn"], "unrecognized arguments: --keep-hots cdn; did you mean "
+                                                            "--keep-host?"),
+    (["demo", "--acess-log", "x.log"], "unrecognized arguments: --acess-log x.log; did you mean --access-log?"),
+])
+def test_cxcheck_subcommands_suggest_from_their_own_options(argv, message):
+    result = run_plugin("cxcheck", *argv)
+    assert result.code == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == f"cxcheck: error: {message}"
+
+
+def test_a_har_given_as_a_scenario_says_to_import_it_first(tmp_path):
+    har = tmp_path / "checkout.har"            # never read: the name says what it is
+    for plugin, name in (("check_cx_checkout", "CHECKOUT"), ("check_cx_transaction", "TRANSACTION")):
+        result = run_plugin(plugin, "--scenario", str(har))
+        assert (result.code, result.stdout) == (
+            3, f"CX {name} UNKNOWN - {har} is a browser recording (a HAR file), not a scenario: import it first "
+               f"(cxcheck scenario import {har} -o {tmp_path}/checkout.yaml), then run --scenario "
+               f"{tmp_path}/checkout.yaml\n")
+    saved = tmp_path / "recording.json"       # a HAR by its content, and a Recorder export
+    saved.write_text('{"log": {"version": "1.2", "entries": []}}')
+    result = run_plugin("check_cx_checkout", "--scenario", str(saved))
+    assert f"{saved} is a browser recording (a HAR file), not a scenario: import it first" in result.stdout
+    saved.write_text('{"title": "login", "steps": [{"type": "navigate", "url": "https://example.com/"}]}')
+    result = run_plugin("cxcheck", "scenario", "check", str(saved))
+    assert (result.code, result.stdout) == (
+        3, f"error: {saved} is a browser recording (a Chrome DevTools Recorder export), not a scenario: import it "
+           f"first (cxcheck scenario import {saved} -o {tmp_path}/recording.yaml), then run --scenario "
+           f"{tmp_path}/recording.yaml\n")
+
+
+def test_tls_against_a_plain_http_port_says_so_in_a_whole_sentence(shop):
+    url = shop.url.replace("http://", "https://") + "/accounts/login/"
+    result = run_plugin("check_cx_login", "-u", url, *LOGIN, "--password-env", "SHOP_PASSWORD",
+                        env={"SHOP_PASSWORD": "correct-horse-battery"})
+    host = url.split("/")[2]
+    assert result.code == 2
+    assert result.text == (f"CX LOGIN CRITICAL - login as s***@example.com failed at step login_page: TLS error with "
+                           f"{host}: the server does not speak TLS on this port (plain HTTP? then the URL is http://)")
+
+
+@pytest.mark.parametrize("text, innermost", [
+    ("HTTPSConnectionPool(host='x', port=1): Max retries exceeded with url: / (Caused by SSLError(SSLError(1, "
+     "'[SSL: TLSV1_ALERT_INTERNAL_ERROR] tlsv1 alert internal error (_ssl.c:1006)')))", "tlsv1 alert internal error"),
+    ("EOF occurred in violation of protocol (_ssl.c:2427)", "EOF occurred in violation of protocol"),
+    ("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
+     "Remote end closed connection without response"),
+    ("something failed (while reading (the header", "the header"),
+])
+def test_transport_reasons_are_never_cut_mid_sentence(text, innermost):
+    from cxcheck.http import _innermost
+
+    assert _innermost(text) == innermost

@@ -13,6 +13,7 @@ import nagiosplugin
 from cxcheck import runtime
 from cxcheck.checks import journeys
 from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds, mask_identity
+from cxcheck.runtime.targets import web_url
 
 EXAMPLES = """
   # log into a shop's HTML login page, password from an environment variable
@@ -64,22 +65,6 @@ def build_parser() -> runtime.Parser:
                         help="text --then-url must show (such as the account's e-mail), repeatable")
     parser.add_http_options()
     return parser
-
-
-def web_url(option: str, url: str, relative: bool = False) -> str:
-    """The URL as given, or one line that shows the fix: a scheme other than http(s) is named as
-    such, a bare host name gets an example of a full URL."""
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme.lower() not in ("http", "https"):
-        raise ConfigError(f"{option} {url}: unsupported scheme {scheme}:// (cxcheck checks web pages: "
-                          "http:// or https://)")
-    if sep and rest.split("/", 1)[0] or relative and url.startswith("/"):
-        return url
-    bare = (rest if sep else url).lstrip("/")
-    if relative:
-        raise ConfigError(f"{option} needs a full URL or a path such as /{bare}, not {url!r}")
-    example = "https://" + (bare if "/" in bare else (bare or "shop.example.com") + "/login")
-    raise ConfigError(f"{option} needs a full URL such as {example}, not {url!r}")
 
 
 def _login_page_returned(response, cookies) -> list[str]:

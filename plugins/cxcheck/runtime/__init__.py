@@ -8,6 +8,8 @@
 - durations: the one duration grammar (90m, 1.5d, 1h30m, seconds);
 - deadline: one deadline from -t and the SIGALRM backstop;
 - options: the shared parser and option types;
+- thresholds: -w/-c hints in the metric's direction (CEILING or FLOOR, declared by each plugin);
+- targets: web URLs, proxies and TLS files checked before any request;
 - contexts: MaybeContext (U perfdata, ranges judged only when given) and perfdata helpers;
 - plugin: the console-script entry that never breaks the monitoring-plugin protocol.
 
@@ -20,8 +22,6 @@ from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
 from cxcheck.runtime.durations import Duration, DurationRange, parse_duration, say_duration, seconds_text
 from cxcheck.runtime.inputs import input_name, open_input, read_text
 from cxcheck.runtime.options import (
-    CEILING,
-    FLOOR,
     HttpOptions,
     Parser,
     add_http_arguments,
@@ -48,6 +48,7 @@ from cxcheck.runtime.secrets import (
     read_token,
 )
 from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
+from cxcheck.runtime.thresholds import CEILING, FLOOR
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 __all__ = [

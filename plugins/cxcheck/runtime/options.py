@@ -10,6 +10,8 @@ import nagiosplugin
 
 from cxcheck import __version__
 from cxcheck.runtime.states import STATE_CODES
+from cxcheck.runtime.targets import check_proxy, check_tls_files
+from cxcheck.runtime.thresholds import CEILING, threshold_order
 from cxcheck.runtime.values import ConfigError, Record
 
 
@@ -74,71 +76,6 @@ def name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
-# Which way a metric is judged, declared by each plugin (Parser(thresholds=...)) and by each of its
-# per-metric ranges: a ceiling alerts above (times, churn), a floor below (scores, shares, Apdex).
-CEILING, FLOOR = "ceiling", "floor"
-
-
-def _range_text(given) -> str:
-    """A range as the user wrote it (a DurationRange remembers 4h; nagiosplugin reads 14400)."""
-    return getattr(given, "text", None) or str(given)
-
-
-def _bound(given, end: bool) -> str:
-    """One bound of a range in the user's own words: 4h stays 4h, 0.85 stays 0.85."""
-    text = _range_text(given).lstrip("@")
-    start, colon, finish = text.rpartition(":")
-    return finish if end or not colon else start
-
-
-def _floors_written_as_ceilings(warning, critical, options: tuple[str, str]) -> None:
-    """On a floor, a bare number (80: alert outside 0..80) alerts on every good value: nearly always
-    a floor written without its colon. The advice adds the colons and puts the higher floor on -w."""
-    given = [(option, value) for option, value in zip(options, (warning, critical)) if value]
-    bare = [(option, value) for option, value in given if re.fullmatch(r"[^:@~]+", _range_text(value).strip())]
-    if not bare:
-        return
-    floors = []              # (text, where it starts alerting) of each range, as a floor
-    for option, value in given:
-        text = _range_text(value).strip()
-        if (option, value) in bare:
-            floors.append((text + ":", nagiosplugin.Range(str(value)).end))
-        else:
-            floors.append((text, nagiosplugin.Range(str(value)).start))
-    if len(floors) == 2 and floors[0][1] < floors[1][1]:
-        floors.reverse()
-    advice = " ".join(f"{option} {text}" for (option, _), (text, _) in zip(given, floors))
-    shown = " ".join(f"{option} {_range_text(value)}" for option, value in bare)
-    above = " and ".join(_bound(value, True) for _, value in bare)
-    verb = "alerts" if len(bare) == 1 else "alert"
-    raise ConfigError(f"{shown} {verb} above {above}, but here higher is better: a floor ends in a colon "
-                      f"(alert below it); did you mean {advice}?")
-
-
-def threshold_order(warning: str | None, critical: str | None, options: tuple[str, str] = ("-w", "-c"),
-                    thresholds: str = CEILING) -> None:
-    """Thresholds that cannot be what was meant, with the fix in the metric's own direction and
-    units: -w 5 -c 2 (critical before it ever warns) on a ceiling; on a floor, -w 80 -c 70 (bare
-    numbers alert above) and -w 70: -c 80:. `options` names the pair as the user gave it (a check
-    with ranges per metric has several); `thresholds` is CEILING or FLOOR."""
-    if thresholds == FLOOR:
-        _floors_written_as_ceilings(warning, critical, options)
-    if not warning or not critical:
-        return
-    low, high = nagiosplugin.Range(str(warning)), nagiosplugin.Range(str(critical))
-    if low.invert or high.invert:
-        return
-    w, c = options
-    shown_w, shown_c = _range_text(warning), _range_text(critical)
-    fix = f"did you mean {w} {shown_c} {c} {shown_w}?"
-    if low.start == high.start and low.end > high.end:        # alert above: higher is worse
-        raise ConfigError(f"the critical threshold ({c} {shown_c}) is below the warning one ({w} {shown_w}): "
-                          f"a value over {_bound(critical, True)} is critical before it ever warns; {fix}")
-    if low.end == high.end and low.start < high.start:        # alert below: higher is better
-        raise ConfigError(f"the critical threshold ({c} {shown_c}) is above the warning one ({w} {shown_w}): "
-                          f"a value under {_bound(critical, False)} is critical before it ever warns; {fix}")
-
-
 class _SecretOnArgv(argparse.Action):
     """A secret given as a value on the command line: refused with the options that take it safely."""
 
@@ -170,7 +107,66 @@ def add_http_arguments(http):
     return http
 
 
-class Parser(argparse.ArgumentParser):
+def closest_option(parser: argparse.ArgumentParser, given: str) -> str | None:
+    """The option a mistyped one most likely meant (--usrname: --username, -W: -w), or None."""
+    import difflib
+
+    name = given.split("=", 1)[0]
+    known = [option for action in parser._actions if action.help != argparse.SUPPRESS
+             for option in action.option_strings]
+    same = [option for option in known if option.lower() == name.lower()]
+    if same or not name.startswith("--"):
+        return same[0] if same else None
+    found = difflib.get_close_matches(name, [option for option in known if option.startswith("--")], n=1,
+                                      cutoff=0.75)
+    return found[0] if found else None
+
+
+class SuggestingParser(argparse.ArgumentParser):
+    """argparse that answers a mistyped option with the closest one it knows; each subcommand's
+    parser suggests from its own options (argparse hands its leftovers up to the top parser)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        import sys
+
+        self._given = list(sys.argv[1:] if args is None else args)
+        namespace, extras = super().parse_known_args(args, namespace)
+        hints = dict(getattr(namespace, "_closest_options", {}))
+        for extra in extras:
+            best = closest_option(self, extra) if extra.startswith("-") and extra not in hints else None
+            if best:
+                hints[extra] = best
+        namespace._closest_options = hints
+        return namespace, extras
+
+    def parse_args(self, args=None, namespace=None):
+        namespace, extras = self.parse_known_args(args, namespace)
+        hints = namespace.__dict__.pop("_closest_options", {})
+        if extras:
+            said = [f"{hints[extra]} for {extra.split('=', 1)[0]}" for extra in extras if extra in hints]
+            hint = ""
+            if len(said) == 1 and len([extra for extra in extras if extra.startswith("-")]) == 1:
+                hint = f"; did you mean {said[0].split(' for ')[0]}?"
+            elif said:
+                hint = f"; did you mean {', '.join(said)}?"
+            self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return namespace
+
+    def explain(self, message: str) -> str:
+        """An error, with the option a typo hid when one is missing (--scenaro for --scenario)."""
+        if not message.startswith("the following arguments are required"):
+            return message
+        known = {option for action in self._actions for option in action.option_strings}
+        said = [f"{best} for {token.split('=', 1)[0]}" for token in getattr(self, "_given", [])
+                if token.startswith("--") and token.split("=", 1)[0] not in known
+                for best in [closest_option(self, token)] if best]
+        return message + (f"; did you mean {', '.join(said)}?" if said else "")
+
+    def error(self, message):
+        super().error(self.explain(message))
+
+
+class Parser(SuggestingParser):
     """argparse with the options every plugin shares; errors become ConfigError (UNKNOWN)."""
 
     def __init__(self, prog: str, description: str, examples: str, timeout: float = 10.0,
@@ -220,7 +216,7 @@ class Parser(argparse.ArgumentParser):
         return parsed
 
     def error(self, message):
-        raise ConfigError(message)
+        raise ConfigError(self.explain(message))
 
 
 class HttpOptions(Record):
@@ -240,8 +236,12 @@ class HttpOptions(Record):
                 raise ConfigError(f"cannot read {path}")
         if args.client_key and not args.client_cert:
             raise ConfigError("--client-key needs --client-cert")
+        check_tls_files(args.ca_file, args.client_cert, args.client_key)
+        if args.proxy:
+            check_proxy(args.proxy)
         headers = {"User-Agent": args.user_agent}
         headers.update(dict(args.header))
         cert = (args.client_cert, args.client_key) if args.client_key else args.client_cert
         verify = False if args.insecure else (args.ca_file or True)
         return cls(verify=verify, cert=cert, proxy=args.proxy, headers=headers)
+
