@@ -39,6 +39,14 @@ class PluginRun:
     stdout: str
     stderr: str
     elapsed: float
+    reference: float | None = None      # wall time of the Reference run beside it, when one was asked for
+
+    @property
+    def overrun(self) -> float:
+        """How much longer the run took than the reference beside it, which ended exactly at the
+        deadline: what a deadline test judges, whatever the machine's load (see Reference)."""
+        assert self.reference is not None, "run_plugin(..., reference=SECONDS) gives a reference"
+        return self.elapsed - self.reference
 
     @property
     def status(self) -> str:
@@ -73,16 +81,51 @@ class PluginRun:
         return self.stdout.splitlines()[1:]
 
 
+REFERENCE = "import importlib, sys, time; importlib.import_module(sys.argv[1]); time.sleep(float(sys.argv[2]))"
+
+
+class Reference:
+    """A process started beside a plugin run that pays what the plugin pays before its deadline
+    starts (the interpreter, the plugin module's imports) and then sleeps out the deadline: it ends
+    when the run would if it stopped exactly at its deadline, on this machine, now. A busy machine
+    (CI beside other jobs, two CPU hogs) slows the interpreter's start and every wake-up of both
+    alike, so a deadline test judges how far past its reference a run ends, not the clock alone."""
+
+    def __init__(self, module: str, seconds: float, env: dict | None = None):
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-c", REFERENCE, module, str(seconds)], env=plugin_env(env),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.ended = None
+        self.waiter = threading.Thread(target=self._wait, daemon=True)
+        self.waiter.start()
+
+    def _wait(self):
+        self.proc.wait()
+        self.ended = time.monotonic()
+
+    def elapsed(self, timeout: float = 120) -> float:
+        self.waiter.join(timeout)
+        if self.ended is None:
+            self.proc.kill()
+            raise AssertionError(f"the reference process did not end within {timeout} s")
+        return self.ended - self.started
+
+
 def run_plugin(name: str, *args: str, env: dict | None = None, timeout: float = 60,
-               stdin: str | None = None, netns: bool = False) -> PluginRun:
-    """Run a plugin as its own process, the way Nagios does, and return what it said."""
+               stdin: str | None = None, netns: bool = False, reference: float | None = None) -> PluginRun:
+    """Run a plugin as its own process, the way Nagios does, and return what it said. With
+    `reference` (the run's deadline, seconds), a Reference runs beside it (result.overrun)."""
     command = [sys.executable, "-m", MODULES[name], *args]
     if netns:
         command = ["unshare", "-n", *command]
+    beside = Reference(MODULES[name], reference, env) if reference is not None else None
     started = time.monotonic()
     proc = subprocess.run(command, capture_output=True, text=True, env=plugin_env(env), timeout=timeout,
                           input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
-    return PluginRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    run = PluginRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    if beside is not None:
+        run.reference = beside.elapsed()
+    return run
 
 
 @pytest.fixture

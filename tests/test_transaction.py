@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,9 +17,9 @@ API = str(SCENARIOS / "shop-checkout-api.yaml")
 ENV = {"SHOP_PASSWORD": "correct-horse-battery"}
 
 
-def synthetic(shop, *args, scenario=API, url=None):
+def synthetic(shop, *args, scenario=API, url=None, **kw):
     return run_plugin("check_cx_transaction", "--scenario", scenario, "--var", f"base_url={url or shop.url}",
-                      "--var-env", "password=SHOP_PASSWORD", *args, env=ENV)
+                      "--var-env", "password=SHOP_PASSWORD", *args, env=ENV, **kw)
 
 
 def assert_clean(result, state):
@@ -78,12 +79,12 @@ def test_exactly_half_failing_warns_and_a_majority_is_critical(fresh_shop):
 
 def test_shop_down_is_critical_quickly(fresh_shop):
     fresh_shop.set_faults({"down": True})
-    result = synthetic(fresh_shop, "--attempts", "3", "--interval", "2", "-t", "30")
+    result = synthetic(fresh_shop, "--attempts", "3", "--interval", "2", "-t", "30", reference=2)
     assert result.code == 2, result.stdout
     assert_clean(result, "CRITICAL")
     assert "failed 2x at step api_login: HTTP 503, expected 200" in result.text
     assert "stopped after 2 of 3 attempts" in result.text
-    assert result.elapsed < 4.5               # one pause, not two, and no waiting on timeouts
+    assert result.overrun < 1.5               # one pause (the reference's), not two, no waiting on timeouts
 
 
 def test_shop_gone_is_critical(fresh_shop):
@@ -102,31 +103,35 @@ def test_interval_between_attempts(fresh_shop):
 
 def test_hanging_step_holds_the_deadline(fresh_shop):
     fresh_shop.set_faults({"latency": {"/api/orders": 60}})
-    result = synthetic(fresh_shop, "-t", "1.5")
+    result = synthetic(fresh_shop, "-t", "1.5", reference=1.5)
     assert result.code == 2, result.stdout
     assert_clean(result, "CRITICAL")
     assert "timed out after 1.5 s at step create_order in attempt 1 of 3" in result.text
     assert result.perfdata["success"][0] == "U" and result.perfdata["attempts"][0] == "0c"
-    assert result.elapsed < 1.5 + 0.75
+    assert result.overrun < 0.75
 
 
 def test_deadline_in_a_later_attempt_keeps_the_earlier_ones(fresh_shop):
-    # Attempts of 0.8 s: two fit in 2.5 s after the process has started, the third does not.
+    # Attempts of 0.8 s and more: two fit in 2.5 s on an idle machine, one on a busy one, never
+    # five. The run says how many it finished; those are judged, the one cut off is named.
     fresh_shop.set_faults({"latency": {"/api/login": 0.8}})
-    result = synthetic(fresh_shop, "--attempts", "5", "-t", "2.5", "--timeout-state", "warning")
+    result = synthetic(fresh_shop, "--attempts", "5", "-t", "2.5", "--timeout-state", "warning", reference=2.5)
     assert result.code == 1, result.stdout
-    assert "timed out after 2.5 s at step api_login in attempt 3 of 5; api-checkout 100% success, 2 of 2 attempts" \
-        in result.text
-    assert result.value("attempts") == 2 and result.value("time") >= 0.8
-    assert result.elapsed < 2.5 + 0.75
+    done = int(result.value("attempts"))
+    assert 1 <= done <= 2, result.stdout
+    assert re.search(rf"timed out after 2\.5 s at step \w+ in attempt {done + 1} of 5; api-checkout 100% success, "
+                     rf"{done} of {done} attempts", result.text), result.text
+    assert result.value("time") >= 0.8
+    assert result.overrun < 0.75
 
 
 def test_no_time_left_for_the_pause(fresh_shop):
     fresh_shop.set_faults({"latency": {"/api/login": 0.3}})
     result = synthetic(fresh_shop, "--attempts", "3", "--interval", "1.2", "-t", "3", "--timeout-state", "unknown")
     assert result.code == 3, result.stdout
-    assert "no time left for attempt 3 of 3 (-t 3 with --interval 1.2)" in result.text
-    assert result.value("attempts") == 2
+    done = int(result.value("attempts"))         # 2 on an idle machine; 1 when the first took over 1.8 s
+    assert done in (1, 2), result.stdout
+    assert f"no time left for attempt {done + 1} of 3 (-t 3 with --interval 1.2)" in result.text
 
 
 def test_synthetic_mode_does_not_load_the_prometheus_source(shop):
@@ -200,11 +205,11 @@ def test_json_endpoint_errors_are_unknown(site, status, body, words):
 def test_json_endpoint_that_hangs_holds_the_deadline(raw_server):
     server = raw_server(lambda conn, stop: stop.wait(30))
     result = run_plugin("check_cx_transaction", "--json-url", server.url + "/stats", "--success-path", "a",
-                        "--total-path", "b", "-t", "1.5")
+                        "--total-path", "b", "-t", "1.5", reference=1.5)
     assert result.code == 2
     assert_clean(result, "CRITICAL")
     assert "timed out after 1.5 s while querying the success ratio" in result.text
-    assert result.elapsed < 1.5 + 0.75
+    assert result.overrun < 0.75
 
 
 def test_verbose_shows_each_window(site):
