@@ -111,6 +111,17 @@ class Reference:
         return self.ended - self.started
 
 
+def run_until(reached, run, deadlines=(4, 10, 25)):
+    """`run(seconds)` with each deadline in turn until `reached(result)`. On a busy machine a run
+    may stop at its deadline before it gets where the test looks (a hanging step after eight
+    others); a longer -t gets it there, and its deadline is judged the same way. Idle, once."""
+    for seconds in deadlines:
+        result = run(seconds)
+        if reached(result):
+            return result, seconds
+    raise AssertionError(f"never got there, even with -t {deadlines[-1]}: {result.stdout}")
+
+
 def run_plugin(name: str, *args: str, env: dict | None = None, timeout: float = 60,
                stdin: str | None = None, netns: bool = False, reference: float | None = None) -> PluginRun:
     """Run a plugin as its own process, the way Nagios does, and return what it said. With
