@@ -103,6 +103,11 @@ class Reference:
         self.proc.wait()
         self.ended = time.monotonic()
 
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
     def elapsed(self, timeout: float = 120) -> float:
         self.waiter.join(timeout)
         if self.ended is None:

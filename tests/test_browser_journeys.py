@@ -206,13 +206,17 @@ def test_page_that_never_loads_is_a_timeout_within_the_deadline(chromium, shop, 
   - name: after
     click: text=Catalogue
 """)
-    result = run_plugin("check_cx_checkout", "--scenario", path, "-t", "6", "--timeout-state", "unknown")
+    result = run_plugin("check_cx_checkout", "--scenario", path, "-t", "6", "--timeout-state", "unknown", reference=6)
     assert result.code == 3, result.stdout
     assert_clean(result, "UNKNOWN")
-    assert result.text == (f"CX CHECKOUT UNKNOWN - slow failed at step widget: timed out after 6 s, still waiting "
-                           f"for {shop.url}/3p/widget.js?ms=60000")
-    assert result.perfdata["step_after"][0] == "U"
-    assert result.elapsed < 6 + 3, result.elapsed
+    # The step's own line, or on a busy machine the deadline's (the step named either way).
+    if result.perfdata:
+        assert result.text == (f"CX CHECKOUT UNKNOWN - slow failed at step widget: timed out after 6 s, still "
+                               f"waiting for {shop.url}/3p/widget.js?ms=60000")
+        assert result.perfdata["step_after"][0] == "U"
+    else:
+        assert result.text == "CX CHECKOUT UNKNOWN - timed out after 6 s while step widget", result.stdout
+    assert result.overrun < 3, result.elapsed
 
 
 def test_failed_step_leaves_a_screenshot(chromium, shop, tmp_path):
