@@ -251,12 +251,20 @@ def demo(serve: bool = False, port: int = 0, access_log: str | None = None) -> i
 def _serve(shop, access_log: str | None) -> int:
     import signal
 
-    from cxcheck.demo.shop import DEMO_ACCOUNTS
 
     def stop(signum, frame):
         raise KeyboardInterrupt         # the same way out as Ctrl-C: the demo's Prometheus stopped too
 
     signal.signal(signal.SIGTERM, stop)
+    try:
+        return _serving(shop, access_log)
+    except KeyboardInterrupt:           # also while the funnel's Prometheus is still being prepared
+        return 0
+
+
+def _serving(shop, access_log: str | None) -> int:
+    from cxcheck.demo.shop import DEMO_ACCOUNTS
+
     account, password = next(iter(DEMO_ACCOUNTS.items()))
     print(f"account {account}, password in ${PASSWORD_ENV} for the commands below\n")
     print(f"export {PASSWORD_ENV}={shlex.quote(password)}")
@@ -272,8 +280,5 @@ def _serve(shop, access_log: str | None) -> int:
     print(f"fail half the orders:  curl -X POST -d '{{\"failure_rate\": 0.5}}' {shop.url}/admin/faults")
     print(f"only a browser sees:  {shop.url}/spa/login/  {shop.url}/catalogue/slow-widget/  {shop.url}/js-error/")
     print("Ctrl-C stops the shop.", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        return 0
+    while True:
+        time.sleep(3600)
