@@ -136,3 +136,19 @@ def test_a_proxy_that_refuses_is_named_as_the_proxy(tmp_path, silent_site):
     assert result.code == 2
     assert result.text == (f"CX CHECKOUT CRITICAL - shop failed at step home: the proxy (--proxy) failed on the way to "
                            f"{host}: Connection refused")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("${api}/orders", "URL '127.0.0.1:8000/orders' needs a full URL such as http://127.0.0.1:8000/orders"),
+    ("${other}/orders", "URL 'ftp://files.example.com/orders': unsupported scheme ftp:// (http:// or https://)"),
+])
+def test_a_step_url_that_cannot_be_a_web_pages_is_the_scenarios_mistake(url, message, tmp_path, silent_site):
+    """A variable holding host:port (joined to base_url it would be a path: a 404, CRITICAL) or a URL
+    of another scheme: UNKNOWN naming the step, before any request."""
+    path = tmp_path / "api.yaml"
+    path.write_text("name: api\nbase_url: ${base_url}\nvariables: {api: '127.0.0.1:8000', "
+                    "other: 'ftp://files.example.com'}\nsteps:\n  - name: home\n    get: /\n"
+                    f"  - name: orders\n    get: {url}\n")
+    result = run_plugin("check_cx_checkout", "--scenario", str(path), "--var", f"base_url={silent_site.url}")
+    assert (result.code, result.stdout) == (3, f"CX CHECKOUT UNKNOWN - {path}: step 'orders': {message}\n")
+    assert silent_site.seen == []

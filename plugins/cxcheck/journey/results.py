@@ -6,6 +6,7 @@ No transport here: a check imports this without the HTTP stack or the browser.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin
 
 from cxcheck.journey.variables import references
@@ -143,9 +144,18 @@ def base_url(scenario, variables, overrides) -> str | None:
 
 
 def resolve_url(url: str, base: str | None, previous: str | None, where: str) -> str:
-    """A step's URL: absolute as given, else relative to base_url, else to the page before."""
+    """A step's URL: absolute as given, else relative to base_url, else to the page before. One
+    that cannot be a web page's (ftp://, or a host:port without a scheme, which would be joined to
+    base_url as a path) is the scenario's mistake: UNKNOWN before the step is sent."""
     if url.startswith(("http://", "https://")):
         return url
+    scheme, sep, _ = url.partition("://")
+    if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        raise ConfigError(f"{where}: URL {masker.mask(repr(url))}: unsupported scheme {scheme}:// (http:// or "
+                          "https://)")
+    if re.match(r"[\w.-]+:\d+(/|$)", url):
+        raise ConfigError(f"{where}: URL {masker.mask(repr(url))} needs a full URL such as "
+                          f"{masker.mask('http://' + url)}")
     if base:
         return urljoin(base.rstrip("/") + "/", url)
     if previous:

@@ -77,7 +77,7 @@ class Journey:
             if step.url and not references(step.url) & extracted:
                 url = variables.substitute(step.url, f"{self.scenario.source}: step {step.name!r}")
                 if url.startswith(("http://", "https://")) or base:
-                    session.target(resolve_url(url, base, None, ""))
+                    session.target(resolve_url(url, base, None, f"{self.scenario.source}: step {step.name!r}"))
 
     def _send(self, session, step: Step, variables: Variables, base: str | None,
               previous: Response | None, page: Response | None) -> Response:
