@@ -31,7 +31,9 @@ def console_scripts() -> dict[str, str]:
 
 
 def module_exists(module: str) -> bool:
-    return (PLUGINS / (module.replace(".", "/") + ".py")).exists()
+    """A module of this checkout: a file, or a package (a plugin with private modules)."""
+    path = PLUGINS / module.replace(".", "/")
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
 
 
 def write_wrappers(directory: Path, system_plugins: bool = False) -> Path:
@@ -431,7 +433,7 @@ EXAMPLE_PATHS = {
     # where the example points (the Debian package's layout) -> this checkout
     "/usr/share/cxcheck/scenarios": str(TEMPLATES / "scenarios"),
     **{f"/usr/share/cxcheck/examples/{name}": str(PLUGINS / "cxcheck" / "demo" / "data" / name)
-       for name in ("nps_sample.csv", "csat_sample.csv", "tickets_sample.csv", "churn_sample.csv")},
+       for name in ("nps_sample.csv", "csat_sample.csv", "tickets_sample.csv", "churn_sample.csv", "ratings_sample.csv")},
 }
 EXAMPLE_URL = "http://127.0.0.1:8000"
 STOCK_OBJECTS = [Path("/etc/nagios4/objects") / name

@@ -273,4 +273,8 @@ def test_wheel_and_sdist(tmp_path):
         assert f"{name} = {target}" in entry_points, name
         module = target.split(":")[0]
         if module_exists(module):
-            assert module.replace(".", "/") + ".py" in names, module
+            path = module.replace(".", "/")
+            assert f"{path}.py" in names or f"{path}/__init__.py" in names, module
+    # the lexicons of --sentiment travel with the package: no download at run time
+    assert {f"cxcheck/sentiment/data/{name}" for name in ("fr_lexicon.tsv", "en_lexicon.tsv", "en_patterns.tsv",
+                                                           "fr_patterns.tsv", "stopwords_en.txt")} <= set(names)

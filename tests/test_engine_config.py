@@ -260,7 +260,7 @@ define service {
     _CX_TARGET                  0.25
     _CX_WARNING                 0.85:
     _CX_CRITICAL                0.7:
-    _CX_OPTIONS                 --bearer-file /etc/cxcheck/secrets/prom.token
+    _CX_OPTIONS                 --token-file /etc/cxcheck/secrets/prom.token
 }
 """
 
@@ -406,7 +406,7 @@ LOGIN = ["-u", "https://shop.example.com/accounts/login/", "--username", "s@exam
 @pytest.mark.parametrize("argv, message", [
     (["check_cx_zabbix"], "config: 'check_cx_zabbix' is not a plugin; one of check_cx_login, check_cx_checkout, "
                           "check_cx_transaction, check_cx_nps, check_cx_csat, check_cx_support, check_cx_apdex, "
-                          "check_cx_conversion, check_cx_churn, check_cx_page"),
+                          "check_cx_conversion, check_cx_churn, check_cx_page, check_cx_ratings"),
     (["login", *LOGIN, "--engine", "zabbix"], "argument --engine: invalid choice: 'zabbix' (choose from 'nagios', "
                                               "'icinga2', 'centreon')"),
     # the plugin's own first mistakes, in the plugin's own words

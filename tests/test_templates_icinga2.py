@@ -46,6 +46,8 @@ EXPECTED = {
     (HOST, "cx-page-catalogue"): (0, "CX PAGE OK", {"ttfb", "dcl", "load", "lcp", "cls", "requests", "bytes",
                                                     "failed_resources", "js_errors", "browser_memory"}),
     (HOST, "cx-login-browser"): (0, "CX CHECKOUT OK", {"time", "step_login_page", "step_login", "step_submit"}),
+    (HOST, "cx-app-reviews"): (2, "CX RATINGS CRITICAL - rating 3.13 (95% CI 2.62..3.65, n=45) over 30d",
+                               {"rating", "low_share", "reviews", "rating_previous", "negative_share"}),
     # test-only host: the password itself in cx_password (through the environment), and a wrong one
     ("env-shop", "cx-login"): (0, "CX LOGIN OK", {"time"}),
     ("env-shop", "cx-checkout"): (0, "CX CHECKOUT OK", {"time"}),
@@ -54,7 +56,7 @@ EXPECTED = {
     ("log-shop", "cx-apdex-shop"): (2, "CX APDEX CRITICAL - Apdex 0.57 [0.5] poor < 0.7, 7 requests over 1h",
                                     {"apdex", "satisfied", "tolerating", "frustrated", "requests", "rejected", "p90"}),
 }
-PLUGIN_OF = {"cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
+PLUGIN_OF = {"cx-app-reviews": "check_cx_ratings", "cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
              "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction", "cx-csat": "check_cx_csat",
              "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support", "cx-apdex-shop": "check_cx_apdex",
              "cx-checkout-conversion": "check_cx_conversion", "cx-churn": "check_cx_churn",
@@ -118,8 +120,8 @@ def test_icinga2_validates_the_templates(tmp_path):
     assert "critical/" not in out, out
     assert re.search(r"warning/.*cxcheck", out) is None, out
     services = int(re.search(r"Instantiated (\d+) Services?", out).group(1))
-    assert services == 13, out       # login, checkout, orders, nps, orders from Prometheus, csat, two waits, apdex,
-    #                                  conversion, churn, the catalogue page, the login in a browser
+    assert services == 14, out       # login, checkout, orders, nps, orders from Prometheus, csat, two waits, apdex,
+    #                                  conversion, churn, the catalogue page, the login in a browser, app reviews
     commands = re.findall(r'object CheckCommand "(cx_\w+)"', COMMANDS.read_text())
     assert len(commands) >= 4
 

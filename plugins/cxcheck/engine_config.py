@@ -23,6 +23,7 @@ PLUGINS = {
     "check_cx_conversion": "cxcheck.checks.conversion",
     "check_cx_churn": "cxcheck.checks.churn",
     "check_cx_page": "cxcheck.checks.page",
+    "check_cx_ratings": "cxcheck.checks.ratings",
 }
 ENGINES = ("nagios", "icinga2", "centreon")
 EXAMPLES = """

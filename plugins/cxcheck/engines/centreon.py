@@ -83,7 +83,7 @@ def service(given, host: str | None = None, service: str | None = None) -> str:
     elif common.token(given) is not None:
         comments.append("The bearer token: set the service's CX_TOKEN password macro in the UI; the plugin reads it "
                         "from NAGIOS__SERVICECX_TOKEN (enable environment macros on the poller).")
-        given.options.pop("bearer_env", None)
+        given.options.pop("token_env", None)
         service_macros.append(("CX_OPTIONS", "--bearer-env NAGIOS__SERVICECX_TOKEN"))
     if kind != "shipped":
         template = "cxcheck-browser-journey" if common.browser_journey(given) else \

@@ -10,8 +10,9 @@ from cxcheck.runtime import ConfigError
 SERVICE_NAMES = {"check_cx_login": "CX login", "check_cx_checkout": "CX checkout",
                  "check_cx_transaction": "CX orders", "check_cx_nps": "CX NPS", "check_cx_csat": "CX CSAT",
                  "check_cx_support": "CX support", "check_cx_apdex": "CX apdex",
-                 "check_cx_conversion": "CX conversion", "check_cx_churn": "CX churn", "check_cx_page": "CX page"}
-BEARER = ("check_cx_transaction", "check_cx_apdex")         # their token is --bearer-env/--bearer-file
+                 "check_cx_conversion": "CX conversion", "check_cx_churn": "CX churn", "check_cx_page": "CX page",
+                 "check_cx_ratings": "CX ratings"}
+BEARER = ("check_cx_transaction", "check_cx_apdex")         # their token is a bearer token (also --bearer-env/-file)
 JOURNEYS = ("check_cx_checkout", "check_cx_transaction")
 
 
@@ -36,9 +37,8 @@ def password(given) -> Secret | None:
 
 def token(given) -> Secret | None:
     """The bearer token (check_cx_transaction, check_cx_apdex) or API token (the others)."""
-    stem = "bearer" if given.plugin in BEARER else "token"
-    path, env = given.take(f"{stem}_file"), given.take(f"{stem}_env")
-    what = "bearer token" if stem == "bearer" else "API token"
+    path, env = given.take("token_file"), given.take("token_env")
+    what = "bearer token" if given.plugin in BEARER else "API token"
     return Secret("file", path, what) if path else Secret("env", env, what) if env else None
 
 
@@ -51,7 +51,7 @@ def mode(given) -> str:
     if given.plugin in PLUGINS:
         return "shipped"
     if given.plugin == "check_cx_login":
-        from cxcheck.checks.login import web_url
+        from cxcheck.runtime import web_url
 
         if bool(args.url) == bool(args.scenario):
             raise ConfigError("give the login page with -u URL, or a --scenario FILE (one of them)")

@@ -44,6 +44,10 @@ ARGUMENTS |= {
     "cx_churn": RATES | {"pipedrive", "hubspot", "won_stage", "lost_stage", "pipeline", "currency", "events_csv",
                          "events_jsonl", "max_rejected"},
 }
+ARGUMENTS["cx_ratings"] = SOURCES | {"app_store", "country", "app_store_connect", "key_id", "issuer_id", "territory",
+                                     "google_play", "trustpilot", "min_volume", "max_drop", "warning_low_share",
+                                     "critical_low_share", "significant", "sentiment", "language",
+                                     "warning_negative", "critical_negative"}
 # A browser takes no CA file, client certificate, proxy or extra headers (cx_page removes them).
 ARGUMENTS["cx_page"] = {"warning", "critical", "timeout", "timeout_state", "verbose", "insecure", "user_agent", "url",
                         "metric", "expect_text", "expect_selector", "fail_on_resource_errors", "fail_on_js_errors",
@@ -59,11 +63,12 @@ TEMPLATES = {"login": "cx-journey-service", "journey": "cx-journey-service", "pr
              "json": "cx-metric-service", "csv": "cx-survey-service", "api": "cx-survey-service",
              "check_cx_csat": "cx-survey-service", "check_cx_support": "cx-support-service",
              "check_cx_apdex": "cx-metric-service", "check_cx_conversion": "cx-metric-service",
-             "check_cx_churn": "cx-survey-service", "check_cx_page": "cx-browser-service"}
+             "check_cx_churn": "cx-survey-service", "check_cx_page": "cx-browser-service",
+             "check_cx_ratings": "cx-ratings-service"}
 SERVICE_NAMES = {"check_cx_login": "cx-login", "check_cx_checkout": "cx-checkout", "check_cx_transaction": "cx-orders",
                  "check_cx_nps": "cx-nps", "check_cx_csat": "cx-csat", "check_cx_support": "cx-support",
                  "check_cx_apdex": "cx-apdex", "check_cx_conversion": "cx-conversion", "check_cx_churn": "cx-churn",
-                 "check_cx_page": "cx-page"}
+                 "check_cx_page": "cx-page", "check_cx_ratings": "cx-ratings"}
 SIGNIFICANT_BY_DEFAULT = ("cx_conversion", "cx_churn")       # cx-rates sets vars.cx_significant = true
 # As the shipped apply rule: Mixpanel allows 60 queries an hour per project, two a run.
 INTERVALS = {"cx_conversion": "10m"}

@@ -83,8 +83,8 @@ def _prometheus(given, variables, comments) -> str:
                        ("_CX_TOTAL_QUERY", "total_query"), ("_CX_MIN_VOLUME", "min_volume")):
         if given.options.get(dest):
             variables.append((name, given.take(dest)))
-    if "bearer_file" not in given.options:
-        return ""                                 # --bearer-env VAR stays an option: it names, it does not hold
+    if "token_file" not in given.options:
+        return ""                                 # --token-env VAR stays an option: it names, it does not hold
     _secret(variables, comments, common.token(given), "")
     return "check_cx_transaction_prometheus_token"
 

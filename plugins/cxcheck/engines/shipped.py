@@ -62,6 +62,10 @@ MODES = [
          (*RATE, ("max_change", "MAX_RISE")), fixed=("hubspot", "significant"), secret="CX_TOKEN"),
     Mode("check_cx_page", "url", ("cx-page-service", "check_cx_page"), "cxcheck-page",
          (("url", "URL"), ("metric", "METRIC"))),
+    Mode("check_cx_ratings", "app_store", ("cx-ratings-service", "check_cx_ratings_app_store"),
+         "cxcheck-ratings-app-store", (("app_store", "APP_STORE"), ("country", "COUNTRY"), *RATE)),
+    Mode("check_cx_ratings", "csv", ("cx-ratings-export-service", "check_cx_ratings"), "cxcheck-ratings",
+         (("csv", "CSV"), *RATE)),
 ]
 PLUGINS = {mode.plugin for mode in MODES}
 

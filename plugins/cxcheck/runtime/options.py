@@ -41,6 +41,14 @@ def non_negative_float(text: str) -> float:
     return _finite(text, 0, True, "zero or more")
 
 
+def confidence(text: str) -> float:
+    """--confidence: of an interval or a test, between 0 and 1 (0.95)."""
+    value = positive_float(text)
+    if not value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a confidence between 0 and 1, such as 0.95")
+    return value
+
+
 MAX_TIMEOUT = 86400.0          # -t: a day; beyond, a typo (and past what timers and clocks take)
 
 
