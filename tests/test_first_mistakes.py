@@ -72,7 +72,7 @@ def test_thresholds_in_the_wrong_order(plugin, argv, message):
 DIRECTIONS = {"check_cx_login": "ceiling", "check_cx_checkout": "ceiling", "check_cx_transaction": "floor",
               "check_cx_nps": "floor", "check_cx_csat": "floor", "check_cx_support": "ceiling",
               "check_cx_apdex": "floor", "check_cx_conversion": "floor", "check_cx_churn": "ceiling",
-              "check_cx_page": "ceiling"}
+              "check_cx_page": "ceiling", "check_cx_ratings": "floor"}
 
 
 def test_every_plugin_declares_which_way_its_metric_is_judged():
@@ -118,6 +118,16 @@ FLOOR_HINT = "but here higher is better: a floor ends in a colon (alert below it
      "CX TRANSACTION UNKNOWN - the critical threshold (--time-critical 2) is below the warning one "
      "(--time-warning 5): a value over 2 is critical before it ever warns; did you mean --time-warning 2 "
      "--time-critical 5?"),
+    ("check_cx_ratings", ["--csv", "x.csv", "-w", "4", "-c", "3.5"],
+     f"CX RATINGS UNKNOWN - -w 4 -c 3.5 alert above 4 and 3.5, {FLOOR_HINT} -w 4: -c 3.5:?"),
+    ("check_cx_ratings", ["--csv", "x.csv", "--warning-low-share", "35", "--critical-low-share", "20"],
+     "CX RATINGS UNKNOWN - the critical threshold (--critical-low-share 20) is below the warning one "
+     "(--warning-low-share 35): a value over 20 is critical before it ever warns; did you mean "
+     "--warning-low-share 20 --critical-low-share 35?"),
+    ("check_cx_csat", ["--csv", "x.csv", "--sentiment", "--warning-negative", "50", "--critical-negative", "30"],
+     "CX CSAT UNKNOWN - the critical threshold (--critical-negative 30) is below the warning one "
+     "(--warning-negative 50): a value over 30 is critical before it ever warns; did you mean "
+     "--warning-negative 30 --critical-negative 50?"),
     ("check_cx_churn", ["--events-csv", "x.csv", "-w", "8", "-c", "5"],
      "CX CHURN UNKNOWN - the critical threshold (-c 5) is below the warning one (-w 8): a value over 5 is critical "
      "before it ever warns; did you mean -w 5 -c 8?"),

@@ -42,7 +42,8 @@ def build_parser() -> runtime.Parser:
     from cxcheck.sources.registry import add_source_arguments
 
     parser = runtime.Parser("check_cx_ratings", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
-                            metric_help="the average star rating, 1-5 (floors, e.g. -w 4: -c 3.5:)")
+                            metric_help="the average star rating, 1-5 (floors, e.g. -w 4: -c 3.5:)",
+                            thresholds=runtime.FLOOR)
     reading = add_source_arguments(parser, "reviews", "the reviews")
     reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
                 help="more reviews than this share unreadable is UNKNOWN: the rating would lie (default 5)")
@@ -55,6 +56,7 @@ def build_parser() -> runtime.Parser:
                        help="ceiling on the share of 1-2 star reviews in percent, such as 20")
     judge.add_argument("--critical-low-share", type=runtime.nagios_range, metavar="RANGE",
                        help="ceiling on the share of 1-2 star reviews in percent, such as 35")
+    parser.add_range_pair("--warning-low-share", "--critical-low-share", runtime.CEILING)
     judge.add_argument("--max-drop", type=runtime.positive_float, metavar="STARS",
                        help="warn when the average dropped more than this from the previous window, such as 0.3")
     judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",
