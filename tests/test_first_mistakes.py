@@ -72,16 +72,18 @@ def test_thresholds_in_the_wrong_order(plugin, argv, message):
 DIRECTIONS = {"check_cx_login": "ceiling", "check_cx_checkout": "ceiling", "check_cx_transaction": "floor",
               "check_cx_nps": "floor", "check_cx_csat": "floor", "check_cx_support": "ceiling",
               "check_cx_apdex": "floor", "check_cx_conversion": "floor", "check_cx_churn": "ceiling",
-              "check_cx_page": "ceiling", "check_cx_ratings": "floor"}
+              "check_cx_page": "ceiling", "check_cx_ratings": "floor", "check_cx_payments": "ceiling",
+              "check_cx_revenue": "floor"}
 
 
 def test_every_plugin_declares_which_way_its_metric_is_judged():
     import importlib
 
-    from conftest import PLUGIN_MODULES
+    from conftest import MODULES
 
-    assert set(PLUGIN_MODULES) == set(DIRECTIONS)
-    for name, module in PLUGIN_MODULES.items():
+    plugins = {name: module for name, module in MODULES.items() if name != "cxcheck"}
+    assert set(plugins) == set(DIRECTIONS)
+    for name, module in plugins.items():
         parser = importlib.import_module(module).build_parser()
         assert parser.range_pairs[0] == ("-w", "-c", DIRECTIONS[name]), name
 
@@ -128,6 +130,20 @@ FLOOR_HINT = "but here higher is better: a floor ends in a colon (alert below it
      "CX CSAT UNKNOWN - the critical threshold (--critical-negative 30) is below the warning one "
      "(--warning-negative 50): a value over 30 is critical before it ever warns; did you mean "
      "--warning-negative 30 --critical-negative 50?"),
+    # payments' failure rate is a ceiling; revenue's MRR and ARPU floors, its revenue churn a ceiling
+    ("check_cx_payments", ["--stripe", "--token-env", "KEY", "-w", "10", "-c", "5"],
+     "CX PAYMENTS UNKNOWN - the critical threshold (-c 5) is below the warning one (-w 10): a value over 5 is "
+     "critical before it ever warns; did you mean -w 5 -c 10?"),
+    ("check_cx_revenue", ["--stripe", "--token-env", "KEY", "-w", "10000", "-c", "8000"],
+     f"CX REVENUE UNKNOWN - -w 10000 -c 8000 alert above 10000 and 8000, {FLOOR_HINT} -w 10000: -c 8000:?"),
+    ("check_cx_revenue", ["--stripe", "--token-env", "KEY", "--warning-arpu", "20", "--critical-arpu", "15"],
+     f"CX REVENUE UNKNOWN - --warning-arpu 20 --critical-arpu 15 alert above 20 and 15, {FLOOR_HINT} "
+     "--warning-arpu 20: --critical-arpu 15:?"),
+    ("check_cx_revenue", ["--stripe", "--token-env", "KEY", "--warning-revenue-churn", "5",
+                          "--critical-revenue-churn", "3"],
+     "CX REVENUE UNKNOWN - the critical threshold (--critical-revenue-churn 3) is below the warning one "
+     "(--warning-revenue-churn 5): a value over 3 is critical before it ever warns; did you mean "
+     "--warning-revenue-churn 3 --critical-revenue-churn 5?"),
     ("check_cx_churn", ["--events-csv", "x.csv", "-w", "8", "-c", "5"],
      "CX CHURN UNKNOWN - the critical threshold (-c 5) is below the warning one (-w 8): a value over 5 is critical "
      "before it ever warns; did you mean -w 5 -c 8?"),
@@ -147,6 +163,18 @@ def test_sensible_floors_and_ceilings_reach_the_source(plugin, argv, tmp_path):
     option = {"check_cx_apdex": "--log", "check_cx_churn": "--events-csv"}.get(plugin, "--csv")
     result = run_plugin(plugin, option, str(tmp_path / "missing"), *argv)
     assert result.code == 3 and f"{tmp_path / 'missing'}" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("plugin, argv", [
+    ("check_cx_payments", ["-w", "5", "-c", "10"]),
+    ("check_cx_revenue", ["-w", "10000:", "-c", "8000:", "--warning-arpu", "20:", "--critical-arpu", "15:",
+                          "--warning-revenue-churn", "3", "--critical-revenue-churn", "5"]),
+])
+def test_sensible_stripe_ranges_reach_the_key(plugin, argv):
+    """Floors with colons, ceilings in order: past the hints, the run stops at the unset key."""
+    result = run_plugin(plugin, "--stripe", "--token-env", "CX_UNSET_KEY", *argv)
+    assert result.code == 3
+    assert result.text.endswith(" UNKNOWN - API token: environment variable CX_UNSET_KEY is not set"), result.text
 
 
 @pytest.mark.parametrize("warning, critical", [
