@@ -4,8 +4,9 @@ PEP 668) and brings venv's pip where Debian leaves it out; and what it says abou
 venv's plugins, linked where $USER1$ and PluginDir point, run as the nagios user, with Debian's
 own python3 and libraries, and not from a directory that user cannot enter.
 
-The first command itself was run in a fresh Debian 12 (debootstrap, its own python3 only); that
-needs PyPI and Debian's mirrors, which tests never reach: it is not repeated here."""
+The first command itself, verbatim, was run by hand with Debian 12's /usr/bin/python3 (its
+EXTERNALLY-MANAGED marker in place) in a fresh copy of the checkout under /tmp, demo included (issue
+27's closing note gives its output); it needs PyPI, which tests never reach: not repeated here."""
 
 from __future__ import annotations
 
