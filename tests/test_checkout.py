@@ -4,6 +4,7 @@ named, a failing step is CRITICAL with U after it, and the deadline holds when a
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -76,7 +77,8 @@ def test_slowed_step_is_named(fresh_shop):
     warn = checkout(fresh_shop, HTML, "--step-warning", "place_order=0.5")
     assert warn.code == 1, warn.stdout
     assert_clean(warn, "WARNING")
-    assert "slowest step place_order 0.6" in warn.text and "(> 0.5)" in warn.text
+    slowest = re.search(r"slowest step place_order (\d+\.\d+) s \(> 0\.5\)", warn.text)
+    assert slowest and float(slowest.group(1)) >= 0.6, warn.text      # at least the latency; more when busy
     assert warn.perfdata["step_place_order"][1:3] == ("0.5", "8")
     assert warn.value("step_place_order") >= 0.6
     crit = checkout(fresh_shop, HTML, "--step-warning", "place_order=0.2", "--step-critical", "place_order=0.4",
