@@ -108,12 +108,13 @@ def test_sweep_ends_what_a_dead_run_left_and_spares_a_live_one(tmp_path):
     stale = tmp_path / f"{launch.PROFILE_PREFIX}{dead.pid}-abc"
     live = tmp_path / f"{launch.PROFILE_PREFIX}{os.getpid()}-def"
     stale.mkdir(), live.mkdir()
-    # An "orphaned browser": a process in a group of its own whose command line names the profile.
-    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", f"--user-data-dir={stale}"],
-                              start_new_session=True)
+    # An "orphaned browser": a process in a group of its own that carries the run's home in its
+    # environment, as every process the run's chromedriver starts does.
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True,
+                              env={**os.environ, launch.MARK.decode(): str(stale)})
     try:
-        for _ in range(500):            # the sweep finds it by its command line: wait for the exec
-            with open(f"/proc/{orphan.pid}/cmdline", "rb") as handle:
+        for _ in range(500):            # the sweep finds it by its environment: wait for the exec
+            with open(f"/proc/{orphan.pid}/environ", "rb") as handle:
                 if str(stale).encode() in handle.read():
                     break
             time.sleep(0.01)

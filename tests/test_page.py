@@ -13,7 +13,7 @@ from conftest import MODULES, free_port, need_browser, plugin_env, run_plugin
 
 pytestmark = pytest.mark.slow
 PERFDATA = ["ttfb", "dcl", "load", "lcp", "cls", "requests", "bytes", "failed_resources", "js_errors",
-            "browser_memory"]
+            "browser_memory", "dialogs"]
 S = r"\d+\.\d\d s"                     # a time as the status line says it
 SIZE = r"\d+(\.\d)? (B|kB|MB)"
 JS_ERROR = "Uncaught Error: cxshop demo: the order tracker failed to start"
@@ -37,7 +37,7 @@ def test_plain_page_is_ok_with_every_timing_and_the_documented_perfdata(shop):
     perf = result.perfdata
     assert all(perf[name][0].endswith("s") for name in ("ttfb", "dcl", "load", "lcp"))
     assert perf["bytes"][0].endswith("B") and perf["browser_memory"][0].endswith("B")
-    assert all(perf[name][0].endswith("c") for name in ("requests", "failed_resources", "js_errors"))   # counts
+    assert all(perf[name][0].endswith("c") for name in ("requests", "failed_resources", "js_errors", "dialogs"))
     ttfb, dcl, load = result.value("ttfb"), result.value("dcl"), result.value("load")
     assert 0 < ttfb <= dcl <= load < 20
     assert 0 < result.value("lcp") < 20 and result.value("cls") == 0     # text only: nothing shifts

@@ -1,13 +1,15 @@
 """Starting and ending the browser's processes, so that none outlives the run.
 
 chromedriver starts in a new session (its own process group) and Chromium with every helper
-process it forks stays in that group: one
-SIGKILL to the group ends them all; the crash handlers Chromium starts in sessions of their own
-are found by the profile directory their command line names (XDG_CONFIG_HOME points there, so
-they write nothing outside it). The run becomes a child subreaper, so the helpers orphaned
-by that kill are reaped here, not left as zombies under a PID 1 that never waits. If the run
-itself is SIGKILLed, the kernel kills chromedriver (PR_SET_PDEATHSIG) and the next run sweeps the
-orphaned Chromium: its profile directory names the run that owned it.
+process it forks stays in that group: one SIGKILL to the group ends them all. Every process of
+the run's browser also carries the run's home in its environment ($CXCHECK_BROWSER, inherited
+by all it starts): so the crash handlers Chromium starts in sessions of their own, and a
+chromedriver whose start the deadline cut off before its pid was known, are found and ended
+too, until none is left. Chromium's HOME, XDG directories and TMPDIR are in the run's home: it
+writes nothing outside it, and downloads are refused besides. The run becomes a child subreaper,
+so the helpers orphaned by that kill are reaped here, not left as zombies under a PID 1 that
+never waits. If the run itself is SIGKILLed, the kernel kills chromedriver (PR_SET_PDEATHSIG)
+and the next run sweeps the orphaned Chromium: its home names the run that owned it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 SCRATCH_MAX = 107 - 46
 SHORT_TMP = "/tmp"
 READY_POLL = 0.02       # seconds between looks at chromedriver's port while it starts
+MARK = b"CXCHECK_BROWSER"
+END_WAIT = 2.0          # seconds an end without a deadline of its own waits for the browser to be gone
+KILL_POLL = 0.005       # seconds between looks for what is left of a killed browser
 
 
 def find(names, env: str, what: str) -> str:
@@ -59,11 +64,17 @@ def _libc():
 
 
 def _in_child():
-    """In chromedriver before exec: its own session; killed when the run that started it dies."""
+    """In chromedriver before exec: its own session; killed when the run that started it dies;
+    the kernel's first choice, with all it starts, if the machine runs out of memory."""
     os.setsid()
     libc = _libc()
     if libc is not None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
 
 
 def free_port() -> int:
@@ -103,15 +114,15 @@ class Driver:
         # run's home too: removed with it, never piling up in the system's temp dir. Unless that
         # path is too long for the Unix socket Chromium makes below it (then Chromium exits): then
         # a short one in /tmp, named as a home so that the sweep finds it too.
-        env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
-                   XDG_CACHE_HOME=os.path.join(self.home, "cache"))
+        env = dict(os.environ, HOME=self.home, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
+                   XDG_CACHE_HOME=os.path.join(self.home, "cache"), CXCHECK_BROWSER=self.home)
         scratch = os.path.join(self.home, "t")
         if len(scratch) <= SCRATCH_MAX:
             os.mkdir(scratch, 0o700)
         else:
             scratch = self.scratch = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-", dir=SHORT_TMP)
         env["TMPDIR"] = scratch
-        with open(os.path.join(self.home, "chromedriver.log"), "wb") as log:
+        with open(os.path.join(self.home, "chromedriver.log"), "wb") as log, processes.starting():
             self.process = subprocess.Popen(
                 [chromedriver, f"--port={self.port}", "--allowed-ips=127.0.0.1"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -146,51 +157,68 @@ class Driver:
     def members(self) -> list[int]:
         return processes.group_members(self.process.pid) if self.process is not None else []
 
-    def end(self):
-        """Kill the whole group, reap, remove the profile; safe to call twice. Raises nothing but
-        the deadline's alarm, and only once the work it interrupted is done: registered until
-        then, so the hard timeout's end_all() still finds it."""
+    def end(self, until: float | None = None):
+        """Kill every process of the browser, reap them, remove the home; by the monotonic time
+        `until` (what is still dying then, and the home, are left to the next run's sweep).
+        Safe to call twice. Raises nothing but the deadline's alarm, and only once the work it
+        interrupted is done: registered until then, so the hard timeout's end_all() finds it."""
+        until = time.monotonic() + END_WAIT if until is None else until
         try:
-            self._end()
+            self._end(until)
         except DeadlineExceeded:
-            self._end()
+            self._end(until)
             raise
         finally:
             processes.disown(self)
 
-    def _end(self):
+    def _end(self, until: float):
+        if not self.home:
+            return
         if self.process is not None:
             processes.end_group(self.process.pid)
-            for pid, _ in _users_of([self.home]):
-                _kill(pid)
-            try:
-                self.process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
+        if kill_marked([self.home], until):
             reap()
-        for path in (self.home, self.scratch):
-            if path:
-                shutil.rmtree(path, ignore_errors=True)
+            for path in (self.home, self.scratch):
+                if path:
+                    shutil.rmtree(path, ignore_errors=True)
+
+
+def kill_marked(homes, until: float) -> bool:
+    """SIGKILL the processes carrying one of `homes` (and their groups), again until none is
+    alive or `until` comes. Whether none is."""
+    own_group = os.getpgrp()
+    while True:
+        found = processes.marked(MARK, [home.encode() for home in homes])
+        for pid, _ in found:
+            try:
+                group = os.getpgid(pid)
+            except OSError:
+                continue
+            if group != own_group:
+                processes.end_group(group)
+            _kill(pid)
+        if not found:
+            return True
+        if time.monotonic() >= until:
+            return False
+        time.sleep(KILL_POLL)
 
 
 def reap():
-    """Collect the exit status of orphaned browser helpers reparented to this (subreaper) run,
-    but never of a child something else in this process waits for."""
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
+    """Collect the exit status of the browser's processes that ended as this (subreaper) run's
+    children; none is waited for."""
+    while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
-            if not processes.children_of(os.getpid()):
-                return
-            time.sleep(0.01)
+            return
 
 
 def sweep(tmp: str | None = None):
     """End the browsers of runs that died without cleaning up (SIGKILL, OOM), remove their
-    profiles. A profile whose run is still alive is left alone."""
+    homes. A home whose run is still alive is left alone."""
     tmp = tmp or tempfile.gettempdir()
     try:
         names = [n for n in os.listdir(tmp) if n.startswith(PROFILE_PREFIX)]
@@ -201,13 +229,9 @@ def sweep(tmp: str | None = None):
         match = PROFILE.match(name)
         if match and not _alive(int(match.group(1))):
             stale.append(os.path.join(tmp, name))
-    if not stale:
-        return
-    for pid, group in _users_of(stale):
-        processes.end_group(group)
-        _kill(pid)
-    for path in stale:
-        shutil.rmtree(path, ignore_errors=True)
+    if stale and kill_marked(stale, time.monotonic() + END_WAIT):
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _kill(pid: int):
@@ -225,20 +249,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _users_of(paths) -> list[tuple[int, int]]:
-    """(pid, process group) of the processes whose command line names one of `paths`."""
-    found = []
-    needles = [path.encode() for path in paths]
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read()
-            if any(needle in cmdline for needle in needles):
-                found.append((int(entry), os.getpgid(int(entry))))
-        except OSError:
-            continue
-    return found

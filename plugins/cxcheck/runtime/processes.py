@@ -1,8 +1,11 @@
 """Processes a run started: ended on every way out, the hard ones included.
 
-A check that starts a process (a browser) registers how to end it here. The plugin entry calls
-end_all() on the exits that skip `finally` (the hard timeout and stop signals, both os._exit),
-and the check's own `finally` ends it on the others; ending twice is harmless.
+A check that starts a process (a browser) registers how to end it here, and starts it inside
+`starting()`. The plugin entry calls end_all() on the exits that skip `finally` (the hard timeout
+and stop signals, both os._exit) from another thread while the main one goes on: once end_all()
+has begun, `starting()` refuses, so nothing the main thread starts afterwards escapes it; a start
+already under way is finished first and then ended. The check's own `finally` ends what it
+started on the other exits; ending twice is harmless.
 """
 
 from __future__ import annotations
@@ -10,13 +13,21 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
+from contextlib import contextmanager
+
+from cxcheck.runtime.values import DeadlineExceeded
 
 _lock = threading.Lock()
+_starting = threading.Lock()
 _owned: dict[object, object] = {}
+_closed = False
+END_BUDGET = 0.2            # seconds end_all() gives the registered ends by default
 
 
 def own(key, end) -> None:
-    """`end()` ends what `key` names; it must not raise and must not block for long."""
+    """`end(until)` ends what `key` names by the monotonic time `until` at the latest (what it
+    cannot finish by then it leaves to be swept later); it must not raise."""
     with _lock:
         _owned[key] = end
 
@@ -26,15 +37,28 @@ def disown(key) -> None:
         _owned.pop(key, None)
 
 
-def end_all() -> None:
-    """End every registered process (and direct children started by other means)."""
+@contextmanager
+def starting():
+    """Around the start of a process: refused (DeadlineExceeded) once the run is being ended."""
+    with _starting:
+        if _closed:
+            raise DeadlineExceeded()
+        yield
+
+
+def end_all(until: float | None = None) -> None:
+    """End every registered process (and direct children started by other means), by `until`."""
+    global _closed
+    until = time.monotonic() + END_BUDGET if until is None else until
+    with _starting:                 # a start under way finishes (and is registered) first
+        _closed = True
     with _lock:
         ends = list(_owned.values())
         _owned.clear()
     for end in ends:
         try:
-            end()
-        except Exception:       # on the way out: what could not be ended is swept by the next run
+            end(until)
+        except BaseException:       # on the way out: what could not be ended is swept by the next run
             pass
     _end_children()
 
@@ -55,15 +79,44 @@ def end_group(pgid: int) -> None:
         pass
 
 
+def marked(name: bytes, values) -> list[tuple[int, bytes]]:
+    """(pid, value) of the live processes whose environment sets `name` to one of `values`
+    (bytes): what a run's child passes down to every process it starts, whatever their group or
+    session. Only this user's processes can be read."""
+    wanted = {name + b"=" + value + b"\0": value for value in values}
+    found = []
+    for entry in _pids():
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = handle.read() + b"\0"
+        except OSError:
+            continue
+        for needle, value in wanted.items():
+            if (environ.startswith(needle) or b"\0" + needle in environ) and alive(int(entry)):
+                found.append((int(entry), value))
+                break
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running or able to run: not gone, not a zombie (whose end is only not collected yet)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
+def _pids() -> list[str]:
+    try:
+        return [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return []
+
+
 def _stats():
     """(pid, parent, process group) of every process, read from /proc."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.isdigit():
-            continue
+    for entry in _pids():
         try:
             with open(f"/proc/{entry}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
