@@ -2,7 +2,8 @@
 
 - /alert/, /confirm/, /prompt/: a dialog opened by a script while the page loads; /dialogs/
   opens three (one of each) and then shows "after the dialogs"; /dialog-later/ opens one from
-  a timer once loaded; /dialog-click/ opens one when its button is pressed;
+  a timer once loaded; /dialog-click/ opens one when its button is pressed; /leave/ asks
+  (beforeunload) whether to leave it once its button was pressed;
 - /download/: a page whose script starts a download of /big.bin (20 MB, Content-Disposition:
   attachment); /big.bin itself, opened directly;
 - /busy/: a script in an endless loop;
@@ -44,6 +45,9 @@ PAGES = {
                                     "setTimeout(() => alert('late alert'), 50));</script>"),
     "/dialog-click/": html("click", '<button id="go" onclick="alert(\'clicked\'); '
                                     'document.body.insertAdjacentHTML(\'beforeend\', \'<p>pressed</p>\')">Go</button>'),
+    "/leave/": html("leave", '<button id="go" onclick="document.body.insertAdjacentHTML(\'beforeend\', '
+                             '\'<p>pressed</p>\')">Go</button><script>window.addEventListener("beforeunload", '
+                             '(event) => { event.preventDefault(); event.returnValue = "stay?"; });</script>'),
     "/download/": html("download", '<p>downloading</p><a id="get" href="/big.bin" download>file</a>'
                                    "<script>document.getElementById('get').click();</script>"),
     "/busy/": html("busy", "<script>for (;;) {}</script>"),

@@ -36,10 +36,14 @@ PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 # SingletonSocket (46 more).
 SCRATCH_MAX = 107 - 46
 SHORT_TMP = "/tmp"
+# A RAM file system for the run's home, when $TMPDIR does not say where: removing a profile of
+# some 200 files from a busy disk can take longer than the hard timeout leaves (0.4 s measured).
+RAM_DIR, RAM_FREE = "/dev/shm", 1 << 30
 READY_POLL = 0.02       # seconds between looks at chromedriver's port while it starts
 MARK = b"CXCHECK_BROWSER"
 END_WAIT = 2.0          # seconds an end without a deadline of its own waits for the browser to be gone
 KILL_POLL = 0.005       # seconds between looks for what is left of a killed browser
+KILL_ROUNDS = 4         # looks at once for what a killed browser forked meanwhile, past the time given
 
 
 def find(names, env: str, what: str) -> str:
@@ -102,12 +106,12 @@ class Driver:
         return os.path.join(self.home, "profile")
 
     def start(self, chromedriver: str):
-        for tmp in dict.fromkeys((tempfile.gettempdir(), SHORT_TMP)):
+        for tmp in dict.fromkeys((tempfile.gettempdir(), SHORT_TMP, RAM_DIR)):
             sweep(tmp)
         libc = _libc()
         if libc is not None:
             libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-        self.home = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
+        self.home = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-", dir=home_base())
         processes.own(self, self.end)
         self.port = free_port()
         # Chromium's own temp dirs (org.chromium.Chromium.*, which a group kill leaves) go in the
@@ -159,7 +163,7 @@ class Driver:
 
     def end(self, until: float | None = None):
         """Kill every process of the browser, reap them, remove the home; by the monotonic time
-        `until` (what is still dying then, and the home, are left to the next run's sweep).
+        `until` (what is still dying then, or not removed, is left to the next run's sweep).
         Safe to call twice. Raises nothing but the deadline's alarm, and only once the work it
         interrupted is done: registered until then, so the hard timeout's end_all() finds it."""
         until = time.monotonic() + END_WAIT if until is None else until
@@ -172,20 +176,61 @@ class Driver:
             processes.disown(self)
 
     def _end(self, until: float):
+        """Kill, remove the home at once (a killed process never runs again, it only has to be
+        torn down), then wait for the ends and reap them, with what time is left."""
         if not self.home:
             return
-        if self.process is not None:
-            processes.end_group(self.process.pid)
-        if kill_marked([self.home], until):
+        for wait in (False, True):
+            self._kill(until, wait)
             reap()
             for path in (self.home, self.scratch):
-                if path:
-                    shutil.rmtree(path, ignore_errors=True)
+                if path and os.path.lexists(path):
+                    remove(path, until)
+
+    def _kill(self, until: float, wait: bool = True) -> bool:
+        """SIGKILL the browser, looking again until nothing new is found, then (`wait`) until none
+        of it is alive or `until` comes (a killed process still has to be torn down, slowly on a
+        busy machine); whether none is.
+        The browser: chromedriver's process group, this run's children that carry the run's home
+        in their environment (Chromium's crash handlers, in sessions of their own, once their
+        parent is gone; a chromedriver whose start the deadline cut off before its pid was
+        known), and every process below them. Only the process table is read, but for those few
+        children, which are not being killed while their environment is read."""
+        me, own_group = os.getpid(), os.getpgrp()
+        group = self.process.pid if self.process is not None else None
+        mark, checked, found, rounds = self.home.encode(), set(), set(), 0
+        while True:
+            if group is not None:
+                processes.end_group(group)
+            table = processes.table()
+            before = len(found)
+            found |= {pid for pid, (_, pgid, _) in table.items() if pgid == group}
+            for pid, (parent, pgid, state) in table.items():
+                if parent == me and pgid not in (group, own_group) and pid not in checked | found:
+                    checked.add(pid)
+                    if not processes.ended(state) and processes.carries(pid, MARK, mark):
+                        found.add(pid)
+            found = processes.descendants(found, table)
+            living = [pid for pid in found if pid in table and not processes.ended(table[pid][2])]
+            for pid in living:
+                if table[pid][1] not in (group, own_group):
+                    processes.end_group(table[pid][1])
+                _kill(pid)
+            if not living:
+                return True
+            # Found more (forked since the last look): look again at once; else wait for the end.
+            grew, left = len(found) > before, until - time.monotonic()
+            rounds += 1
+            if (not wait or left < 2 * KILL_POLL) and not (grew and rounds < KILL_ROUNDS):
+                return False
+            if not grew:
+                time.sleep(KILL_POLL)
 
 
 def kill_marked(homes, until: float) -> bool:
     """SIGKILL the processes carrying one of `homes` (and their groups), again until none is
-    alive or `until` comes. Whether none is."""
+    alive or `until` comes; whether none is. For a dead run's browser: its processes are no
+    longer below any run, only their environment tells."""
     own_group = os.getpgrp()
     while True:
         found = processes.marked(MARK, [home.encode() for home in homes])
@@ -202,6 +247,46 @@ def kill_marked(homes, until: float) -> bool:
         if time.monotonic() >= until:
             return False
         time.sleep(KILL_POLL)
+
+
+def remove(path: str, until: float) -> bool:
+    """Remove a directory tree, deepest first, by `until`; whether it is gone (what is left then
+    is the next run's sweep's: a killed browser has nothing of the run's in it)."""
+    for folder, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            if time.monotonic() >= until:
+                return False
+            _unlink(os.path.join(folder, name))
+        for name in dirs:
+            _unlink(os.path.join(folder, name), directory=True)
+    _unlink(path, directory=True)
+    return not os.path.lexists(path)
+
+
+def _unlink(path: str, directory: bool = False):
+    try:
+        if directory and not os.path.islink(path):
+            os.rmdir(path)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def home_base() -> str:
+    """Where the run's home goes: $TMPDIR when set, else a RAM file system with room to spare
+    (not Docker's 64 MB /dev/shm), else the system's temp dir."""
+    if os.environ.get("TMPDIR"):
+        return tempfile.gettempdir()
+    try:
+        with open("/proc/self/mounts") as mounts:
+            ram = any(line.split()[1:3] == [RAM_DIR, "tmpfs"] for line in mounts)
+        room = os.statvfs(RAM_DIR)
+        if ram and room.f_bavail * room.f_frsize >= RAM_FREE and os.access(RAM_DIR, os.W_OK | os.X_OK):
+            return RAM_DIR
+    except (OSError, IndexError):
+        pass
+    return tempfile.gettempdir()
 
 
 def reap():
@@ -231,7 +316,7 @@ def sweep(tmp: str | None = None):
             stale.append(os.path.join(tmp, name))
     if stale and kill_marked(stale, time.monotonic() + END_WAIT):
         for path in stale:
-            shutil.rmtree(path, ignore_errors=True)
+            remove(path, time.monotonic() + END_WAIT)
 
 
 def _kill(pid: int):

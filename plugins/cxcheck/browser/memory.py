@@ -2,15 +2,15 @@
 
 A page can allocate as much as the machine has (a script filling arrays): the poller's memory,
 not only the check's, is at stake. A watcher thread reads the resident size of each of the
-browser's processes every POLL seconds and kills one that has gone over the cap (a renderer:
-the page that grew it is the one loading); the page load then fails saying so. The browser's
-processes are also the kernel's first choice if memory runs out anyway (oom_score_adj, set in
-launch).
+browser's renderers (the processes that run pages: --type=renderer) every POLL seconds and kills
+one that has gone over the cap; the page load then fails saying so. The browser's processes are
+also the kernel's first choice if memory runs out anyway (oom_score_adj, set in launch).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 
@@ -20,6 +20,15 @@ POLL = 0.1                  # seconds between two looks at the browser's process
 MEMBERS_EVERY = 5           # looks between two listings of its processes (a /proc scan)
 PAGE = os.sysconf("SC_PAGE_SIZE")
 DEFAULT_CAP = 1024 * 1024 * 1024
+
+
+def is_renderer(pid: int) -> bool:
+    """A zygote's child rewrites its command line as one string: the flag may end in a space."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return re.search(rb"(^|[\0 ])--type=renderer([\0 ]|$)", handle.read()) is not None
+    except OSError:
+        return False
 
 
 def resident(pid: int) -> int:
@@ -54,7 +63,7 @@ class Over(Record):
 
 
 class MemoryCap:
-    """The watcher: `members()` lists the browser's processes; `over` is set once one was ended."""
+    """The watcher: `members()` lists the browser's processes; `over` is set once a renderer was ended."""
 
     def __init__(self, members, cap: int = DEFAULT_CAP):
         self.members, self.cap = members, cap
@@ -70,13 +79,16 @@ class MemoryCap:
         self._stop.set()
 
     def _watch(self):
-        pids, looks = [], 0
+        pids, looks, kinds = [], 0, {}
         while not self._stop.wait(POLL):
             if looks % MEMBERS_EVERY == 0:
                 try:
-                    pids = self.members()
+                    members = self.members()
                 except Exception:       # a scan of /proc that failed: the next one will do
-                    pids = []
+                    members = []
+                # A renderer shows as one once it has set its command line (a zygote's child at first).
+                kinds = {pid: kinds.get(pid) or is_renderer(pid) for pid in members}
+                pids = [pid for pid, renderer in kinds.items() if renderer]
             looks += 1
             for pid in pids:
                 size = resident(pid)

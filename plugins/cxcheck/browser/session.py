@@ -31,6 +31,7 @@ FLAGS = (
     "--disable-breakpad", "--disable-crash-reporter",
     "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
     "--password-store=basic", "--use-mock-keychain", "--mute-audio", "--hide-scrollbars",
+    "--disk-cache-size=52428800",       # the HTTP cache of a fresh profile: bounded, in RAM with the home
 )
 # Commands that act on the page: one a dialog interrupted has done what it did, never again.
 ACTIONS = {"get", "clickElement", "sendKeysToElement", "clearElement", "actions", "goBack", "goForward", "refresh"}
@@ -125,7 +126,7 @@ class Browser:
 
     def memory_said(self) -> str:
         over = self._cap.over
-        return (f"a browser process went over the memory cap of {self._cap.cap // 2**20} MB "
+        return (f"the page's renderer went over the memory cap of {self._cap.cap // 2**20} MB "
                 f"({over.size // 2**20} MB) and was ended")
 
     def _options(self, options, chromium: str):
@@ -140,7 +141,7 @@ class Browser:
             options.add_argument(f"--user-agent={self.user_agent}")
         options.set_capability("acceptInsecureCerts", bool(self.insecure))
         options.set_capability("pageLoadStrategy", "normal")
-        options.set_capability("unhandledPromptBehavior", "dismiss")
+        options.set_capability("unhandledPromptBehavior", "ignore")
         options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
         options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
         # Downloads refused (also by DevTools once started); were one to start, it stays in the run's home.
@@ -235,9 +236,9 @@ class Browser:
         from selenium.common.exceptions import WebDriverException
 
         values = None
-        try:
-            left = self.deadline.timeout()
-            self._call("setTimeouts", {"script": max(int(left * 500), 1)})
+        try:        # half of what is left, for chromedriver's wait for the navigation and the script
+            left = max(int(self.deadline.timeout() * 500), 1)
+            self._call("setTimeouts", {"script": left, "pageLoad": left})
             values = self.driver.execute_async_script(READ_JS, False, False)
         except (WebDriverException, SourceError):
             log.debug("no timings from the unfinished page")

@@ -47,8 +47,8 @@ def add_browser_options(parser):
     browser.add_argument("--window", type=window_size, default=(1366, 768), metavar="WxH",
                          help="the browser window's size in pixels (default 1366x768)")
     browser.add_argument("--memory-cap", type=runtime.positive_int, default=1024, metavar="MB",
-                         help="a browser process (the page's renderer) using more memory than this is ended and "
-                              "the load fails (default 1024 MB)")
+                         help="the page's renderer using more memory than this is ended and the load fails "
+                              "(default 1024 MB; an empty page's takes some 150 MB)")
 
 
 def metric_ranges(args) -> dict[str, tuple[str | None, str | None]]:

@@ -7,6 +7,7 @@ import select
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 from cxcheck.runtime.values import DeadlineExceeded
 
@@ -16,6 +17,24 @@ HARD_MARGIN = 0.25
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 # A SIGALRM this long before the deadline is not the deadline's: someone else's, a stop signal.
 ALARM_SLACK = 0.05
+
+
+_atomic = {"depth": 0, "due": False}     # the main thread's: signal handlers run only there
+
+
+@contextmanager
+def atomic():
+    """A stretch the deadline's alarm does not cut: it is raised once the stretch is over. For
+    what must not be left half done, such as starting a process (the alarm in a fork handler of
+    the parent would be lost, or leave a child whose pid the run never learnt)."""
+    _atomic["depth"] += 1
+    try:
+        yield
+    finally:
+        _atomic["depth"] -= 1
+        if _atomic["depth"] == 0 and _atomic["due"]:
+            _atomic["due"] = False
+            raise DeadlineExceeded()
 
 
 def process_age() -> float:
@@ -132,8 +151,12 @@ class Backstop:
             self._pipe = None
 
     def _alarm(self, signum, frame):
-        if not self._foreign_alarm():
-            raise DeadlineExceeded()
+        if self._foreign_alarm():
+            return
+        if _atomic["depth"]:
+            _atomic["due"] = True
+            return
+        raise DeadlineExceeded()
 
     def _foreign_alarm(self) -> bool:
         """A SIGALRM well before the deadline is not the deadline's alarm."""

@@ -84,6 +84,12 @@ def _warning_to_log(message, category, filename, lineno, file=None, line=None):
     log.info("warning: %s: %s", category.__name__, str(message))
 
 
+def _unraisable_to_log(unraisable):
+    """An exception Python cannot raise (in a finaliser, a fork handler): a -vv line, not stderr."""
+    log.info("ignored in %s: %s: %s", getattr(unraisable.object, "__qualname__", unraisable.object),
+             type(unraisable.exc_value).__name__, masker.mask(str(unraisable.exc_value)))
+
+
 def render(name: str, check: nagiosplugin.Check, extra_lines=()) -> tuple[str, int]:
     state = check.state
     summary = clean_text(check.summary_str)
@@ -146,6 +152,7 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
     startup.begin(name)
     install_masking()
     warnings.showwarning = _warning_to_log
+    sys.unraisablehook = _unraisable_to_log
     if not logging.getLogger().handlers:    # no record reaches stderr by logging's last resort
         logging.getLogger().addHandler(logging.NullHandler())
     output = _Output()

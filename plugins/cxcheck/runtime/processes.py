@@ -16,13 +16,14 @@ import threading
 import time
 from contextlib import contextmanager
 
+from cxcheck.runtime.deadline import atomic
 from cxcheck.runtime.values import DeadlineExceeded
 
 _lock = threading.Lock()
 _starting = threading.Lock()
 _owned: dict[object, object] = {}
 _closed = False
-END_BUDGET = 0.2            # seconds end_all() gives the registered ends by default
+END_BUDGET = 0.15           # seconds end_all() gives the registered ends by default
 
 
 def own(key, end) -> None:
@@ -39,8 +40,9 @@ def disown(key) -> None:
 
 @contextmanager
 def starting():
-    """Around the start of a process: refused (DeadlineExceeded) once the run is being ended."""
-    with _starting:
+    """Around the start of a process: refused (DeadlineExceeded) once the run is being ended; the
+    deadline's alarm waits until the start is done (deadline.atomic)."""
+    with _starting, atomic():
         if _closed:
             raise DeadlineExceeded()
         yield
@@ -79,32 +81,67 @@ def end_group(pgid: int) -> None:
         pass
 
 
+PF_EXITING = 0x4            # a process's flags (/proc/PID/stat): it is being torn down
+
+
+def table() -> dict[int, tuple[int, int, bytes]]:
+    """pid -> (parent, process group, state) of every process, from /proc/PID/stat, which (unlike
+    environ or cmdline) never waits on a process busy changing or freeing its memory. A process
+    being torn down after its end shows as state X."""
+    found = {}
+    for entry in _pids():
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            state = b"X" if int(fields[6]) & PF_EXITING and fields[0] != b"Z" else fields[0]
+            found[int(entry)] = (int(fields[1]), int(fields[2]), state)
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def descendants(pids, processes: dict) -> set[int]:
+    """`pids` and every process below them in `processes` (a table())."""
+    found, grew = set(pids), True
+    while grew:
+        below = {pid for pid, (parent, _, _) in processes.items() if parent in found} - found
+        found |= below
+        grew = bool(below)
+    return found
+
+
+def carries(pid: int, name: bytes, value: bytes) -> bool:
+    """Whether the process's environment sets `name` to `value` (this user's processes only)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            environ = b"\0" + handle.read()
+    except OSError:
+        return False
+    return b"\0" + name + b"=" + value + b"\0" in environ + b"\0"
+
+
 def marked(name: bytes, values) -> list[tuple[int, bytes]]:
     """(pid, value) of the live processes whose environment sets `name` to one of `values`
     (bytes): what a run's child passes down to every process it starts, whatever their group or
     session. Only this user's processes can be read."""
-    wanted = {name + b"=" + value + b"\0": value for value in values}
     found = []
-    for entry in _pids():
+    me = os.geteuid()
+    for pid, (_, _, state) in table().items():
+        if ended(state):            # its environment would wait for its memory to be freed
+            continue
         try:
-            with open(f"/proc/{entry}/environ", "rb") as handle:
-                environ = handle.read() + b"\0"
+            if os.stat(f"/proc/{pid}").st_uid != me:
+                continue
         except OSError:
             continue
-        for needle, value in wanted.items():
-            if (environ.startswith(needle) or b"\0" + needle in environ) and alive(int(entry)):
-                found.append((int(entry), value))
-                break
+        value = next((value for value in values if carries(pid, name, value)), None)
+        if value is not None:
+            found.append((pid, value))
     return found
 
 
-def alive(pid: int) -> bool:
-    """Running or able to run: not gone, not a zombie (whose end is only not collected yet)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return False
+def ended(state: bytes) -> bool:
+    return state in (b"Z", b"X")
 
 
 def _pids() -> list[str]:
