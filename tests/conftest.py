@@ -283,7 +283,8 @@ def browser_tmp():
     a failed test left in it is swept at the end, as the next run would."""
     import tempfile
 
-    from cxcheck.browser.launch import RAM_DIR, home_base, sweep
+    from cxcheck.browser.ending import sweep
+    from cxcheck.browser.launch import RAM_DIR, home_base
 
     path = Path(tempfile.mkdtemp(prefix="cxpage-", dir=RAM_DIR if home_base() == RAM_DIR else "/tmp"))
     yield path

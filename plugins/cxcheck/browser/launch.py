@@ -1,22 +1,19 @@
-"""Starting and ending the browser's processes, so that none outlives the run.
+"""Starting the browser's processes, so that none outlives the run (browser.ending ends them).
 
 chromedriver starts in a new session (its own process group) and Chromium with every helper
-process it forks stays in that group: one SIGKILL to the group ends them all. Every process of
-the run's browser also carries the run's home in its environment ($CXCHECK_BROWSER, inherited
-by all it starts): so the crash handlers Chromium starts in sessions of their own, and a
-chromedriver whose start the deadline cut off before its pid was known, are found and ended
-too, until none is left. Chromium's HOME, XDG directories and TMPDIR are in the run's home: it
-writes nothing outside it, and downloads are refused besides. The run becomes a child subreaper,
-so the helpers orphaned by that kill are reaped here, not left as zombies under a PID 1 that
-never waits. If the run itself is SIGKILLed, the kernel kills chromedriver (PR_SET_PDEATHSIG)
-and the next run sweeps the orphaned Chromium: its home names the run that owned it.
+process it forks stays in that group; every one of them carries the run's home in its
+environment ($CXCHECK_BROWSER), the crash handlers Chromium starts in sessions of their own too.
+Chromium's HOME, XDG directories and TMPDIR are in the run's home, on a RAM file system when
+there is one: it writes nothing outside it, and downloads are refused besides. The run becomes
+a child subreaper, so the helpers orphaned by a kill are reaped here, not left as zombies under
+a PID 1 that never waits. If the run itself is SIGKILLed, the kernel kills chromedriver
+(PR_SET_PDEATHSIG) and the next run sweeps the orphaned Chromium.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import re
 import shutil
 import signal
 import socket
@@ -24,13 +21,12 @@ import subprocess
 import tempfile
 import time
 
+from cxcheck.browser.ending import END_WAIT, MARK, PROFILE_PREFIX, kill_browser, reap, remove, sweep
 from cxcheck.runtime import ConfigError, DeadlineExceeded, SourceError, processes
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER = ("chromedriver",)
 INSTALL = "apt-get install chromium chromium-driver"
-PROFILE_PREFIX = "cxcheck-browser-"
-PROFILE = re.compile(re.escape(PROFILE_PREFIX) + r"(\d+)-")
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 # A Unix socket's path is at most 107 bytes; Chromium's is TMPDIR/org.chromium.Chromium.XXXXXX/
 # SingletonSocket (46 more).
@@ -40,10 +36,6 @@ SHORT_TMP = "/tmp"
 # some 200 files from a busy disk can take longer than the hard timeout leaves (0.4 s measured).
 RAM_DIR, RAM_FREE = "/dev/shm", 1 << 30
 READY_POLL = 0.02       # seconds between looks at chromedriver's port while it starts
-MARK = b"CXCHECK_BROWSER"
-END_WAIT = 2.0          # seconds an end without a deadline of its own waits for the browser to be gone
-KILL_POLL = 0.005       # seconds between looks for what is left of a killed browser
-KILL_ROUNDS = 4         # looks at once for what a killed browser forked meanwhile, past the time given
 
 
 def find(names, env: str, what: str) -> str:
@@ -119,7 +111,7 @@ class Driver:
         # path is too long for the Unix socket Chromium makes below it (then Chromium exits): then
         # a short one in /tmp, named as a home so that the sweep finds it too.
         env = dict(os.environ, HOME=self.home, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
-                   XDG_CACHE_HOME=os.path.join(self.home, "cache"), CXCHECK_BROWSER=self.home)
+                   XDG_CACHE_HOME=os.path.join(self.home, "cache"), **{MARK.decode(): self.home})
         scratch = os.path.join(self.home, "t")
         if len(scratch) <= SCRATCH_MAX:
             os.mkdir(scratch, 0o700)
@@ -180,97 +172,14 @@ class Driver:
         torn down), then wait for the ends and reap them, with what time is left."""
         if not self.home:
             return
+        group = self.process.pid if self.process is not None else None
         for wait in (False, True):
-            self._kill(until, wait)
+            kill_browser(group, self.home, until, wait)
             reap()
             for path in (self.home, self.scratch):
                 if path and os.path.lexists(path):
                     remove(path, until)
 
-    def _kill(self, until: float, wait: bool = True) -> bool:
-        """SIGKILL the browser, looking again until nothing new is found, then (`wait`) until none
-        of it is alive or `until` comes (a killed process still has to be torn down, slowly on a
-        busy machine); whether none is.
-        The browser: chromedriver's process group, this run's children that carry the run's home
-        in their environment (Chromium's crash handlers, in sessions of their own, once their
-        parent is gone; a chromedriver whose start the deadline cut off before its pid was
-        known), and every process below them. Only the process table is read, but for those few
-        children, which are not being killed while their environment is read."""
-        me, own_group = os.getpid(), os.getpgrp()
-        group = self.process.pid if self.process is not None else None
-        mark, checked, found, rounds = self.home.encode(), set(), set(), 0
-        while True:
-            if group is not None:
-                processes.end_group(group)
-            table = processes.table()
-            before = len(found)
-            found |= {pid for pid, (_, pgid, _) in table.items() if pgid == group}
-            for pid, (parent, pgid, state) in table.items():
-                if parent == me and pgid not in (group, own_group) and pid not in checked | found:
-                    checked.add(pid)
-                    if not processes.ended(state) and processes.carries(pid, MARK, mark):
-                        found.add(pid)
-            found = processes.descendants(found, table)
-            living = [pid for pid in found if pid in table and not processes.ended(table[pid][2])]
-            for pid in living:
-                if table[pid][1] not in (group, own_group):
-                    processes.end_group(table[pid][1])
-                _kill(pid)
-            if not living:
-                return True
-            # Found more (forked since the last look): look again at once; else wait for the end.
-            grew, left = len(found) > before, until - time.monotonic()
-            rounds += 1
-            if (not wait or left < 2 * KILL_POLL) and not (grew and rounds < KILL_ROUNDS):
-                return False
-            if not grew:
-                time.sleep(KILL_POLL)
-
-
-def kill_marked(homes, until: float) -> bool:
-    """SIGKILL the processes carrying one of `homes` (and their groups), again until none is
-    alive or `until` comes; whether none is. For a dead run's browser: its processes are no
-    longer below any run, only their environment tells."""
-    own_group = os.getpgrp()
-    while True:
-        found = processes.marked(MARK, [home.encode() for home in homes])
-        for pid, _ in found:
-            try:
-                group = os.getpgid(pid)
-            except OSError:
-                continue
-            if group != own_group:
-                processes.end_group(group)
-            _kill(pid)
-        if not found:
-            return True
-        if time.monotonic() >= until:
-            return False
-        time.sleep(KILL_POLL)
-
-
-def remove(path: str, until: float) -> bool:
-    """Remove a directory tree, deepest first, by `until`; whether it is gone (what is left then
-    is the next run's sweep's: a killed browser has nothing of the run's in it)."""
-    for folder, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            if time.monotonic() >= until:
-                return False
-            _unlink(os.path.join(folder, name))
-        for name in dirs:
-            _unlink(os.path.join(folder, name), directory=True)
-    _unlink(path, directory=True)
-    return not os.path.lexists(path)
-
-
-def _unlink(path: str, directory: bool = False):
-    try:
-        if directory and not os.path.islink(path):
-            os.rmdir(path)
-        else:
-            os.unlink(path)
-    except OSError:
-        pass
 
 
 def home_base() -> str:
@@ -289,48 +198,4 @@ def home_base() -> str:
     return tempfile.gettempdir()
 
 
-def reap():
-    """Collect the exit status of the browser's processes that ended as this (subreaper) run's
-    children; none is waited for."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
-
-def sweep(tmp: str | None = None):
-    """End the browsers of runs that died without cleaning up (SIGKILL, OOM), remove their
-    homes. A home whose run is still alive is left alone."""
-    tmp = tmp or tempfile.gettempdir()
-    try:
-        names = [n for n in os.listdir(tmp) if n.startswith(PROFILE_PREFIX)]
-    except OSError:
-        return
-    stale = []
-    for name in names:
-        match = PROFILE.match(name)
-        if match and not _alive(int(match.group(1))):
-            stale.append(os.path.join(tmp, name))
-    if stale and kill_marked(stale, time.monotonic() + END_WAIT):
-        for path in stale:
-            remove(path, time.monotonic() + END_WAIT)
-
-
-def _kill(pid: int):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -15,6 +15,7 @@ import time
 
 from cxcheck.browser import launch
 from cxcheck.browser.dialogs import KEPT, Dialogs
+from cxcheck.browser.ending import END_WAIT
 from cxcheck.browser.memory import DEFAULT_CAP, MemoryCap, pss
 from cxcheck.browser.timings import READ_JS, SLOWEST_JS, VITALS_JS, Network, NetworkLog, PageLoad, js_errors
 from cxcheck.runtime import HARD_MARGIN, ConfigError, DeadlineExceeded, SourceError, log, masker
@@ -94,7 +95,7 @@ class Browser:
         self.driver = None
         self._cap.stop()
         now = time.monotonic()
-        self._process.end(max(now + 0.05, min(now + launch.END_WAIT,
+        self._process.end(max(now + 0.05, min(now + END_WAIT,
                                                self.deadline.end + HARD_MARGIN * CLOSE_SHARE)))
 
     def _answering(self, execute):
