@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import tempfile
 import time
 
@@ -29,44 +28,39 @@ KILL_ROUNDS = 4         # looks at once for what a killed browser forked meanwhi
 
 
 def kill_browser(group: int | None, home: str, until: float, wait: bool = True) -> bool:
-    """SIGKILL a run's browser, looking again until nothing new is found, then (`wait`) until
-    none of it is alive or `until` comes (a killed process still has to be torn down, slowly on
-    a busy machine); whether none is.
-    The browser: chromedriver's process `group`, this run's children that carry its `home`
-    in their environment (Chromium's crash handlers, in sessions of their own, once their
-    parent is gone; a chromedriver whose start the deadline cut off before its pid was
-    known), and every process below them. Only the process table is read, but for those few
-    children, which are not being killed while their environment is read."""
+    """SIGKILL a run's browser, then (`wait`) wait for its end, reaping, until `until`; whether
+    it ended. The browser: chromedriver's process `group` (Chromium and all its helpers), and
+    this run's children that carry its `home` in their environment (Chromium's crash handlers,
+    in sessions of their own, which come to the run, a child subreaper, once their parent is
+    killed; a chromedriver whose start the deadline cut off before its pid was known) with
+    their groups. Only the run's own children are read, never every process."""
     me, own_group = os.getpid(), os.getpgrp()
-    mark, checked, found, rounds = home.encode(), set(), set(), 0
+    mark, groups, checked, rounds = home.encode(), set() if group is None else {group}, set(), 0
     while True:
-        if group is not None:
-            processes.end_group(group)
-        table = processes.table()
-        before = len(found)
-        found |= {pid for pid, (_, pgid, _) in table.items() if pgid == group}
-        for pid, (parent, pgid, state) in table.items():
-            if parent == me and pgid not in (group, own_group) and pid not in checked | found:
-                checked.add(pid)
-                if not processes.ended(state) and processes.carries(pid, MARK, mark):
-                    found.add(pid)
-        found = processes.descendants(found, table)
-        living = [pid for pid in found if pid in table and not processes.ended(table[pid][2])]
-        for pid in living:
-            if table[pid][1] not in (group, own_group):
-                processes.end_group(table[pid][1])
-            _kill(pid)
-        if not living:
+        for pgid in groups:
+            processes.end_group(pgid)
+        grew = False
+        for pid in processes.children_of(me):
+            info = processes.stat_of(pid)
+            if pid in checked or info is None or processes.ended(info[2]) or info[1] in groups:
+                continue
+            checked.add(pid)
+            if processes.carries(pid, MARK, mark):
+                if info[1] == own_group:
+                    processes.kill(pid)
+                else:
+                    groups.add(info[1])
+                    processes.end_group(info[1])
+                grew = True
+        reap()
+        if not any(processes.group_exists(pgid) for pgid in groups):
             return True
-        # Found more (forked since the last look): look again at once; else wait for the end.
-        grew, left = len(found) > before, until - time.monotonic()
+        # Found more (started since the last look): look again at once; else wait for the end.
         rounds += 1
-        if (not wait or left < 2 * KILL_POLL) and not (grew and rounds < KILL_ROUNDS):
+        if (not wait or until - time.monotonic() < 2 * KILL_POLL) and not (grew and rounds < KILL_ROUNDS):
             return False
         if not grew:
             time.sleep(KILL_POLL)
-
-
 
 
 def kill_marked(homes, until: float) -> bool:
@@ -75,7 +69,7 @@ def kill_marked(homes, until: float) -> bool:
     longer below any run, only their environment tells."""
     own_group = os.getpgrp()
     while True:
-        found = processes.marked(MARK, [home.encode() for home in homes])
+        found = processes.marked(MARK, [home.encode() for home in homes], until)
         for pid, _ in found:
             try:
                 group = os.getpgid(pid)
@@ -83,7 +77,7 @@ def kill_marked(homes, until: float) -> bool:
                 continue
             if group != own_group:
                 processes.end_group(group)
-            _kill(pid)
+            processes.kill(pid)
         if not found:
             return True
         if time.monotonic() >= until:
@@ -143,13 +137,6 @@ def sweep(tmp: str | None = None):
     if stale and kill_marked(stale, time.monotonic() + END_WAIT):
         for path in stale:
             remove(path, time.monotonic() + END_WAIT)
-
-
-def _kill(pid: int):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _alive(pid: int) -> bool:

@@ -13,6 +13,7 @@ a PID 1 that never waits. If the run itself is SIGKILLed, the kernel kills chrom
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import shutil
 import signal
@@ -59,13 +60,16 @@ def _libc():
         return None
 
 
-def _in_child():
-    """In chromedriver before exec: its own session; killed when the run that started it dies;
-    the kernel's first choice, with all it starts, if the machine runs out of memory."""
+def _in_child(run: int):
+    """In chromedriver before exec: its own session; killed when the run that started it dies
+    (and not started at all if it has died already); the kernel's first choice, with all it
+    starts, if the machine runs out of memory."""
     os.setsid()
     libc = _libc()
     if libc is not None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != run:
+        os._exit(1)
     try:
         with open("/proc/self/oom_score_adj", "w") as adj:
             adj.write("1000")
@@ -122,7 +126,7 @@ class Driver:
             self.process = subprocess.Popen(
                 [chromedriver, f"--port={self.port}", "--allowed-ips=127.0.0.1"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=_in_child, close_fds=True, env=env)
+                preexec_fn=functools.partial(_in_child, os.getpid()), close_fds=True, env=env)
         self._wait_ready()
 
     def _wait_ready(self):

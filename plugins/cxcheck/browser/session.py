@@ -77,13 +77,13 @@ class Browser:
             for script in (VITALS_JS, self.dialogs.script()):
                 self.cdp("Page.addScriptToEvaluateOnNewDocument", source=script)
             self.take_network(), self.take_js_errors()      # the blank start page's: not the customer's
+            self.sample_memory()
         except WebDriverException as exc:
             self.close()
             raise SourceError(f"Chromium did not start: {first_line(exc)}") from None
-        except BaseException:
+        except BaseException:       # the deadline included, wherever it comes: nothing is left
             self.close()
             raise
-        self.sample_memory()
         return self
 
     def __exit__(self, *exc_info):

@@ -3,9 +3,13 @@
 A check that starts a process (a browser) registers how to end it here, and starts it inside
 `starting()`. The plugin entry calls end_all() on the exits that skip `finally` (the hard timeout
 and stop signals, both os._exit) from another thread while the main one goes on: once end_all()
-has begun, `starting()` refuses, so nothing the main thread starts afterwards escapes it; a start
-already under way is finished first and then ended. The check's own `finally` ends what it
-started on the other exits; ending twice is harmless.
+has begun, `starting()` refuses, so nothing the main thread starts afterwards escapes it. The
+check's own `finally` ends what it started on the other exits; ending twice is harmless.
+
+What is read of other processes is cheap on a loaded machine: a process's children from
+/proc/PID/task/*/children rather than a scan of every process (a scan of a thousand /proc
+entries has taken over a second under load), and their environment only for the few that
+need it: reading it waits while the process changes or frees its memory.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ _starting = threading.Lock()
 _owned: dict[object, object] = {}
 _closed = False
 END_BUDGET = 0.15           # seconds end_all() gives the registered ends by default
+PF_EXITING = 0x4            # a process's flags (/proc/PID/stat): it is being torn down
 
 
 def own(key, end) -> None:
@@ -49,11 +54,15 @@ def starting():
 
 
 def end_all(until: float | None = None) -> None:
-    """End every registered process (and direct children started by other means), by `until`."""
+    """End every registered process (and direct children started by other means), by `until`.
+    A start under way is waited for (then ended) as long as `until` allows; one that takes longer
+    ends with the run anyway (its child is killed when the run exits: PR_SET_PDEATHSIG)."""
     global _closed
     until = time.monotonic() + END_BUDGET if until is None else until
-    with _starting:                 # a start under way finishes (and is registered) first
-        _closed = True
+    started = _starting.acquire(timeout=max(until - time.monotonic(), 0.001))
+    _closed = True
+    if started:
+        _starting.release()
     with _lock:
         ends = list(_owned.values())
         _owned.clear()
@@ -62,15 +71,66 @@ def end_all(until: float | None = None) -> None:
             end(until)
         except BaseException:       # on the way out: what could not be ended is swept by the next run
             pass
-    _end_children()
+    for pid in children_of(os.getpid()):
+        kill(pid, signal.SIGTERM)
 
 
 def children_of(pid: int) -> list[int]:
-    return [p for p, parent, _ in _stats() if parent == pid]
+    """A process's children, from its threads' /proc children lists (a scan of every process on
+    a kernel without them)."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    found = []
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
+                found.extend(int(child) for child in handle.read().split())
+        except FileNotFoundError:
+            return [p for p, (parent, _, _) in table().items() if parent == pid]
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def stat_of(pid: int) -> tuple[int, int, bytes] | None:
+    """(parent, process group, state) of a process, None once it is gone. A process being torn
+    down after its end shows as state X (its flags say it is exiting)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        state = b"X" if int(fields[6]) & PF_EXITING and fields[0] != b"Z" else fields[0]
+        return int(fields[1]), int(fields[2]), state
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def table(until: float | None = None) -> dict[int, tuple[int, int, bytes]]:
+    """pid -> stat_of(pid) for every process (the ones read by `until`, when given)."""
+    found = {}
+    for entry in _pids():
+        if until is not None and time.monotonic() >= until:
+            break
+        info = stat_of(int(entry))
+        if info is not None:
+            found[int(entry)] = info
+    return found
 
 
 def group_members(pgid: int) -> list[int]:
-    return [p for p, _, group in _stats() if group == pgid]
+    return [pid for pid, (_, group, _) in table().items() if group == pgid]
+
+
+def group_exists(pgid: int) -> bool:
+    """Whether any process (a zombie not yet collected included) is left in the group."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def end_group(pgid: int) -> None:
@@ -81,33 +141,11 @@ def end_group(pgid: int) -> None:
         pass
 
 
-PF_EXITING = 0x4            # a process's flags (/proc/PID/stat): it is being torn down
-
-
-def table() -> dict[int, tuple[int, int, bytes]]:
-    """pid -> (parent, process group, state) of every process, from /proc/PID/stat, which (unlike
-    environ or cmdline) never waits on a process busy changing or freeing its memory. A process
-    being torn down after its end shows as state X."""
-    found = {}
-    for entry in _pids():
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            state = b"X" if int(fields[6]) & PF_EXITING and fields[0] != b"Z" else fields[0]
-            found[int(entry)] = (int(fields[1]), int(fields[2]), state)
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-def descendants(pids, processes: dict) -> set[int]:
-    """`pids` and every process below them in `processes` (a table())."""
-    found, grew = set(pids), True
-    while grew:
-        below = {pid for pid, (parent, _, _) in processes.items() if parent in found} - found
-        found |= below
-        grew = bool(below)
-    return found
+def kill(pid: int, signum: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        pass
 
 
 def carries(pid: int, name: bytes, value: bytes) -> bool:
@@ -120,13 +158,13 @@ def carries(pid: int, name: bytes, value: bytes) -> bool:
     return b"\0" + name + b"=" + value + b"\0" in environ + b"\0"
 
 
-def marked(name: bytes, values) -> list[tuple[int, bytes]]:
+def marked(name: bytes, values, until: float | None = None) -> list[tuple[int, bytes]]:
     """(pid, value) of the live processes whose environment sets `name` to one of `values`
-    (bytes): what a run's child passes down to every process it starts, whatever their group or
-    session. Only this user's processes can be read."""
+    (bytes): what a run's child passes down to every process it starts, whatever their group,
+    session or parent. Only this user's processes can be read (a scan: for rare use)."""
     found = []
     me = os.geteuid()
-    for pid, (_, _, state) in table().items():
+    for pid, (_, _, state) in table(until).items():
         if ended(state):            # its environment would wait for its memory to be freed
             continue
         try:
@@ -149,22 +187,3 @@ def _pids() -> list[str]:
         return [entry for entry in os.listdir("/proc") if entry.isdigit()]
     except OSError:
         return []
-
-
-def _stats():
-    """(pid, parent, process group) of every process, read from /proc."""
-    for entry in _pids():
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            yield int(entry), int(fields[1]), int(fields[2])
-        except (OSError, IndexError, ValueError):
-            continue
-
-
-def _end_children():
-    for pid in children_of(os.getpid()):
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
