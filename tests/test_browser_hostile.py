@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -291,6 +292,13 @@ def test_a_run_cut_off_while_the_browser_starts_leaves_nothing(pages, browser_tm
         assert os.listdir(tmp) == [], f"-t {timeout:.2f}: {result.text}"
 
 
+def in_tmp(monkeypatch, path):
+    """This (pytest's) process's temp dir for a browser started in-process: TMPDIR, and the
+    tempfile module's own, which it keeps once asked."""
+    monkeypatch.setenv("TMPDIR", str(path))
+    monkeypatch.setattr(tempfile, "tempdir", str(path))
+
+
 def test_a_chromedriver_whose_pid_the_deadline_cut_off_is_still_ended(tmp_path, monkeypatch):
     """In-process: the deadline's alarm comes after chromedriver was forked and before Popen
     returned its pid (the run cannot know it): the end finds it by the run's home."""
@@ -305,7 +313,7 @@ def test_a_chromedriver_whose_pid_the_deadline_cut_off_is_still_ended(tmp_path, 
         started.append(real(*args, **kwargs))
         raise DeadlineExceeded()
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    in_tmp(monkeypatch, tmp_path)
     monkeypatch.setattr(launch.subprocess, "Popen", cut_off)
     driver = launch.Driver(Deadline(30))
     with pytest.raises(DeadlineExceeded):
@@ -328,7 +336,7 @@ def test_the_deadline_at_the_end_of_the_start_leaves_nothing(browser_tmp, monkey
     def alarm(*args):
         raise DeadlineExceeded()
 
-    monkeypatch.setenv("TMPDIR", str(browser_tmp))
+    in_tmp(monkeypatch, browser_tmp)
     monkeypatch.setattr(Browser, step, alarm)
     with pytest.raises(DeadlineExceeded):
         Browser(Deadline(30)).__enter__()
