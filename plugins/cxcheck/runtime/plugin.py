@@ -33,6 +33,8 @@ from cxcheck.runtime.states import STATE_CODES, STATE_OBJECTS
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 log = logging.getLogger("cxcheck")
+PROMISE = 0.5               # seconds past -t (or a stop signal) by which the process has exited
+EXIT_TIME = 0.05            # kept for the exit itself
 
 
 class Run(Record):
@@ -197,16 +199,17 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         return f"timed out after {args.timeout:g} s{during()}"
 
     # From the backstop's thread: if the main thread's result is out already, it exits by itself.
+    # What the run started is ended (and its ends collected) in the time left of the promise.
     def hard_timeout():
         code = STATE_CODES[args.timeout_state]
         if output.emit(text_of(args.timeout_state, timed_out_line(), list(run.longoutput)), code):
-            processes.end_all()
+            processes.end_all(max(run.deadline.end + PROMISE - EXIT_TIME, time.monotonic() + processes.END_BUDGET))
             os._exit(code)
 
     def stopped(signum):
         if output.emit(text_of("unknown", f"stopped by {signum.name}{during()}", list(run.longoutput)),
                        STATE_CODES["unknown"]):
-            processes.end_all()
+            processes.end_all(time.monotonic() + PROMISE - EXIT_TIME - 0.1)
             os._exit(STATE_CODES["unknown"])
 
     backstop = Backstop(run.deadline, hard_timeout, stopped)

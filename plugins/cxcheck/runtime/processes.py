@@ -27,7 +27,7 @@ _lock = threading.Lock()
 _starting = threading.Lock()
 _owned: dict[object, object] = {}
 _closed = False
-END_BUDGET = 0.15           # seconds end_all() gives the registered ends by default
+END_BUDGET = 0.1            # seconds end_all() gives the registered ends at least
 PF_EXITING = 0x4            # a process's flags (/proc/PID/stat): it is being torn down
 
 
