@@ -53,7 +53,7 @@ def kill_browser(group: int | None, home: str, until: float, wait: bool = True) 
                     processes.end_group(info[1])
                 grew = True
         reap()
-        if not any(processes.group_exists(pgid) for pgid in groups):
+        if not any(processes.exists(-pgid) for pgid in groups):
             return True
         # Found more (started since the last look): look again at once; else wait for the end.
         rounds += 1
@@ -132,18 +132,8 @@ def sweep(tmp: str | None = None):
     stale = []
     for name in names:
         match = PROFILE.match(name)
-        if match and not _alive(int(match.group(1))):
+        if match and not processes.exists(int(match.group(1))):
             stale.append(os.path.join(tmp, name))
     if stale and kill_marked(stale, time.monotonic() + END_WAIT):
         for path in stale:
             remove(path, time.monotonic() + END_WAIT)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

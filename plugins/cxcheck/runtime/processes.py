@@ -122,10 +122,11 @@ def group_members(pgid: int) -> list[int]:
     return [pid for pid, (_, group, _) in table().items() if group == pgid]
 
 
-def group_exists(pgid: int) -> bool:
-    """Whether any process (a zombie not yet collected included) is left in the group."""
+def exists(target: int) -> bool:
+    """Whether a process (negative: any process of a group) is there, a zombie not yet collected
+    included; another user's too."""
     try:
-        os.killpg(pgid, 0)
+        os.kill(target, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
