@@ -90,13 +90,15 @@ class Browser:
         self.close()
 
     def close(self):
-        """End the browser: no quit() (the kill is quicker and cannot hang), before the hard
-        timeout would (what is still dying then is left to the next run's sweep)."""
+        """End the browser: no quit() (the kill is quicker and cannot hang). Its end is waited for
+        until the deadline at most, so that the result still comes out before the hard timeout
+        (once past the deadline, a share of the hard timeout's margin); what is still dying then
+        dies without being waited for."""
         self.driver = None
         self._cap.stop()
-        now = time.monotonic()
-        self._process.end(max(now + 0.05, min(now + END_WAIT,
-                                               self.deadline.end + HARD_MARGIN * CLOSE_SHARE)))
+        now, end = time.monotonic(), self.deadline.end
+        limit = end if now < end else end + HARD_MARGIN * CLOSE_SHARE
+        self._process.end(min(now + END_WAIT, max(limit, now + 0.05)))
 
     def _answering(self, execute):
         """The driver's `execute`, answering what a page does to it: a dialog that escaped the
