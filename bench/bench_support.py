@@ -53,7 +53,7 @@ def zendesk_tickets(count: int) -> list[dict]:
 def hubspot_tickets(count: int) -> list[dict]:
     span = 6 * 86400
     return [{"id": str(n), "properties": {"createdate": iso(NOW - span + n * span // count), "closed_date": None,
-                                          "hs_time_to_first_agent_reply": str((n % 600) * 60000),
+                                          "time_to_first_agent_reply": str((n % 600) * 60000),
                                           "time_to_close": None, "hs_pipeline": "0"}} for n in range(count)]
 
 

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "plugins"
 sys.path.insert(0, str(PLUGINS))
 
-from cxcheck.engine_config import PLUGINS as PLUGIN_MODULES  # noqa: E402  (needs the path above)
+from cxcheck.plugin_table import PLUGINS as PLUGIN_TABLE  # noqa: E402  (needs the path above)
 
-MODULES = {**PLUGIN_MODULES, "cxcheck": "cxcheck.cli"}
+MODULES = {**{entry.name: entry.module for entry in PLUGIN_TABLE}, "cxcheck": "cxcheck.cli"}
 
 
 def plugin_env(extra: dict | None = None) -> dict:
@@ -192,10 +192,11 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.05, what: str
 
 
 class Site:
-    """A tiny HTTP(S) server on 127.0.0.1 answering routes: path -> (status, headers, body), where the
-    body may be a callable(handler, request_body) returning the body or a whole (status, headers, body)."""
+    """A tiny HTTP(S) server on 127.0.0.1 (or another loopback `host`) answering routes: path ->
+    (status, headers, body), where the body may be a callable(handler, request_body) returning the
+    body or a whole (status, headers, body); the route "*" answers any other path."""
 
-    def __init__(self, routes: dict, certfile: str | None = None):
+    def __init__(self, routes: dict, certfile: str | None = None, host: str = "127.0.0.1"):
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         site = self
@@ -209,7 +210,8 @@ class Site:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 site.requests.append((self.command, self.path, dict(self.headers), body))
-                status, headers, payload = site.routes.get(self.path.split("?")[0], (404, {}, "not found"))
+                status, headers, payload = site.routes.get(self.path.split("?")[0],
+                                                           site.routes.get("*", (404, {}, "not found")))
                 if callable(payload):
                     payload = payload(self, body)
                     if isinstance(payload, tuple):        # a route that answers differently each time
@@ -228,7 +230,7 @@ class Site:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
         scheme = "http"
         if certfile:
@@ -238,7 +240,7 @@ class Site:
             context.load_cert_chain(certfile)
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
             scheme = "https"
-        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"{scheme}://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
 
@@ -252,13 +254,28 @@ class Site:
 def site():
     sites = []
 
-    def start(routes: dict, certfile: str | None = None) -> Site:
-        sites.append(Site(routes, certfile))
+    def start(routes: dict, certfile: str | None = None, host: str = "127.0.0.1") -> Site:
+        sites.append(Site(routes, certfile, host))
         return sites[-1]
 
     yield start
     for running in sites:
         running.stop()
+
+
+@pytest.fixture
+def emulator():
+    """Start API emulators (tests/emulators.py) for a test (`emulator(made, rename=None)`), stopped after it."""
+    started = []
+
+    def start(made, rename=None):
+        made.rename = rename
+        started.append(made.start())
+        return made
+
+    yield start
+    for made in started:
+        made.stop()
 
 
 @pytest.fixture(scope="session")

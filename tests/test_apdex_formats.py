@@ -13,7 +13,7 @@ from cxcheck.latency import ResponseTimes
 from cxcheck.runtime import ConfigError
 from cxcheck.sources.accesslog import BUILT_IN, LogFormat
 from cxcheck.sources.loglines import Filters, LineCounter
-from cxcheck.sources.responses import Rejects
+from cxcheck.sources.rows import Rejects
 
 WHOLE_LOG = STATUS_OF_REQUESTS.format(span="in the whole log")
 ISO = WHEN.strftime("%Y-%m-%dT%H:%M:%S+00:00")

@@ -75,7 +75,7 @@ def test_events_csv_cancelled_among_the_active_at_the_start(tmp_path):
     # 2/5 = 40 %, MRR lost 150. The 30 days before (2 Sep..2 Oct): active on 2 Sep c1..c4, c7 = 5,
     # c3 cancelled: 1/5 = 20 %. c6 came and went inside October: not at risk at the start.
     assert result.status == (
-        "CX CHURN WARNING - churn 40% (2 lost of 5 customers active at the start) over 30d above ceiling 30%, "
+        "CX CHURN WARNING - churn 40% (2 lost of 5 customers active at the start) over 30d (> 30%), "
         "lost value 150 EUR, top reason Price (2), 20% 30d earlier | base=5c;;;0 churn=40%;30;;0;100 "
         "churn_previous=20%;;;0;100 lost=2c;;;0 lost_value=150;;;0 rejected=0c;;;0")
     assert f"{export}: 7 customers; other events left alone: upgraded 1" in result.long_output
@@ -102,7 +102,8 @@ def test_events_jsonl_with_named_fields_and_rejects(tmp_path):
     assert result.text == ("CX CHURN OK - churn 40% (2 lost of 5 customers active at the start) over 30d, "
                            "lost value 150, top reason Price (2), 20% 30d earlier")
     assert result.value("rejected") == 4
-    for line in ("1 rejected: unreadable date (line 15)", "1 rejected: empty customer (line 16)",
+    for line in ("1 rejected: unreadable date in field 'at', such as 'yesterday' (line 15): give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)",
+                 "1 rejected: empty customer (line 16)",
                  "1 rejected: not a JSON object (line 17)", "1 rejected: not JSON (line 18)"):
         assert line in result.long_output
 
@@ -111,7 +112,7 @@ def test_events_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_pat
     """A start or a cancellation dated by a spreadsheet's serial number, beyond a few minutes of
     clock skew, or unreadably: each counted under the reason the survey exports use. A date a few
     seconds ahead is read (after --now: in no window); another event's date is not read at all."""
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     later, soon = iso(time.time() + 86400), iso(time.time() + CLOCK_SKEW / 10)    # after this clock, not --now
     odd = [("c9", "cancelled", "45123.5", "10", ""), ("c9", "subscribed", later, "10", ""),
@@ -128,7 +129,8 @@ def test_events_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_pat
     assert "14 rows used, 3 rejected" in result.long_output
     assert result.long_output[-3:] == ["1 rejected: spreadsheet serial date (format the column as dates) (line 16)",
                                        "1 rejected: date in the future (line 17)",
-                                       "1 rejected: unreadable date (line 18)"]
+                                       "1 rejected: unreadable date in column 'occurred_at', such as 'yesterday' "
+                                       "(line 18): give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)"]
 
 
 def test_a_ceiling_breach_needs_the_whole_interval_with_significant(tmp_path):
@@ -137,7 +139,7 @@ def test_a_ceiling_breach_needs_the_whole_interval_with_significant(tmp_path):
     # 2 of 5: the Wilson 95 % interval is 11.8 %..76.9 %, reaching below 30: not significant.
     assert result.code == 0
     assert result.text == ("CX CHURN OK - churn 40% (2 lost of 5 customers active at the start) over 30d, "
-                           "lost value 150, top reason Price (2), above ceiling 30% but not significantly, 20% 30d earlier")
+                           "lost value 150, top reason Price (2), > 30% but not significantly, 20% 30d earlier")
 
 
 def test_low_volume_is_said_and_not_judged(tmp_path):
@@ -225,7 +227,7 @@ def test_hubspot_deals_closed_lost_among_closed(site):
     result = hubspot(api.url, "-w", "20", "-c", "40", "--max-rise", "50", "-v")
     # 3 of 12 = 25 % (> 20); before: 2 of 12 = 16.67 %; a rise of 50 % exactly: not beyond 50.
     assert result.status == (
-        "CX CHURN WARNING - churn 25% (3 lost of 12 deals closed) over 30d above ceiling 20%, lost value 2,000 EUR, "
+        "CX CHURN WARNING - churn 25% (3 lost of 12 deals closed) over 30d (> 20%), lost value 2,000 EUR, "
         "top reason Price (2), 16.67% 30d earlier | base=12c;;;0 churn=25%;20;40;0;100 "
         "churn_previous=16.67%;;;0;100 lost=3c;;;0 lost_value=2000;;;0 rejected=0c;;;0")
     assert "lost value: 2,000 EUR; in other currencies, not converted: 300 USD" in result.long_output
@@ -253,7 +255,7 @@ def test_hubspot_custom_stages_and_pipeline(site):
 
 
 def test_hubspot_serial_and_future_close_dates_are_rejected_by_their_own_reason(site):
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     def odd(number, closedate):
         made = hubspot_deal(number, "closedlost", 1, 100)

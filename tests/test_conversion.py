@@ -221,16 +221,16 @@ def test_a_floor_breach_with_significant_needs_the_whole_interval(site):
     result = json_conversion(json_funnel(site, QUIET).url, "--window", "1h", "-c", "3:", "--significant")
     # 2 of 100: Wilson 95 % 0.55 %..7.0 %, reaching above 3: not significantly below.
     assert (result.code, result.text) == (0, "CX CONVERSION OK - conversion 2% (2 of 100 entered) over 1h, worst step "
-                                             "paid 10%, below floor 3% but not significantly, 4% 7d earlier")
+                                             "paid 10%, < 3% but not significantly, 4% 7d earlier")
     busy = json_conversion(json_funnel(site, BUSY).url, "--window", "1h", "-c", "3:", "--significant")
     assert (busy.code, busy.text) == (2, "CX CONVERSION CRITICAL - conversion 2% (200 of 10000 entered) over 1h "
-                                         "significantly below floor 3%, worst step paid 10%, 4% 7d earlier")
+                                         "(significantly < 3%), worst step paid 10%, 4% 7d earlier")
 
 
 def test_a_breach_and_a_drop_together_in_one_line(site):
     result = json_conversion(json_funnel(site, BUSY).url, "--window", "1h", "-c", "3:", "--max-drop", "25")
     assert (result.code, result.text) == (2, "CX CONVERSION CRITICAL - conversion 2% (200 of 10000 entered) over 1h "
-                                             "below floor 3%, dropped 50% from 4% 7d earlier (> 25%), worst step "
+                                             "(< 3%), dropped 50% from 4% 7d earlier (> 25%), worst step "
                                              "paid 10%")
 
 

@@ -62,7 +62,7 @@ def test_status_line_and_perfdata(tmp_path):
     # -> 70.93 .. 92.94 %.
     result = csat("--csv", export(tmp_path, [5] * 20 + [4] * 14 + [2] * 6), "-w", "90:", "-c", "70:")
     assert result.code == 1, result.stdout
-    assert result.status == ("CX CSAT WARNING - CSAT 85% (95% CI 70.9..92.9%, n=40) over 30d below floor 90 | "
+    assert result.status == ("CX CSAT WARNING - CSAT 85% (95% CI 70.9..92.9%, n=40) over 30d (< 90%) | "
                              "csat=85%;90:;70:;0;100 csat_high=92.94%;;;0;100 csat_low=70.93%;;;0;100 "
                              "dissatisfied=6c;;;0 rejected=0c;;;0 responses=40c;;;0 satisfied=34c;;;0")
     assert result.long_output[-1] == "satisfied 34 (4-5 on 1-5), dissatisfied 6; 40 rows read, 0 rejected"
@@ -121,7 +121,7 @@ def test_significant_and_drop(tmp_path):
     path = export(tmp_path, [5] * 30 + [1] * 10)
     result = csat("--csv", path, "-w", "80:", "--significant")
     assert result.code == 0, result.stdout
-    assert result.text == "CX CSAT OK - CSAT 75% (95% CI 59.8..85.8%, n=40) over 30d, below floor 80 but not significantly"
+    assert result.text == "CX CSAT OK - CSAT 75% (95% CI 59.8..85.8%, n=40) over 30d, < 80% but not significantly"
     # The previous 30 days: 38 of 40 (95 %); now 75 %: a drop of 20 points.
     rows = [f"2026-10-30T00:00:00Z,{s}" for s in [5] * 30 + [1] * 10]
     rows += [f"2026-09-20T00:00:00Z,{s}" for s in [5] * 38 + [1] * 2]

@@ -87,7 +87,8 @@ def test_serial_dates_and_future_rows_are_rejected_and_counted(tmp_path):
     assert result.perfdata["responses"][0] == "40c"       # 1700000000 (Nov. 2023) is read, out of the window
     assert "2 rejected: spreadsheet serial date (format the column as dates) (line 42, 43)" in result.long_output
     assert "2 rejected: date in the future (line 44, 45)" in result.long_output
-    assert "1 rejected: unreadable date (line 46)" in result.long_output
+    assert ("1 rejected: unreadable date in column 'submitted_at', such as '0' (line 46): give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)"
+            in result.long_output)
 
 
 def test_future_rows_from_json_lines_too(tmp_path):

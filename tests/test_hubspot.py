@@ -43,7 +43,7 @@ def hs_ticket(number, created_hours_ago, reply_ms=None, close_ms=None, closed_ho
     return {"id": str(number), "properties": {
         "createdate": iso(created), "hs_pipeline": pipeline,
         "closed_date": iso(NOW_EPOCH - closed_hours_ago * 3600) if closed_hours_ago is not None else None,
-        "hs_time_to_first_agent_reply": None if reply_ms is None else str(reply_ms),
+        "time_to_first_agent_reply": None if reply_ms is None else str(reply_ms),
         "time_to_close": None if close_ms is None else str(close_ms)}}
 
 
@@ -79,7 +79,7 @@ def test_nps_from_nps_submissions_only(hubspot):
     api = hubspot(feedback_submissions=subs)
     result = run("check_cx_nps", api, "-w", "30:", "-c", "0:")
     assert result.code == 1, result.stdout
-    assert result.text == "CX NPS WARNING - NPS 20 (95% CI 10.1..29.9, n=300) over 30d below floor 30"
+    assert result.text == "CX NPS WARNING - NPS 20 (95% CI 10.1..29.9, n=300) over 30d (< 30)"
     assert result.value("promoters") == 50 and result.value("detractors") == 30
     calls = searches(api, "feedback_submissions")
     assert len(calls) == 2 and {r[3] for r in calls} == {f"Bearer {TOKEN}"}
@@ -116,7 +116,7 @@ def test_csat_counts_the_positive_answers(hubspot):
     api = hubspot(feedback_submissions=subs)
     result = run("check_cx_csat", api, "-w", "70:", "-v")
     assert result.code == 0, result.stdout
-    assert result.text == "CX CSAT OK - CSAT 75% (95% CI 62.8..84.2%, n=60) over 30d, floor 70"
+    assert result.text == "CX CSAT OK - CSAT 75% (95% CI 62.8..84.2%, n=60) over 30d, floor 70%"
     assert (result.value("satisfied"), result.value("dissatisfied"), result.value("rejected")) == (45, 15, 1)
     assert "1 rejected: CSAT score out of range 0-2 (page 1 item 61)" in result.long_output
     assert "response_rate" not in result.perfdata           # HubSpot does not say what was offered
@@ -138,7 +138,7 @@ def with_strays(api, kind: str, strays: list):
 
 
 def test_serial_and_future_submission_dates_are_rejected_by_their_own_reason(hubspot):
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     def odd(number, timestamp):
         made = submission(number, "NPS", 9)
@@ -205,7 +205,7 @@ def test_time_to_close_of_tickets_closed_in_the_window(hubspot):
 def test_serial_and_future_ticket_dates_are_rejected_by_their_own_reason(hubspot):
     """createdate and closed_date: a serial number, a date beyond the clock skew, no date, each
     counted naming the date; a closed_date that is no date is a reject, not an open ticket."""
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     def odd(number, createdate=None, closed_date=None):
         made = hs_ticket(number, 5, reply_ms=60_000)
@@ -252,7 +252,7 @@ def test_more_than_ten_thousand_results_in_searches_from_the_last_date(hubspot):
     # the last createdate read and skips the one ticket already read there. Replies 1..12500 s:
     # p90 = the 11250th = 11250 s.
     many = [{"id": str(n), "properties": {"createdate": iso(NOW_EPOCH - 5 * DAY + (n // 2) * 60),
-                                          "hs_time_to_first_agent_reply": str(n * 1000), "closed_date": None,
+                                          "time_to_first_agent_reply": str(n * 1000), "closed_date": None,
                                           "time_to_close": None}} for n in range(1, 12501)]
     api = hubspot(tickets=many)
     result = run("check_cx_support", api)
@@ -263,7 +263,7 @@ def test_more_than_ten_thousand_results_in_searches_from_the_last_date(hubspot):
 
 def test_ten_thousand_at_one_date_stops(hubspot):
     same = iso(NOW_EPOCH - DAY)
-    many = [{"id": str(n), "properties": {"createdate": same, "hs_time_to_first_agent_reply": "1000"}}
+    many = [{"id": str(n), "properties": {"createdate": same, "time_to_first_agent_reply": "1000"}}
             for n in range(10_050)]
     api = hubspot(tickets=many)
     result = run("check_cx_support", api)

@@ -20,10 +20,10 @@ SCENARIOS = ROOT / "templates" / "scenarios"
 NPS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "nps_sample.csv"
 CSAT_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "csat_sample.csv"
 TICKETS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "tickets_sample.csv"
-# The API client and what reads through it. The survey sources' own modules are declarations
-# (class attributes for the parser, ~0.6 ms for all four) and are imported to build the options;
-# what they read with is imported only once one is chosen.
-SURVEY_APIS = ["cxcheck.sources.apiclient", "cxcheck.sources.prometheus", "cxcheck.sources.jsonmetrics"]
+# The API client: every API source reads through it. The sources' own modules (Prometheus' and the
+# JSON endpoints' too) are declarations (class attributes for the parser) and are imported to build
+# the options; what they read with is imported only once one is chosen.
+SURVEY_APIS = ["cxcheck.sources.apiclient"]
 # What a rate check needs only once it judges: the statistics and the time-zone database.
 STATISTICS = ["statistics", "zoneinfo"]
 HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "lxml"]
@@ -33,8 +33,7 @@ BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
 
 def imported(plugin: str, *args: str, codes=(0,)) -> set[str]:
     """The modules a plugin run imported, from -X importtime (its stderr)."""
-    if importlib.util.find_spec(MODULES[plugin]) is None:
-        pytest.skip(f"{MODULES[plugin]} does not exist yet")
+    assert importlib.util.find_spec(MODULES[plugin]) is not None, f"{MODULES[plugin]} is not in this checkout"
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", MODULES[plugin], *args],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
                           env=plugin_env({"SHOP_PASSWORD": PASSWORD}))
@@ -121,14 +120,14 @@ def test_checkout_with_json_expressions_does_import_jmespath(shop):
 ])
 def test_csat_and_support_from_a_csv_need_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(0, 1, 2))
-    assert "cxcheck.sources.files" in names
+    assert "cxcheck.sources.exports" in names
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *BROWSER]) == []
 
 
 def test_nps_from_a_csv_needs_no_http_yaml_jmespath_or_survey_apis():
     names = imported("check_cx_nps", "--csv", str(NPS_SAMPLE), "--now", "2026-11-01T00:00:00Z",
                      "--window", "30d", codes=(0, 1, 2))
-    assert "cxcheck.sources.files" in names
+    assert "cxcheck.sources.survey_exports" in names
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *BROWSER]) == []
 
 
@@ -137,8 +136,8 @@ def test_apdex_from_a_log_needs_no_http_stack_or_prometheus(tmp_path):
     log.write_text('203.0.113.7 - - [20/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 1534 "-" "curl/8" 0.120\n')
     names = imported("check_cx_apdex", "--log", str(log), "-T", "0.5", "--state-file", str(tmp_path / "s.json"))
     assert {"cxcheck.sources.logtail", "cxcheck.sources.accesslog", "cxcheck.sources.loglines"} <= names  # it read
-    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "cxcheck.checks.survey",
-                            "cxcheck.sources.files", *BROWSER]) == []
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "cxcheck.bases.survey",
+                            "cxcheck.sources.survey_exports", *BROWSER]) == []
 
 
 def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
@@ -182,3 +181,44 @@ def test_help_needs_no_http_stack(plugin):
     rates = plugin in ("check_cx_conversion", "check_cx_churn")
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else []),
                             *BROWSER]) == []
+
+
+# What the sentiment of comments and the stores' signed tokens need: only runs that ask for them.
+SENTIMENT = ["cxcheck.sentiment", "vaderSentiment"]
+STORE_TOKENS = ["jwt", "cryptography", "cxcheck.sources.storetokens"]
+
+
+def _reviews_export(tmp_path, language: str = "en"):
+    export = tmp_path / "reviews.csv"
+    comment = "Delivery was late" if language == "en" else "Livraison en retard"
+    export.write_text("date,stars,comment\n" + f"2026-10-30T00:00:00Z,2,{comment}\n" * 12)
+    return str(export)
+
+
+def test_ratings_from_an_export_without_sentiment_needs_no_http_scorer_or_tokens(tmp_path):
+    names = imported("check_cx_ratings", "--csv", _reviews_export(tmp_path), "--now", "2026-11-01T00:00:00Z",
+                     codes=(0, 1, 2))
+    assert "cxcheck.sources.reviewfiles" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *SENTIMENT, *STORE_TOKENS, *BROWSER]) == []
+
+
+def test_sentiment_imports_the_scorer_and_vader_only_for_english(tmp_path):
+    english = imported("check_cx_ratings", "--csv", _reviews_export(tmp_path), "--now", "2026-11-01T00:00:00Z",
+                       "--sentiment", "--language", "en", codes=(0, 1, 2))
+    assert {"cxcheck.sentiment.english", "vaderSentiment"} <= english
+    assert unwanted(english, [*HTTP_STACK, *STORE_TOKENS, "cxcheck.sentiment.french"]) == []
+    french = imported("check_cx_ratings", "--csv", _reviews_export(tmp_path, "fr"), "--now", "2026-11-01T00:00:00Z",
+                      "--sentiment", "--language", "fr", codes=(0, 1, 2))
+    assert "cxcheck.sentiment.french" in french
+    assert unwanted(french, ["vaderSentiment", "cxcheck.sentiment.english", *HTTP_STACK, *STORE_TOKENS]) == []
+
+
+def test_nps_without_sentiment_imports_no_scorer():
+    names = imported("check_cx_nps", "--csv", str(NPS_SAMPLE), "--now", "2026-11-01T00:00:00Z", codes=(0, 1, 2))
+    assert unwanted(names, SENTIMENT) == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--app-store", "not-a-number"], ["--google-play", "x"]])
+def test_ratings_help_and_usage_errors_need_no_http_scorer_or_tokens(args):
+    names = imported("check_cx_ratings", *args, codes=(0,) if args == ["--help"] else (3,))
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SENTIMENT, *STORE_TOKENS, *BROWSER]) == []

@@ -67,7 +67,7 @@ def test_funnel_steps_worst_step_and_a_significant_drop(site):
     seen = []
     api = site({"/api/query/funnels": (200, JSON, answer_by_date(
         {"2026-10-31": [2000, 600, 60], "2026-10-24": [2000, 600, 90]}, seen))})
-    result = mixpanel(api.url, "--now", "2026-11-01T10:00:00Z", "--project-timezone", "Europe/Paris", "--window", "1d",
+    result = mixpanel(api.url, "--now", "2026-12-01T10:00:00Z", "--project-timezone", "Europe/Paris", "--window", "1d",
                       "-w", "2:", "-c", "1:", "--max-drop", "20", "--significant")
     # 60/2000 = 3 %; a week earlier 90/2000 = 4.5 %: a relative drop of 1.5/4.5 = 33 %.
     # Pooled p = 150/4000 = 0.0375, se = sqrt(0.0375 * 0.9625 * 2/2000) = 0.0060078,
@@ -79,24 +79,27 @@ def test_funnel_steps_worst_step_and_a_significant_drop(site):
         "conversion_previous=4.5%;;;0;100 converted=60c;;;0 entered=2000c;;;0 step_add_to_cart=30%;;;0;100 "
         "step_purchase=10%;;;0;100")
     assert result.code == 1
-    assert ("Mixpanel funnel 7509: dates 2026-10-31..2026-10-31 in Europe/Paris (the project's time zone), "
-            "whole days") in result.long_output
+    # Mixpanel's default conversion window, 30 days: the days read ended that long before --now.
+    assert ("Mixpanel funnel 7509: dates 2026-10-31..2026-10-31 in Europe/Paris (the project's time zone), whole "
+            "days whose 30d conversion window (sent as length 30 day) had passed by --now: later days are still "
+            "converting") in result.long_output
     assert "window 2026-10-31T10:00:00Z..2026-11-01T10:00:00Z (UTC): 60 of 2000 entered" in result.long_output
     assert [params for params, _ in seen] == [
         {"project_id": "12345", "funnel_id": "7509", "from_date": "2026-10-31", "to_date": "2026-10-31",
-         "interval": "1"},
+         "interval": "1", "length": "30", "length_unit": "day"},
         {"project_id": "12345", "funnel_id": "7509", "from_date": "2026-10-24", "to_date": "2026-10-24",
-         "interval": "1"}]
+         "interval": "1", "length": "30", "length_unit": "day"}]
     assert {auth for _, auth in seen} == {f"Basic {ENCODED}"}
 
 
 @pytest.mark.parametrize("zone, day", [("Europe/Paris", "2026-10-31"), ("UTC", "2026-10-30"),
                                        ("America/New_York", "2026-10-30")])
 def test_dates_are_whole_days_in_the_project_time_zone(site, zone, day):
-    # 23:30 UTC on 31 October is already 1 November in Paris: the 31st is over there, not in UTC.
+    # 30 days (the conversion window) before --now: 23:30 UTC on 31 October, already 1 November in
+    # Paris: the 31st is over there, not in UTC.
     seen = []
     api = site({"/api/query/funnels": (200, JSON, answer_by_date({day: [100, 50, 20]}, seen))})
-    result = mixpanel(api.url, "--now", "2026-10-31T23:30:00Z", "--project-timezone", zone, "--no-compare")
+    result = mixpanel(api.url, "--now", "2026-11-30T23:30:00Z", "--project-timezone", zone, "--no-compare")
     assert result.code == 0, result.stdout
     assert result.text == "CX CONVERSION OK - conversion 20% (20 of 100 entered) over 1d, worst step Purchase 40%"
     assert seen[0][0]["from_date"] == seen[0][0]["to_date"] == day
@@ -110,7 +113,7 @@ def test_buckets_of_several_dates_are_summed(site):
         return json.dumps({"meta": {"dates": sorted(data)}, "data": data})
 
     api = site({"/api/query/funnels": (200, JSON, answer)})
-    result = mixpanel(api.url, "--now", "2026-11-01T00:00:00Z", "--window", "7d", "--no-compare")
+    result = mixpanel(api.url, "--now", "2026-12-01T00:00:00Z", "--window", "7d", "--no-compare")
     # entered 7 x 100 = 700; converted sum(10 + d for d in 25..31) = 70 + 196 = 266; 266/700 = 38 %
     assert result.text == ("CX CONVERSION OK - conversion 38% (266 of 700 entered) over 7d, worst step Add to cart 40%")
     assert result.value("step_purchase") == 95      # 266 of 280 who added to cart: 95 %
@@ -124,7 +127,7 @@ def test_step_label_of_a_custom_event_names_the_step(site):
         return json.dumps({"meta": {"dates": ["2026-10-31"]}, "data": {"2026-10-31": steps}})
 
     api = site({"/api/query/funnels": (200, JSON, answer)})
-    result = mixpanel(api.url, "--now", "2026-11-01T00:00:00Z", "--no-compare", "-v")
+    result = mixpanel(api.url, "--now", "2026-12-01T00:00:00Z", "--no-compare", "-v")
     assert result.text == "CX CONVERSION OK - conversion 20% (100 of 500 entered) over 1d"
     assert "step 2 Game Played: 100 (20% of the step before)" in result.long_output
 
@@ -137,7 +140,7 @@ def test_refused_credentials_are_unknown_and_never_shown(site, status):
 
     api = site({"/api/query/funnels": (200, JSON, answer)})
     for verbosity in ([], ["-vvv"]):
-        result = mixpanel(api.url, "--now", "2026-11-01T00:00:00Z", *verbosity)
+        result = mixpanel(api.url, "--now", "2026-12-01T00:00:00Z", *verbosity)
         assert result.code == 3
         assert result.text.startswith(f"CX CONVERSION UNKNOWN - Mixpanel rejected the service account's secret ($MP_SECRET) ({status}): "
                                       '{"error": "bad credentials Basic *** for ***"')
@@ -147,7 +150,7 @@ def test_refused_credentials_are_unknown_and_never_shown(site, status):
 
 def test_429_beyond_the_deadline_explains_the_query_limit(site):
     api = site({"/api/query/funnels": (429, {"Retry-After": "3600", **JSON}, '{"error": "rate limited"}')})
-    result = mixpanel(api.url, "--now", "2026-11-01T00:00:00Z", "-t", "5")
+    result = mixpanel(api.url, "--now", "2026-12-01T00:00:00Z", "-t", "5")
     assert result.code == 3
     assert result.text.startswith("CX CONVERSION UNKNOWN - Mixpanel rate limited (429), Retry-After 3600 s exceeds "
                                   "the ")
@@ -166,14 +169,14 @@ def test_429_with_a_short_retry_after_is_waited_for(site):
         return answer_by_date({"2026-10-31": [10, 5, 1]})(handler, body)
 
     api = site({"/api/query/funnels": (200, JSON, answer)})
-    result = mixpanel(api.url, "--now", "2026-11-01T00:00:00Z", "--no-compare")
+    result = mixpanel(api.url, "--now", "2026-12-01T00:00:00Z", "--no-compare")
     assert result.code == 0, result.stdout
     assert len(calls) == 2 and calls[1] - calls[0] >= 0.95
 
 
 def test_a_5xx_is_unknown_with_the_answer(site):
     api = site({"/api/query/funnels": (503, JSON, '{"error": "Service unavailable, try later"}')})
-    result = mixpanel(api.url, "--now", "2026-11-01T00:00:00Z")
+    result = mixpanel(api.url, "--now", "2026-12-01T00:00:00Z")
     assert result.code == 3
     assert result.text == ('CX CONVERSION UNKNOWN - Mixpanel answered HTTP 503: '
                            '{"error": "Service unavailable, try later"}')
@@ -192,7 +195,7 @@ def test_a_5xx_is_unknown_with_the_answer(site):
 ])
 def test_undocumented_shapes_are_unknown_naming_the_key(site, body, reason):
     api = site({"/api/query/funnels": (200, JSON, json.dumps(body))})
-    result = mixpanel(api.url, "--now", "2026-11-01T00:00:00Z", "--no-compare")
+    result = mixpanel(api.url, "--now", "2026-12-01T00:00:00Z", "--no-compare")
     assert result.code == 3
     assert result.text == f"CX CONVERSION UNKNOWN - {reason}"
 
@@ -203,6 +206,7 @@ def test_undocumented_shapes_are_unknown_naming_the_key(site, body, reason):
     (["--project-timezone", "Mars/Olympus"], "--project-timezone 'Mars/Olympus' is not a time zone such as "
                                              "Europe/Paris or UTC"),
     (["--funnel-id", "signup"], "--mixpanel needs --funnel-id, the saved funnel's number"),
+    (["--conversion-window", "120d"], "--conversion-window 120d: Mixpanel takes a conversion window of at most 90d"),
 ])
 def test_configuration_errors_say_what_to_give(args, reason):
     result = mixpanel("http://127.0.0.1:9", *args)
@@ -235,7 +239,7 @@ def test_a_query_that_never_answers_ends_at_the_deadline(raw_server):
         stopping.wait(30)           # accept, read nothing, answer nothing
 
     server = raw_server(silent)
-    result = mixpanel(server.url, "--now", "2026-11-01T00:00:00Z", "-t", "2")
+    result = mixpanel(server.url, "--now", "2026-12-01T00:00:00Z", "-t", "2")
     assert result.code == 2
     assert result.text == ("CX CONVERSION CRITICAL - timed out after 2 s while reading Mixpanel funnel 7509 "
                            "2026-10-31..2026-10-31")

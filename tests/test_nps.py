@@ -10,8 +10,9 @@ from conftest import run_plugin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxcheck.sources.files import read_csv
-from cxcheck.sources.responses import Rejects, SourceError
+from cxcheck.sources.base import SourceError
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.survey_exports import read_csv
 from cxcheck.stats import Tally
 
 NOW = "2026-11-01T00:00:00Z"
@@ -75,7 +76,7 @@ def test_floors(tmp_path):
     assert nps(path, "-w", "30:", "-c", "-50:").code == 1
     result = nps(path, "-w", "30:", "-c", "0:")
     assert result.code == 2
-    assert result.text.startswith("CX NPS CRITICAL - NPS -20 (95% CI ") and "below floor 0" in result.text
+    assert result.text.startswith("CX NPS CRITICAL - NPS -20 (95% CI ") and "over 30d (< 0)" in result.text
     assert nps(path, "-w", "-30:").code == 0
 
 
@@ -88,7 +89,7 @@ def test_significant_only_when_the_whole_interval_is_below(tmp_path):
     # 400 answers of the same mix: the interval (about +-8.4) lies below 30 -> WARNING.
     path = export(tmp_path, [10] * 160 + [8] * 160 + [3] * 80, name="big.csv")
     result = nps(path, "-w", "30:", "--significant")
-    assert result.code == 1 and "significantly below floor 30" in result.text
+    assert result.code == 1 and "(significantly < 30)" in result.text
 
 
 def test_low_sample(tmp_path):
@@ -154,13 +155,13 @@ def test_junk_rows_are_counted_and_named(tmp_path):
     long_output = "\n".join(result.long_output)
     assert "1 rejected: empty score (line 99)" in long_output
     assert "1 rejected: score not a whole number (line 100)" in long_output
-    assert "1 rejected: unreadable date (line 101)" in long_output
+    assert ("1 rejected: unreadable date in column 'date', such as 'not a date' (line 101): give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)") in long_output
     assert "1 rejected: score out of range 0-10 (line 102)" in long_output
     strict = nps(path)                   # 4 of 101 = 3.96 % -> under the default 5 %
     assert strict.code == 0
     result = nps(path, "--max-rejected", "2")
     assert result.code == 3
-    assert result.text == "CX NPS UNKNOWN - 4 of 101 rows rejected (4.0% > 2%): the NPS would lie"
+    assert result.text == "CX NPS UNKNOWN - 4 of 101 rows rejected (4.0% > 2%): the NPS would lie; 1 empty score"
 
 
 def test_empty_and_missing_files(tmp_path):
@@ -210,9 +211,9 @@ def test_csv_run_imports_no_network_or_yaml(tmp_path):
     result = run_plugin("check_cx_nps", "--csv", path, "--now", NOW, "--min-responses", "1",
                         env={"PYTHONPROFILEIMPORTTIME": "1"})
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
-    assert "cxcheck.sources.files" in imported
+    assert "cxcheck.sources.survey_exports" in imported
     for module in ("requests", "yaml", "jmespath", "cxcheck.http", "cxcheck.sources.apiclient",
-                   "cxcheck.sources.prometheus"):
+                   "cxcheck.sources.promql"):
         assert module not in imported
 
 

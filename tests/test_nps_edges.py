@@ -17,8 +17,9 @@ from conftest import plugin_env, run_plugin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cxcheck.sources.files import read_csv
-from cxcheck.sources.responses import Rejects, SourceError
+from cxcheck.sources.base import SourceError
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.survey_exports import read_csv
 
 NOW = "2026-11-01T00:00:00Z"
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
@@ -173,7 +174,7 @@ def test_significant_says_when_the_point_is_below_but_the_interval_is_not(tmp_pa
     path = write(tmp_path, "date,score\n" + "2026-10-30,10\n" * 16 + "2026-10-30,8\n" * 16 + "2026-10-30,3\n" * 8)
     result = nps(path, "-w", "30:", "-c", "0:", "--significant")
     assert result.code == 0
-    assert result.text == "CX NPS OK - NPS 20 (95% CI -3.2..43.2, n=40) over 30d, below floor 30 but not significantly"
+    assert result.text == "CX NPS OK - NPS 20 (95% CI -3.2..43.2, n=40) over 30d, < 30 but not significantly"
 
 
 def test_low_sample_state_ok_still_says_so(tmp_path):
@@ -297,7 +298,7 @@ def test_csv_run_with_x_importtime_stays_light(tmp_path):
                           env=plugin_env({"PYTHONPATH": str(PLUGINS)}), timeout=60)
     assert proc.returncode == 0, proc.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert {"cxcheck.sources.files", "csv"} <= imported
+    assert {"cxcheck.sources.survey_exports", "csv"} <= imported
     heavy = {"requests", "urllib3", "jmespath", "yaml", "cxcheck.http", "cxcheck.sources.apiclient",
-             "cxcheck.sources.prometheus", "cxcheck.journey"}
+             "cxcheck.sources.promql", "cxcheck.journey"}
     assert not heavy & imported, heavy & imported

@@ -72,7 +72,7 @@ def test_surveymonkey_choices_pages_and_bearer(site):
 def test_surveymonkey_serial_and_future_dates_are_rejected_by_their_own_reason(site):
     """date_created as a serial number, beyond the clock skew, not a date: each its own reason; a
     few seconds ahead of this clock is no reject (after --now: outside the window)."""
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     details = {"pages": [{"questions": [{"id": "Q1", "answers": {"choices": [
         {"id": f"C{n}", "text": str(n), "position": n + 1} for n in range(11)]}}]}]}

@@ -256,8 +256,8 @@ def test_prometheus_mode_does_not_load_yaml_or_the_journey_engine(prom):
                           capture_output=True, text=True, env=plugin_env(), timeout=60)
     assert proc.returncode == 0, proc.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
-    assert "cxcheck.sources.prometheus" in imported
-    assert not {"yaml", "jmespath", "cxcheck.journey.runner", "cxcheck.sources.jsonmetrics"} & imported
+    assert "cxcheck.sources.promql" in imported
+    assert not {"yaml", "jmespath", "cxcheck.journey.runner"} & imported
 
 
 # --- the one duration grammar and the shared API client ------------------------------------------

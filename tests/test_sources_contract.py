@@ -43,15 +43,16 @@ def test_shared_options_are_declared_once():
     assert {"--token-env", "--token-file", "--api-url", "--score-column", "--question-id"} <= set(flags)
 
 
-@pytest.mark.parametrize("kind, names", [
-    ("responses", "--csv, --jsonl, --json-url, --surveymonkey, --delighted, --typeform, --zendesk or --hubspot"),
-    ("tickets", "--csv, --jsonl, --zendesk or --hubspot"),
-])
-def test_selecting_none_names_every_source(kind, names):
+@pytest.mark.parametrize("kind", ["responses", "tickets"])
+def test_selecting_none_names_every_source(kind):
+    """Every source the registry lists for the kind, in its order (a new source is named by its
+    own declaration, no list here)."""
+    options = [cls.option for cls in registry.sources(kind)]
+    assert len(options) >= 4
     run = runtime.Run(parser_for(kind).parse_args([]), runtime.Deadline(5), 0)
     with pytest.raises(runtime.ConfigError) as error:
         registry.open_source(run, kind)
-    assert str(error.value) == f"give a source: {names}"
+    assert str(error.value) == f"give a source: {', '.join(options[:-1])} or {options[-1]}"
 
 
 def test_a_source_of_several_kinds_is_one_class():

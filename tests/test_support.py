@@ -114,13 +114,15 @@ def test_bad_rows_are_counted_by_reason(tmp_path):
     extra = ["8,yesterday,,", f"9,{stamp(5)},{stamp(6)},", "10,,,", f"11,{stamp(5)}"]
     result = support("--csv", tickets_csv(tmp_path, extra=extra), "--max-rejected", "50", "-v")
     assert result.value("rejected") == 4
-    assert result.long_output[-4:] == ["1 rejected: unreadable creation date (line 9)",
+    assert result.long_output[-4:] == ["1 rejected: unreadable creation date in column 'created_at', such as "
+                                       "'yesterday' (line 9): give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)",
                                        "1 rejected: first reply before creation (line 10)",
                                        "1 rejected: no creation date (line 11)",
                                        "1 rejected: missing columns (line 12)"]
     result = support("--csv", tickets_csv(tmp_path, extra=extra))
     assert result.code == 3
-    assert result.text == "CX SUPPORT UNKNOWN - 4 of 11 rows rejected (36.4% > 5%): the percentile would lie"
+    assert result.text == ("CX SUPPORT UNKNOWN - 4 of 11 rows rejected (36.4% > 5%): the percentile would lie; 1 "
+                           "unreadable creation date in column 'created_at', such as 'yesterday': give its format with --date-format (strptime, such as %d/%m/%Y %H:%M)")
 
 
 def test_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_path):
@@ -128,7 +130,7 @@ def test_serial_and_future_dates_are_rejected_by_their_own_reason(tmp_path):
     skew counts under the reasons the survey exports use, naming the date; a few seconds ahead pass."""
     import time
 
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     ahead, soon = time.time() + 86400, time.time() + CLOCK_SKEW / 10
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))

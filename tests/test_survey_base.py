@@ -7,16 +7,9 @@ import nagiosplugin
 import pytest
 
 from cxcheck import runtime
+from cxcheck.bases.survey import Responses
+from cxcheck.bases.survey_verdicts import survey_verdicts
 from cxcheck.checks import nps
-from cxcheck.checks.survey import Responses
-from cxcheck.checks.survey_verdicts import (
-    DropContext,
-    FloorContext,
-    RejectedContext,
-    ResponsesContext,
-    SurveySummary,
-    Verdicts,
-)
 
 NOW = 1_000_000.0
 DAY = 86400.0
@@ -33,13 +26,7 @@ def judge(answers, *argv, rejected=0):
             yield NOW - age * DAY, score
 
     resource = Responses(nps.NPS, read, args.window, NOW, bool(args.max_drop), args.confidence)
-    verdicts = Verdicts(resource, args)
-    contexts = [FloorContext("nps", verdicts, args.warning, args.critical, args.significant),
-                RejectedContext(verdicts), ResponsesContext(verdicts, nagiosplugin.Unknown),
-                *(runtime.MaybeContext(n) for n in ("nps_low", "nps_high", "promoters", "passives", "detractors"))]
-    if args.max_drop:
-        contexts.append(DropContext("nps_previous", verdicts, args.max_drop))
-    check = nagiosplugin.Check(resource, *contexts, SurveySummary(resource, args))
+    check = nagiosplugin.Check(resource, *survey_verdicts(resource, args, nagiosplugin.Unknown))
     check()
     return check.state, check.summary_str, check
 
@@ -53,7 +40,7 @@ def test_floor_breach_by_the_point_estimate():
     answers = window([10] * 20 + [8] * 10 + [3] * 20)
     state, summary, _ = judge(answers, "-w", "30:", "-c", "10:")
     assert state == nagiosplugin.Critical
-    assert summary == "NPS 0 (95% CI -24.8..24.8, n=50) over 30d below floor 10"
+    assert summary == "NPS 0 (95% CI -24.8..24.8, n=50) over 30d (< 10)"
 
 
 def test_significant_floor_needs_the_whole_interval_below():
@@ -61,7 +48,7 @@ def test_significant_floor_needs_the_whole_interval_below():
     state, summary, _ = judge(answers, "-w", "30:", "-c", "10:", "--significant")
     # the interval reaches 24.8: above 10 (critical) but below 30 (warning): the whole of it
     assert state == nagiosplugin.Warn
-    assert summary.endswith("significantly below floor 30")
+    assert summary.endswith("(significantly < 30)")
 
 
 def test_low_sample_is_judged_before_the_floor():
@@ -73,7 +60,7 @@ def test_low_sample_is_judged_before_the_floor():
 def test_too_many_rejected_rows_is_unknown():
     state, summary, _ = judge(window([10] * 40), rejected=10)
     assert state == nagiosplugin.Unknown
-    assert summary == "10 of 50 rows rejected (20.0% > 5%): the NPS would lie"
+    assert summary == "10 of 50 rows rejected (20.0% > 5%): the NPS would lie; 10 score not a whole number"
 
 
 def test_a_drop_within_the_noise_stays_ok_with_significant():

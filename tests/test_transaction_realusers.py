@@ -8,10 +8,11 @@ import pytest
 
 from cxcheck import runtime
 from cxcheck.checks import transaction
-from cxcheck.checks.transaction_measures import Measure, counted, json_measure, prometheus_measure
-from cxcheck.checks.transaction_realusers import RealUsers, judge, window_options
+from cxcheck.checks.transaction.realusers import RealUsers, judge, window_options
 from cxcheck.runtime import ConfigError
-from cxcheck.sources.prometheus import NoData
+from cxcheck.sources.promql import NoData
+from cxcheck.sources.registry import open_source
+from cxcheck.sources.transactions import Measure, counted
 
 JSON = ["--json-url", "http://127.0.0.1:9/stats?window=${window}", "--success-path", "ok", "--total-path", "all"]
 
@@ -20,11 +21,17 @@ def parse(*argv):
     return transaction.build_parser().parse_args(list(argv))
 
 
+def source_of(*argv):
+    """The transactions source the options select, built as the plugin builds it (no I/O)."""
+    args = parse(*argv)
+    return args, open_source(runtime.Run(args=args, deadline=runtime.Deadline(10), verbosity=0), "transactions")
+
+
 def status(table, *argv, verbosity=0):
     """The status line of a real-users check over {window: (successes, total)}; and the run."""
-    args = parse(*JSON, *argv)
+    args, source = source_of(*JSON, *argv)
     run = runtime.Run(args=args, deadline=runtime.Deadline(10), verbosity=verbosity)
-    window, pairs = window_options(args)
+    window, pairs = window_options(args, source)
     resource = RealUsers(run, lambda w: counted(w, *table[w], "table"), window, pairs, args.slo, [])
     check = judge(run, args, resource)
     check()
@@ -95,7 +102,7 @@ def test_window_in_the_one_duration_grammar_keeps_how_it_was_written():
 ])
 def test_window_options(argv, window, pairs):
     url = JSON[1] if "--window" in argv or "--slo" in argv else "http://127.0.0.1:9/stats"
-    got_window, got_pairs = window_options(parse("--json-url", url, *JSON[2:], *argv))
+    got_window, got_pairs = window_options(*source_of("--json-url", url, *JSON[2:], *argv))
     assert got_window == window and [str(p) for p in got_pairs] == pairs
 
 
@@ -122,21 +129,31 @@ class Answers:
         return answer
 
 
+def prometheus(answers, ratio=None, success=None, total=None):
+    """The Prometheus transactions source with the queries given, answering from `answers`."""
+    argv = ["--prometheus", "http://127.0.0.1:9"]
+    for option, query in (("--ratio-query", ratio), ("--success-query", success), ("--total-query", total)):
+        argv += [option, query] if query else []
+    _, source = source_of(*argv)
+    source.query = answers.query
+    return source
+
+
 def test_promql_gets_the_window_as_prometheus_writes_it():
-    source = Answers({"sum(ok[1d12h])": 9.0, "sum(all[1d12h])": 10.0})
-    measure = prometheus_measure(source, None, "sum(ok[${window}])", "sum(all[${window}])", 1.0)
-    assert measure("1.5d") == Measure("1.5d", 0.9, 10.0, 9.0)
-    assert source.asked == ["sum(all[1d12h])", "sum(ok[1d12h])"]
-    assert prometheus_measure(Answers({"r[1h30m]": 0.5}), "r[${window}]", None, None, 1.0)("90m") == \
+    answers = Answers({"sum(ok[1d12h])": 9.0, "sum(all[1d12h])": 10.0})
+    source = prometheus(answers, success="sum(ok[${window}])", total="sum(all[${window}])")
+    assert source.read_transactions("1.5d", 1.0) == Measure("1.5d", 0.9, 10.0, 9.0)
+    assert answers.asked == ["sum(all[1d12h])", "sum(ok[1d12h])"]
+    assert prometheus(Answers({"r[1h30m]": 0.5}), ratio="r[${window}]").read_transactions("90m", 1.0) == \
         Measure("90m", 0.5, None)
 
 
 def test_no_data_is_a_quiet_night_only_under_the_volume_floor():
-    quiet = prometheus_measure(Answers({"r": None, "t": 0.0}), "r", None, "t", 1.0)
-    assert quiet(None) == Measure(None, None, 0.0)
-    busy = prometheus_measure(Answers({"r": None, "t": 50.0}), "r", None, "t", 1.0)
+    quiet = prometheus(Answers({"r": None, "t": 0.0}), ratio="r", total="t")
+    assert quiet.read_transactions(None, 1.0) == Measure(None, None, 0.0)
+    busy = prometheus(Answers({"r": None, "t": 50.0}), ratio="r", total="t")
     with pytest.raises(NoData):
-        busy(None)
+        busy.read_transactions(None, 1.0)
 
 
 @pytest.mark.parametrize("answers, words", [
@@ -145,22 +162,16 @@ def test_no_data_is_a_quiet_night_only_under_the_volume_floor():
 ])
 def test_prometheus_answers_that_cannot_be_a_ratio(answers, words):
     with pytest.raises(ConfigError) as error:
-        prometheus_measure(Answers(answers), "r", None, "t", 1.0)(None)
+        prometheus(Answers(answers), ratio="r", total="t").read_transactions(None, 1.0)
     assert words in str(error.value)
 
 
 def test_json_url_gets_the_window_as_written():
-    class Endpoint:
-        url = "http://127.0.0.1:9/stats?window=${window}"
-        asked = []
-
-        def fetch(self, url):
-            self.asked.append(url)
-            return 3.0, 4.0
-
-    source = Endpoint()
-    assert json_measure(source)("1.5d") == Measure("1.5d", 0.75, 4.0, 3.0)
-    assert source.asked == ["http://127.0.0.1:9/stats?window=1.5d"]
+    _, source = source_of(*JSON)
+    asked = []
+    source.fetch = lambda url: asked.append(url) or (3.0, 4.0)
+    assert source.read_transactions("1.5d", 1.0) == Measure("1.5d", 0.75, 4.0, 3.0)
+    assert asked == ["http://127.0.0.1:9/stats?window=1.5d"]
 
 
 @pytest.mark.parametrize("success, total, words", [

@@ -77,7 +77,7 @@ def test_csat_from_good_and_bad_ratings_with_response_rate(zendesk):
     api = zendesk(ratings=ratings(good=120, bad=40, offered=60, unoffered=10))
     result = csat(api, "-w", "80:", "-c", "60:")
     assert result.code == 1, result.stdout
-    assert result.text == "CX CSAT WARNING - CSAT 75% (95% CI 67.8..81.1%, n=160) over 30d below floor 80"
+    assert result.text == "CX CSAT WARNING - CSAT 75% (95% CI 67.8..81.1%, n=160) over 30d (< 80%)"
     perf = result.perfdata
     assert perf["csat"] == ("75%", "80:", "60:", "0", "100")
     assert perf["csat_low"][0] == "67.76%" and perf["csat_high"][0] == "81.07%"
@@ -116,7 +116,8 @@ def test_the_nps_is_not_made_of_good_and_bad(zendesk):
     result = run_plugin("check_cx_nps", "--zendesk", "acme", "--token-env", "ZD_TOKEN", env=ENV)
     assert result.code == 3
     assert result.text.startswith("CX NPS UNKNOWN - unrecognized arguments: --zendesk acme")
-    from cxcheck.sources.responses import NPS_SCALE, SourceError
+    from cxcheck.sources.base import SourceError
+    from cxcheck.sources.scores import NPS_SCALE
 
     with pytest.raises(SourceError, match="good/bad ratings have no place on a 0-10 NPS: they make a CSAT"):
         NPS_SCALE.rating(True)
@@ -239,7 +240,7 @@ def test_serial_and_future_rating_dates_are_rejected_by_their_own_reason(zendesk
     """An undocumented created_at: a bare serial number, a date beyond a few minutes of clock skew,
     no date at all: each under the reason the exports use. A date a few seconds ahead of this
     clock is no reject (here after --now, so outside the window)."""
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     def odd(number, created_at):
         return {"id": number, "score": "good", "created_at": created_at, "listed_at": iso(NOW_EPOCH - DAY)}
@@ -330,7 +331,7 @@ def test_resolution_of_tickets_solved_in_the_window(zendesk):
 def test_serial_and_future_ticket_dates_are_rejected_by_their_own_reason(zendesk):
     """The creation and the solving date of an exported ticket: a serial number, a date beyond the
     clock skew, a solved_at that is no date (it was dropped as unsolved before), each counted."""
-    from cxcheck.sources.responses import CLOCK_SKEW
+    from cxcheck.runtime.times import CLOCK_SKEW
 
     def odd(number, created_at=None, solved_at=None):
         made = ticket(number, 20, reply_minutes=30)

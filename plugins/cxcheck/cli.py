@@ -23,7 +23,7 @@ def _scenario_parser(sub):
     check.add_argument("file")
     check.add_argument("--run", action="store_true", help="run the journey and print a per-step trace")
     check.add_argument("-t", "--timeout", type=runtime.timeout_seconds, default=30.0, metavar="SECONDS")
-    from cxcheck.checks.journeys import add_variable_options
+    from cxcheck.bases.journey_checks import add_variable_options
 
     add_variable_options(check)
     # The same TLS/proxy/header options as the plugins, so a trace matches what a check sees.
@@ -34,7 +34,7 @@ def _scenario_parser(sub):
 
 
 def scenario_check(args) -> int:
-    from cxcheck.checks.journeys import variables_from_args
+    from cxcheck.bases.journey_checks import variables_from_args
     from cxcheck.journey.results import check_references, trace_lines
     from cxcheck.journey.runner import Journey
     from cxcheck.journey.scenario import load
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--access-log", metavar="PATH",
                       help="append each request to PATH as nginx logs it (combined, then $request_time)")
     _scenario_parser(sub)
-    from cxcheck.engine_config import add_config_parser
+    from cxcheck.engines.config import add_config_parser
 
     add_config_parser(sub)
     from cxcheck.worker.cli import add_arguments as add_worker_arguments

@@ -14,8 +14,9 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks.trust import RejectedContext, RejectsRows, Trust
-from cxcheck.runtime import Duration, MaybeContext, fmt_seconds, perf_value, violation
+from cxcheck.bases.samples import LowSampleContext, RejectedContext, RejectsRows, StatisticContext, Trust
+from cxcheck.runtime import Duration, MaybeContext, fmt_count, fmt_seconds, perf_value, plural
+from cxcheck.runtime.times import now_time
 
 EXAMPLES = """
   # nginx (combined + $request_time), the requests since the last run; T = 0.5 s
@@ -38,12 +39,6 @@ METRICS = ("satisfied", "tolerating", "frustrated", "requests", "rejected")
 
 def target(text: str) -> Duration:
     return Duration(text)
-
-
-def now_time(text: str) -> float:
-    from cxcheck.checks.survey import now_time as parse
-
-    return parse(text)
 
 
 def build_parser() -> runtime.Parser:
@@ -92,6 +87,11 @@ class Apdex(RejectsRows, nagiosplugin.Resource):
     def sample_size(self) -> float:
         return self.times.counts.requests
 
+    @property
+    def hints(self) -> list[str]:
+        """What may explain rejected lines (another log format)."""
+        return self.times.hints
+
     def probe(self):
         self.times = times = self.read_times()
         counts = times.counts
@@ -105,47 +105,14 @@ class Apdex(RejectsRows, nagiosplugin.Resource):
                 yield nagiosplugin.Metric(name, perf_value(times.percentile(share), 3), "s", min=0, context=name)
 
 
-class ApdexContext(MaybeContext):
-    def __init__(self, verdicts: Trust, warning, critical):
-        super().__init__("apdex", warning, critical)
-        self.verdicts = verdicts
-
-    def evaluate(self, metric, resource):
-        if not self.verdicts.judged:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        return super().evaluate(metric, resource)
-
-
-class RejectedLines(RejectedContext):
-    """Lines, not rows; and which reason most, with what may explain it (another format)."""
-
-    def evaluate(self, metric, resource):
-        if not self.verdicts.unreadable:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        reasons = resource.rejects.reasons
-        most = max(reasons, key=lambda reason: reasons[reason][0])
-        hints = "".join(f"; {hint}" for hint in resource.times.hints)
-        return self.result_cls(nagiosplugin.Unknown, f"{metric.value} of {resource.times.lines} lines rejected "
-                               f"({resource.rejected_share:.1f}% > {self.verdicts.args.max_rejected:g}%), most: "
-                               f"{most}{hints}: the Apdex would lie", metric)
-
-
-class VolumeContext(MaybeContext):
-    def __init__(self, verdicts: Trust, state):
-        super().__init__("requests")
-        self.verdicts, self.state = verdicts, state
-
-    def evaluate(self, metric, resource):
-        if self.verdicts.unreadable or not self.verdicts.low_sample:
-            return self.result_cls(nagiosplugin.Ok, None, metric)
-        times = resource.times
-        count = _requests(metric.value) if metric.value else "no requests"
-        text = f"low volume: {count} {times.span}"
-        if self.verdicts.args.min_volume > 1:
-            text += f", under --min-volume {self.verdicts.args.min_volume}"
-        if times.counts.score is not None:
-            text += f"; Apdex {times.counts.score:.2f} not judged"
-        return self.result_cls(self.state, text, metric)
+def few_requests(metric, verdicts) -> str:
+    times, minimum = verdicts.resource.times, verdicts.args.min_volume
+    text = f"low volume: {plural(metric.value, 'request') if metric.value else 'no requests'} {times.span}"
+    if minimum > 1:
+        text += f", under --min-volume {minimum}"
+    if times.counts.score is not None:
+        text += f"; Apdex {times.counts.score:.2f} not judged"
+    return text
 
 
 class ApdexSummary(nagiosplugin.Summary):
@@ -162,8 +129,8 @@ class ApdexSummary(nagiosplugin.Summary):
     def detail(self) -> str:
         r = self.resource
         c = r.times.counts
-        text = (f"{_requests(c.requests)} {r.times.span}: satisfied {_count(c.satisfied)}, "
-                f"tolerating {_count(c.tolerating)}, frustrated {_count(c.frustrated)}")
+        text = (f"{plural(c.requests, 'request')} {r.times.span}: satisfied {fmt_count(c.satisfied)}, "
+                f"tolerating {fmt_count(c.tolerating)}, frustrated {fmt_count(c.frustrated)}")
         if r.from_log:
             text += f"; p90 {fmt_seconds(r.times.percentile(0.9))}, p99 {fmt_seconds(r.times.percentile(0.99))}"
         return text
@@ -177,9 +144,7 @@ class ApdexSummary(nagiosplugin.Summary):
     def problem(self, results):
         worst = results.first_significant
         if worst.metric.name == "apdex":
-            context = worst.metric.contextobj
-            bound = context.critical if worst.state == nagiosplugin.Critical else context.warning
-            return f"{self.score()} {violation(bound, worst.metric.value)}, {self.detail()}"
+            return f"{self.score()} {worst.hint}, {self.detail()}"
         return worst.hint
 
     def verbose(self, results):
@@ -198,18 +163,10 @@ class ApdexSummary(nagiosplugin.Summary):
         return lines + r.rejects.lines()
 
 
-def _count(value: float) -> str:
-    return f"{int(value)}" if float(value).is_integer() else f"{value:.1f}"
-
-
-def _requests(value: float) -> str:
-    return f"{_count(value)} request{'' if value == 1 else 's'}"
-
-
 @runtime.plugin("CX APDEX", build_parser)
 def main(run: runtime.Run):
     from cxcheck.sources.registry import open_source
-    from cxcheck.sources.responses import Rejects
+    from cxcheck.sources.rows import Rejects
 
     args = run.args
     if args.target is None:
@@ -223,8 +180,9 @@ def main(run: runtime.Run):
     resource = Apdex(lambda: source.read_response_times(float(args.target), args.window, now, rejects),
                      float(args.target), rejects, from_log=source.reads_lines)
     verdicts = Trust(resource, args, args.min_volume)
-    contexts = [ApdexContext(verdicts, args.warning, args.critical), RejectedLines(verdicts),
-                VolumeContext(verdicts, run.state(args.low_volume_state)),
+    contexts = [StatisticContext("apdex", verdicts, args.warning, args.critical),
+                RejectedContext(verdicts, unit="lines", most=True),
+                LowSampleContext("requests", verdicts, run.state(args.low_volume_state), few_requests),
                 *(MaybeContext(name) for name in ("satisfied", "tolerating", "frustrated", "p90", "p99"))]
     return nagiosplugin.Check(resource, *contexts, ApdexSummary(resource))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.checks import journeys
+from cxcheck.bases import journey_checks
 from cxcheck.runtime import ConfigError, MaybeContext, fmt_seconds
 
 MAX_RUNS = 20
@@ -55,8 +55,8 @@ def build_parser() -> runtime.Parser:
     journey.add_argument("--step-critical", type=runtime.name_value, action="append", default=[],
                          metavar="STEP=RANGE", help="critical range for one step's time in seconds, overrides "
                                                     "the scenario's, repeatable")
-    journeys.add_variable_options(journey)
-    journeys.add_screenshot_options(journey)
+    journey_checks.add_variable_options(journey)
+    journey_checks.add_screenshot_options(journey)
     parser.add_http_options()
     return parser
 
@@ -82,12 +82,12 @@ class Checkout(nagiosplugin.Resource):
             result = self.journey.run()
             self.results.append(result)
             prefix = f"run {number}: " if self.runs > 1 else ""
-            journeys.trace_longoutput(self.run, [prefix + line for line in trace_lines(result)])
-            journeys.evidence_longoutput(self.run, result, prefix)
+            self.run.trace([prefix + line for line in trace_lines(result)])
+            journey_checks.evidence_longoutput(self.run, result, prefix)
             if not result.ok:
                 break
         last = self.results[-1]
-        yield journeys.outcome_metric(journeys.Outcome.of(last))
+        yield journey_checks.outcome_metric(journey_checks.Outcome.of(last))
         if not last.ok:
             # The run that failed is the one to show: its steps up to the failure, U after it.
             total = total_max = None
@@ -102,10 +102,11 @@ class Checkout(nagiosplugin.Resource):
             total, total_max = statistics.median(totals), max(totals)
             durations = {s.name: statistics.median(r.step(s.name).elapsed for r in self.results)
                          for s in last.steps}
-        yield nagiosplugin.Metric(journeys.TIME, journeys.seconds(total), "s", min=0, context=journeys.TIME)
+        yield nagiosplugin.Metric(journey_checks.TIME, journey_checks.seconds(total), "s", min=0,
+                                  context=journey_checks.TIME)
         if self.runs > 1:
-            yield nagiosplugin.Metric(TIME_MAX, journeys.seconds(total_max), "s", min=0, context=TIME_MAX)
-        yield from journeys.step_metrics(durations)
+            yield nagiosplugin.Metric(TIME_MAX, journey_checks.seconds(total_max), "s", min=0, context=TIME_MAX)
+        yield from journey_checks.step_metrics(durations)
 
     def _on_step(self, number):
         prefix = f"run {number} of {self.runs}, " if self.runs > 1 else ""
@@ -123,10 +124,10 @@ class CheckoutSummary(nagiosplugin.Summary):
         self.steps = steps
 
     def _time(self, results) -> str:
-        time = results[journeys.TIME]
+        time = results[journey_checks.TIME]
         text = f"{self.journey_name} {fmt_seconds(time.metric.value)}"
         if time.state != nagiosplugin.Ok:
-            text += f" ({journeys.time_violation(time)})"
+            text += f" ({time.hint})"
         runs = len(self.resource.results)
         if runs > 1:
             text += f" median of {runs} runs, max {fmt_seconds(results[TIME_MAX].metric.value)}"
@@ -136,16 +137,16 @@ class CheckoutSummary(nagiosplugin.Summary):
         return f"{self._time(results)}, {self.steps} steps"
 
     def problem(self, results):
-        outcome = results[journeys.OUTCOME]
+        outcome = results[journey_checks.OUTCOME]
         if outcome.state != nagiosplugin.Ok:
             text = f"{self.journey_name} failed at {outcome.hint}"
             if self.resource.runs > 1:
                 text += f" (run {len(self.resource.results)} of {self.resource.runs})"
             return text
         text = self._time(results)
-        slow = journeys.slow_steps(results)
+        slow = journey_checks.slow_steps(results)
         if slow:
-            text += ", slowest " + journeys.describe_slow(slow[0])
+            text += ", slowest " + journey_checks.describe_slow(slow[0])
             if len(slow) > 1:
                 others = ", ".join(r.metric.name[len("step_"):] for r in slow[1:])
                 text += f"; also over range: {others}"
@@ -165,16 +166,16 @@ def main(run: runtime.Run):
     if args.runs > MAX_RUNS:
         raise ConfigError(f"--runs {args.runs}: at most {MAX_RUNS}")
     scenario = load(args.scenario)
-    ranges = journeys.step_ranges(args, scenario.steps)
-    plain, secret = journeys.variables_from_args(args)
-    journey = journeys.make_journey(run, scenario, plain, secret)
+    ranges = journey_checks.step_ranges(args, scenario.steps)
+    plain, secret = journey_checks.variables_from_args(args)
+    journey = journey_checks.make_journey(run, scenario, plain, secret)
     checkout = Checkout(run, journey, args.runs)
     return nagiosplugin.Check(
         checkout,
-        journeys.OutcomeContext(run.timeout_state),
-        MaybeContext(journeys.TIME, args.warning, args.critical, fmt_metric="journey took {valueunit}"),
+        journey_checks.OutcomeContext(run.timeout_state),
+        MaybeContext(journey_checks.TIME, args.warning, args.critical, fmt_metric="journey took {valueunit}"),
         MaybeContext(TIME_MAX, fmt_metric="slowest run took {valueunit}"),
-        *journeys.step_contexts(ranges),
+        *journey_checks.step_contexts(ranges),
         CheckoutSummary(checkout, scenario.name, len(scenario.steps)),
     )
 

@@ -13,7 +13,7 @@ above it, a rise only when the two-proportion z-test says the windows differ.
 from __future__ import annotations
 
 from cxcheck import runtime
-from cxcheck.checks.rates import Rate, add_rate_arguments, rate_check
+from cxcheck.bases.rates import Rate, add_rate_arguments, rate_check
 
 EXAMPLES = """
   # Pipedrive: lost share of the deals closed in the last 30 days, warn above 40 %, critical above 60 %

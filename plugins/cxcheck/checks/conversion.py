@@ -18,8 +18,8 @@ every 5 minutes or less often. Mixpanel counts by date in the project's time zon
 from __future__ import annotations
 
 from cxcheck import runtime
-from cxcheck.checks.rates import Rate, add_rate_arguments, fmt_percent, rate_check
-from cxcheck.runtime import perf_label
+from cxcheck.bases.rates import Rate, add_rate_arguments, rate_check
+from cxcheck.runtime import fmt_percent, perf_label
 
 EXAMPLES = """
   # Mixpanel saved funnel 7509 (EU data residency) over the last whole day, against the same day a

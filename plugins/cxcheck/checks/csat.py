@@ -15,8 +15,8 @@ import argparse
 import re
 
 from cxcheck import runtime
-from cxcheck.checks.survey import Statistic, add_survey_arguments, survey_check
-from cxcheck.sources.responses import Scale
+from cxcheck.bases.survey import Statistic, add_survey_arguments, survey_check
+from cxcheck.sources.scores import Scale
 
 EXAMPLES = """
   # an export of 1-5 ratings, the last 30 days: warn under 80 %, critical under 70 %

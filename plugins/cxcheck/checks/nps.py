@@ -9,8 +9,8 @@ whole interval lies below the floor, and under --min-responses nothing is judged
 from __future__ import annotations
 
 from cxcheck import runtime
-from cxcheck.checks.survey import Statistic, add_survey_arguments, survey_check
-from cxcheck.sources.responses import NPS_SCALE
+from cxcheck.bases.survey import Statistic, add_survey_arguments, survey_check
+from cxcheck.sources.scores import NPS_SCALE
 
 EXAMPLES = """
   # an export, the last 30 days: warn under 30, critical under 0

@@ -15,7 +15,21 @@ Heavy modules (requests, yaml, jmespath) are imported where used, never here: ev
 pays for this package's imports. The names below are the package's interface.
 """
 
-from cxcheck.runtime.contexts import MaybeContext, fmt_seconds, perf_label, perf_value, violation
+from cxcheck.runtime.contexts import (
+    Fact,
+    MaybeContext,
+    Note,
+    PerfOnly,
+    fmt_count,
+    fmt_number,
+    fmt_percent,
+    fmt_seconds,
+    notes,
+    perf_label,
+    perf_value,
+    plural,
+    violation,
+)
 from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
 from cxcheck.runtime.durations import Duration, DurationRange, parse_duration, say_duration, seconds_text
 from cxcheck.runtime.inputs import input_name, open_input, read_text
@@ -23,6 +37,7 @@ from cxcheck.runtime.options import (
     HttpOptions,
     Parser,
     add_http_arguments,
+    confidence,
     header,
     nagios_range,
     name_value,
@@ -31,6 +46,7 @@ from cxcheck.runtime.options import (
     positive_int,
     refuse_on_argv,
     timeout_seconds,
+    web_url,
 )
 from cxcheck.runtime.plugin import Run, clean_text, log, plugin, render, run_plugin
 from cxcheck.runtime.secrets import (
@@ -39,6 +55,7 @@ from cxcheck.runtime.secrets import (
     MAX_SECRET,
     Masker,
     MaskingStream,
+    excerpt,
     install_masking,
     mask_identity,
     masker,
@@ -49,11 +66,12 @@ from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 __all__ = [
-    "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "HARD_MARGIN",
-    "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext", "Parser", "Record",
-    "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments", "clean_text",
-    "fmt_seconds", "header", "input_name", "install_masking", "log", "mask_identity", "masker", "nagios_range",
-    "name_value", "non_negative_float", "open_input", "parse_duration", "perf_label", "perf_value", "plugin",
+    "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "Fact", "HARD_MARGIN",
+    "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext", "Note", "Parser",
+    "PerfOnly", "Record", "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments",
+    "clean_text", "confidence", "excerpt", "fmt_count", "fmt_number", "fmt_percent", "fmt_seconds", "header",
+    "input_name", "install_masking", "log", "mask_identity", "masker", "nagios_range", "name_value",
+    "non_negative_float", "notes", "open_input", "parse_duration", "perf_label", "perf_value", "plugin", "plural",
     "positive_float", "positive_int", "read_secret", "read_text", "read_token", "refuse_on_argv", "render",
-    "run_plugin", "say_duration", "seconds_text", "timeout_seconds", "violation",
+    "run_plugin", "say_duration", "seconds_text", "timeout_seconds", "violation", "web_url",
 ]

@@ -42,6 +42,43 @@ class MaybeContext(nagiosplugin.ScalarContext):
                 if judged]
 
 
+class PerfOnly(nagiosplugin.Context):
+    """Perfdata with (optional) ranges shown, never judged on its own."""
+
+    def __init__(self, name, warning=None, critical=None):
+        super().__init__(name)
+        self.warning = nagiosplugin.Range(warning) if warning else ""
+        self.critical = nagiosplugin.Range(critical) if critical else ""
+
+    def evaluate(self, metric, resource):
+        return self.result_cls(nagiosplugin.Ok, None, metric)
+
+    def performance(self, metric, resource):
+        value = "U" if metric.value is None else metric.value
+        return nagiosplugin.Performance(metric.name, value, "" if metric.value is None else metric.uom,
+                                        self.warning, self.critical, metric.min, metric.max)
+
+
+class Note(nagiosplugin.Result):
+    """An OK result whose hint is for the long output only: a judgement worth a line that left the
+    state (and the status line) alone, such as "too few answers last week to compare"."""
+
+
+def notes(results) -> list[str]:
+    """The hints of the Note results, in the order the contexts judged."""
+    return [result.hint for result in results if isinstance(result, Note)]
+
+
+class Fact(nagiosplugin.Context):
+    """A metric the summary words (its value is not a number): never judged, not in perfdata."""
+
+    def evaluate(self, metric, resource):
+        return self.result_cls(nagiosplugin.Ok, None, metric)
+
+    def performance(self, metric, resource):
+        return None
+
+
 def violation(bound: nagiosplugin.Range, value: float | None = None, say=None) -> str:
     """How a value breaks a range, one wording for every check: "> 5", "< 30", "inside 3:7".
     With the value, a range bounded on both sides names the side it left. `say` words a bound
@@ -52,10 +89,8 @@ def violation(bound: nagiosplugin.Range, value: float | None = None, say=None) -
             return f"inside {say(bound.start)}:{say(bound.end)}"
         return f"inside {str(bound).lstrip('@')}"
     say = say or (lambda number: f"{number:g}")
-    below = bound.start not in (0, None) and bound.start != float("-inf")
-    if below and (bound.end == float("inf") or (value is not None and value < bound.start)):
-        return f"< {say(bound.start)}"
-    return f"> {say(bound.end)}"
+    below = value < bound.start if value is not None else bound.end == float("inf")
+    return f"< {say(bound.start)}" if below else f"> {say(bound.end)}"
 
 
 def perf_value(value: float | None, digits: int = 2):
@@ -69,3 +104,25 @@ def perf_value(value: float | None, digits: int = 2):
 
 def fmt_seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f} s"
+
+
+def fmt_number(value: float | None, digits: int = 1) -> str:
+    """A number in words: at most `digits` decimals, no trailing zeros (32.5, 30); None is "-"."""
+    if value is None:
+        return "-"
+    text = f"{value:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_percent(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else fmt_number(value, digits) + "%"
+
+
+def fmt_count(value: float) -> str:
+    """A count, whole or (extrapolated by Prometheus) to one decimal."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def plural(count: float, word: str) -> str:
+    """'1 request', '3 requests', '2.5 requests'."""
+    return f"{fmt_count(count)} {word}{'' if count == 1 else 's'}"

@@ -39,6 +39,14 @@ def non_negative_float(text: str) -> float:
     return _finite(text, 0, True, "zero or more")
 
 
+def confidence(text: str) -> float:
+    """--confidence: of an interval or a test, between 0 and 1 (0.95)."""
+    value = positive_float(text)
+    if not value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a confidence between 0 and 1, such as 0.95")
+    return value
+
+
 MAX_TIMEOUT = 86400.0          # -t: a day; beyond, a typo (and past what timers and clocks take)
 
 
@@ -72,6 +80,22 @@ def name_value(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"{text!r} is not of the form NAME=VALUE")
     return name, value
+
+
+def web_url(option: str, url: str, relative: bool = False) -> str:
+    """The URL as given, or one line that shows the fix: a scheme other than http(s) is named as
+    such, a bare host name gets an example of a full URL."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"{option} {url}: unsupported scheme {scheme}:// (cxcheck checks web pages: "
+                          "http:// or https://)")
+    if sep and rest.split("/", 1)[0] or relative and url.startswith("/"):
+        return url
+    bare = (rest if sep else url).lstrip("/")
+    if relative:
+        raise ConfigError(f"{option} needs a full URL or a path such as /{bare}, not {url!r}")
+    example = "https://" + (bare if "/" in bare else (bare or "shop.example.com") + "/login")
+    raise ConfigError(f"{option} needs a full URL such as {example}, not {url!r}")
 
 
 def threshold_order(warning: str | None, critical: str | None, options: tuple[str, str] = ("-w", "-c")) -> None:

@@ -57,6 +57,11 @@ class Run(Record):
     def http_options(self) -> HttpOptions:
         return HttpOptions.from_args(self.args)
 
+    def trace(self, lines) -> None:
+        """Long output for -v and above: one line per request, per attempt, per window queried."""
+        if self.verbosity >= 1:
+            self.longoutput.extend(lines)
+
 
 def clean_text(text: str) -> str:
     """Status line text: no pipe (it starts perfdata), no line breaks. Not masked: outside text

@@ -6,8 +6,11 @@ line: a password such as `s` or `login` must not rewrite the plugin's own words,
 It recognises a secret in every rendering the libraries and servers give it: raw, percent-encoded
 (any subset of characters, any hex case, `+` for space, encoded twice), backslash-escaped as
 repr() and JSON write it (escapes nested any number of times), as HTML character references,
-its UTF-8 read as latin-1 or cp1252, and in base64 (of `user:secret`, `secret:`, anything that
-contains it). A secret of several lines is recognised whole and line by line.
+its UTF-8 read as latin-1 or cp1252 (raw, or that misreading's own repr() escapes, as a
+BadStatusLine or a header shown with repr() gives it), its own `%XX` sequences decoded (requests
+unquotes those of unreserved characters in a redirect's Location), and in base64 (of
+`user:secret`, `secret:`, anything that contains it). A secret of several lines is recognised
+whole and line by line.
 
 A secret shorter than MASKABLE characters cannot be told apart from ordinary text (`s`, `time`):
 cutting it out would mangle the text and show where it stood and how long it is. A fragment of
@@ -46,6 +49,19 @@ def _percent(char: str) -> str:
     return "".join(f"%(?:25)*{_hex(b, 2)}" for b in char.encode("utf-8"))
 
 
+def _escaped_forms(char: str) -> list[str]:
+    """One character as it stands, percent-encoded, or as repr() and JSON escape it: the forms
+    of each character of a misread secret (latin-1 shows C1 controls and a no-break space as
+    \\x escapes in a repr)."""
+    import re
+
+    code = ord(char)
+    forms = [_percent(char), _BACKSLASHES + "u" + _hex(code, 4)]
+    if code < 0x100:
+        forms.append(_BACKSLASHES + "x" + _hex(code, 2))
+    return forms + [re.escape(char)]
+
+
 def _char_forms(char: str) -> list[str]:
     """Regular expressions for one character of a secret, in every rendering it takes."""
     import re
@@ -77,7 +93,7 @@ def _char_forms(char: str) -> list[str]:
                 misread = raw.decode(codec)
             except UnicodeDecodeError:
                 continue
-            forms.append("".join(f"(?:{re.escape(c)}|{_percent(c)})" for c in misread))
+            forms.append("".join("(?:" + "|".join(_escaped_forms(c)) + ")" for c in misread))
     forms.append(f"&#{code};|&#[xX]{_hex(code, 1)};")
     forms.extend(f"&{name};" for name in _HTML_NAMES.get(char, ()))
     forms.append(re.escape(char))       # last: an escaped form that starts alike is the longer match
@@ -85,7 +101,33 @@ def _char_forms(char: str) -> list[str]:
 
 
 def _text_pattern(text: str) -> str:
-    return "".join("(?:" + "|".join(_char_forms(char)) + ")" for char in text)
+    parts = []
+    for piece, decoded in _percent_pieces(text):
+        literal = "".join("(?:" + "|".join(_char_forms(char)) + ")" for char in piece)
+        if decoded is not None:         # the secret's own %XX, decoded by whoever unquoted it
+            literal = f"(?:{literal}|{''.join('(?:' + '|'.join(_char_forms(c)) + ')' for c in decoded)})"
+        parts.append(literal)
+    return "".join(parts)
+
+
+def _percent_pieces(text: str) -> list[tuple[str, str | None]]:
+    """The secret in pieces: a character, or a run of `%XX` that decodes as UTF-8, with what it
+    decodes to (None for a plain character)."""
+    import re
+    from urllib.parse import unquote_to_bytes
+
+    pieces, at = [], 0
+    for match in re.finditer(r"(?:%[0-9A-Fa-f]{2})+", text):
+        pieces.extend((char, None) for char in text[at:match.start()])
+        run = match.group()
+        try:
+            pieces.append((run, unquote_to_bytes(run).decode("utf-8")))
+        except UnicodeDecodeError:      # not UTF-8 as a whole: each %XX of an ASCII byte alone
+            pieces.extend((code, chr(int(code[1:], 16)) if int(code[1:], 16) < 0x80 else None)
+                          for code in re.findall(r"%[0-9A-Fa-f]{2}", run))
+        at = match.end()
+    pieces.extend((char, None) for char in text[at:])
+    return pieces
 
 
 def _base64_pattern(core: str) -> str:
@@ -178,6 +220,13 @@ class MaskingStream:
 def install_masking():
     if sys.stderr is not None and not isinstance(sys.stderr, MaskingStream):
         sys.stderr = MaskingStream(sys.stderr)
+
+
+def excerpt(text, size: int = 120) -> str:
+    """Outside text fit for a message: masked, on one line, at most `size` characters. Masked
+    before the cut: a cut secret is no longer recognisable to the masker."""
+    text = " ".join(masker.mask(text).split())
+    return (text[:size] + "...") if len(text) > size else text
 
 
 def mask_identity(identity: str) -> str:

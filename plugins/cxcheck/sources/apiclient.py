@@ -1,15 +1,22 @@
 """What the API sources share: one session, GET and POST with auth, rate limits honoured inside
 the deadline (429 with Retry-After, and the rate-limit headers of every answer), bounded paging,
-and answers that are refusals or not the documented shape turned into one-line reasons."""
+and answers that are refusals or not the documented shape turned into one-line reasons.
+
+Credentials (the token's header, Basic auth, --header values) go to the configured host only:
+requests drops Authorization on a redirect to another host but not a custom header such as
+Pipedrive's x-api-token, so they travel as the session's pinned headers (pinned.Session), which
+it sends only to its targets. An answer that a redirect fetched from another host, without them,
+is read as the API's, but its refusal is not the token's: it says so, both hosts named."""
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import time
 from urllib.parse import urlsplit
 
 from cxcheck.http import MAX_BODY, MAX_REDIRECTS, TransportError, fetch, new_session
-from cxcheck.runtime import Deadline, HttpOptions, SourceError, log, masker
+from cxcheck.runtime import Deadline, HttpOptions, SourceError, excerpt, log, masker
 
 MAX_PAGES = 1000
 MAX_RETRIES = 3
@@ -26,8 +33,13 @@ class ApiClient:
         self.deadline = deadline
         self.max_body = max_body
         self.session = new_session(http, max_redirects=max_redirects)
-        self.session.headers.update(headers or {})
-        self.session.auth = auth
+        self.session.target(self.base_url)
+        credentials = dict(headers or {})
+        if auth:
+            user, password = auth
+            credentials["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        # Pinned: sent to the configured host only, never after a redirect elsewhere; --header wins.
+        self.session.pinned = {**credentials, **self.session.pinned}
         self.on_request = on_request or (lambda what: None)
         self.credential = credential
         self.max_requests = max_requests
@@ -68,6 +80,7 @@ class ApiClient:
             except TransportError as exc:
                 raise SourceError(f"{self.service}: {exc}") from None
             self.pause = budget_spent(response.headers)
+            self._same_host(response)
             if response.status != 429:
                 return response
             if attempt == MAX_RETRIES:
@@ -79,6 +92,15 @@ class ApiClient:
             self.deadline.sleep(wait)
             self.pause = None
         raise SourceError(f"{self.service} rate limited (429) after {MAX_RETRIES} retries{self.rate_limit}")
+
+    def _same_host(self, response):
+        """A refusal from another host (a redirect led there) refused no credentials: they stay
+        on the configured host. Say so rather than blame the token."""
+        if response.status in (401, 403, 407) and self.session.pinned and not self.session.is_target(response.url):
+            elsewhere = urlsplit(response.url).netloc
+            raise SourceError(f"{self.service}: {self.host} redirected to {masker.mask(elsewhere)}, which answered "
+                              f"HTTP {response.status}; {self.credential} is sent to {self.host} only (point the "
+                              "check at the API's own host)")
 
     def json_of(self, response):
         if response.status in (401, 403):
@@ -131,12 +153,16 @@ KIND_NAMES = {list: "list", dict: "JSON object", str: "string", bool: "boolean",
 
 def budget_spent(headers) -> tuple[float, str] | None:
     """(seconds to wait, which header said so) when an answer's rate-limit headers say the budget
-    is spent: the IETF draft's RateLimit-Remaining/-Reset (Zendesk), HubSpot's per-interval
+    is spent: the IETF draft's RateLimit-Remaining/-Reset (Zendesk), X-RateLimit-Remaining with
+    X-RateLimit-Reset (Pipedrive: seconds left in its 2-second window; a reset past a billion is
+    read as a unix time, as other APIs send it), HubSpot's per-interval
     X-HubSpot-RateLimit-Remaining with -Interval-Milliseconds, its -Secondly-Remaining. Without a
     reset time, nothing: the 429 and its Retry-After will say how long."""
     get = headers.get
     if get("ratelimit-remaining") == "0" and get("ratelimit-reset"):
         return _seconds(get("ratelimit-reset")), "RateLimit-Remaining: 0"
+    if get("x-ratelimit-remaining") == "0" and get("x-ratelimit-reset"):
+        return _until(get("x-ratelimit-reset")), "X-RateLimit-Remaining: 0"
     if get("x-hubspot-ratelimit-remaining") == "0" and get("x-hubspot-ratelimit-interval-milliseconds"):
         return _seconds(get("x-hubspot-ratelimit-interval-milliseconds"), 1000), "X-HubSpot-RateLimit-Remaining: 0"
     if get("x-hubspot-ratelimit-secondly-remaining") == "0":
@@ -150,6 +176,15 @@ def _seconds(text: str, per: float = 1.0) -> float:
     except ValueError:
         return 1.0
     return min(max(value, 0.0), 3600.0) if value == value else 1.0
+
+
+def _until(text: str) -> float:
+    """Seconds to a reset given in seconds, or as a unix time (past a billion)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return 1.0
+    return _seconds(str(value - time.time())) if value > 1e9 else _seconds(text)
 
 
 def retry_after(value: str | None) -> float:
@@ -173,7 +208,5 @@ def snippet(response, size: int = 120) -> str:
 
 
 def shorten(text: str, size: int = 120) -> str:
-    """One line of at most `size` characters, masked before the cut (a cut secret is no longer
-    recognisable to the masker)."""
-    text = " ".join(masker.mask(text).split())
-    return (text[:size] + "...") if len(text) > size else text
+    """One line of at most `size` characters, masked before the cut."""
+    return excerpt(text, size)

@@ -9,7 +9,8 @@ no network library at top level, so a plugin's parser and --help cost nothing):
 - `help`                that option's help;
 - `add_arguments(opts)` its own further options, declared through `Options` (shared by several
                         sources: declared once, first help wins);
-- `uses_api`            True: it takes the shared API options (--token-env/--token-file, --api-url);
+- `uses_api`            True: it takes the shared API options (--token-env/--token-file, with
+                        --bearer-env/--bearer-file as aliases; --api-url unless `endpoint`);
 - `survey_kinds`        the survey kinds it holds, when not any ("CSAT": good/bad ratings make no
                         NPS): a plugin of another kind does not offer it.
 
@@ -32,11 +33,18 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
   window sets `can_compare` False and says why in `why_not_compare`);
 - churn: `read_churn(windows, rejects)` gives a churn.Churn per window (who could be lost, who
   was, the value and reasons), all windows in one pass; `rows` then says how many rows it used.
+- transactions: `read_transactions(window, quiet_below)` gives a transactions.Measure (successes
+  and total, or a ratio) of the window (a duration as written, or None: the queries have no
+  ${window}); `templates` are the texts that may carry ${window}, `counts_total` whether the
+  total is known; a query without data while the total is under `quiet_below` is no transaction.
+- reviews: `read_reviews(since, until, rejects)` yields sources.reviews.Review (time, 1-5 stars,
+  version, text) of (since, until] at least; the class is a reviews.ReviewSource, which says how
+  far back the store's reviews are whole (`covered_since`) and may give the store's `overall()`.
 """
 
 from __future__ import annotations
 
-from cxcheck.runtime import ConfigError, Run, SourceError, input_name, masker, read_secret
+from cxcheck.runtime import ConfigError, Run, SourceError, input_name, masker, read_secret, read_token
 
 __all__ = ["ApiSource", "ConfigError", "Options", "Source", "SourceError"]
 
@@ -64,6 +72,8 @@ class Source:
     survey_kinds = None             # responses: the survey kinds it holds ("NPS", "CSAT"); None: any
     reports_unanswered = False      # responses: also yields surveys offered and not answered
     business_hours = False          # tickets: gives times in business hours too
+    has_comments = False            # responses: can hand each answer's free text to `comments`
+    comments = None                 # set by a check that wants them: called (time, text) while reading
 
     @classmethod
     def add_arguments(cls, options: Options) -> None:
@@ -86,28 +96,44 @@ class Source:
 
 
 class ApiSource(Source):
-    """A source behind an HTTP API: a token from --token-env/--token-file, a base URL that
-    --api-url may replace, one ApiClient (token pinned to its host, 429 and Retry-After inside the
-    deadline, bounded paging). Subclasses set `default_api` and say how the token is sent."""
+    """A source behind an HTTP API: a token from --token-env/--token-file (--bearer-env and
+    --bearer-file are the same options), one ApiClient (token pinned to its host, 429 and
+    Retry-After inside the deadline, bounded paging). A vendor's API has a base URL that
+    --api-url may replace; an `endpoint` source's option value is the URL itself (a Prometheus
+    server, a JSON endpoint). Subclasses set `default_api` and say how the token is sent (Bearer
+    unless `auth()` says otherwise)."""
 
     uses_api = True
+    endpoint = False                # the option's value is the URL: no --api-url
     default_api = ""
     token_required = True
+    token_name = "API token"        # as messages name it
+    key_file = False                # the credential is a key file of several lines (a .p8, a JSON key)
+    headers: dict = {}              # sent with every request, beside the token
     max_requests = 1000             # a bound on paging, whatever the API answers
+    max_body: int | None = None     # of an answer, bytes (None: the HTTP layer's default)
+    max_redirects: int | None = None
     rate_limit = ""                 # the service's documented limit, said when it answers 429
 
     def __init__(self, value, run: Run):
         super().__init__(value, run)
         args = self.args
         self.token_origin = f"${args.token_env}" if args.token_env else args.token_file
-        self.token = read_secret(env=self.args.token_env, path=self.args.token_file, what="API token")
+        read = read_secret if self.key_file else read_token
+        self.token = read(env=args.token_env, path=args.token_file, what=self.token_name)
         if self.token is None and self.token_required:
             raise ConfigError(f"{self.name} needs a token: --token-env VAR or --token-file PATH")
-        self.base_url = self.args.api_url or self.default_api
+        if self.endpoint:
+            if not str(value).startswith(("http://", "https://")):
+                raise ConfigError(f"{self.option} {value!r}: an http:// or https:// URL")
+            self.base_url = value
+        else:
+            self.base_url = args.api_url or self.default_api
         self._client = None
 
     def auth(self) -> dict:
-        """requests' keyword arguments that carry the token: headers or auth. Bearer by default."""
+        """requests' keyword arguments that carry the token: headers or auth. Bearer by default,
+        the one place that header is built."""
         return {"headers": {"Authorization": f"Bearer {self.token}"}} if self.token else {}
 
     @staticmethod
@@ -124,13 +150,25 @@ class ApiSource(Source):
         """The credential as an error names it: which token, from where (never its value)."""
         return "the token"
 
+    def on_request(self, what: str) -> None:
+        """Each request says what the run is doing (for the timeout message)."""
+        self.reading(f"{self.name} {what}")
+
     @property
     def client(self):
         if self._client is None:
             from cxcheck.sources.apiclient import ApiClient  # the HTTP stack, only once it is used
 
+            auth = self.auth()
+            headers = {**self.headers, **auth.pop("headers", {})}
+            limits = {name: value for name, value in (("max_body", self.max_body),
+                                                      ("max_redirects", self.max_redirects)) if value}
             self._client = ApiClient(self.name, self.base_url, self.run.http_options(), self.run.deadline,
-                                     on_request=lambda what: self.reading(f"{self.name} {what}"),
-                                     credential=self.credential, max_requests=self.max_requests,
-                                     rate_limit=self.rate_limit, **self.auth())
+                                     headers=headers, on_request=self.on_request, credential=self.credential,
+                                     max_requests=self.max_requests, rate_limit=self.rate_limit, **limits, **auth)
         return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

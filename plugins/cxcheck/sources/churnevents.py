@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import Source
 from cxcheck.sources.churn import Churn, number
-from cxcheck.sources.files import DATE_NAMES, _pick, csv_export, jsonl_items, optional_column, wide_rows
-from cxcheck.sources.responses import Rejects, TimeParser, dated
+from cxcheck.sources.exports import DATE_NAMES, _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
+from cxcheck.sources.rows import Rejects, dated
 
 CUSTOMER_NAMES = ("customer", "customer_id", "subscription", "subscription_id", "account", "user", "email")
 EVENT_NAMES = ("event", "type", "action", "status")
@@ -57,6 +58,7 @@ class EventTally:
         self.customers: dict = {}       # customer -> ([latest (time, active) at each start], [first cancel in each])
         self.other: Counter = Counter()
         self.rows = 0                   # rows used: events of the two kinds, readable
+        self.date_column = None         # where the date stands, for messages ("column 'date'")
 
     def add(self, customer, event, raw_date, value, reason, where, rejects: Rejects) -> None:
         """One row; the value and reason are kept raw, read only for the cancellations that count."""
@@ -68,7 +70,7 @@ class EventTally:
         if not active and kind not in self.cancels:
             self.other[kind or "(empty)"] += 1      # read, not used: neither rejected nor counted
             return
-        when = dated(raw_date, self.parse_time, rejects, where)
+        when = dated(raw_date, self.parse_time, rejects, where, column=self.date_column)
         if when is None:
             return
         self.rows += 1
@@ -107,6 +109,7 @@ class EventsExport(Source):
     def read_churn(self, windows, rejects: Rejects) -> list[Churn]:
         tally = EventTally(windows, self.args)
         self.reading_input()
+        self.tally = tally
         for where, fields in self.events(rejects):
             tally.add(*fields, where, rejects)
         self.rows = tally.rows
@@ -124,8 +127,9 @@ class CsvEvents(EventsExport):
             at = [_pick(header, args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column", path),
                   _pick(header, args.event_column, EVENT_NAMES, "event", "--event-column", path),
                   _pick(header, args.date_column, EVENT_DATES, "date", "--date-column", path),
-                  optional_column(header, args.value_column, VALUE_NAMES, path),
-                  optional_column(header, args.reason_column, REASON_NAMES, path)]
+                  optional_column(header, args.value_column, VALUE_NAMES, path, "value", "--value-column"),
+                  optional_column(header, args.reason_column, REASON_NAMES, path, "reason", "--reason-column")]
+            self.tally.date_column = f"column {_shown([header[at[2]]])}"
             for row in wide_rows(reader, max(i for i in at if i is not None), rejects):
                 fields = [None if i is None else row[i] for i in at]
                 fields[0] = fields[0].strip()
@@ -141,6 +145,7 @@ class JsonLinesEvents(EventsExport):
         args = self.args
         keys = [args.customer_column or "customer", args.event_column or "event", args.date_column or "date",
                 args.value_column or "value", args.reason_column or "reason"]
+        self.tally.date_column = f"field {keys[2]!r}"
         for where, item in jsonl_items(self.value, rejects):
             if not isinstance(item, dict):
                 rejects.add("not a JSON object", where)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from cxcheck.runtime import Record, SourceError
+from cxcheck.runtime import Record, SourceError, excerpt
 
 
 class Step(Record):
@@ -56,7 +56,7 @@ def count(value, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SourceError(f"{where} is {_shown(value)}, not a count")
     if not math.isfinite(value) or value < 0:
-        raise SourceError(f"{where} is {value!r}, not a count (a finite number, 0 or more)")
+        raise SourceError(f"{where} is {_shown(value)}, not a count (a finite number, 0 or more)")
     return int(round(value))
 
 
@@ -72,5 +72,4 @@ def checked(steps: list[Step], what: str) -> list[Step]:
 
 
 def _shown(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return excerpt(repr(value), 37)

@@ -1,6 +1,7 @@
-"""A Prometheus latency histogram as a source of response times, through sources/prometheus.py.
+"""A Prometheus latency histogram as a source of response times, queried as sources/promql.py does.
 
-A classic histogram counts requests in cumulative buckets `METRIC_bucket{le="B"}`: answered in at
+A classic histogram (https://prometheus.io/docs/concepts/metric_types/#histogram) counts requests
+in cumulative buckets `METRIC_bucket{le="B"}`: answered in at
 most B seconds. Over a window, `sum(increase(METRIC_bucket{le="T"}[W]))` are the satisfied ones,
 the bucket at 4T minus them the tolerating, `le="+Inf"` all of them. Bounds are matched by value:
 clients spell them 1, 1.0 or 1.00.
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import re
 
-from cxcheck.sources.base import ConfigError, Source, SourceError
+from cxcheck.sources.base import ConfigError, SourceError
+from cxcheck.sources.promql import NoData, PrometheusSource
 
 SELECTOR = re.compile(r"\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s*", re.S)
 DEFAULT_WINDOW = "5m"
@@ -36,9 +38,7 @@ def bound_regex(seconds: float) -> str:
     return f"0*{whole or '0'}(\\\\.0*)?"
 
 
-class PrometheusHistogram(Source):
-    name = "Prometheus"
-    option, metavar = "--prometheus", "URL"
+class PrometheusHistogram(PrometheusSource):
     reads_lines = False                  # rejected lines and percentiles to report
     help = "a Prometheus server holding a latency histogram (with --histogram)"
 
@@ -50,8 +50,6 @@ class PrometheusHistogram(Source):
         options.add("--interpolate", action="store_true",
                     help="--prometheus: when T or 4T is not a bucket bound, interpolate inside the bucket "
                          "(as histogram_quantile does) instead of refusing")
-        options.add("--bearer-env", metavar="VAR", help="--prometheus: environment variable holding a bearer token")
-        options.add("--bearer-file", metavar="PATH", help="--prometheus: file holding a bearer token")
 
     def __init__(self, value, run):
         super().__init__(value, run)
@@ -64,32 +62,26 @@ class PrometheusHistogram(Source):
         self.matchers = (found.group(2) or "").strip().rstrip(",")
         self.interpolate = self.args.interpolate
         self.estimated: list[str] = []
-        from cxcheck.runtime import read_token
-
-        self.token = read_token(env=self.args.bearer_env, path=self.args.bearer_file)
 
     def read_response_times(self, target: float, window: float | None, now: float | None, rejects):
         from cxcheck.latency import ResponseTimes
         from cxcheck.runtime import Duration
-        from cxcheck.sources.prometheus import Prometheus
 
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None     # kept to this host
         self.range = (window if window is not None else Duration(DEFAULT_WINDOW)).prometheus
-        self.client = Prometheus(self.value, self.run.http_options(), self.run.deadline,
-                                 time=None if now is None else f"{now:.3f}", headers=headers)
+        self.time = None if now is None else f"{now:.3f}"
         self.reading(f"{self.metric} from Prometheus")
         try:
             total = self._bucket("+Inf")
             satisfied = self._at(target, total)
             within = self._at(4 * target, total)
         finally:
-            self.client.close()
+            self.close()
         times = ResponseTimes(target)
         times.span = f"over {window if window is not None else DEFAULT_WINDOW}"
         times.counts.satisfied = satisfied
         times.counts.tolerating = max(within - satisfied, 0.0)
         times.counts.frustrated = max(total - within, 0.0)
-        times.notes.extend(self.client.warnings)
+        times.notes.extend(self.warnings)
         times.notes.extend(self.estimated)
         return times
 
@@ -98,12 +90,10 @@ class PrometheusHistogram(Source):
         return f"{self.metric}_bucket{{{matchers}}}"
 
     def _bucket(self, le: str) -> float:
-        from cxcheck.sources.prometheus import NoData
-
         matcher = 'le="+Inf"' if le == "+Inf" else f'le=~"{le}"'
         query = f"sum(increase({self._selector(matcher)}[{self.range}]))"
         try:
-            return self.client.query(query)
+            return self.query(query)
         except NoData:
             if le == "+Inf":
                 raise SourceError(f"Prometheus has no {self._selector()} series over {self.range} (is the metric a "
@@ -112,8 +102,6 @@ class PrometheusHistogram(Source):
 
     def _at(self, seconds: float, total: float) -> float:
         """Requests answered within `seconds`: its bucket, or (--interpolate) an estimate."""
-        from cxcheck.sources.prometheus import NoData
-
         try:
             return self._bucket(bound_regex(seconds))
         except NoData:
@@ -130,7 +118,7 @@ class PrometheusHistogram(Source):
 
     def _quantile(self, share: float) -> float:
         inner = f"sum by (le) (increase({self._selector()}[{self.range}]))"
-        return self.client.query(f"histogram_quantile({share!r}, {inner})")
+        return self.query(f"histogram_quantile({share!r}, {inner})")
 
     def _share_at(self, seconds: float, total: float) -> float:
         """The share q with histogram_quantile(q) = seconds: regula falsi (Illinois) on [0, 1]."""

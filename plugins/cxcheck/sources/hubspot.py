@@ -1,25 +1,43 @@
 """HubSpot: feedback submissions (NPS and CSAT surveys) and tickets, through the CRM search.
 
-Auth: a private app's access token as Bearer. Both read POST /crm/v3/objects/{object}/search,
-filtered on the window and sorted by the date it is filtered on, 200 results a page (`after`).
-A search stops at 10,000 results: past that the reading starts a new search from the last date
+Auth: a private app's access token as Bearer. Both read POST /crm/v3/objects/{object}/search
+(https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm), filtered on the
+window and sorted by the date it is filtered on, 200 results a page (`paging.next.after`). A
+search stops at 10,000 results: past that the reading starts a new search from the last date
 read (the results already read at that date skipped), so a large account is read whole.
-Submissions: hs_survey_type (NPS, CSAT), the answer hs_value, hs_submission_timestamp. HubSpot's
-CSAT answers are 0, 1 or 2 (negative, neutral, positive): positive counts as satisfied. Tickets:
-createdate, closed_date, and the waits hs_time_to_first_agent_reply and time_to_close in
-milliseconds, calendar time (HubSpot gives no business-hours version of them).
+
+Fields, each a property under `results[].properties`:
+- feedback submissions (https://developers.hubspot.com/docs/api/crm/feedback-submissions):
+  `hs_survey_type` (NPS, CSAT), the answer `hs_value`, `hs_submission_timestamp`; the answers'
+  meaning, https://knowledge.hubspot.com/customer-feedback/survey-response-properties (CSAT 0, 1,
+  2: negative, neutral, positive; positive counts as satisfied);
+- tickets (https://developers.hubspot.com/docs/guides/api/crm/objects/tickets and the default
+  ticket properties, https://knowledge.hubspot.com/properties/hubspots-default-ticket-properties):
+  `createdate`, `closed_date`, and the waits "Time to first agent reply"
+  (`time_to_first_agent_reply`) and "Time to close" (`time_to_close`), in milliseconds, calendar
+  time (HubSpot gives no business-hours version of them); `hs_pipeline` to filter.
+HubSpot leaves a requested property it does not know out of the answer without an error, and
+answers a known one without a value as null (https://developers.hubspot.com/docs/guides/api/crm/objects/deals,
+the `properties` parameter). So a property absent from every result of a page is checked once
+against the account's properties, GET /crm/v3/properties/{object}
+(https://developers.hubspot.com/docs/api-reference/legacy/crm/properties/get-properties,
+`results[].name`): one it lacks stops the run UNKNOWN naming it (sources/fields.py), where it
+would have read every ticket as "not replied yet".
 """
 
 from __future__ import annotations
 
-from cxcheck.sources.base import ApiSource
-from cxcheck.sources.responses import Rejects, Scale, SourceError, TimeParser, dated, parse_score, score_problem, scored
+from cxcheck.runtime.times import TimeParser
+from cxcheck.sources.base import ApiSource, SourceError
+from cxcheck.sources.fields import Fields
+from cxcheck.sources.rows import Rejects, dated
+from cxcheck.sources.scores import Scale, parse_score, score_problem, scored
 from cxcheck.sources.tickets import duration
 
 PAGE = 200
 CAP = 10_000                        # results one search gives at most
 CSAT_ANSWERS = Scale(0, 2)          # negative, neutral, positive
-WAITS = {"first-reply": "hs_time_to_first_agent_reply", "resolution": "time_to_close"}
+WAITS = {"first-reply": "time_to_first_agent_reply", "resolution": "time_to_close"}
 
 
 class HubSpotTime(TimeParser):
@@ -118,6 +136,9 @@ def search(client, kind: str, sort: str, since: float, until: float, extra: list
     Past the 10,000 results one search gives, a new search starts at the last date read; the
     objects read at that very date are skipped, and a date shared by 10,000 objects stops it."""
     url = client.url(f"/crm/v3/objects/{kind}/search")
+    kind_name = kind.replace("_", " ")
+    fields = Fields("HubSpot", properties, kind_name, listing=lambda: property_names(client, kind),
+                    listed=f"among the account's {kind_name} properties (GET /crm/v3/properties/{kind})")
     low, skip, after, page, query = since, set(), None, 1, 1
     last, at_last = None, set()             # the latest date read, and the objects read at it
     parse_time = HubSpotTime()
@@ -137,6 +158,7 @@ def search(client, kind: str, sort: str, since: float, until: float, extra: list
             if not isinstance(props, dict):
                 rejects.add("no properties", f"page {page} item {index + 1}")
                 continue
+            fields.saw(props)
             if item.get("id") in skip:
                 continue
             value = parse_time(props.get(sort))
@@ -145,6 +167,7 @@ def search(client, kind: str, sort: str, since: float, until: float, extra: list
                     last, at_last = value, set()
                 at_last.add(item.get("id"))
             yield f"page {page} item {index + 1}", props
+        fields.check(where)
         following = ((answer.get("paging") or {}).get("next") or {}).get("after")
         if not following:
             return
@@ -156,3 +179,14 @@ def search(client, kind: str, sort: str, since: float, until: float, extra: list
             continue
         client.follow((query, following))
         after = following
+
+
+def property_names(client, kind: str) -> set | None:
+    """The names of the account's properties of `kind` (None when they cannot be read: a token
+    without the scope that lists them)."""
+    try:
+        body = client.get_json(client.url(f"/crm/v3/properties/{kind}"), what=f"{kind.replace('_', ' ')} properties")
+    except SourceError:
+        return None
+    results = body.get("results") if isinstance(body, dict) else None
+    return {item.get("name") for item in results if isinstance(item, dict)} if isinstance(results, list) else None

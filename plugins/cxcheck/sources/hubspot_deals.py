@@ -1,18 +1,22 @@
 """HubSpot deals closed won and closed lost, for check_cx_churn: the HubSpot source (its token,
-its client, its CRM search paged past the 10,000-result cap) reading `deals` whose `dealstage` is
-a won or a lost stage (closedwon, closedlost in the default pipeline; --won-stage/--lost-stage
-for other pipelines' stage ids) and whose `closedate` lies in the windows. The lost value is
-`amount_in_home_currency` (the account's company currency, from `GET /account-info/v3/details`),
-or `amount` when a deal has no home-currency amount and is in that currency; `closed_lost_reason`
-gives the reasons.
+its client, its CRM search paged past the 10,000-result cap, a property the account lacks named)
+reading `deals` (https://developers.hubspot.com/docs/guides/api/crm/objects/deals) whose
+`dealstage` is a won or a lost stage (closedwon, closedlost in the default pipeline;
+--won-stage/--lost-stage for other pipelines' stage ids) and whose `closedate` lies in the
+windows. Properties (https://knowledge.hubspot.com/properties/hubspots-default-deal-properties):
+the lost value is `amount_in_home_currency` (the account's company currency, `companyCurrency`
+of GET /account-info/v3/details, https://developers.hubspot.com/docs/api/settings/account-information-api),
+or `amount` with `deal_currency_code` when a deal has no home-currency amount; `closed_lost_reason`
+gives the reasons; `pipeline` filters.
 """
 
 from __future__ import annotations
 
+from cxcheck.sources.base import SourceError
 from cxcheck.sources.churn import DealWindows, number
 from cxcheck.sources.hubspot import HubSpot, HubSpotTime, search
 from cxcheck.sources.pipedrive import add_deal_arguments
-from cxcheck.sources.responses import Rejects, SourceError, dated
+from cxcheck.sources.rows import Rejects, dated
 
 PROPERTIES = ["dealstage", "closedate", "amount", "amount_in_home_currency", "deal_currency_code",
               "closed_lost_reason", "pipeline"]

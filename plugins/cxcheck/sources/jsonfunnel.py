@@ -6,9 +6,9 @@ when given, goes as Bearer to the URL's host only."""
 from __future__ import annotations
 
 from cxcheck.runtime import name_value
+from cxcheck.runtime.times import iso_time
 from cxcheck.sources.base import ApiSource, SourceError
 from cxcheck.sources.funnels import Funnel, Step, checked, count
-from cxcheck.sources.responses import iso_time
 
 PLACES = ("${since}", "${until}", "${window}")
 
@@ -17,6 +17,7 @@ class JsonFunnel(ApiSource):
     name = "JSON endpoint"
     option, metavar = "--json-url", "URL"
     help = "a JSON endpoint (with --entered-path, --converted-path; ${since}, ${until} in the URL)"
+    endpoint = True
     token_required = False
 
     @classmethod
@@ -30,7 +31,7 @@ class JsonFunnel(ApiSource):
         from cxcheck.sources.jsonresponses import compile_path
 
         super().__init__(value, run)
-        self.name = self.base_url = value        # messages name the URL; the token stays on its host
+        self.name = value        # messages name the URL
         args = self.args
         if not args.entered_path or not args.converted_path:
             raise SourceError("--json-url needs --entered-path and --converted-path")

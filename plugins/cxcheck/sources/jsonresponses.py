@@ -1,19 +1,25 @@
 """Any JSON endpoint holding survey responses: --items JMESPath to the list, --next to the
-next page's URL, field names configurable; a token, when given, as Bearer."""
+next page's URL, field names configurable; a token, when given, as Bearer. A field the options
+name that no item of a page has is a configuration mismatch (sources/fields.py), said as such
+rather than as every row rejected."""
 
 from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from cxcheck.sources.base import ApiSource
-from cxcheck.sources.files import add_field_arguments
-from cxcheck.sources.responses import NPS_SCALE, Rejects, Scale, SourceError, TimeParser, scored_item
+from cxcheck.runtime.times import TimeParser
+from cxcheck.sources.base import ApiSource, SourceError
+from cxcheck.sources.fields import Fields
+from cxcheck.sources.rows import Rejects
+from cxcheck.sources.scores import NPS_SCALE, Scale, scored_item
+from cxcheck.sources.survey_exports import add_field_arguments
 
 
 class JsonResponses(ApiSource):
     name = "JSON endpoint"
     option, metavar = "--json-url", "URL"
     help = "a JSON endpoint (with --items, --next)"
+    endpoint = True
     token_required = False
 
     @classmethod
@@ -24,7 +30,7 @@ class JsonResponses(ApiSource):
 
     def __init__(self, value, run):
         super().__init__(value, run)
-        self.name = self.base_url = value        # messages name the URL; the token stays on its host
+        self.name = value        # messages name the URL
 
     def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
         args = self.args
@@ -37,6 +43,9 @@ def read(client, rejects: Rejects, url: str, items_path: str, next_path: str | N
     items_expr = compile_path(items_path, "--items")
     next_expr = compile_path(next_path, "--next") if next_path else None
     parse_time = TimeParser(date_formats)
+    fields = Fields(url, (score_field, date_field), "items",
+                    advice="a configuration mismatch (--score-field and --date-field name each item's fields), "
+                           "not customer data")
     page = 1
     while url:
         body = client.get_json(url, what=f"page {page}")
@@ -45,9 +54,12 @@ def read(client, rejects: Rejects, url: str, items_path: str, next_path: str | N
             raise SourceError(f"{url}: --items {items_path} does not give a list")
         for index, item in enumerate(items):
             where = f"page {page} item {index + 1}"
-            found = scored_item(item, score_field, date_field, parse_time, rejects, where, scale)
+            fields.saw(item)
+            found = scored_item(item, score_field, date_field, parse_time, rejects, where, scale,
+                                f"field {date_field!r}")
             if found:
                 yield found
+        fields.check(f"page {page}")
         following = next_expr.search(body) if next_expr else None
         url = urljoin(url, following) if isinstance(following, str) and following else None
         if url:

@@ -1,19 +1,33 @@
-"""Pipedrive: deals won and lost, from API v2 `GET /api/v2/deals?status=won,lost&updated_since=...`
-(cursor paging: `additional_data.next_cursor`, null on the last page; at most 500 a page). A deal
-closed in a window was updated at or after its close, so `updated_since` the oldest window's start
-misses none; each is placed by `won_time` or `lost_time` (RFC 3339 in v2). Its `value` is in its
-own `currency`; the account's currency is the user's `default_currency` from `GET /api/v1/users/me`
-(no v2 equivalent), unless --currency names it. The API token goes in the `x-api-token` header,
-never in the URL. Archived deals are not listed by this endpoint (Pipedrive lists them apart).
+"""Pipedrive: deals won and lost.
+
+Read: API v2 `GET /api/v2/deals?status=won,lost&updated_since=...`
+(https://developers.pipedrive.com/docs/api/v1/Deals#getDeals, v2 section; the v2 migration guide
+https://pipedrive.readme.io/docs/pipedrive-api-v2-migration-guide: RFC 3339 times), cursor paging
+(`additional_data.next_cursor`, null on the last page; at most 500 a page). A deal closed in a
+window was updated at or after its close, so `updated_since` the oldest window's start misses
+none. Per deal: `status`, placed by `won_time` or `lost_time`, its `value` in its own `currency`,
+`lost_reason`. The account's currency is the user's `data.default_currency` from
+`GET /api/v1/users/me` (no v2 equivalent), unless --currency names it. A page whose every deal
+lacks one of status, won_time, lost_time, value or currency is not the documented shape
+(sources/fields.py). Archived deals are not listed by this endpoint (Pipedrive lists them apart).
+
+The API token goes in the `x-api-token` header (https://pipedrive.readme.io/docs/core-api-concepts-authentication),
+never in the URL, and to the configured host only (apiclient). Rate limits
+(https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting): every answer carries
+x-ratelimit-limit, x-ratelimit-remaining and x-ratelimit-reset (seconds left in the 2-second
+window); with none remaining the next request waits for the reset (apiclient.budget_spent), and a
+429's Retry-After is honoured; the daily token budget, once spent, answers 429 until midnight.
 """
 
 from __future__ import annotations
 
 import re
 
+from cxcheck.runtime.times import TimeParser, iso_time
 from cxcheck.sources.base import ApiSource, ConfigError, SourceError
 from cxcheck.sources.churn import DealWindows, number
-from cxcheck.sources.responses import Rejects, TimeParser, dated, iso_time
+from cxcheck.sources.fields import Fields
+from cxcheck.sources.rows import Rejects, dated
 
 PAGE = 500
 COMPANY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
@@ -65,12 +79,14 @@ class Pipedrive(ApiSource):
                   "sort_by": "update_time", "sort_direction": "asc"}
         if args.pipeline:
             params["pipeline_id"] = args.pipeline
+        fields = Fields("Pipedrive", ("status", "won_time", "lost_time", "value", "currency"), "deals")
         page = 1
         while True:
             body = client.get_json(client.url("/v2/deals"), params=params, what=f"deals page {page}")
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise SourceError(f"Pipedrive answer (page {page}) has no 'data' list of deals")
             for index, deal in enumerate(body["data"]):
+                fields.saw(deal)
                 where = f"page {page} item {index + 1}"
                 status = deal.get("status") if isinstance(deal, dict) else None
                 if status not in ("won", "lost"):
@@ -82,6 +98,7 @@ class Pipedrive(ApiSource):
                 self.rows += 1
                 deals.add(status == "won", closed, number(deal.get("value")), deal.get("currency") or "",
                           deal.get("lost_reason"))
+            fields.check(f"page {page} of the deals")
             cursor = (body.get("additional_data") or {}).get("next_cursor")
             if not cursor:
                 return deals.tallies

@@ -1,4 +1,4 @@
-"""A funnel from Prometheus counters: instant queries (the client check_cx_transaction uses) for
+"""A funnel from Prometheus counters: instant queries (sources/promql.py) for
 who entered and who converted, or entered and a ratio, and optional steps in between, each with
 ${window} replaced by the window's length and evaluated at the window's end (the earlier window:
 the same queries at an earlier time). A query must give one finite number: an empty result is an
@@ -7,17 +7,16 @@ error (append `or vector(0)` when no series can mean none), except a ratio when 
 from __future__ import annotations
 
 from cxcheck.runtime import Duration, name_value
-from cxcheck.sources.base import ApiSource, ConfigError
+from cxcheck.runtime.times import iso_time
+from cxcheck.sources.base import ConfigError
 from cxcheck.sources.funnels import Funnel, Step, checked, count
+from cxcheck.sources.promql import NoData, PrometheusSource
 
 WINDOW = "${window}"
 
 
-class PrometheusFunnel(ApiSource):
-    name = "Prometheus"
-    option, metavar = "--prometheus", "URL"
+class PrometheusFunnel(PrometheusSource):
     help = "a Prometheus server (with --entered-query, and --converted-query or --ratio-query)"
-    token_required = False          # a token, when given, goes as Bearer
 
     @classmethod
     def add_arguments(cls, options):
@@ -31,8 +30,6 @@ class PrometheusFunnel(ApiSource):
     def __init__(self, value, run):
         super().__init__(value, run)
         args = self.args
-        if not value.startswith(("http://", "https://")):
-            raise ConfigError(f"--prometheus {value!r}: an http:// or https:// URL")
         if not args.entered_query or bool(args.converted_query) == bool(args.ratio_query):
             raise ConfigError("--prometheus needs --entered-query, and --converted-query or --ratio-query (one)")
         queries = [args.entered_query, args.converted_query or args.ratio_query, *(q for _, q in args.step_query)]
@@ -40,24 +37,13 @@ class PrometheusFunnel(ApiSource):
             if WINDOW not in query:
                 raise ConfigError(f"every query needs {WINDOW} (the window, e.g. increase(x[{WINDOW}])): {query!r}")
 
-    def server(self):
-        """One client for both windows: the token (Bearer) kept to the server's host."""
-        from cxcheck.sources.prometheus import Prometheus
-
-        if getattr(self, "_server", None) is None:
-            headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-            self._server = Prometheus(self.value, self.run.http_options(), self.run.deadline, headers=headers)
-        return self._server
-
     def read_funnel(self, since: float, until: float) -> Funnel:
-        from cxcheck.sources.prometheus import NoData
-
-        args, window, server = self.args, Duration(str(until - since)).prometheus, self.server()
-        server.time = f"{until:.3f}"            # the earlier window: the same queries at an earlier time
-        self.reading(f"Prometheus at {iso(until)}")
+        args, window = self.args, Duration(str(until - since)).prometheus
+        self.time = f"{until:.3f}"            # the earlier window: the same queries at an earlier time
+        self.reading(f"Prometheus at {iso_time(until)}")
 
         def number(query: str, what: str) -> int:
-            return count(server.query(query.replace(WINDOW, window)), f"Prometheus {what}")
+            return count(self.query(query.replace(WINDOW, window)), f"Prometheus {what}")
 
         steps = [Step("entered", number(args.entered_query, "--entered-query"))]
         steps += [Step(name, number(query, f"--step-query {name}")) for name, query in args.step_query]
@@ -65,7 +51,7 @@ class PrometheusFunnel(ApiSource):
             steps.append(Step("converted", number(args.converted_query, "--converted-query")))
         else:
             try:
-                ratio = server.query(args.ratio_query.replace(WINDOW, window))
+                ratio = self.query(args.ratio_query.replace(WINDOW, window))
             except NoData:
                 if steps[0].count:
                     raise
@@ -73,10 +59,5 @@ class PrometheusFunnel(ApiSource):
             if not -1e-9 <= ratio <= 1 + 1e-9:
                 raise ConfigError(f"--ratio-query gives {ratio:g}, not a fraction between 0 and 1")
             steps.append(Step("converted", round(min(max(ratio, 0.0), 1.0) * steps[0].count)))
-        return Funnel(checked(steps, "Prometheus"), f"Prometheus: instant queries at {iso(until)} over [{window}]")
+        return Funnel(checked(steps, "Prometheus"), f"Prometheus: instant queries at {iso_time(until)} over [{window}]")
 
-
-def iso(epoch: float) -> str:
-    from cxcheck.sources.responses import iso_time
-
-    return iso_time(epoch)

@@ -4,19 +4,21 @@ Kinds (base.py says what each reader yields): `responses` are survey answers, (u
 on the check's scale; `tickets` are support tickets, (created, solved, seconds waited);
 `response_times` are how long requests took, with the Apdex of a target (latency.ResponseTimes);
 `funnel` gives a funnel's steps per window (sources.funnels); `churn` the customers lost among
-those who could be, per window (sources.churn). Sources are imported when a plugin builds its
+those who could be, per window (sources.churn); `transactions` the successes of customers'
+transactions per window (sources.transactions); `reviews` store and review-site reviews,
+sources.reviews.Review (time, stars, version, text). Sources are imported when a plugin builds its
 parser: their modules must import nothing heavy at top level.
 """
 
 from __future__ import annotations
 
-from cxcheck.runtime import ConfigError, Run
+from cxcheck.runtime import ConfigError, Run, refuse_on_argv
 from cxcheck.sources.base import Options, Source
 
 SOURCES = {
     "responses": [
-        "cxcheck.sources.files:CsvExport",
-        "cxcheck.sources.files:JsonLinesExport",
+        "cxcheck.sources.survey_exports:CsvExport",
+        "cxcheck.sources.survey_exports:JsonLinesExport",
         "cxcheck.sources.jsonresponses:JsonResponses",
         "cxcheck.sources.surveymonkey:SurveyMonkey",
         "cxcheck.sources.delighted:Delighted",
@@ -39,11 +41,23 @@ SOURCES = {
         "cxcheck.sources.promfunnel:PrometheusFunnel",
         "cxcheck.sources.jsonfunnel:JsonFunnel",
     ],
+    "transactions": [
+        "cxcheck.sources.promtransactions:PrometheusTransactions",
+        "cxcheck.sources.jsontransactions:JsonTransactions",
+    ],
     "churn": [
         "cxcheck.sources.pipedrive:Pipedrive",
         "cxcheck.sources.hubspot_deals:HubSpotDeals",
         "cxcheck.sources.churnevents:CsvEvents",
         "cxcheck.sources.churnevents:JsonLinesEvents",
+    ],
+    "reviews": [
+        "cxcheck.sources.appstore:AppStore",
+        "cxcheck.sources.appstoreconnect:AppStoreConnect",
+        "cxcheck.sources.googleplay:GooglePlay",
+        "cxcheck.sources.trustpilot:Trustpilot",
+        "cxcheck.sources.reviewfiles:ReviewCsvExport",
+        "cxcheck.sources.reviewfiles:ReviewJsonLinesExport",
     ],
 }
 
@@ -73,11 +87,23 @@ def add_source_arguments(parser, kind: str, what: str = "the data", survey: str 
     options = Options(parser.add_argument_group(f"reading {what}"))
     for cls in classes:
         cls.add_arguments(options)
-    if any(cls.uses_api for cls in classes):
+    if any(cls.uses_api and not cls.endpoint for cls in classes):
         options.add("--api-url", metavar="URL", help="another base URL for the API (regional data centre, proxy)")
-        options.add("--token-env", metavar="VAR", help="environment variable holding the API token")
-        options.add("--token-file", metavar="PATH", help="file holding the API token")
+    if any(cls.uses_api for cls in classes):
+        add_token_arguments(options)
     return options
+
+
+def add_token_arguments(options) -> None:
+    """The one token option set of every API source: --token-env/--token-file, also spelt
+    --bearer-env/--bearer-file (what check_cx_transaction and check_cx_apdex took before);
+    a token given as a value is refused."""
+    options.add("--token-env", "--bearer-env", dest="token_env", metavar="VAR",
+                help="environment variable holding the API (or bearer) token")
+    options.add("--token-file", "--bearer-file", dest="token_file", metavar="PATH",
+                help="file holding the API (or bearer) token")
+    for flag in ("--token", "--bearer"):
+        refuse_on_argv(options.group, flag, f"use {flag}-env VAR or {flag}-file PATH")
 
 
 def open_source(run: Run, kind: str, survey: str | None = None) -> Source:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 
+from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ConfigError, Source
-from cxcheck.sources.files import _pick, csv_export, jsonl_items, optional_column, wide_rows
-from cxcheck.sources.responses import Rejects, TimeParser, dated
+from cxcheck.sources.exports import _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
+from cxcheck.sources.rows import Rejects, dated
 
 MEASURES = ("first-reply", "resolution")
 CREATED_NAMES = ("created_at", "created", "date_created", "created_date", "createdate", "opened_at")
@@ -61,6 +62,7 @@ class TicketExport(Source):
     """What the CSV and JSON Lines ticket exports share: their columns, the backlog by counting."""
 
     add_arguments = staticmethod(add_ticket_field_arguments)
+    columns = (None, None, None)        # where the three dates stand, for messages: set by rows()
 
     def read_tickets(self, measure: str, hours: str, by: str, since: float, until: float, rejects: Rejects):
         if hours != "calendar":
@@ -69,7 +71,7 @@ class TicketExport(Source):
         parse_time = TimeParser(self.args.date_format)
         for where, *cells in self.rows(rejects, need_reply=measure == "first-reply",
                                        need_solved=measure == "resolution" or by == "solved"):
-            times = _times(parse_time, cells, where, rejects)
+            times = _times(parse_time, cells, where, rejects, self.columns)
             if times:
                 ticket = from_timestamps(*times, measure, where, rejects)
                 if ticket:
@@ -80,7 +82,7 @@ class TicketExport(Source):
         parse_time = TimeParser(self.args.date_format)
         count, oldest, examined = 0, None, 0
         for where, *cells in self.rows(rejects, need_reply=False, need_solved=True):
-            times = _times(parse_time, cells, where, rejects)
+            times = _times(parse_time, cells, where, rejects, self.columns)
             if not times:
                 continue
             if times[0] is None:
@@ -93,15 +95,15 @@ class TicketExport(Source):
         return count, oldest, examined
 
 
-def _times(parse_time, cells, where, rejects: Rejects):
+def _times(parse_time, cells, where, rejects: Rejects, columns=(None, None, None)):
     """(created, first reply, solved) as unix times, empty cells None; None once a date that is
-    there cannot be used (counted, by reason)."""
+    there cannot be used (counted, by reason, naming its column)."""
     times = []
-    for raw, what in zip(cells, ("creation", "first reply", "solved")):
+    for raw, what, column in zip(cells, ("creation", "first reply", "solved"), columns):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             times.append(None)
             continue
-        when = dated(raw, parse_time, rejects, where, what)
+        when = dated(raw, parse_time, rejects, where, what, column)
         if when is None:
             return None
         times.append(when)
@@ -123,6 +125,8 @@ class TicketCsvExport(TicketExport):
             solved_at = optional_column(names, args.solved_column, SOLVED_NAMES, path, "solving time",
                                         "--solved-column", need_solved)
             width = max(i for i in (created_at, reply_at, solved_at) if i is not None)
+            self.columns = tuple(None if i is None else f"column {_shown([names[i]])}"
+                                 for i in (created_at, reply_at, solved_at))
             for row in wide_rows(reader, width, rejects):
                 yield (reader.line_num, row[created_at], None if reply_at is None else row[reply_at],
                        None if solved_at is None else row[solved_at])
@@ -137,6 +141,7 @@ class TicketJsonLinesExport(TicketExport):
         args = self.args
         keys = (args.created_column or "created_at", args.first_reply_column or "first_reply_at",
                 args.solved_column or "solved_at")
+        self.columns = tuple(f"field {key!r}" for key in keys)
         for number, item in jsonl_items(self.value, rejects):
             if not isinstance(item, dict):
                 rejects.add("not a JSON object", number)

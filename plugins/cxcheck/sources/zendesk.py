@@ -1,23 +1,42 @@
 """Zendesk Support: satisfaction ratings (CSAT), ticket metrics, the backlog.
 
-Auth: an agent's API token as Basic `EMAIL/token:TOKEN` (--zendesk-email), or an OAuth token as
-Bearer. Ratings: GET /api/v2/satisfaction_ratings between start_time and end_time, cursor paging
-(page[size] 100, meta.has_more, links.next); good and bad go on the check's scale (the top
-satisfied answer, the lowest other one), offered-but-unanswered ones count apart (the response
-rate). Ticket metrics: the incremental ticket export with their metric sets,
-GET /api/v2/incremental/tickets/cursor.json?start_time=...&include=metric_sets, rather than
-GET /api/v2/ticket_metrics: the latter has no time filter, so a large account would page its whole
-history (100 items a page) on every check, while the export starts at the window (1000 tickets a
-page, cursor until end_of_stream; 10 requests a minute, so a window of up to ~10,000 updated
-tickets reads within a minute). Backlog: GET /api/v2/search/count, and the oldest by search.
+Auth (https://support.zendesk.com/hc/en-us/articles/4408831452954): an agent's API token as
+Basic `EMAIL/token:TOKEN` (--zendesk-email), or an OAuth token as Bearer.
+
+Fields read, by page:
+- ratings, GET /api/v2/satisfaction_ratings between start_time and end_time
+  (https://developer.zendesk.com/api-reference/ticketing/ticket-management/satisfaction_ratings/),
+  cursor paging (https://developer.zendesk.com/api-reference/introduction/pagination/: page[size]
+  100, meta.has_more, links.next): each rating's `score` (good, bad, offered, unoffered) and
+  `created_at`. Good and bad go on the check's scale (the top satisfied answer, the lowest other
+  one), offered-but-unanswered ones count apart (the response rate).
+- ticket metrics, from the incremental ticket export with their metric sets,
+  GET /api/v2/incremental/tickets/cursor.json?start_time=...&include=metric_sets
+  (https://developer.zendesk.com/api-reference/ticketing/ticket-management/incremental_exports/:
+  `tickets`, `after_url`, `after_cursor`, `end_of_stream`), rather than GET /api/v2/ticket_metrics:
+  the latter has no time filter, so a large account would page its whole history (100 items a
+  page) on every check, while the export starts at the window (1000 tickets a page; 10 requests a
+  minute, so a window of up to ~10,000 updated tickets reads within a minute). Each ticket's `id`
+  and `created_at`; its metric set (https://developer.zendesk.com/api-reference/ticketing/tickets/ticket_metrics/)
+  `ticket_id`, `solved_at` and `reply_time_in_minutes` or `full_resolution_time_in_minutes`, each
+  `{calendar, business}`. In business hours the calendar minutes still say when the reply came:
+  one after --now had not come by then (business minutes added to the creation time would place
+  a reply of Monday morning on Friday evening).
+- backlog, GET /api/v2/search/count (`count`) and the oldest by GET /api/v2/search.json
+  (`results[].created_at`), https://developer.zendesk.com/api-reference/ticketing/ticket-management/search/.
+A field absent from every record of a page is not the documented shape (sources/fields.py).
 """
 
 from __future__ import annotations
 
 import re
 
+from cxcheck.runtime import excerpt
+from cxcheck.runtime.times import TimeParser, iso_time
 from cxcheck.sources.base import ApiSource, ConfigError
-from cxcheck.sources.responses import UNANSWERED, Rejects, Scale, TimeParser, dated, iso_time
+from cxcheck.sources.fields import Fields
+from cxcheck.sources.rows import Rejects, dated
+from cxcheck.sources.scores import UNANSWERED, Scale
 from cxcheck.sources.tickets import duration
 
 SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$", re.I)
@@ -63,14 +82,17 @@ class Zendesk(ApiSource):
         client, parse_time = self.client, TimeParser()
         url = client.url("/api/v2/satisfaction_ratings")
         params = {"page[size]": PAGE_SIZE, "start_time": int(since), "end_time": int(until) + 1}
+        fields = Fields("Zendesk", ("score", "created_at"), "ratings")
         page = 1
         while url:
             where = f"page {page} of the satisfaction ratings"
             body = client.get_json(url, params=params, what=f"satisfaction ratings page {page}")
             for index, item in enumerate(client.field(body, "satisfaction_ratings", list, where)):
+                fields.saw(item)
                 found = _rating(item, parse_time, good, bad, rejects, f"page {page} item {index + 1}")
                 if found:
                     yield found
+            fields.check(where)
             url, params = _next_page(client, body, where), None
             page += 1
 
@@ -80,6 +102,9 @@ class Zendesk(ApiSource):
         url = client.url("/api/v2/incremental/tickets/cursor.json")
         params = {"start_time": int(since), "include": "metric_sets", "exclude_deleted": "true",
                   "per_page": EXPORT_PAGE}
+        fields = (Fields("Zendesk", ("id", "created_at"), "tickets"),
+                  Fields("Zendesk", ("solved_at", key), "metric sets"),
+                  Fields("Zendesk", ("calendar", hours), f"{key} objects"))
         page = 1
         while True:
             where = f"page {page} of the ticket export"
@@ -87,9 +112,12 @@ class Zendesk(ApiSource):
             tickets = client.field(body, "tickets", list, where)
             sideloaded = {m.get("ticket_id"): m for m in body.get("metric_sets") or [] if isinstance(m, dict)}
             for index, ticket in enumerate(tickets):
-                found = _ticket(ticket, sideloaded, key, hours, parse_time, rejects, f"page {page} ticket {index + 1}")
+                found = _ticket(ticket, sideloaded, key, hours, until, parse_time, rejects,
+                                f"page {page} ticket {index + 1}", fields)
                 if found:
                     yield found
+            for checked in fields:
+                checked.check(where)
             if client.field(body, "end_of_stream", bool, where):
                 return
             url, params = client.field(body, "after_url", str, where), None
@@ -121,7 +149,7 @@ def _rating(item, parse_time, good: int, bad: int, rejects: Rejects, where):
         return None
     points = {"good": good, "bad": bad, "offered": UNANSWERED}.get(score)
     if points is None:
-        rejects.add(f"score not good, bad or offered ({str(score)[:20]})", where)
+        rejects.add(f"score not good, bad or offered ({excerpt(str(score), 20)})", where)
         return None
     when = dated(item.get("created_at"), parse_time, rejects, where)
     return None if when is None else (when, points)
@@ -142,15 +170,23 @@ def _next_page(client, body, where: str):
     return url
 
 
-def _ticket(ticket, sideloaded: dict, key: str, hours: str, parse_time, rejects: Rejects, where):
-    """(created, solved, seconds) of one exported ticket and its metric set."""
+def _ticket(ticket, sideloaded: dict, key: str, hours: str, until: float, parse_time, rejects: Rejects, where,
+            fields=None):
+    """(created, solved, seconds) of one exported ticket and its metric set; the wait None when
+    it ended after `until` (it had not ended then)."""
     if not isinstance(ticket, dict):
         rejects.add("not a JSON object", where)
         return None
+    tickets, metric_sets, waits = fields or (None, None, None)
+    if tickets:
+        tickets.saw(ticket)
     metrics = ticket.get("metric_set") or sideloaded.get(ticket.get("id"))
     if not isinstance(metrics, dict):
         rejects.add("no metric set", where)
         return None
+    if metric_sets:
+        metric_sets.saw(metrics)
+        waits.saw(metrics.get(key))
     created = dated(ticket.get("created_at") or metrics.get("created_at"), parse_time, rejects, where, "creation")
     if created is None:
         return None
@@ -162,7 +198,10 @@ def _ticket(ticket, sideloaded: dict, key: str, hours: str, parse_time, rejects:
     minutes = metrics.get(key)
     try:
         seconds = duration(minutes.get(hours) if isinstance(minutes, dict) else minutes, 1 / 60)
+        elapsed = duration(minutes.get("calendar"), 1 / 60) if isinstance(minutes, dict) else seconds
     except (TypeError, ValueError):
         rejects.add(f"{key}.{hours} not a number of minutes", where)
         return None
+    if seconds is not None and elapsed is not None and created + elapsed > until:
+        seconds = None              # it came after `until`: not yet, then
     return created, solved, seconds
