@@ -3,7 +3,8 @@
 - /alert/, /confirm/, /prompt/: a dialog opened by a script while the page loads; /dialogs/
   opens three (one of each) and then shows "after the dialogs"; /dialog-later/ opens one from
   a timer once loaded; /dialog-click/ opens one when its button is pressed; /leave/ asks
-  (beforeunload) whether to leave it once its button was pressed;
+  (beforeunload) whether to leave it once its button was pressed; /dialog-hang/ opens one and
+  then waits for an image that never comes;
 - /download/: a page whose script starts a download of /big.bin (20 MB, Content-Disposition:
   attachment); /big.bin itself, opened directly;
 - /busy/: a script in an endless loop;
@@ -50,6 +51,7 @@ PAGES = {
                              '(event) => { event.preventDefault(); event.returnValue = "stay?"; });</script>'),
     "/download/": html("download", '<p>downloading</p><a id="get" href="/big.bin" download>file</a>'
                                    "<script>document.getElementById('get').click();</script>"),
+    "/dialog-hang/": html("hang", '<script>alert("before the hang");</script><img src="/hang.gif">'),
     "/busy/": html("busy", "<script>for (;;) {}</script>"),
     "/memory/": html("memory", "<script>const kept = []; for (let i = 0; i < 20; i++) "
                                "{ const a = new Uint8Array(100 * 1024 * 1024); a.fill(i + 1); kept.push(a); }"
@@ -81,6 +83,9 @@ class HostilePages:
                 if path == "/big.bin":
                     return self.send(200, "application/octet-stream", None, DOWNLOAD_SIZE,
                                      {"Content-Disposition": 'attachment; filename="big.bin"'})
+                if path == "/hang.gif":
+                    pages.stopping.wait(60)
+                    return None
                 if path.startswith("/img/"):
                     time.sleep(0.005)
                     return self.send(200, "image/gif", PIXEL)

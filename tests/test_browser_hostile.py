@@ -64,6 +64,16 @@ def test_dialogs_are_dismissed_counted_and_said(pages, path, said):
     assert result.value("load") is not None
 
 
+def test_a_dialog_before_a_load_that_never_finishes_is_said_too(pages):
+    """The load cut off within the 1.5 s kept for saying what it got: the dialog is in it."""
+    result = page(pages, "/dialog-hang/", timeout="10")
+    assert result.code == 2, result.stdout
+    assert result.text == f"CX PAGE CRITICAL - load did not finish in 10 s, still waiting for {pages.url}/hang.gif"
+    assert result.perfdata["dialogs"][0] == "1c"
+    assert [line for line in result.long_output if line.startswith("dialog")] == \
+        ["dialog dismissed: alert 'before the hang'"]
+
+
 def test_dialogs_are_critical_when_asked(pages):
     result = page(pages, "/dialogs/", "--fail-on-dialogs")
     assert result.code == 2, result.stdout

@@ -248,7 +248,7 @@ class Browser:
         if values and values.get("url"):
             self.page_url = values["url"]
         page = PageLoad.read(values, url=self.page_url, timed_out=True, network=self.take_network(),
-                             js_errors=self.take_js_errors(), dialogs=self.dialogs.take())
+                             js_errors=self.take_js_errors(), **self.dialogs.take())
         page.url = page.url or self.page_url
         self.sample_memory()
         return page
