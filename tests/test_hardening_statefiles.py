@@ -221,6 +221,16 @@ def test_the_state_file_is_replaced_whole_and_never_read_half_written(tmp_path):
     assert os.listdir(state.parent) == ["apdex.json"]
 
 
+def test_a_commit_cut_off_leaves_nothing_for_long(tmp_path):
+    """A run the hard timeout ends between writing its temporary file and renaming it leaves that
+    file; the next run (holding the lock) removes it."""
+    log, state = write(tmp_path / "access.log", lines(3)), tmp_path / "states" / "apdex.json"
+    assert apdex(log, "--state-file", str(state)).code == 0
+    (state.parent / ".apdex.json.0123456789ab.part").write_text('{"half')
+    assert apdex(log, "--state-file", str(state)).code == 0
+    assert os.listdir(state.parent) == ["apdex.json"]
+
+
 def test_overlapping_runs_count_every_line_once(tmp_path):
     log, state = write(tmp_path / "access.log", []), tmp_path / "apdex.json"
     total = 0

@@ -157,6 +157,7 @@ class StateFile(nagiosplugin.Cookie):
         self.directory = PrivateDirectory(os.path.dirname(self.path))
         try:
             self.fobj = self._locked()
+            self._remove_leftovers()
             self.data = self._load()
         except ValueError:
             self.data = {}
@@ -188,6 +189,16 @@ class StateFile(nagiosplugin.Cookie):
                 raise
             os.close(fd)                # replaced while this run waited: open the new one
         raise ConfigError(f"cannot lock state file {self.path}: it keeps being replaced")
+
+    def _remove_leftovers(self):
+        """Temporary files of this state file that a run ended mid-commit left (the hard timeout
+        exits at once). This run holds the lock: no other is writing one now."""
+        for name in self.directory.names():
+            if name.startswith(f".{self.name}.") and name.endswith(".part"):
+                try:
+                    self.directory.remove(name)
+                except OSError:
+                    pass
 
     def _load(self) -> dict:
         raw = self.fobj.read(MAX_STATE + 1)
