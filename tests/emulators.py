@@ -76,7 +76,7 @@ class ApiEmulator:
                         status, headers, body = 200, {}, emulator.route(self.command, parts.path, query,
                                                                         decoded(raw, self.headers))
                     except ApiError as exc:
-                        status, headers, body = exc.status, {}, {"error": str(exc)}
+                        status, headers, body = exc.status, {}, getattr(exc, "body", None) or {"error": str(exc)}
                         if isinstance(exc, RateLimited):
                             headers = {"Retry-After": f"{max(exc.reset, 0.05):.2f}"}
                     if isinstance(body, dict) and emulator.drop:

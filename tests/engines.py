@@ -104,7 +104,7 @@ EXAMPLE_PATHS = {
     "/usr/share/cxcheck/scenarios": str(TEMPLATES / "scenarios"),
     **{f"/usr/share/cxcheck/examples/{name}": str(PLUGINS / "cxcheck" / "demo" / "data" / name)
        for name in ("nps_sample.csv", "csat_sample.csv", "tickets_sample.csv", "churn_sample.csv",
-                    "ratings_sample.csv")},
+                    "ratings_sample.csv", "payments_sample.csv", "subscriptions_sample.csv")},
 }
 EXAMPLE_URL = "http://127.0.0.1:8000"
 STOCK_OBJECTS = [Path("/etc/nagios4/objects") / name

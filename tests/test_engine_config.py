@@ -120,7 +120,8 @@ def test_what_no_shipped_command_ran_before_is_a_service_on_every_engine():
 @pytest.mark.parametrize("argv, message", [
     (["check_cx_zabbix"], "config: 'check_cx_zabbix' is not a plugin; one of check_cx_login, check_cx_checkout, "
                           "check_cx_transaction, check_cx_nps, check_cx_csat, check_cx_support, check_cx_apdex, "
-                          "check_cx_conversion, check_cx_churn, check_cx_page, check_cx_ratings"),
+                          "check_cx_conversion, check_cx_churn, check_cx_page, check_cx_ratings, "
+                          "check_cx_payments, check_cx_revenue"),
     (["login", *LOGIN[1:], "--engine", "zabbix"], "argument --engine: invalid choice: 'zabbix' (choose from 'nagios', "
                                                   "'icinga2', 'centreon')"),
     # the plugin's own first mistakes, in the plugin's own words

@@ -148,6 +148,23 @@ def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo", *BROWSER]) == []
 
 
+def test_payments_and_revenue_from_exports_need_no_http_yaml_or_jmespath(tmp_path):
+    payments = tmp_path / "payments.csv"
+    payments.write_text("Created date (UTC),Status,Amount,Currency\n2026-10-31 10:00:00,Paid,25.00,eur\n"
+                        "2026-10-31 11:00:00,Failed,25.00,eur\n")
+    names = imported("check_cx_payments", "--payments-csv", str(payments), "--now", "2026-11-01T00:00:00Z",
+                     codes=(0, 1, 2))
+    assert "cxcheck.sources.payment_exports" in names and "cxcheck.stats" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo", *BROWSER]) == []
+    subscriptions = tmp_path / "subscriptions.csv"
+    subscriptions.write_text("Customer ID,Status,Start Date (UTC),Plan Amount,Plan Interval,Currency\n"
+                             "cus_1,active,2026-01-01 00:00:00,49.00,month,eur\n")
+    names = imported("check_cx_revenue", "--subscriptions-csv", str(subscriptions), "--now", "2026-11-01T00:00:00Z",
+                     codes=(0,))
+    assert "cxcheck.revenue" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo", *BROWSER]) == []
+
+
 @pytest.mark.parametrize("plugin, args", [
     ("check_cx_login", ["-w", "abc"]),                              # argparse's check
     ("check_cx_login", ["-u", "http://127.0.0.1:9/"]),              # ours: --username missing
@@ -166,19 +183,24 @@ def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
     ("check_cx_conversion", ["--window", "soon"]),
     ("check_cx_churn", ["--events-csv", "/nonexistent/events.csv"]),
     ("check_cx_churn", ["--pipedrive", "acme"]),                          # no token given
+    ("check_cx_payments", ["--stripe"]),                                   # no key given
+    ("check_cx_payments", ["--payments-csv", "/nonexistent/payments.csv"]),
+    ("check_cx_revenue", ["--stripe", "--window", "a month"]),
+    ("check_cx_revenue", ["--subscriptions-csv", "/nonexistent/subscriptions.csv"]),
 ])
 def test_a_usage_error_needs_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(3,))
-    rates = plugin in ("check_cx_conversion", "check_cx_churn")      # judge nothing, import no statistics
+    rates = plugin in ("check_cx_conversion", "check_cx_churn", "check_cx_payments")  # no statistics to judge nothing
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else []),
                             *BROWSER]) == []
 
 
 @pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_nps", "check_cx_csat",
-                                    "check_cx_support", "check_cx_apdex", "check_cx_conversion", "check_cx_churn"])
+                                    "check_cx_support", "check_cx_apdex", "check_cx_conversion", "check_cx_churn",
+                                    "check_cx_payments", "check_cx_revenue"])
 def test_help_needs_no_http_stack(plugin):
     names = imported(plugin, "--help")
-    rates = plugin in ("check_cx_conversion", "check_cx_churn")
+    rates = plugin in ("check_cx_conversion", "check_cx_churn", "check_cx_payments")
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else []),
                             *BROWSER]) == []
 

@@ -44,6 +44,9 @@ EXPECTED = {
     (HOST, "cx-apdex-shop"): (0, "CX APDEX OK", {"apdex", "requests", "rejected", "p90", "p99"}),
     (HOST, "cx-checkout-conversion"): (0, "CX CONVERSION OK", {"conversion", "entered", "converted"}),
     (HOST, "cx-churn"): (1, "CX CHURN WARNING", {"churn", "churn_previous", "lost_value"}),
+    (HOST, "cx-payments"): (1, "CX PAYMENTS WARNING", {"failure_rate", "failure_rate_previous", "refund_rate",
+                                                       "dispute_rate"}),
+    (HOST, "cx-revenue"): (0, "CX REVENUE OK", {"mrr", "arpu", "customers", "revenue_churn", "clv"}),
     (HOST, "cx-page-catalogue"): (0, "CX PAGE OK", {"ttfb", "dcl", "load", "lcp", "cls", "requests", "bytes",
                                                     "failed_resources", "js_errors", "browser_memory"}),
     (HOST, "cx-login-browser"): (0, "CX CHECKOUT OK", {"time", "step_login_page", "step_login", "step_submit"}),
@@ -61,6 +64,7 @@ PLUGIN_OF = {"cx-app-reviews": "check_cx_ratings", "cx-login": "check_cx_login",
              "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction", "cx-csat": "check_cx_csat",
              "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support", "cx-apdex-shop": "check_cx_apdex",
              "cx-checkout-conversion": "check_cx_conversion", "cx-churn": "check_cx_churn",
+             "cx-payments": "check_cx_payments", "cx-revenue": "check_cx_revenue",
              "cx-page-catalogue": "check_cx_page", "cx-login-browser": "check_cx_checkout"}
 BROWSER_SERVICES = {"cx-page-catalogue", "cx-login-browser"}
 BROWSER_SCENARIO = TEMPLATES / "scenarios" / "shop-login-browser.yaml"
@@ -130,9 +134,9 @@ def test_icinga2_validates_the_templates(tmp_path):
     assert re.search(r"warning/.*cxcheck", out) is None, out
     services = [name for (kind, name), properties in compiled_objects(tmp_path / "cache" / "icinga2.debug").items()
                 if kind == "Service" and properties["check_command"].startswith("cx_")]
-    assert len(services) == 14, services   # login, checkout, orders, nps, orders from Prometheus, csat, two waits,
+    assert len(services) == 16, services   # login, checkout, orders, nps, orders from Prometheus, csat, two waits,
     #                                        apdex, conversion, churn, the catalogue page, the login in a browser,
-    #                                        app reviews
+    #                                        app reviews, payments, revenue
     commands = re.findall(r'object CheckCommand "(cx_\w+)"', COMMANDS.read_text())
     assert len(commands) >= 4
 

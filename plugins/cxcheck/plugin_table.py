@@ -64,6 +64,8 @@ PLUGINS = [
     PluginEntry("check_cx_churn", "cxcheck.checks.churn", "CX churn", "survey"),
     PluginEntry("check_cx_page", "cxcheck.checks.page", "CX page", "browser"),
     PluginEntry("check_cx_ratings", "cxcheck.checks.ratings", "CX ratings", "ratings"),
+    PluginEntry("check_cx_payments", "cxcheck.checks.payments", "CX payments", "support"),
+    PluginEntry("check_cx_revenue", "cxcheck.checks.revenue", "CX revenue", "survey"),
 ]
 BY_NAME = {entry.name: entry for entry in PLUGINS}
 

@@ -29,6 +29,7 @@ class Rate:
     """What a rate plugin measures. Subclasses set the attributes and the methods."""
 
     name = ""               # "conversion": in the status line and the perfdata label
+    words = ""              # the share in words when its label would not do ("failure rate"); default name
     kind = ""               # the registry kind of its sources ("funnel")
     what = ""               # option groups: "where the funnel is (one of)"
     base = ""               # perfdata label of who could ("entered")
@@ -38,6 +39,10 @@ class Rate:
     default_window = "1d"
     default_compare = "7d"  # None: the window before (the window's own length earlier)
     rows = False            # its sources read rows: rejects are counted, --max-rejected applies
+
+    @property
+    def said(self) -> str:
+        return self.words or self.name
 
     def read(self, source, windows: list, rejects) -> tuple[list, int]:
         """One observation per window (each with a stats.Proportion `proportion`), and the number
@@ -86,7 +91,7 @@ def add_rate_arguments(parser: runtime.Parser, rate: Rate) -> None:
     reading = add_source_arguments(parser, rate.kind, rate.what)
     if rate.rows:
         reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
-                    help=f"more rows than this share unreadable is UNKNOWN: the {rate.name} would lie (default 5)")
+                    help=f"more rows than this share unreadable is UNKNOWN: the {rate.said} would lie (default 5)")
     judge = parser.add_argument_group("window and statistics")
     judge.add_argument("--window", type=Duration, default=Duration(rate.default_window), metavar="DURATION",
                        help=f"how far back, such as 1h, 1d or 30d (default {rate.default_window})")
@@ -110,7 +115,7 @@ def add_rate_arguments(parser: runtime.Parser, rate: Rate) -> None:
                        help="state under --min-volume (default ok, said in the status line)")
     worse = "lower" if rate.worse == "drop" else "higher"
     judge.add_argument(f"--max-{rate.worse}", dest="max_change", type=runtime.positive_float, metavar="PERCENT",
-                       help=f"alert when the {rate.name} is more than PERCENT {worse} than in the earlier window, "
+                       help=f"alert when the {rate.said} is more than PERCENT {worse} than in the earlier window, "
                             "relative (3%% -> 2.4%% is a 20%% drop)")
     judge.add_argument("--change-state", choices=["warning", "critical"], default="warning",
                        help=f"state of a {rate.worse} beyond --max-{rate.worse} (default warning)")
@@ -140,7 +145,7 @@ class Rates(nagiosplugin.Resource, RejectsRows):
 
     @property
     def measures(self) -> str:
-        return self.rate.name
+        return self.rate.said
 
     @property
     def sample_size(self) -> int:

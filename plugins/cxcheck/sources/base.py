@@ -40,6 +40,12 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
 - reviews: `read_reviews(since, until, rejects)` yields sources.reviews.Review (time, 1-5 stars,
   version, text) of (since, until] at least; the class is a reviews.ReviewSource, which says how
   far back the store's reviews are whole (`covered_since`) and may give the store's `overall()`.
+- payments: `read_payments(windows, rejects)` gives a payments.Payments per window (attempts
+  succeeded, failed, pending; decline reasons; refunded since; disputes, None when not read), all
+  windows in one pass; `rows` then says how many payments it used.
+- subscriptions: `read_subscriptions(rejects)` gives revenue.Subscription objects, all of them
+  (MRR at two times, churn and new MRR are computed from them); `rows` as above;
+  `account_currency()` is asked when they are in several currencies and --currency is not given.
 """
 
 from __future__ import annotations
