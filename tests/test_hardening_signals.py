@@ -20,7 +20,7 @@ import sys
 import time
 
 import pytest
-from conftest import MODULES, plugin_env, wait_for
+from conftest import MODULES, PLUGIN_TABLE, plugin_env, wait_for
 
 
 def start(name: str, *args: str, env=None) -> subprocess.Popen:
@@ -147,6 +147,8 @@ def count(frame, event, arg):
     if calls == at:
         startup = sys.modules.get("cxcheck.startup")
         ours = " ".join(sorted(name for name in sys.modules if name.startswith("cxcheck")))
+        if hasattr(sys.modules.get(module), "main"):      # the plugin's own module is imported
+            ours += " " + module + ":main"
         note(("guarded " if startup is not None and startup._name else "unguarded ") + ours)
         os.kill(os.getpid(), signum)
 
@@ -235,6 +237,29 @@ def test_a_signal_at_any_moment_gets_one_status_line(tmp_path, name):
     assert all(at < min(set(moments) - set(unguarded)) for at in unguarded)
     assert len(unguarded) < len(moments) / 3, unguarded
     assert "stopped" in outcomes and outcomes[-1] == "result"      # the sweep spans the result's writing
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [entry.name for entry in PLUGIN_TABLE])
+def test_every_plugin_is_guarded_while_it_imports_and_parses(tmp_path, name):
+    """Every console script of the plugin table, started with no options (it imports its modules,
+    parses, and ends with its usage line): a stop signal at moments spread over that gives the stop
+    line and exit 3, or the usage line if the result was already out. Some of the moments fall in
+    the imports of the plugin's own module (phase noted from inside)."""
+    plain = subprocess.run([sys.executable, "-m", MODULES[name]], capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL, env=plugin_env())
+    assert plain.returncode == 3 and plain.stdout.count("\n") == 1, plain
+    total = int(swept(tmp_path, name, [], signal.SIGTERM, 0)[3])
+    phases = []
+    for index, share in enumerate((0.1, 0.3, 0.5, 0.7, 0.9, 0.99)):
+        signum = SIGNALS[index % len(SIGNALS)]
+        code, out, err, note = swept(tmp_path, name, [], signum, round(total * share))
+        assert note.split()[0] == "guarded", (share, note)
+        stopped = re.fullmatch(rf"CX \w+ UNKNOWN - stopped by {signum.name}( while [^\n|]*)?\n", out)
+        assert err == "" and ((code == 3 and stopped) or (code, out) == (3, plain.stdout)), \
+            (share, signum.name, code, out, err)
+        phases.append(("importing" if MODULES[name] + ":main" not in note else "imported", bool(stopped)))
+    assert ("importing", True) in phases, phases
 
 
 def test_the_guard_names_the_plugin_from_its_launcher_or_module():
