@@ -305,3 +305,55 @@ def test_a_screenshot_directory_others_control_is_refused_before_the_browser_sta
         3, f"CX PAGE UNKNOWN - refusing --screenshot-dir {shots}: {reason}\n", "")
     with pytest.raises(ConfigError, match="refusing --screenshot-dir"):
         screenshots.save(str(shots), "cx_page", b"png")
+
+
+# -- every plugin, the new ones included ------------------------------------------------------------
+
+# Where the plugins' own code is (the checks, what they share, their sources, the browser, the
+# journeys, the sentiment scorer): a file any of them leaves for a later run goes through
+# runtime.statefiles. browser/launch.py writes only in the run's private home (made by mkdtemp,
+# removed at the end) and /proc/self.
+PLUGIN_CODE = ["checks", "bases", "sources", "browser", "journey", "sentiment", "runtime"]
+MAY_WRITE = {"runtime/statefiles.py", "browser/launch.py"}
+WRITERS = {"write_text", "write_bytes", "mkdir", "touch", "mkstemp", "mkdtemp"}
+MODULE_WRITERS = {"nagiosplugin": {"Cookie", "LogTail"}, "os": {"replace", "rename", "makedirs", "mkdir", "link", "symlink", "mkfifo"},
+                  "shutil": {"copy", "copy2", "copyfile", "copytree", "move"}}
+
+
+def writes_in(path: Path) -> list[str]:
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+        if name == "open" and isinstance(mode, ast.Constant) and set(str(mode.value)) & set("wax+"):
+            found.append(f"{path.name}:{node.lineno} open(..., {mode.value!r})")
+        elif name == "open" and getattr(getattr(func, "value", None), "id", "") == "os" and len(node.args) > 1 \
+                and {"O_WRONLY", "O_RDWR", "O_CREAT"} & {n.attr for n in ast.walk(node.args[1]) if isinstance(n, ast.Attribute)}:
+            found.append(f"{path.name}:{node.lineno} os.open() to write")
+        elif isinstance(func, ast.Attribute) and name in MODULE_WRITERS.get(getattr(func.value, "id", ""), ()):
+            found.append(f"{path.name}:{node.lineno} {func.value.id}.{name}()")
+        elif name in WRITERS:
+            found.append(f"{path.name}:{node.lineno} {name}()")
+    return found
+
+
+def test_every_plugin_keeps_its_files_through_statefiles():
+    """No module the plugins run (check_cx_ratings, _payments and _revenue included) writes a file
+    but runtime.statefiles: a new state file cannot skip its checks by being written directly."""
+    import cxcheck
+    from cxcheck.plugin_table import PLUGINS
+
+    package = Path(cxcheck.__file__).parent
+    assert all((package / entry.module.split(".")[1]).is_dir() for entry in PLUGINS)
+    found = []
+    for folder in PLUGIN_CODE:
+        for path in sorted((package / folder).rglob("*.py")):
+            if str(path.relative_to(package)) not in MAY_WRITE:
+                found += writes_in(path)
+    assert found == [], found
+    assert writes_in(package / "runtime" / "statefiles.py"), "the scan finds nothing: it proves nothing"
