@@ -178,9 +178,14 @@ class Watched:
         for waiter in waiters:
             waiter.start()
         self.browser_ended = self._follow(timeout + 60)
-        for waiter in waiters:
-            waiter.join(10)
-        self.exited, self.reference_exited = self.exits["plugin"], self.exits["reference"]
+        waiters[1].join(10)
+        self.exited = self.exits["plugin"]
+        if self.exited > timeout + PROMISE:     # late: by more than the reference, on this machine now?
+            waiters[0].join(60)
+        else:                                   # on time: the reference has nothing to say
+            self.reference.kill()
+            waiters[0].join(10)
+        self.reference_exited = self.exits.get("reference", timeout + PROMISE)
 
     def _communicate(self):
         self.output = self.proc.communicate()
@@ -235,7 +240,7 @@ HOSTILE = {
 
 @pytest.mark.parametrize("path", list(HOSTILE))
 def test_the_deadline_holds_on_a_hostile_page(pages, path):
-    timeout = 15.0          # long enough for the browser to start on a busy machine and reach the page
+    timeout = 10.0          # as in the issue: the browser starts and reaches the page well within it
     asked = pages.requests.count(path)
     run = Watched(["-u", pages.url + path], timeout)
     assert pages.requests.count(path) > asked, "the browser never reached the page: the deadline proved nothing"
