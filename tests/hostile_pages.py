@@ -2,8 +2,9 @@
 
 - /alert/, /confirm/, /prompt/: a dialog opened by a script while the page loads; /dialogs/
   opens three (one of each) and then shows "after the dialogs"; /dialog-later/ opens one from
-  a timer once loaded; /dialog-click/ opens one when its button is pressed; /leave/ asks
-  (beforeunload) whether to leave it once its button was pressed; /dialog-hang/ opens one and
+  its load event (one from a later timer may come after the check has read the page);
+  /dialog-click/ opens one when its button is pressed; /leave/ asks (beforeunload) whether to
+  leave it once its button was pressed; /dialog-hang/ opens one and
   then waits for an image that never comes;
 - /download/: a page whose script starts a download of /big.bin (20 MB, Content-Disposition:
   attachment); /big.bin itself, opened directly;
@@ -43,7 +44,7 @@ PAGES = {
     "/dialogs/": html("dialogs", '<script>alert("one"); confirm("two?"); prompt("three", "");</script>'
                                  "<p>after the dialogs</p>"),
     "/dialog-later/": html("later", "<p>after the dialogs</p><script>window.addEventListener('load', () => "
-                                    "setTimeout(() => alert('late alert'), 50));</script>"),
+                                    "alert('late alert'));</script>"),
     "/dialog-click/": html("click", '<button id="go" onclick="alert(\'clicked\'); '
                                     'document.body.insertAdjacentHTML(\'beforeend\', \'<p>pressed</p>\')">Go</button>'),
     "/leave/": html("leave", '<button id="go" onclick="document.body.insertAdjacentHTML(\'beforeend\', '
