@@ -40,7 +40,7 @@ def plain_vader():
 
 
 def plain_french_lexicon():
-    from cxcheck.sentiment.scoring import normalise
+    from cxcheck.sentiment.compound import normalise
     from cxcheck.sentiment.words import fold, load_lexicon, tokens
 
     lexicon = {word: value for word, value in load_lexicon("fr_lexicon.tsv").items() if " " not in word}

@@ -14,9 +14,8 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.samples import RejectsRows
-from cxcheck.runtime import Duration, confidence, fmt_number, perf_value
-from cxcheck.runtime.times import now_time
+from cxcheck.bases.samples import RejectsRows, add_max_rejected, add_window_arguments
+from cxcheck.runtime import fmt_number, perf_value
 
 
 class Statistic:
@@ -51,29 +50,13 @@ class Statistic:
 
 def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
     """The sources of survey answers, and the window and statistics options."""
+    from cxcheck.bases.comments import add_sentiment_arguments
     from cxcheck.sources.registry import add_source_arguments
 
     reading = add_source_arguments(parser, "responses", "the responses", statistic.scale.kind)
-    reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
-                help=f"more rows than this share unreadable is UNKNOWN: the {statistic.name} would lie (default 5)")
-    judge = parser.add_argument_group("window and statistics")
-    judge.add_argument("--window", type=Duration, default=Duration("30d"), metavar="DURATION",
-                       help="how far back, such as 24h, 30d or 4w (default 30d)")
-    judge.add_argument("--now", type=now_time, metavar="TIME", help="the window's end (default: now), "
-                       "ISO 8601 or unix seconds, for reproducible runs")
-    judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",
-                       help="of the interval (default 0.95)")
-    judge.add_argument("--significant", action="store_true",
-                       help="leave OK only when the whole interval is below the floor; with --max-drop, "
-                            "warn only when the whole interval of the drop exceeds it")
-    judge.add_argument("--min-responses", type=runtime.positive_int, default=30, metavar="N",
-                       help="fewer responses is --low-sample-state (default 30)")
-    judge.add_argument("--low-sample-state", choices=list(runtime.STATE_CODES), default="unknown",
-                       help="state under --min-responses (default unknown)")
-    judge.add_argument("--max-drop", type=runtime.positive_float, metavar="POINTS",
-                       help=f"warn when the {statistic.name} dropped more than this from the previous window")
-    from cxcheck.bases.comments import add_sentiment_arguments
-
+    add_max_rejected(reading.group, statistic.name)
+    add_window_arguments(parser, ("--min-responses", 30, "responses in the window"), "--max-drop",
+                         f"warn when the {statistic.name} dropped more than this from the previous window")
     add_sentiment_arguments(parser)
 
 

@@ -66,8 +66,7 @@ def _secrets(given, host: str, name: str) -> tuple[dict, list[str]]:
 
 
 def service(given, host: str | None = None, service: str | None = None) -> tuple[str, list[str]]:
-    host = common.object_name(host or common.default_host(given), "host", ILLEGAL_OBJECT_NAME_CHARS, ENGINE)
-    name = common.object_name(service or given.entry.service, "service", ILLEGAL_OBJECT_NAME_CHARS, ENGINE)
+    host, name = common.host_and_service(given, host, service, ILLEGAL_OBJECT_NAME_CHARS, ENGINE)
     replace, notes = _secrets(given, host, name)
     argument = clapi_argument(given.argv(replace), ENGINE)
     notes = [f"{given.plugin} for Centreon: import after cxcheck-clapi.txt (templates/centreon/) with",

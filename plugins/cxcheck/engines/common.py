@@ -84,6 +84,13 @@ def environment_variables(given) -> list[tuple[str, str]]:
     return [tuple(item.partition("=")[::2]) for item in given.values.get("var_env", [])]
 
 
+def host_and_service(given, host: str | None, service: str | None, illegal: str, engine: str) -> tuple[str, str]:
+    """The names of the Nagios family's service: the host (--host, else the site's) and the service
+    (--service, else the table's), each as the engine takes it."""
+    return (object_name(host or default_host(given), "host", illegal, engine),
+            object_name(service or given.entry.service, "service", illegal, engine))
+
+
 def object_name(value: str, what: str, illegal: str, engine: str) -> str:
     """A host or service name the engine takes as it is, else refused naming the characters."""
     bad = sorted({char for char in value if char in illegal or char < " "})

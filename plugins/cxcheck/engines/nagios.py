@@ -46,8 +46,7 @@ def _directive(value: str) -> str:
 
 
 def service(given, host: str | None = None, service: str | None = None) -> tuple[str, list[str]]:
-    host = common.object_name(host or common.default_host(given), "host", ILLEGAL_OBJECT_NAME_CHARS, ENGINE)
-    name = common.object_name(service or given.entry.service, "service", ILLEGAL_OBJECT_NAME_CHARS, ENGINE)
+    host, name = common.host_and_service(given, host, service, ILLEGAL_OBJECT_NAME_CHARS, ENGINE)
     argument = nagios_argument(given.argv(), ENGINE)
     use = template(given)
     comments = [f"{given.plugin} for Nagios 4 (also Naemon, Centreon Engine): paste into a cfg_dir file beside",

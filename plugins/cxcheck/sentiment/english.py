@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from cxcheck.sentiment.scoring import normalise, total_of
+from cxcheck.sentiment.compound import normalise, total_of
 from cxcheck.sentiment.words import Patterns, Vocabulary, fold, load_lexicon, load_words
 
 TYPED_WORD = re.compile(r"[A-Za-z]+")

@@ -13,7 +13,7 @@ scale) and rules in VADER's manner, for the way French customers write:
 
 from __future__ import annotations
 
-from cxcheck.sentiment.scoring import normalise
+from cxcheck.sentiment.compound import normalise
 from cxcheck.sentiment.words import Patterns, Vocabulary, fold, load_lexicon, load_words, tokens
 
 NEGATED = -0.74                 # VADER's N_SCALAR

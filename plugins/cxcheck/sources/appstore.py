@@ -30,6 +30,7 @@ class AppStore(ReviewSource, ApiSource):
     help = "an app's reviews in Apple's public feed (with --country; no account needed)"
     default_api = "https://itunes.apple.com"
     token_required = False
+    value_form = re.compile(r"^[0-9]+$"), "the app's numeric id (apps.apple.com/.../id<ID>)"
 
     @classmethod
     def add_arguments(cls, options):
@@ -38,8 +39,6 @@ class AppStore(ReviewSource, ApiSource):
 
     def __init__(self, value, run):
         super().__init__(value, run)
-        if not str(value).isdigit():
-            raise ConfigError(f"--app-store {value!r}: the app's numeric id (apps.apple.com/.../id<ID>)")
         self.country = self.args.country.strip().lower()
         if not COUNTRY.match(self.country):
             raise ConfigError(f"--country {self.args.country!r}: two letters, such as fr or us")

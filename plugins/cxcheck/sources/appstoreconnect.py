@@ -24,6 +24,9 @@ class AppStoreConnect(ReviewSource, ApiSource):
     rate_limit = "App Store Connect gives each key an hourly budget, its X-Rate-Limit header"
     versions = False
     key_file = True                 # the .p8 key: several lines
+    value_form = re.compile(r"^[0-9]+$"), "the app's numeric Apple ID"
+    needs = ("--key-id", "--issuer-id")
+    needs_why = "App Store Connect, Users and Access, Integrations; the .p8 key as --token-file"
 
     @classmethod
     def add_arguments(cls, options):
@@ -35,11 +38,6 @@ class AppStoreConnect(ReviewSource, ApiSource):
     def __init__(self, value, run):
         super().__init__(value, run)
         args = self.args
-        if not str(value).isdigit():
-            raise ConfigError(f"--app-store-connect {value!r}: the app's numeric Apple ID")
-        if not args.key_id or not args.issuer_id:
-            raise ConfigError("--app-store-connect needs --key-id and --issuer-id (App Store Connect, Users and "
-                              "Access, Integrations) and the .p8 key as --token-file")
         if args.territory and not TERRITORY.match(args.territory):
             raise ConfigError(f"--territory {args.territory!r}: three capital letters, such as FRA or USA")
 

@@ -12,11 +12,16 @@ no network library at top level, so a plugin's parser and --help cost nothing):
 - `uses_api`            True: it takes the shared API options (--token-env/--token-file, with
                         --bearer-env/--bearer-file as aliases; --api-url unless `endpoint`);
 - `survey_kinds`        the survey kinds it holds, when not any ("CSAT": good/bad ratings make no
-                        NPS): a plugin of another kind does not offer it.
+                        NPS): a plugin of another kind does not offer it;
+- `value_form`          (pattern, what the value is): its option's value checked before anything
+                        ("--zendesk 'a b': the account's subdomain, ...");
+- `needs`, `needs_why`  the options that must come with it, and why ("--surveymonkey needs
+                        --question-id (the survey question)").
 
 Built with `cls(value, run)` once the arguments are parsed: it validates its options
-(ConfigError) and reads nothing yet. Then the check calls the reader of its kind, which yields
-items and raises only SourceError (the plugin entry, not the source, makes that UNKNOWN).
+(ConfigError; the declared checks first) and reads nothing yet. Then the check calls the reader
+of its kind, which yields items and raises only SourceError (the plugin entry, not the source,
+makes that UNKNOWN).
 Unreadable rows are counted in `rejects` by reason, never dropped silently. The kinds:
 
 - responses: `read_responses(scale, since, until, rejects)` yields (unix time, score on `scale`),
@@ -80,6 +85,9 @@ class Source:
     business_hours = False          # tickets: gives times in business hours too
     has_comments = False            # responses: can hand each answer's free text to `comments`
     comments = None                 # set by a check that wants them: called (time, text) while reading
+    value_form = None               # (compiled pattern, what the value is) of its option's value
+    needs: tuple = ()               # options that must come with it ("--question-id", "--histogram METRIC")
+    needs_why = ""                  # what they are, said after them
 
     @classmethod
     def add_arguments(cls, options: Options) -> None:
@@ -87,6 +95,11 @@ class Source:
 
     def __init__(self, value, run: Run):
         self.value, self.run, self.args = value, run, run.args
+        if self.value_form and not self.value_form[0].match(str(value)):
+            raise ConfigError(f"{self.option} {value!r}: {self.value_form[1]}")
+        if any(not getattr(self.args, need.split()[0][2:].replace("-", "_"), None) for need in self.needs):
+            why = f" ({self.needs_why})" if self.needs_why else ""
+            raise ConfigError(f"{self.option} needs {' and '.join(self.needs)}{why}")
 
     @classmethod
     def dest(cls) -> str:

@@ -32,11 +32,10 @@ class GooglePlay(ReviewSource, ApiSource):
     rate_limit = "the Play Developer API's reviews quota is per hour"
     coverage_note = "Google Play's API gives only reviews with text created or changed in the last week"
     key_file = True                 # the service account's JSON key: several lines
+    value_form = PACKAGE, "the app's package name, such as com.example.shop"
 
     def __init__(self, value, run):
         super().__init__(value, run)
-        if not PACKAGE.match(str(value)):
-            raise ConfigError(f"--google-play {value!r}: the app's package name, such as com.example.shop")
         try:
             account = json.loads(self.token)
         except ValueError:

@@ -59,7 +59,7 @@ class SubscriptionsJsonLines(SubscriptionExport):
     help = "Stripe subscription objects as the API gives them, one a line"
 
     def read_subscriptions(self, rejects) -> list:
-        from cxcheck.sources.stripe_billing import subscriptions
+        from cxcheck.sources.stripe_subscriptions import subscriptions
 
         self.reading_input()
         found = subscriptions(jsonl_items(self.value, rejects), rejects)

@@ -7,7 +7,17 @@ from datetime import UTC, datetime
 
 from cxcheck.runtime.times import FUTURE, TimeParser
 from cxcheck.sources.base import Source
-from cxcheck.sources.exports import DATE_NAMES, _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
+from cxcheck.sources.exports import (
+    DATE_NAMES,
+    _pick,
+    _shown,
+    add_date_format,
+    csv_export,
+    first_field,
+    jsonl_items,
+    optional_column,
+    wide_rows,
+)
 from cxcheck.sources.rows import Rejects, reject_date
 from cxcheck.sources.scores import NPS_SCALE, Scale, parse_score, score_problem, scored_item
 
@@ -67,8 +77,7 @@ def read_jsonl(path: str, rejects: Rejects, score_field=None, date_field=None, d
         found = scored_item(item, score_key, date_key, parse_time, rejects, number, scale, f"field {date_key!r}")
         if found:
             if comments is not None:
-                comments(found[0], item.get(comment_field) if comment_field else
-                         next((item[name] for name in COMMENT_NAMES if name in item), None))
+                comments(found[0], first_field(item, comment_field, COMMENT_NAMES))
             yield found
 
 
@@ -80,9 +89,7 @@ def add_field_arguments(options) -> None:
     options.add("--date-column", "--date-field", dest="date_column", metavar="NAME",
                 help="the date column or field (default: the first named like date, created_at, "
                      "submitted_at, timestamp; JSON: created_at)")
-    options.add("--date-format", action="append", default=[], metavar="STRPTIME",
-                help="a date format such as %%d/%%m/%%Y %%H:%%M, repeatable for mixed formats "
-                     "(default: ISO 8601 or unix seconds)")
+    add_date_format(options)
     options.add("--comment-column", "--comment-field", dest="comment_column", metavar="NAME",
                 help="the free text column or field, for --sentiment (default: the first named comment, "
                      "comments, feedback, reason, verbatim, text)")

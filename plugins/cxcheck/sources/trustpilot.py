@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from cxcheck.runtime.times import TimeParser
-from cxcheck.sources.base import ApiSource, ConfigError
+from cxcheck.sources.base import ApiSource
 from cxcheck.sources.reviews import ReviewSource, review
 from cxcheck.sources.rows import Rejects
 
@@ -21,12 +21,7 @@ class Trustpilot(ReviewSource, ApiSource):
     help = "a business unit's reviews on Trustpilot (the API key as --token-env/--token-file)"
     default_api = "https://api.trustpilot.com"
     versions = False
-
-    def __init__(self, value, run):
-        super().__init__(value, run)
-        if not UNIT.match(str(value)):
-            raise ConfigError(f"--trustpilot {value!r}: the business unit id, 24 hexadecimal digits "
-                              "(find it with the API's business-units/find)")
+    value_form = UNIT, "the business unit id, 24 hexadecimal digits (find it with the API's business-units/find)"
 
     def auth(self) -> dict:
         return {"headers": {"apikey": self.token}}

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from cxcheck import runtime
 from cxcheck.bases.comments import add_sentiment_arguments
-from cxcheck.runtime import Duration, confidence
-from cxcheck.runtime.times import now_time
+from cxcheck.bases.samples import add_max_rejected, add_window_arguments
 
 EXAMPLES = """
   # an app in the French App Store (public feed, no account): warn under 4 stars, critical under 3.5
@@ -44,29 +43,15 @@ def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_ratings", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
                             metric_help="the average star rating, 1-5 (floors, e.g. -w 4: -c 3.5:)")
     reading = add_source_arguments(parser, "reviews", "the reviews")
-    reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
-                help="more reviews than this share unreadable is UNKNOWN: the rating would lie (default 5)")
-    judge = parser.add_argument_group("window and statistics")
-    judge.add_argument("--window", type=Duration, default=Duration("30d"), metavar="DURATION",
-                       help="how far back, such as 7d, 30d or 12w (default 30d); compared with the window before")
-    judge.add_argument("--now", type=now_time, metavar="TIME",
-                       help="the window's end (default: now), ISO 8601 or unix seconds, for reproducible runs")
+    add_max_rejected(reading.group, "rating", "reviews")
+    judge = add_window_arguments(parser, ("--min-volume", 10, "reviews in the window", "ok"), "--max-drop",
+                                 "warn when the average dropped more than this from the previous window, such as 0.3",
+                                 metavar="STARS", examples="7d, 30d or 12w",
+                                 compared="; compared with the window before")
     judge.add_argument("--warning-low-share", type=runtime.nagios_range, metavar="RANGE",
                        help="ceiling on the share of 1-2 star reviews in percent, such as 20")
     judge.add_argument("--critical-low-share", type=runtime.nagios_range, metavar="RANGE",
                        help="ceiling on the share of 1-2 star reviews in percent, such as 35")
-    judge.add_argument("--max-drop", type=runtime.positive_float, metavar="STARS",
-                       help="warn when the average dropped more than this from the previous window, such as 0.3")
-    judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",
-                       help="of the intervals (default 0.95)")
-    judge.add_argument("--significant", action="store_true",
-                       help="alert on a floor or ceiling only when the whole interval is beyond it, on --max-drop "
-                            "only when the whole interval of the drop exceeds it")
-    judge.add_argument("--min-volume", type=runtime.positive_int, default=10, metavar="N",
-                       help="fewer reviews in the window is --low-volume-state, nothing judged; a previous window "
-                            "with fewer is not compared (default 10)")
-    judge.add_argument("--low-volume-state", choices=list(runtime.STATE_CODES), default="ok",
-                       help="state under --min-volume (default ok, said in the status line)")
     add_sentiment_arguments(parser)
     parser.add_http_options()
     return parser
