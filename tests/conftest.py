@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = ROOT / "plugins"
 sys.path.insert(0, str(PLUGINS))
 
-from cxcheck.engine_config import PLUGINS as PLUGIN_MODULES  # noqa: E402  (needs the path above)
+from cxcheck.plugin_table import PLUGINS as PLUGIN_TABLE  # noqa: E402  (needs the path above)
 
-MODULES = {**PLUGIN_MODULES, "cxcheck": "cxcheck.cli"}
+MODULES = {**{entry.name: entry.module for entry in PLUGIN_TABLE}, "cxcheck": "cxcheck.cli"}
 
 
 def plugin_env(extra: dict | None = None) -> dict:

@@ -68,15 +68,15 @@ class ApiEmulator:
                     time.sleep(emulator.delay)
                 if canned is not None:
                     status, headers, body = canned
-                elif auth != emulator.authorization:
+                elif not emulator.authorized(auth):
                     # As some APIs do, the refusal quotes what it got: masking must hold even then.
                     status, headers, body = 401, {}, {"error": "Couldn't authenticate you", "received": auth}
                 else:
                     try:
                         status, headers, body = 200, {}, emulator.route(self.command, parts.path, query,
-                                                                        json.loads(raw) if raw else None)
+                                                                        decoded(raw, self.headers))
                     except ApiError as exc:
-                        status, headers, body = exc.status, {}, {"error": str(exc)}
+                        status, headers, body = exc.status, {}, getattr(exc, "body", None) or {"error": str(exc)}
                         if isinstance(exc, RateLimited):
                             headers = {"Retry-After": f"{max(exc.reset, 0.05):.2f}"}
                     if isinstance(body, dict) and emulator.drop:
@@ -100,6 +100,10 @@ class ApiEmulator:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    def authorized(self, auth: str | None) -> bool:
+        """Is this header's value the credential? Exact by default; a signed token is verified."""
+        return auth == self.authorization
 
     def route(self, method: str, path: str, query: dict, body):
         raise ApiError(404, f"no route {method} {path}")
@@ -130,6 +134,15 @@ def renamed(value, old: str, new: str):
     if isinstance(value, list):
         return [renamed(item, old, new) for item in value]
     return value
+
+
+def decoded(raw: bytes, headers):
+    """A request's body: JSON, or a form (OAuth token requests) as a dict of its first values."""
+    if not raw:
+        return None
+    if (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+        return {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    return json.loads(raw)
 
 
 class ApiError(Exception):

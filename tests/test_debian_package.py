@@ -84,7 +84,7 @@ def test_the_package_puts_plugins_package_and_templates_where_pollers_look(deb):
     assert files.get("/usr/bin/cxcheck", "").startswith("-rwxr-xr-x")
     assert f"{DIST_PACKAGES}/cxcheck/runtime/plugin.py" in files
     for sub in ("nagios/cxcheck-commands.cfg", "nagios/cxcheck-templates.cfg", "icinga2/cxcheck-commands.conf",
-                "centreon/cxcheck-clapi.txt", "scenarios/shop-checkout-html.yaml"):
+                "centreon/cxcheck-clapi.txt", "scenarios/shop-checkout-html.yaml", "icingaweb2-graphite/cxcheck.ini"):
         assert f"{SHARE}/{sub}" in files, sub
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
     assert not [f for f in files if f.startswith("/usr/local") or f.startswith("/etc")]
@@ -275,3 +275,6 @@ def test_wheel_and_sdist(tmp_path):
         if module_exists(module):
             path = module.replace(".", "/")
             assert f"{path}.py" in names or f"{path}/__init__.py" in names, module
+    # the lexicons of --sentiment travel with the package: no download at run time
+    assert {f"cxcheck/sentiment/data/{name}" for name in ("fr_lexicon.tsv", "en_lexicon.tsv", "en_patterns.tsv",
+                                                           "fr_patterns.tsv", "stopwords_en.txt")} <= set(names)

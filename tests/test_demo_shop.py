@@ -571,7 +571,7 @@ def test_cxcheck_demo_runs_every_plugin_against_the_shop():
     assert re.match(r"demo shop on http://127\.0\.0\.1:\d+\n", proc.stdout)
     need_binary("prometheus", "prometheus")      # the conversion run reads the shop through one
     no_browser = browser_missing()                # the page and the browser journey need Chromium
-    runs = 11 if no_browser else 13
+    runs = 13 if no_browser else 15
     assert proc.stdout.count("as expected") == runs and "UNEXPECTED" not in proc.stdout
     assert proc.stdout.endswith(f"\n{runs} of {runs} plugin runs gave the expected state; the shop is stopped.\n")
     if no_browser:
@@ -586,6 +586,8 @@ def test_cxcheck_demo_runs_every_plugin_against_the_shop():
         assert login, proc.stdout
     assert "\nCX CONVERSION OK - conversion 53.85% (7 of 13 entered) over 10m" in proc.stdout
     assert "\nCX CHURN WARNING - churn 5.06% (49 lost of 968 customers active at the start) over 30d" in proc.stdout
+    assert "\nCX PAYMENTS WARNING - failure rate 6.43% (27 failed of 420 payments) over 1d rose 157%" in proc.stdout
+    assert "\nCX REVENUE OK - MRR 15,855.00 EUR, 289 customers, ARPU 54.86" in proc.stdout
     # last, check_cx_apdex on the shop's own access log: the requests of the runs before it
     apdex = re.search(r"\nCX APDEX OK - Apdex 1\.00 \[0\.5\] excellent, (\d+) requests in the whole log: "
                       r"satisfied \1, tolerating 0, frustrated 0;", proc.stdout)

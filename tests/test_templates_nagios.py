@@ -18,6 +18,7 @@ from engines import (
     EXAMPLE_URL,
     STATES,
     STATUS_BITS,
+    STOCK_NAGIOS_CFG,
     STOCK_OBJECTS,
     TEMPLATES,
     Nagios,
@@ -138,9 +139,8 @@ def missing_plugins() -> dict[str, str]:
         script = service_plugin(service)
         module = scripts[script].split(":")[0]
         scenario = rewrite_example(service.get("_CX_SCENARIO", ""), EXAMPLE_URL)
-        if not module_exists(module):
-            out[name] = f"{script}: module {module} does not exist yet"
-        elif scenario and not os.path.exists(scenario):
+        assert module_exists(module), f"{script}: module {module} is not in this checkout"
+        if scenario and not os.path.exists(scenario):
             out[name] = f"{scenario} does not exist yet"
         elif BROWSER_TEMPLATES & {node["name"] for node in service_templates(service)} and browser_missing():
             out[name] = browser_missing()
@@ -258,14 +258,42 @@ def test_every_command_names_a_console_script_and_keeps_secrets_off_the_command_
     assert plugins <= used, f"no command for {plugins - used}"
 
 
-def _expand(line: str, values: dict, resources: dict) -> list[str]:
-    def custom(match):
-        return values.get(match.group(1), "")
+def test_every_plugin_has_a_command_taking_every_option():
+    """check_cx_<name>_args runs the plugin with $ARG1$ as its argv: what `cxcheck config` uses;
+    every other cxcheck command ends with $ARG1$ too (options any value may hold)."""
+    from cxcheck.engines.nagios import command
+    from cxcheck.plugin_table import PLUGINS
 
-    line = re.sub(r"\$_SERVICE(\w+)\$", custom, line)
+    commands = definitions(COMMANDS, "command", "command_name")
+    for entry in PLUGINS:
+        assert commands[command(entry)]["command_line"] == f"$USER1$/{entry.name} $ARG1$"
+    assert all(c["command_line"].endswith(" $ARG1$") for name, c in commands.items() if name != "check_cx_shop_http")
+
+
+def _expand(line: str, values: dict, resources: dict) -> list[str]:
+    """The command line as the stock core makes it for a service without arguments: custom
+    variables without the characters Debian's illegal_macro_output_chars removes."""
+    def custom(match):
+        return "".join(char for char in values.get(match.group(1), "") if char not in STOCK_ILLEGAL)
+
+    line = re.sub(r"\$_SERVICE(\w+)\$", custom, line).replace("$ARG1$", "")
     for key, value in resources.items():
         line = line.replace(f"${key}$", value)
     return shlex.split(line.replace("\\;", ";"))
+
+
+STOCK_ILLEGAL = next(line.split("=", 1)[1] for line in STOCK_NAGIOS_CFG.read_text().splitlines()
+                     if line.startswith("illegal_macro_output_chars="))
+
+
+def test_no_template_default_holds_a_character_the_core_removes():
+    """Debian's core removes illegal_macro_output_chars from custom variables: a default holding
+    one would not reach the plugin as written."""
+    for _kind, directives, _ in [*nagios_blocks(SERVICE_TEMPLATES.read_text()), *nagios_blocks(EXAMPLE.read_text())]:
+        for key, value in directives.items():
+            if key.startswith("_"):
+                assert not set(value) & set(STOCK_ILLEGAL), (directives.get("name") or directives.get(
+                    "service_description"), key, value)
 
 
 def test_every_service_template_gives_its_command_arguments_its_plugin_accepts(tmp_path):

@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--access-log", metavar="PATH",
                       help="append each request to PATH as nginx logs it (combined, then $request_time)")
     _scenario_parser(sub)
-    from cxcheck.engine_config import add_config_parser
+    from cxcheck.engines.config import add_config_parser
 
     add_config_parser(sub)
     from cxcheck.worker.cli import add_arguments as add_worker_arguments

@@ -103,6 +103,41 @@ class Proportion(Record):
         return wilson_interval(self.hits, self.responses, confidence)
 
 
+class Mean(Record):
+    """The average of whole-number answers (1-5 stars) of one window, from how many gave each;
+    its interval is the normal approximation of the mean (the standard error of the sample's
+    spread over sqrt(n)), clamped to the scale."""
+
+    _fields = ("counts", "low")
+
+    def __init__(self, counts=(), low: int = 1):
+        self.counts, self.low = list(counts), low
+
+    @property
+    def responses(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def value(self) -> float | None:
+        n = self.responses
+        return sum((self.low + i) * c for i, c in enumerate(self.counts)) / n if n else None
+
+    @property
+    def stderr(self) -> float | None:
+        n, mean = self.responses, self.value
+        if n < 2:
+            return None if not n else 0.0
+        spread = sum(c * (self.low + i - mean) ** 2 for i, c in enumerate(self.counts)) / (n - 1)
+        return math.sqrt(spread / n)
+
+    def interval(self, confidence: float = 0.95) -> tuple[float, float] | None:
+        if not self.responses:
+            return None
+        spread = z_score(confidence) * self.stderr
+        high = self.low + len(self.counts) - 1
+        return max(self.value - spread, float(self.low)), min(self.value + spread, float(high))
+
+
 def wilson_interval(hits: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """(low, high) in percent of the Wilson score interval for hits out of n."""
     z = z_score(confidence)

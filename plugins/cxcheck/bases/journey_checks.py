@@ -122,15 +122,25 @@ def outcome_metric(outcome: Outcome) -> nagiosplugin.Metric:
     return nagiosplugin.Metric(OUTCOME, outcome, context=OUTCOME)
 
 
-def slow_steps(results) -> list:
-    """Step results over their range, worst first."""
-    slow = [r for r in results if r.metric.name.startswith("step_") and r.state != nagiosplugin.Ok]
-    return sorted(slow, key=lambda r: (-int(r.state), -(r.metric.value or 0)))
+def timed(results) -> str:
+    """The journey's time, with its range's hint when out of it: '6.100 s (> 5)'."""
+    time = results[TIME]
+    text = fmt_seconds(time.metric.value)
+    return f"{text} ({time.hint})" if time.state != nagiosplugin.Ok else text
 
 
-def describe_slow(result) -> str:
-    """'step payment 2.300 s (> 2)': a step out of its range, as its context judged it."""
-    return f"step {result.metric.name[len('step_'):]} {fmt_seconds(result.metric.value)} ({result.hint})"
+def slowest(results, others: bool = False) -> str:
+    """', slowest step payment 2.300 s (> 2)': the worst step over its range as its context judged
+    it (with `others`, '; also over range: ...' the rest); '' when none is."""
+    slow = sorted((r for r in results if r.metric.name.startswith("step_") and r.state != nagiosplugin.Ok),
+                  key=lambda r: (-int(r.state), -(r.metric.value or 0)))
+    if not slow:
+        return ""
+    worst = slow[0]
+    text = f", slowest step {worst.metric.name[len('step_'):]} {fmt_seconds(worst.metric.value)} ({worst.hint})"
+    if others and len(slow) > 1:
+        text += "; also over range: " + ", ".join(r.metric.name[len("step_"):] for r in slow[1:])
+    return text
 
 
 def add_screenshot_options(group):

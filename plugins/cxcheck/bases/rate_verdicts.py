@@ -93,7 +93,7 @@ class RateSummary(nagiosplugin.Summary):
     def _share(self) -> str:
         r = self.resource
         observation = r.observations[0]
-        return (f"{r.rate.name} {fmt_percent(r.current.value)} ({r.rate.counts(observation)}) over {r.window}"
+        return (f"{r.rate.said} {fmt_percent(r.current.value)} ({r.rate.counts(observation)}) over {r.window}"
                 if r.current.responses else f"no {r.rate.base_words(observation)} in {r.window}")
 
     def _earlier(self) -> str:
@@ -111,7 +111,7 @@ class RateSummary(nagiosplugin.Summary):
         r = self.resource
         low = results[r.rate.base]
         if low.hint:                    # --low-volume-state ok: still say why nothing was judged
-            shown = f"; {r.rate.name} {fmt_percent(r.current.value)} not judged" if r.current.responses else ""
+            shown = f"; {r.rate.said} {fmt_percent(r.current.value)} not judged" if r.current.responses else ""
             return low.hint + shown
         text = self._share() + r.rate.highlights(r.observations[0])
         share = results[r.rate.name]
@@ -137,7 +137,7 @@ class RateSummary(nagiosplugin.Summary):
                 return text + r.rate.highlights(r.observations[0])
             return text + r.rate.highlights(r.observations[0]) + self._earlier()
         if worst.metric.name == r.rate.base and r.current.responses:
-            return f"{worst.hint}; {r.rate.name} {fmt_percent(r.current.value)} not judged"
+            return f"{worst.hint}; {r.rate.said} {fmt_percent(r.current.value)} not judged"
         return worst.hint
 
     def verbose(self, results):
@@ -153,12 +153,12 @@ class RateSummary(nagiosplugin.Summary):
         lines += r.rate.details(r.observations[0])
         if r.previous is not None:
             lines.append(f"earlier window {r.windows[1]} (UTC): {r.rate.counts(r.observations[1])}, "
-                         f"{r.rate.name} {fmt_percent(r.previous.value)}")
+                         f"{r.rate.said} {fmt_percent(r.previous.value)}")
             earlier_note = r.rate.details(r.observations[1])[:1]
             lines += [] if earlier_note == r.rate.details(r.observations[0])[:1] else earlier_note
         if r.interval:
             low, high = r.interval
-            lines.append(f"{r.confidence * 100:g}% interval of the {r.rate.name}: "
+            lines.append(f"{r.confidence * 100:g}% interval of the {r.rate.said}: "
                          f"{fmt_percent(low)}..{fmt_percent(high)}")
         if r.rate.rows:
             lines.append(f"{r.read} rows used, {r.rejects.count} rejected")

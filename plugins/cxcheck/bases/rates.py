@@ -20,15 +20,15 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.samples import RejectsRows
-from cxcheck.runtime import Duration, Record, confidence, perf_value
-from cxcheck.runtime.times import now_time
+from cxcheck.bases.samples import RejectsRows, add_max_rejected, add_window_arguments
+from cxcheck.runtime import Duration, Record, perf_value
 
 
 class Rate:
     """What a rate plugin measures. Subclasses set the attributes and the methods."""
 
     name = ""               # "conversion": in the status line and the perfdata label
+    words = ""              # the share in words when its label would not do ("failure rate"); default name
     kind = ""               # the registry kind of its sources ("funnel")
     what = ""               # option groups: "where the funnel is (one of)"
     base = ""               # perfdata label of who could ("entered")
@@ -38,6 +38,10 @@ class Rate:
     default_window = "1d"
     default_compare = "7d"  # None: the window before (the window's own length earlier)
     rows = False            # its sources read rows: rejects are counted, --max-rejected applies
+
+    @property
+    def said(self) -> str:
+        return self.words or self.name
 
     def read(self, source, windows: list, rejects) -> tuple[list, int]:
         """One observation per window (each with a stats.Proportion `proportion`), and the number
@@ -85,35 +89,22 @@ def add_rate_arguments(parser: runtime.Parser, rate: Rate) -> None:
 
     reading = add_source_arguments(parser, rate.kind, rate.what)
     if rate.rows:
-        reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
-                    help=f"more rows than this share unreadable is UNKNOWN: the {rate.name} would lie (default 5)")
-    judge = parser.add_argument_group("window and statistics")
-    judge.add_argument("--window", type=Duration, default=Duration(rate.default_window), metavar="DURATION",
-                       help=f"how far back, such as 1h, 1d or 30d (default {rate.default_window})")
+        add_max_rejected(reading.group, rate.said)
+    worse = "lower" if rate.worse == "drop" else "higher"
+    judge = add_window_arguments(
+        parser, ("--min-volume", 1, f"{rate.volume} in the window", "ok", "1: none at all"), f"--max-{rate.worse}",
+        f"alert when the {rate.said} is more than PERCENT {worse} than in the earlier window, relative "
+        "(3%% -> 2.4%% is a 20%% drop)", metavar="PERCENT", dest="max_change",
+        proof="the two-proportion z-test says the two windows differ", window=rate.default_window,
+        examples="1h, 1d or 30d", tests=" and of the two-proportion test")
+    judge.add_argument("--change-state", choices=["warning", "critical"], default="warning",
+                       help=f"state of a {rate.worse} beyond --max-{rate.worse} (default warning)")
     judge.add_argument("--compare-to", type=Duration, metavar="DURATION",
                        help="compare with the same window this much earlier (default " + (
                            "7d: the same hours a week before, which takes the weekday's habits out of the comparison"
                            if rate.default_compare == "7d" else "--window: the window just before") + ")")
     judge.add_argument("--no-compare", action="store_true",
                        help="read the current window only (one query less: Mixpanel's rate limit)")
-    judge.add_argument("--now", type=now_time, metavar="TIME",
-                       help="the window's end (default: now), ISO 8601 or unix seconds; windows are in UTC")
-    judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",
-                       help="of the interval and of the two-proportion test (default 0.95)")
-    judge.add_argument("--significant", action="store_true",
-                       help="leave OK only when the whole interval is outside -w/-c; with --max-" + rate.worse
-                            + ", only when the two-proportion z-test says the two windows differ")
-    judge.add_argument("--min-volume", type=runtime.positive_int, default=1, metavar="N",
-                       help=f"fewer than N {rate.volume} in the window is --low-volume-state, nothing judged; an "
-                            "earlier window under N is not compared (default 1: none at all)")
-    judge.add_argument("--low-volume-state", choices=list(runtime.STATE_CODES), default="ok",
-                       help="state under --min-volume (default ok, said in the status line)")
-    worse = "lower" if rate.worse == "drop" else "higher"
-    judge.add_argument(f"--max-{rate.worse}", dest="max_change", type=runtime.positive_float, metavar="PERCENT",
-                       help=f"alert when the {rate.name} is more than PERCENT {worse} than in the earlier window, "
-                            "relative (3%% -> 2.4%% is a 20%% drop)")
-    judge.add_argument("--change-state", choices=["warning", "critical"], default="warning",
-                       help=f"state of a {rate.worse} beyond --max-{rate.worse} (default warning)")
 
 
 class Rates(nagiosplugin.Resource, RejectsRows):
@@ -140,7 +131,7 @@ class Rates(nagiosplugin.Resource, RejectsRows):
 
     @property
     def measures(self) -> str:
-        return self.rate.name
+        return self.rate.said
 
     @property
     def sample_size(self) -> int:

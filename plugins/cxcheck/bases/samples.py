@@ -3,14 +3,66 @@ numbers are trusted: the rows read must be readable (--max-rejected), enough to 
 minimum sample), and only then are its ranges judged; with --significant, a range only when the
 statistic's whole confidence interval lies where it alerts.
 
-Shared by the survey and rate bases, check_cx_support and check_cx_apdex. The resource says
-`rejected_share`, `read`, `sample_size` and what it `measures` (the words "the NPS would lie")."""
+Shared by the survey and rate bases, check_cx_support, check_cx_apdex, check_cx_ratings and
+check_cx_transaction's real users. The resource says `rejected_share`, `read`, `sample_size` and
+what it `measures` (the words "the NPS would lie"). The options these verdicts read are declared
+here too, each once: --max-rejected, the minimum sample and its state, and the group of the plugins
+that compare a window with an earlier one (--window, --now, --confidence, --significant, a
+minimum, the change that alerts)."""
 
 from __future__ import annotations
 
 import nagiosplugin
 
-from cxcheck.runtime import MaybeContext, violation
+from cxcheck import runtime
+from cxcheck.runtime import Duration, MaybeContext, confidence, violation
+from cxcheck.runtime.times import now_time
+
+
+def add_max_rejected(group, measures: str, rows: str = "rows") -> None:
+    """--max-rejected, which RejectedContext judges."""
+    group.add_argument("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
+                       help=f"more {rows} than this share unreadable is UNKNOWN: the {measures} would lie (default 5)")
+
+
+def add_minimum(group, option: str, default, counted: str, state: str = "unknown", default_words: str = "",
+                more: str = "", number=runtime.positive_int) -> None:
+    """A minimum sample (--min-responses, --min-tickets, --min-volume) and the state under it, which
+    LowSampleContext gives: --low-volume-state beside --min-volume, --low-sample-state otherwise."""
+    state_option = "--low-volume-state" if option == "--min-volume" else "--low-sample-state"
+    group.add_argument(option, type=number, default=default, metavar="N",
+                       help=f"fewer {counted} is {state_option}{more} (default {default_words or default})")
+    said = ", said in the status line" if state == "ok" else ""
+    group.add_argument(state_option, choices=list(runtime.STATE_CODES), default=state,
+                       help=f"state under {option} (default {state}{said})")
+
+
+def add_now(group) -> None:
+    group.add_argument("--now", type=now_time, metavar="TIME",
+                       help="the window's end (default: now), ISO 8601 or unix seconds, for reproducible runs")
+
+
+def add_window_arguments(parser, minimum: tuple, change: str, change_help: str, *, metavar: str = "POINTS",
+                         dest: str | None = None, proof: str = "the whole interval of the drop exceeds it",
+                         window: str = "30d", examples: str = "24h, 30d or 4w", compared: str = "",
+                         tests: str = ""):
+    """The group "window and statistics" of a plugin that judges a sample's statistic over --window
+    and its change from an earlier window (survey, rates, ratings): `minimum` is add_minimum's
+    (option, default, counted, state, default_words); `change` the option of the change that alerts
+    (--max-drop), `proof` what --significant asks of it. The group, for the plugin's own options."""
+    judge = parser.add_argument_group("window and statistics")
+    judge.add_argument("--window", type=Duration, default=Duration(window), metavar="DURATION",
+                       help=f"how far back, such as {examples} (default {window}){compared}")
+    add_now(judge)
+    judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",
+                       help=f"of the intervals{tests} (default 0.95)")
+    judge.add_argument("--significant", action="store_true",
+                       help=f"alert on a range only when the whole interval is beyond it, on {change} only when "
+                            f"{proof}")
+    add_minimum(judge, *minimum, more=", nothing judged; an earlier window with fewer is not compared")
+    judge.add_argument(change, dest=dest or change[2:].replace("-", "_"), type=runtime.positive_float,
+                       metavar=metavar, help=change_help)
+    return judge
 
 
 class RejectsRows:
@@ -109,10 +161,12 @@ class StatisticContext(MaybeContext):
     whole interval (the resource's `interval`, (low, high)) counts; a point estimate outside a
     range whose interval still reaches inside is OK, with the hint "... but not significantly"."""
 
-    def __init__(self, name: str, verdicts, warning, critical, significant: bool = False, say=None):
+    def __init__(self, name: str, verdicts, warning, critical, significant: bool = False, say=None,
+                 interval_of=None):
         super().__init__(name, warning, critical)
         self.verdicts, self.significant = verdicts, significant
         self.say = say
+        self.interval_of = interval_of or (lambda resource: resource.interval)    # of a resource's other metrics
 
     def evaluate(self, metric, resource):
         if metric.value is None or not self.verdicts.judged:
@@ -123,7 +177,7 @@ class StatisticContext(MaybeContext):
             if not self.significant:
                 if not bound.match(metric.value):
                     return self.result_cls(state, broken, metric)
-            elif interval_violates(bound, *resource.interval):
+            elif interval_violates(bound, *self.interval_of(resource)):
                 return self.result_cls(state, f"significantly {broken}", metric)
             elif unconfirmed is None and not bound.match(metric.value):
                 unconfirmed = f"{broken} but not significantly"

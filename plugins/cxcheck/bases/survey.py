@@ -14,9 +14,8 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.samples import RejectsRows
-from cxcheck.runtime import Duration, confidence, fmt_number, perf_value
-from cxcheck.runtime.times import now_time
+from cxcheck.bases.samples import RejectsRows, add_max_rejected, add_window_arguments
+from cxcheck.runtime import fmt_number, perf_value
 
 
 class Statistic:
@@ -51,34 +50,21 @@ class Statistic:
 
 def add_survey_arguments(parser: runtime.Parser, statistic: Statistic) -> None:
     """The sources of survey answers, and the window and statistics options."""
+    from cxcheck.bases.comments import add_sentiment_arguments
     from cxcheck.sources.registry import add_source_arguments
 
     reading = add_source_arguments(parser, "responses", "the responses", statistic.scale.kind)
-    reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
-                help=f"more rows than this share unreadable is UNKNOWN: the {statistic.name} would lie (default 5)")
-    judge = parser.add_argument_group("window and statistics")
-    judge.add_argument("--window", type=Duration, default=Duration("30d"), metavar="DURATION",
-                       help="how far back, such as 24h, 30d or 4w (default 30d)")
-    judge.add_argument("--now", type=now_time, metavar="TIME", help="the window's end (default: now), "
-                       "ISO 8601 or unix seconds, for reproducible runs")
-    judge.add_argument("--confidence", type=confidence, default=0.95, metavar="LEVEL",
-                       help="of the interval (default 0.95)")
-    judge.add_argument("--significant", action="store_true",
-                       help="leave OK only when the whole interval is below the floor; with --max-drop, "
-                            "warn only when the whole interval of the drop exceeds it")
-    judge.add_argument("--min-responses", type=runtime.positive_int, default=30, metavar="N",
-                       help="fewer responses is --low-sample-state (default 30)")
-    judge.add_argument("--low-sample-state", choices=list(runtime.STATE_CODES), default="unknown",
-                       help="state under --min-responses (default unknown)")
-    judge.add_argument("--max-drop", type=runtime.positive_float, metavar="POINTS",
-                       help=f"warn when the {statistic.name} dropped more than this from the previous window")
+    add_max_rejected(reading.group, statistic.name)
+    add_window_arguments(parser, ("--min-responses", 30, "responses in the window"), "--max-drop",
+                         f"warn when the {statistic.name} dropped more than this from the previous window")
+    add_sentiment_arguments(parser)
 
 
 class Responses(RejectsRows, nagiosplugin.Resource):
     """One pass over the source: the window's tally, the previous window's, the rejects."""
 
     def __init__(self, statistic: Statistic, read, window: float, now: float, with_previous: bool,
-                 confidence_level: float, reports_unanswered: bool = False, source=None):
+                 confidence_level: float, reports_unanswered: bool = False, source=None, comments=None):
         from cxcheck.sources.rows import Rejects
 
         self.statistic = statistic
@@ -90,6 +76,7 @@ class Responses(RejectsRows, nagiosplugin.Resource):
         self.source = source
         self.reports_skipped = getattr(source, "reports_skipped", False)   # optional questions left unanswered
         self.hint = None                # the source's word on where answers are when it found none
+        self.comments = comments                         # --sentiment: bases.comments.Comments
         self.rejects = Rejects()
         self.current = self.previous = statistic.tally([0] * (statistic.scale.high + 1))
         self.unanswered = 0
@@ -151,6 +138,8 @@ class Responses(RejectsRows, nagiosplugin.Resource):
         if self.with_previous:
             yield nagiosplugin.Metric(f"{label}_previous", perf_value(self.previous.value), statistic.uom,
                                       min=low_bound, max=high_bound, context=f"{label}_previous")
+        if self.comments is not None:
+            yield self.comments.metric(self.confidence)
 
 
 def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
@@ -161,7 +150,23 @@ def survey_check(run: runtime.Run, statistic: Statistic) -> nagiosplugin.Check:
     args = run.args
     source = open_source(run, "responses", statistic.scale.kind)
     now = args.now if args.now is not None else time.time()
+    comments = survey_comments(args, source, now)
     responses = Responses(statistic, lambda oldest, until, rejects: source.read_responses(
-        statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop), args.confidence,
-        source.reports_unanswered, source)
+        statistic.scale, oldest, until, rejects), args.window, now, bool(args.max_drop) or comments is not None,
+        args.confidence, source.reports_unanswered, source, comments)
     return nagiosplugin.Check(responses, *survey_verdicts(responses, args, run.state(args.low_sample_state)))
+
+
+def survey_comments(args, source, now: float):
+    """--sentiment: the comments the source hands over while it reads (exports only, so far)."""
+    from cxcheck.bases.comments import Comments, check_sentiment_arguments
+
+    check_sentiment_arguments(args)
+    if not args.sentiment:
+        return None
+    if not source.has_comments:
+        raise runtime.ConfigError(f"--sentiment reads the comments of an export (--csv, --jsonl); {source.name} "
+                                  "gives none to cxcheck yet")
+    comments = Comments(args.language, now - args.window, now, args.window)
+    source.comments = comments.add
+    return comments

@@ -46,6 +46,12 @@ def survey_verdicts(resource, args, low_sample_state) -> list:
         contexts.append(CountContext("skipped"))
     if args.max_drop:
         contexts.append(DropContext(f"{label}_previous", verdicts, args.max_drop))
+    elif resource.comments is not None:     # the previous window read for its comments: its value in perfdata too
+        contexts.append(MaybeContext(f"{label}_previous"))
+    if resource.comments is not None:
+        from cxcheck.bases.comments import negative_share_context
+
+        contexts.append(negative_share_context(verdicts, args))
     return [*contexts, SurveySummary(resource, args)]
 
 
@@ -109,7 +115,14 @@ class SurveySummary(nagiosplugin.Summary):
         previous = self.resource.previous.value
         if self.args.max_drop and previous is not None:
             text += f", previous {self.resource.statistic.format(previous)}"
-        return text
+        return text + self._comments()
+
+    def _comments(self) -> str:
+        if self.resource.comments is None:
+            return ""
+        from cxcheck.bases.comments import share_words
+
+        return f"; {share_words(self.resource.comments)}"
 
     @property
     def unit(self) -> str:
@@ -122,7 +135,9 @@ class SurveySummary(nagiosplugin.Summary):
         if worst.metric.name == self.label:
             return f"{self._score()} ({worst.hint})"
         if worst.metric.name == f"{self.label}_previous":
-            return f"{self._score()}, {worst.hint}"
+            return f"{self._score()}, {worst.hint}" + self._comments()
+        if worst.metric.name == "negative_share":
+            return f"{self._score()}{self._comments()} ({worst.hint})"
         shown = worst.metric.name == "responses" and self.resource.current.responses
         return f"{worst.hint}" + (f"; {self._score()}" if shown else "")
 
@@ -144,4 +159,8 @@ class SurveySummary(nagiosplugin.Summary):
                          f"no survey offered in {r.window}")
         problems = [f"{str(result.state).upper()}: {result.hint}" for result in results
                     if result.state != nagiosplugin.Ok and result.hint]
+        if r.comments is not None:
+            from cxcheck.bases.comments import lines as comment_lines
+
+            lines += comment_lines(r.comments, self.args.themes, r.confidence, r.window)
         return problems + notes(results) + lines + r.rejects.lines()

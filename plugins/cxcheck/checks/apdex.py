@@ -14,9 +14,17 @@ import time
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.samples import LowSampleContext, RejectedContext, RejectsRows, StatisticContext, Trust
+from cxcheck.bases.samples import (
+    LowSampleContext,
+    RejectedContext,
+    RejectsRows,
+    StatisticContext,
+    Trust,
+    add_max_rejected,
+    add_minimum,
+    add_now,
+)
 from cxcheck.runtime import Duration, MaybeContext, fmt_count, fmt_seconds, perf_value, plural
-from cxcheck.runtime.times import now_time
 
 EXAMPLES = """
   # nginx (combined + $request_time), the requests since the last run; T = 0.5 s
@@ -52,14 +60,9 @@ def build_parser() -> runtime.Parser:
     judge.add_argument("--window", type=Duration, metavar="DURATION",
                        help="the requests of this window (by timestamp in a log) instead of since the last run; "
                             "a histogram's range (default 5m)")
-    judge.add_argument("--now", type=now_time, metavar="TIME",
-                       help="the window's end (default now), ISO 8601 or unix seconds")
-    judge.add_argument("--min-volume", type=runtime.positive_int, default=1, metavar="N",
-                       help="fewer requests is --low-volume-state (default 1: none at all)")
-    judge.add_argument("--low-volume-state", choices=list(runtime.STATE_CODES), default="ok",
-                       help="state under --min-volume (default ok, said in the status line)")
-    judge.add_argument("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
-                       help="more unreadable lines than this share is UNKNOWN: the Apdex would lie (default 5)")
+    add_now(judge)
+    add_minimum(judge, "--min-volume", 1, "requests", "ok", "1: none at all")
+    add_max_rejected(judge, "Apdex", "lines")
     add_source_arguments(parser, "response_times", "the requests")
     parser.add_http_options()
     return parser

@@ -124,10 +124,7 @@ class CheckoutSummary(nagiosplugin.Summary):
         self.steps = steps
 
     def _time(self, results) -> str:
-        time = results[journey_checks.TIME]
-        text = f"{self.journey_name} {fmt_seconds(time.metric.value)}"
-        if time.state != nagiosplugin.Ok:
-            text += f" ({time.hint})"
+        text = f"{self.journey_name} {journey_checks.timed(results)}"
         runs = len(self.resource.results)
         if runs > 1:
             text += f" median of {runs} runs, max {fmt_seconds(results[TIME_MAX].metric.value)}"
@@ -143,16 +140,7 @@ class CheckoutSummary(nagiosplugin.Summary):
             if self.resource.runs > 1:
                 text += f" (run {len(self.resource.results)} of {self.resource.runs})"
             return text
-        text = self._time(results)
-        slow = journey_checks.slow_steps(results)
-        if slow:
-            text += ", slowest " + journey_checks.describe_slow(slow[0])
-            if len(slow) > 1:
-                others = ", ".join(r.metric.name[len("step_"):] for r in slow[1:])
-                text += f"; also over range: {others}"
-        else:
-            text += f", {self.steps} steps"
-        return text
+        return self._time(results) + (journey_checks.slowest(results, others=True) or f", {self.steps} steps")
 
     def verbose(self, results):
         return []

@@ -29,6 +29,11 @@ def churn_sample() -> Path:
     return Path(__file__).resolve().parent / "data" / "churn_sample.csv"
 
 
+def stripe_sample(name: str) -> Path:
+    """payments_sample.csv or subscriptions_sample.csv, as Stripe's Dashboard exports them."""
+    return Path(__file__).resolve().parent / "data" / name
+
+
 class DemoPrometheus(PrivatePrometheus):
     """The demo's Prometheus: scraping the shop, started once it has scraped it."""
 
@@ -80,3 +85,13 @@ def conversion_args(prometheus_url: str) -> list[str]:
 def churn_args() -> list[str]:
     return ["--events-csv", str(churn_sample()), "--now", "2026-11-01T00:00:00Z", "--window", "30d", "-w", "5",
             "-c", "8", "--max-rise", "50", "--significant", "--currency", "EUR"]
+
+
+def payments_args() -> list[str]:
+    return ["--payments-csv", str(stripe_sample("payments_sample.csv")), "--now", "2026-11-01T00:00:00Z",
+            "--window", "1d", "-w", "5", "-c", "10", "--max-rise", "50", "--significant", "--min-volume", "50"]
+
+
+def revenue_args() -> list[str]:
+    return ["--subscriptions-csv", str(stripe_sample("subscriptions_sample.csv")), "--now", "2026-11-01T00:00:00Z",
+            "--currency", "eur", "-w", "12000:", "-c", "10000:", "--max-drop", "5", "--warning-revenue-churn", "3"]

@@ -104,6 +104,11 @@ def demo_runs(url: str, access_log: str | None = None, state_file: str | None = 
                 "cxcheck.checks.churn", business.churn_args(), 1,
                 "October's cancellations doubled, significantly: WARNING; the ceiling is breached only by the "
                 "point estimate"),
+        DemoRun("Do customers' card payments go through? (a sample of Stripe's payments export)",
+                "check_cx_payments", "cxcheck.checks.payments", business.payments_args(), 1,
+                "a bank's outage: declines rose from 2.5% a week before to 6.43%, significantly: WARNING"),
+        DemoRun("Is recurring revenue holding up? (a sample of Stripe's subscriptions export)", "check_cx_revenue",
+                "cxcheck.checks.revenue", business.revenue_args(), 0),
         *apdex,
     ]
 

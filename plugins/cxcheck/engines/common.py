@@ -1,5 +1,6 @@
-"""What the engine writers share: the secret of a command (a file or an environment variable,
-never a value), the mode of a plugin with several, a journey's base_url and account, and names."""
+"""What the engine writers share: the host a service belongs to, what a journey reads from the
+environment, whether it runs in a browser, where a secret is, and the refusal of what an engine
+cannot hold."""
 
 from __future__ import annotations
 
@@ -7,115 +8,94 @@ from urllib.parse import urlsplit
 
 from cxcheck.runtime import ConfigError
 
-SERVICE_NAMES = {"check_cx_login": "CX login", "check_cx_checkout": "CX checkout",
-                 "check_cx_transaction": "CX orders", "check_cx_nps": "CX NPS", "check_cx_csat": "CX CSAT",
-                 "check_cx_support": "CX support", "check_cx_apdex": "CX apdex",
-                 "check_cx_conversion": "CX conversion", "check_cx_churn": "CX churn", "check_cx_page": "CX page"}
-BEARER = ("check_cx_transaction", "check_cx_apdex")         # their token is a bearer token (also --bearer-env/-file)
-JOURNEYS = ("check_cx_checkout", "check_cx_transaction")
+# Their numbers can come from real users' metrics (--prometheus, --json-url): the shipped
+# templates have a "-prometheus" variant with the metric schedule for them.
+REAL_USERS = ("check_cx_transaction", "check_cx_apdex")
 
 
-class Secret:
-    """Where a secret is: kind "file" (a path) or "env" (a variable name)."""
-
-    def __init__(self, kind: str, where: str, what: str):
-        self.kind, self.where, self.what = kind, where, what
+def real_users(given) -> bool:
+    return given.plugin in REAL_USERS and bool({"prometheus", "json_url"} & set(given.values))
 
 
-def password(given) -> Secret | None:
-    if given.plugin == "check_cx_login":
-        path, env = given.take("password_file"), given.take("password_env")
-    elif given.plugin in JOURNEYS:
-        path, env = given.take_var("var_file", "password"), given.take_var("var_env", "password")
-    else:
-        return None
-    if path and env:
-        raise ConfigError("give the password by environment variable or by file, not both")
-    return Secret("file", path, "password") if path else Secret("env", env, "password") if env else None
-
-
-def token(given) -> Secret | None:
-    """The bearer token (check_cx_transaction, check_cx_apdex) or API token (the others)."""
-    path, env = given.take("token_file"), given.take("token_env")
-    what = "bearer token" if given.plugin in BEARER else "API token"
-    return Secret("file", path, what) if path else Secret("env", env, what) if env else None
-
-
-def mode(given) -> str:
-    """login, journey (a scenario), prometheus, json (check_cx_transaction), csv or api (check_cx_nps),
-    shipped (the plugins of shipped.MODES)."""
-    from cxcheck.engines.shipped import PLUGINS
-
-    args = given.args
-    if given.plugin in PLUGINS:
-        return "shipped"
-    if given.plugin == "check_cx_login":
-        from cxcheck.runtime import web_url
-
-        if bool(args.url) == bool(args.scenario):
-            raise ConfigError("give the login page with -u URL, or a --scenario FILE (one of them)")
-        if args.url:
-            web_url("-u", args.url)
-            if not args.username:
-                raise ConfigError("--username is required with -u")
-        return "login"
-    if given.plugin == "check_cx_nps":
-        return "csv" if getattr(args, "csv", None) else "api"
-    if given.plugin == "check_cx_transaction":
-        if getattr(args, "prometheus", None):
-            return "prometheus"
-        if getattr(args, "json_url", None):
-            return "json"
-    if not getattr(args, "scenario", None):
-        raise ConfigError(f"{given.plugin} needs --scenario FILE (or, for real users, --prometheus or --json-url)")
-    return "journey"
-
-
-def journey_account(given) -> tuple[str | None, str | None, list[str]]:
-    """(base_url, email, notes) of a journey: from --var, else the scenario's own defaults; the notes
-    name the environment variables the scenario's ${env:...} defaults read where the check runs."""
-    from cxcheck.engine_config import scenario_variables
-    from cxcheck.journey.variables import REFERENCE
-
-    args = given.args
-    overridden = {name for option in ("var", "var_file", "var_env") for name, _ in getattr(args, option, None) or []}
-    variables = scenario_variables(getattr(args, "scenario", None))
-    base_url = given.take_var("var", "base_url") or variables.get("base_url")
-    email = given.take_var("var", "email") or variables.get("email")
-    envs = sorted({ref[4:] for name, value in variables.items() if name not in overridden
-                   for ref in REFERENCE.findall(value) if ref.startswith("env:")})
-    notes = [f"the scenario reads {env} from the environment: set it in the engine's environment, or give "
-             "its variable by file (--var-file NAME=PATH)" for env in envs]
-    return base_url, email, notes
-
-
-def browser_journey(given) -> bool:
-    """A checkout journey that runs in Chromium (its scenario says browser: true): the browser
-    templates' intervals and ranges suit it."""
-    from cxcheck.engine_config import readable_scenario
-
-    scenario = given.plugin == "check_cx_checkout" and readable_scenario(getattr(given.args, "scenario", None))
-    return bool(scenario and scenario.browser)
-
-
-def default_host(given, fallback: str = "shop") -> str:
-    args = given.args
-    url = getattr(args, "url", None)
-    if url and urlsplit(url).hostname:
-        return urlsplit(url).hostname
-    for item in getattr(args, "var", None) or []:
-        if item[0] == "base_url" and urlsplit(item[1]).hostname:
-            return urlsplit(item[1]).hostname
-    return fallback
+def template_stem(given) -> str:
+    """What the Nagios family's service templates are named from (cx-STEM-service, cxcheck-STEM):
+    the plugin's short name, STEM-prometheus for real users' numbers, browser-journey for a
+    journey or login in Chromium."""
+    if real_users(given):
+        return f"{given.entry.short}-prometheus"
+    if given.plugin != "check_cx_page" and browser_run(given):
+        return "browser-journey"
+    return given.entry.short
 
 
 def refuse(text: str, engine: str):
     raise ConfigError(f"{engine}: {text}")
 
 
-def thresholds(given) -> list[tuple[str, str]]:
-    """(dest, value) of -w and -c: both when either is given (an empty range for the other, as the
-    command ran without it), none when neither is (the template's recommended ranges apply)."""
-    if "warning" not in given.options and "critical" not in given.options:
+def default_host(given, fallback: str = "shop") -> str:
+    """The site's host name: from -u, from --var base_url=, from the scenario's own base_url."""
+    from cxcheck.engines.config import readable_scenario
+
+    urls = [getattr(given.args, "url", None)]
+    urls += [value for name, value in getattr(given.args, "var", None) or [] if name == "base_url"]
+    scenario = readable_scenario(given)
+    urls.append(scenario.variables.get("base_url") if scenario else None)
+    for url in urls:
+        if url and urlsplit(url).hostname:
+            return urlsplit(url).hostname
+    return fallback
+
+
+def environment_notes(given) -> list[str]:
+    """What the journey's scenario reads from the environment where the check runs (its
+    ${env:...} defaults the options do not override)."""
+    from cxcheck.engines.config import readable_scenario
+    from cxcheck.journey.variables import REFERENCE
+
+    scenario = readable_scenario(given)
+    if scenario is None:
         return []
-    return [(dest, given.take(dest) or "") for dest in ("warning", "critical")]
+    given_names = {name for option in ("var", "var_file", "var_env") for name, _ in getattr(given.args, option, None)
+                   or []}
+    envs = sorted({ref[4:] for name, value in scenario.variables.items() if name not in given_names
+                   for ref in REFERENCE.findall(value) if ref.startswith("env:")})
+    return [f"The scenario reads {env} from the environment: set it in the engine's environment, or give its "
+            "variable by file (--var-file NAME=PATH)." for env in envs]
+
+
+def browser_run(given) -> bool:
+    """A run in Chromium (check_cx_page, a login with --browser, a scenario with browser: true):
+    the browser templates' intervals suit it."""
+    from cxcheck.engines.config import readable_scenario
+
+    if given.plugin == "check_cx_page" or getattr(given.args, "browser", False):
+        return True
+    scenario = readable_scenario(given)
+    return bool(scenario and scenario.browser)
+
+
+def secret_names(spec) -> str:
+    """What a secret option holds, as a comment says it."""
+    return "password" if spec.secret == "password" else "token"
+
+
+def environment_variables(given) -> list[tuple[str, str]]:
+    """(scenario variable, environment variable) of each --var-env NAME=VAR given."""
+    return [tuple(item.partition("=")[::2]) for item in given.values.get("var_env", [])]
+
+
+def host_and_service(given, host: str | None, service: str | None, illegal: str, engine: str) -> tuple[str, str]:
+    """The names of the Nagios family's service: the host (--host, else the site's) and the service
+    (--service, else the table's), each as the engine takes it."""
+    return (object_name(host or default_host(given), "host", illegal, engine),
+            object_name(service or given.entry.service, "service", illegal, engine))
+
+
+def object_name(value: str, what: str, illegal: str, engine: str) -> str:
+    """A host or service name the engine takes as it is, else refused naming the characters."""
+    bad = sorted({char for char in value if char in illegal or char < " "})
+    if not value or bad:
+        shown = " ".join(repr(char)[1:-1] for char in bad) or "nothing"
+        refuse(f"{what} {value!r}: the engine refuses {shown} in object names; choose another with --{what}",
+               engine)
+    return value

@@ -12,11 +12,10 @@ A TARGET is a CSS selector, `label=Email` (the control of the <label> with that 
 
 from __future__ import annotations
 
-from cxcheck.journey import scenario
-from cxcheck.journey.scenario import check_regex, expect_keys, step_limits, step_name, text_list
+from cxcheck.journey.step_rules import BROWSER_ACTIONS as ACTIONS
+from cxcheck.journey.step_rules import HTTP_STEP_KEYS, check_regex, checked_step, expect_keys, step_limits, text_list
 from cxcheck.runtime import Record
 
-ACTIONS = ("goto", "fill", "click", "press", "select", "check", "wait_for")
 STEP_KEYS = set(ACTIONS) | {"name", "expect", "warning", "critical", "timeout"}
 EXPECT_KEYS = ("text", "not_text", "selector", "url_matches", "title")
 KEYS = {"enter": "Enter", "tab": "Tab", "escape": "Escape"}     # press: named keys, else one character
@@ -77,14 +76,9 @@ class BrowserStep(Record):
 
 
 def browser_step(raw, index: int, fail) -> BrowserStep:
-    name = step_name(raw, index, fail, "name, goto/fill/click/press/select/check/wait_for, expect")
-    where = f"step {name!r}"
-    unknown = sorted(str(k) for k in raw if k not in STEP_KEYS)
-    if unknown:
-        if unknown[0] in scenario.STEP_KEYS:
-            fail(f"{where}: key {unknown[0]!r} is for HTTP scenarios; a browser scenario uses "
-                 f"{', '.join(ACTIONS)}")
-        fail(f"{where}: unknown key {unknown[0]!r}")
+    name, where = checked_step(raw, index, fail, "name, goto/fill/click/press/select/check/wait_for, expect",
+                               STEP_KEYS, HTTP_STEP_KEYS,
+                               f"is for HTTP scenarios; a browser scenario uses {', '.join(ACTIONS)}")
     actions = [key for key in ACTIONS[:-1] if key in raw] or [key for key in ACTIONS[-1:] if key in raw]
     if len(actions) != 1:
         fail(f"{where}: give exactly one of {', '.join(ACTIONS[:-1])} (or wait_for alone)"

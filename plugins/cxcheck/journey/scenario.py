@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import re
 
-from cxcheck.runtime import ConfigError, Record, nagios_range, perf_label, read_text
+from cxcheck.journey.step_rules import (
+    BROWSER_ACTIONS,
+    METHODS,
+    check_regex,
+    checked_step,
+    expect_keys,
+    step_limits,
+    text_list,
+)
+from cxcheck.journey.step_rules import HTTP_STEP_KEYS as STEP_KEYS
+from cxcheck.runtime import ConfigError, Record, perf_label, read_text
 
-METHODS = ("get", "post", "put", "patch", "delete", "head")
-STEP_KEYS = set(METHODS) | {
-    "name", "submit_form", "json", "form", "data", "headers", "params", "expect", "extract",
-    "warning", "critical", "timeout", "follow_redirects",
-}
 EXPECT_KEYS = {"status", "contains", "not_contains", "regex", "url_matches", "header", "json"}
 EXTRACT_KINDS = {"json", "regex", "header", "cookie"}
 SUBMIT_KEYS = {"form", "fields", "button"}
 TOP_KEYS = {"name", "base_url", "variables", "steps", "timeout", "max_body", "browser"}
 MAX_STEPS = 50
 MAX_SCENARIO = 1024 * 1024          # bytes of a scenario file
-STEP_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}$"     # compiled on first use: a plain login never needs it
 
 
 class ScenarioError(ConfigError):
@@ -158,26 +162,9 @@ def from_dict(data, source: str = "<scenario>") -> Scenario:
                     variables={k: str(v) for k, v in variables.items()}, source=source, browser=browser)
 
 
-def step_name(raw, index: int, fail, kinds: str) -> str:
-    """A step's name (its perfdata label's base): given, or step<N>."""
-    if not isinstance(raw, dict):
-        fail(f"step {index}: a step is a mapping ({kinds})")
-    name = raw.get("name", f"step{index}")
-    if not isinstance(name, str) or not re.match(STEP_NAME, name):
-        fail(f"step {index}: key 'name': use letters, digits, _ . - (at most 41), got {name!r}")
-    return name
-
-
 def _step(raw, index: int, fail) -> Step:
-    name = step_name(raw, index, fail, "name, get/post/... or submit_form, expect")
-    where = f"step {name!r}"
-    unknown = sorted(str(k) for k in raw if k not in STEP_KEYS)
-    if unknown:
-        from cxcheck.journey.browser_steps import ACTIONS
-
-        if unknown[0] in ACTIONS:
-            fail(f"{where}: key {unknown[0]!r} is a browser step: add 'browser: true' at the top of the scenario")
-        fail(f"{where}: unknown key {unknown[0]!r}")
+    name, where = checked_step(raw, index, fail, "name, get/post/... or submit_form, expect", STEP_KEYS,
+                               BROWSER_ACTIONS, "is a browser step: add 'browser: true' at the top of the scenario")
     verbs = [m for m in METHODS if m in raw]
     if len(verbs) + ("submit_form" in raw) != 1:
         fail(f"{where}: give exactly one of {', '.join(METHODS)} or submit_form")
@@ -212,20 +199,6 @@ def _step(raw, index: int, fail) -> Step:
     return step
 
 
-def step_limits(raw: dict, step, where: str, fail):
-    """warning, critical (Nagios ranges, seconds) and timeout (seconds), on any kind of step."""
-    for key in ("warning", "critical"):
-        if raw.get(key) is not None:
-            try:
-                setattr(step, key, nagios_range(str(raw[key])))
-            except Exception:
-                fail(f"{where}: key {key!r}: {raw[key]!r} is not a Nagios range")
-    if raw.get("timeout") is not None:
-        if not isinstance(raw["timeout"], (int, float)) or isinstance(raw["timeout"], bool) or raw["timeout"] <= 0:
-            fail(f"{where}: key 'timeout': seconds, a positive number")
-        step.timeout = float(raw["timeout"])
-
-
 def _mapping(raw: dict, key: str, where: str, fail) -> dict:
     value = raw.get(key) or {}
     if not isinstance(value, dict):
@@ -254,18 +227,6 @@ def _submit(raw, where: str, fail) -> SubmitForm:
     return SubmitForm(form=form, fields=fields, button=button)
 
 
-def expect_keys(raw, known, where: str, fail, hint: str = "") -> dict:
-    """A step's `expect` mapping, its keys among `known` (a copy; {} when absent)."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        fail(f"{where}: key 'expect': a mapping ({', '.join(known)})")
-    unknown = sorted(str(k) for k in raw if k not in known)
-    if unknown:
-        fail(f"{where}: expect: unknown key {unknown[0]!r}{hint} (known: {', '.join(known)})")
-    return dict(raw)
-
-
 def _expect(raw, where: str, fail) -> dict:
     expect = expect_keys(raw, sorted(EXPECT_KEYS), where, fail)
     status = expect.get("status")
@@ -289,25 +250,6 @@ def _expect(raw, where: str, fail) -> dict:
             fail(f"{where}: expect: key 'json': a mapping of JMESPath expressions to values")
         _check_jmespath(expect["json"].keys(), f"{where}: expect: key 'json'", fail)
     return expect
-
-
-def text_list(value, where: str, fail, what: str = "text") -> list[str]:
-    """A text or a list of them (numbers as written), as a list."""
-    values = value if isinstance(value, list) else [value]
-    if not values or not all(isinstance(v, (str, int, float)) for v in values):
-        fail(f"{where}: a {what} or a list of {what}s")
-    return [str(v) for v in values]
-
-
-def check_regex(value, where: str, fail):
-    """A regular expression; compiled now unless a ${variable} completes it at run time."""
-    if not isinstance(value, str):
-        fail(f"{where}: a regular expression")
-    if "${" not in value:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            fail(f"{where}: invalid regular expression: {exc}")
 
 
 def _extract(raw, where: str, fail) -> dict:

@@ -13,6 +13,13 @@ def perf_label(text: str) -> str:
     return label or "unnamed"
 
 
+def range_or_default(given: str | None, default: str | None) -> str | None:
+    """A -w/-c range as given ('' gives none), or the default of the plugin's mode."""
+    if given is not None:
+        return given or None
+    return default
+
+
 class MaybeContext(nagiosplugin.ScalarContext):
     """A ScalarContext whose metric may be None (perfdata U: a step that did not run, a value
     with no data) and whose ranges may be absent: only a range that was given is judged (an

@@ -12,11 +12,16 @@ no network library at top level, so a plugin's parser and --help cost nothing):
 - `uses_api`            True: it takes the shared API options (--token-env/--token-file, with
                         --bearer-env/--bearer-file as aliases; --api-url unless `endpoint`);
 - `survey_kinds`        the survey kinds it holds, when not any ("CSAT": good/bad ratings make no
-                        NPS): a plugin of another kind does not offer it.
+                        NPS): a plugin of another kind does not offer it;
+- `value_form`          (pattern, what the value is): its option's value checked before anything
+                        ("--zendesk 'a b': the account's subdomain, ...");
+- `needs`, `needs_why`  the options that must come with it, and why ("--surveymonkey needs
+                        --question-id (the survey question)").
 
 Built with `cls(value, run)` once the arguments are parsed: it validates its options
-(ConfigError) and reads nothing yet. Then the check calls the reader of its kind, which yields
-items and raises only SourceError (the plugin entry, not the source, makes that UNKNOWN).
+(ConfigError; the declared checks first) and reads nothing yet. Then the check calls the reader
+of its kind, which yields items and raises only SourceError (the plugin entry, not the source,
+makes that UNKNOWN).
 Unreadable rows are counted in `rejects` by reason, never dropped silently. The kinds:
 
 - responses: `read_responses(scale, since, until, rejects)` yields (unix time, score on `scale`),
@@ -37,11 +42,20 @@ Unreadable rows are counted in `rejects` by reason, never dropped silently. The 
   and total, or a ratio) of the window (a duration as written, or None: the queries have no
   ${window}); `templates` are the texts that may carry ${window}, `counts_total` whether the
   total is known; a query without data while the total is under `quiet_below` is no transaction.
+- reviews: `read_reviews(since, until, rejects)` yields sources.reviews.Review (time, 1-5 stars,
+  version, text) of (since, until] at least; the class is a reviews.ReviewSource, which says how
+  far back the store's reviews are whole (`covered_since`) and may give the store's `overall()`.
+- payments: `read_payments(windows, rejects)` gives a payments.Payments per window (attempts
+  succeeded, failed, pending; decline reasons; refunded since; disputes, None when not read), all
+  windows in one pass; `rows` then says how many payments it used.
+- subscriptions: `read_subscriptions(rejects)` gives revenue.Subscription objects, all of them
+  (MRR at two times, churn and new MRR are computed from them); `rows` as above;
+  `account_currency()` is asked when they are in several currencies and --currency is not given.
 """
 
 from __future__ import annotations
 
-from cxcheck.runtime import ConfigError, Run, SourceError, input_name, masker, read_token
+from cxcheck.runtime import ConfigError, Run, SourceError, input_name, masker, read_secret, read_token
 
 __all__ = ["ApiSource", "ConfigError", "Options", "Source", "SourceError"]
 
@@ -69,6 +83,11 @@ class Source:
     survey_kinds = None             # responses: the survey kinds it holds ("NPS", "CSAT"); None: any
     reports_unanswered = False      # responses: also yields surveys offered and not answered
     business_hours = False          # tickets: gives times in business hours too
+    has_comments = False            # responses: can hand each answer's free text to `comments`
+    comments = None                 # set by a check that wants them: called (time, text) while reading
+    value_form = None               # (compiled pattern, what the value is) of its option's value
+    needs: tuple = ()               # options that must come with it ("--question-id", "--histogram METRIC")
+    needs_why = ""                  # what they are, said after them
 
     @classmethod
     def add_arguments(cls, options: Options) -> None:
@@ -76,6 +95,11 @@ class Source:
 
     def __init__(self, value, run: Run):
         self.value, self.run, self.args = value, run, run.args
+        if self.value_form and not self.value_form[0].match(str(value)):
+            raise ConfigError(f"{self.option} {value!r}: {self.value_form[1]}")
+        if any(not getattr(self.args, need.split()[0][2:].replace("-", "_"), None) for need in self.needs):
+            why = f" ({self.needs_why})" if self.needs_why else ""
+            raise ConfigError(f"{self.option} needs {' and '.join(self.needs)}{why}")
 
     @classmethod
     def dest(cls) -> str:
@@ -103,6 +127,7 @@ class ApiSource(Source):
     default_api = ""
     token_required = True
     token_name = "API token"        # as messages name it
+    key_file = False                # the credential is a key file of several lines (a .p8, a JSON key)
     headers: dict = {}              # sent with every request, beside the token
     max_requests = 1000             # a bound on paging, whatever the API answers
     max_body: int | None = None     # of an answer, bytes (None: the HTTP layer's default)
@@ -113,7 +138,8 @@ class ApiSource(Source):
         super().__init__(value, run)
         args = self.args
         self.token_origin = f"${args.token_env}" if args.token_env else args.token_file
-        self.token = read_token(env=args.token_env, path=args.token_file, what=self.token_name)
+        read = read_secret if self.key_file else read_token
+        self.token = read(env=args.token_env, path=args.token_file, what=self.token_name)
         if self.token is None and self.token_required:
             raise ConfigError(f"{self.name} needs a token: --token-env VAR or --token-file PATH")
         if self.endpoint:

@@ -8,6 +8,7 @@ import math
 from collections import Counter
 
 from cxcheck.runtime import Record
+from cxcheck.sources.windows import Windows
 
 NO_REASON = "(no reason given)"
 
@@ -45,27 +46,18 @@ class Churn(Record):
         return {currency: value for currency, value in sorted(self.values.items()) if currency != self.currency}
 
 
-class DealWindows:
+class DealWindows(Windows):
     """Closed deals put into the windows they were closed in: base is won + lost."""
 
     def __init__(self, windows, noun: str, note: str = "", currency: str = ""):
-        self.windows = windows
+        super().__init__(windows)
         self.tallies = [Churn(noun, note, currency) for _ in windows]
 
-    @property
-    def oldest(self) -> float:
-        return min(window.since for window in self.windows)
-
-    @property
-    def newest(self) -> float:
-        return max(window.until for window in self.windows)
-
     def add(self, won: bool, closed: float, value=None, currency: str = "", reason=None) -> None:
-        for window, tally in zip(self.windows, self.tallies):
-            if window.since < closed <= window.until:
-                tally.base += 1
-                if not won:
-                    tally.lose(value, currency, reason)
+        for tally in self.holding(closed, self.tallies):
+            tally.base += 1
+            if not won:
+                tally.lose(value, currency, reason)
 
 
 def number(raw) -> float | None:

@@ -12,7 +12,7 @@ from collections import Counter
 from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import Source
 from cxcheck.sources.churn import Churn, number
-from cxcheck.sources.exports import DATE_NAMES, _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
+from cxcheck.sources.exports import DATE_NAMES, add_date_format, csv_cells, jsonl_objects
 from cxcheck.sources.rows import Rejects, dated
 
 CUSTOMER_NAMES = ("customer", "customer_id", "subscription", "subscription_id", "account", "user", "email")
@@ -40,8 +40,7 @@ def add_event_arguments(options) -> None:
     options.add("--start-events", default=STARTS, metavar="LIST", help=f"events that make a customer active "
                 f"(comma-separated, any case; default {STARTS})")
     options.add("--cancel-events", default=CANCELS, metavar="LIST", help=f"events that end it (default {CANCELS})")
-    options.add("--date-format", action="append", default=[], metavar="STRPTIME",
-                help="a date format such as %%d/%%m/%%Y %%H:%%M, repeatable (default: ISO 8601 or unix seconds)")
+    add_date_format(options)
     options.add("--currency", metavar="CODE", help="the currency of the values, to say it")
 
 
@@ -122,18 +121,16 @@ class CsvEvents(EventsExport):
     help = "customer or subscription events, CSV (- for standard input)"
 
     def events(self, rejects: Rejects):
-        args, path = self.args, self.value
-        with csv_export(path) as (header, reader):
-            at = [_pick(header, args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column", path),
-                  _pick(header, args.event_column, EVENT_NAMES, "event", "--event-column", path),
-                  _pick(header, args.date_column, EVENT_DATES, "date", "--date-column", path),
-                  optional_column(header, args.value_column, VALUE_NAMES, path, "value", "--value-column"),
-                  optional_column(header, args.reason_column, REASON_NAMES, path, "reason", "--reason-column")]
-            self.tally.date_column = f"column {_shown([header[at[2]]])}"
-            for row in wide_rows(reader, max(i for i in at if i is not None), rejects):
-                fields = [None if i is None else row[i] for i in at]
-                fields[0] = fields[0].strip()
-                yield reader.line_num, fields
+        args, described = self.args, []
+        for line, fields in csv_cells(self.value, rejects, [
+                (args.customer_column, CUSTOMER_NAMES, "customer", "--customer-column", True),
+                (args.event_column, EVENT_NAMES, "event", "--event-column", True),
+                (args.date_column, EVENT_DATES, "date", "--date-column", True),
+                (args.value_column, VALUE_NAMES, "value", "--value-column"),
+                (args.reason_column, REASON_NAMES, "reason", "--reason-column")], described):
+            self.tally.date_column = described[2]         # known once the header is read
+            fields[0] = fields[0].strip()
+            yield line, fields
 
 
 class JsonLinesEvents(EventsExport):
@@ -146,10 +143,7 @@ class JsonLinesEvents(EventsExport):
         keys = [args.customer_column or "customer", args.event_column or "event", args.date_column or "date",
                 args.value_column or "value", args.reason_column or "reason"]
         self.tally.date_column = f"field {keys[2]!r}"
-        for where, item in jsonl_items(self.value, rejects):
-            if not isinstance(item, dict):
-                rejects.add("not a JSON object", where)
-                continue
+        for where, item in jsonl_objects(self.value, rejects):
             fields = [item.get(key) for key in keys]
             fields[0] = None if fields[0] is None else str(fields[0])
             yield where, fields

@@ -1,5 +1,7 @@
-"""Exports on disk, from a survey tool, a help desk or a CRM: CSV (as spreadsheets and survey
-tools write them, the delimiter sniffed) and JSON Lines; the columns found by name.
+"""Exports on disk, from a survey tool, a help desk, a CRM or a store console: CSV (as
+spreadsheets and survey tools write them, the delimiter sniffed) and JSON Lines; the columns found
+by name (`csv_cells`), the objects of JSON Lines (`jsonl_objects`) with their fields found by name
+(`first_field`), the --date-format option every export reader takes.
 
 Both stream: one row in memory at a time, whatever the file's size.
 """
@@ -132,6 +134,43 @@ def csv_export(path: str):
             raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     finally:
         handle.close()
+
+
+def add_date_format(options) -> None:
+    """--date-format, for every export whose dates the administrator's tool formats."""
+    options.add("--date-format", action="append", default=[], metavar="STRPTIME",
+                help="a date format such as %%d/%%m/%%Y %%H:%%M, repeatable for mixed formats "
+                     "(default: ISO 8601 or unix seconds)")
+
+
+def csv_cells(path: str, rejects: Rejects, columns, described: list | None = None):
+    """(line, cells) of a CSV export: for each of `columns`, (wanted, defaults, what, option,
+    required) as optional_column takes them or None, the row's cell (None for a column absent);
+    rows too short counted. `described` is filled with where each stands ("column 'Created'",
+    None when absent), for messages, once the header is read."""
+    with csv_export(path) as (names, reader):
+        at = [None if column is None else optional_column(names, column[0], column[1], path, *column[2:])
+              for column in columns]
+        if described is not None:
+            described[:] = [None if i is None else f"column {_shown([names[i]])}" for i in at]
+        for row in wide_rows(reader, max(i for i in at if i is not None), rejects):
+            yield reader.line_num, [None if i is None else row[i] for i in at]
+
+
+def jsonl_objects(path: str, rejects: Rejects):
+    """(line number, object) of a JSON Lines file; a line that is not a JSON object is counted."""
+    for number, item in jsonl_items(path, rejects):
+        if isinstance(item, dict):
+            yield number, item
+        else:
+            rejects.add("not a JSON object", number)
+
+
+def first_field(item: dict, wanted: str | None, names):
+    """The field `wanted` names, or else the first of the usual `names` the item has."""
+    if wanted:
+        return item.get(wanted)
+    return next((item[name] for name in names if name in item), None)
 
 
 def wide_rows(reader, width: int, rejects: Rejects):

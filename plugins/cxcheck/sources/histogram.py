@@ -41,6 +41,7 @@ def bound_regex(seconds: float) -> str:
 class PrometheusHistogram(PrometheusSource):
     reads_lines = False                  # rejected lines and percentiles to report
     help = "a Prometheus server holding a latency histogram (with --histogram)"
+    needs, needs_why = ("--histogram METRIC",), "a latency histogram, in seconds"
 
     @classmethod
     def add_arguments(cls, options):
@@ -53,8 +54,6 @@ class PrometheusHistogram(PrometheusSource):
 
     def __init__(self, value, run):
         super().__init__(value, run)
-        if not self.args.histogram:
-            raise ConfigError("--prometheus needs --histogram METRIC (a latency histogram, in seconds)")
         found = SELECTOR.fullmatch(self.args.histogram)
         if found is None:
             raise ConfigError(f"--histogram {self.args.histogram!r} is not METRIC or METRIC{{label=\"value\",...}}")

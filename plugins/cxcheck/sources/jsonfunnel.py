@@ -7,18 +7,15 @@ from __future__ import annotations
 
 from cxcheck.runtime import name_value
 from cxcheck.runtime.times import iso_time
-from cxcheck.sources.base import ApiSource, SourceError
 from cxcheck.sources.funnels import Funnel, Step, checked, count
+from cxcheck.sources.jsonendpoint import JsonEndpoint, compile_path, found
 
 PLACES = ("${since}", "${until}", "${window}")
 
 
-class JsonFunnel(ApiSource):
-    name = "JSON endpoint"
-    option, metavar = "--json-url", "URL"
+class JsonFunnel(JsonEndpoint):
     help = "a JSON endpoint (with --entered-path, --converted-path; ${since}, ${until} in the URL)"
-    endpoint = True
-    token_required = False
+    needs = ("--entered-path", "--converted-path")
 
     @classmethod
     def add_arguments(cls, options):
@@ -28,13 +25,9 @@ class JsonFunnel(ApiSource):
                     help="--json-url: a step between entering and converting, in funnel order, repeatable")
 
     def __init__(self, value, run):
-        from cxcheck.sources.jsonresponses import compile_path
-
         super().__init__(value, run)
         self.name = value        # messages name the URL
         args = self.args
-        if not args.entered_path or not args.converted_path:
-            raise SourceError("--json-url needs --entered-path and --converted-path")
         self.paths = [("entered", "--entered-path", args.entered_path)]
         self.paths += [(name, f"--step-path {name}", path) for name, path in args.step_path]
         self.paths.append(("converted", "--converted-path", args.converted_path))
@@ -50,8 +43,6 @@ class JsonFunnel(ApiSource):
         body = self.client.get_json(url, what=iso_time(until))
         steps = []
         for (name, option, path), expression in zip(self.paths, self.compiled):
-            found = expression.search(body)
-            if found is None:
-                raise SourceError(f"{option} {path!r} found nothing in the answer of {url}")
-            steps.append(Step(name, count(found, f"{option} {path!r}")))
+            said = f"{option} {path!r}"
+            steps.append(Step(name, count(found(expression, said, body, url), said)))
         return Funnel(checked(steps, url), f"{url}")

@@ -8,19 +8,16 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from cxcheck.runtime.times import TimeParser
-from cxcheck.sources.base import ApiSource, SourceError
+from cxcheck.sources.base import SourceError
 from cxcheck.sources.fields import Fields
+from cxcheck.sources.jsonendpoint import JsonEndpoint, compile_path
 from cxcheck.sources.rows import Rejects
 from cxcheck.sources.scores import NPS_SCALE, Scale, scored_item
 from cxcheck.sources.survey_exports import add_field_arguments
 
 
-class JsonResponses(ApiSource):
-    name = "JSON endpoint"
-    option, metavar = "--json-url", "URL"
+class JsonResponses(JsonEndpoint):
     help = "a JSON endpoint (with --items, --next)"
-    endpoint = True
-    token_required = False
 
     @classmethod
     def add_arguments(cls, options):
@@ -65,15 +62,3 @@ def read(client, rejects: Rejects, url: str, items_path: str, next_path: str | N
         if url:
             client.follow(url)
         page += 1
-
-
-def compile_path(expression: str, option: str):
-    """A JMESPath expression, or a one-line SourceError naming the option."""
-    import jmespath
-    from jmespath.exceptions import JMESPathError
-
-    try:
-        return jmespath.compile(expression)
-    except JMESPathError as exc:
-        reason = " ".join(str(exc).split())
-        raise SourceError(f"{option} {expression!r} is not a JMESPath expression: {reason}") from None

@@ -11,22 +11,20 @@ from __future__ import annotations
 import math
 
 from cxcheck.runtime import excerpt, log
-from cxcheck.sources.base import ApiSource, ConfigError, SourceError
+from cxcheck.sources.base import SourceError
+from cxcheck.sources.jsonendpoint import JsonEndpoint, compile_path, found
 from cxcheck.sources.transactions import Measure, counted, in_window
 
 MAX_BODY = 8 * 1024 * 1024
 
 
-class JsonTransactions(ApiSource):
-    name = "JSON endpoint"
-    option, metavar = "--json-url", "URL"
+class JsonTransactions(JsonEndpoint):
     help = "a URL answering JSON with the counts (with --success-path and --total-path)"
-    endpoint = True
-    token_required = False
     token_name = "bearer token"
     headers = {"Accept": "application/json"}
     max_body, max_redirects = MAX_BODY, 3
     counts_total = True
+    needs = ("--success-path", "--total-path")
 
     @classmethod
     def add_arguments(cls, options):
@@ -34,12 +32,8 @@ class JsonTransactions(ApiSource):
         options.add("--total-path", metavar="JMESPATH", help="--json-url: where all transactions are")
 
     def __init__(self, value, run):
-        from cxcheck.sources.jsonresponses import compile_path
-
         super().__init__(value, run)
         args = self.args
-        if not (args.success_path and args.total_path):
-            raise ConfigError("--json-url needs --success-path and --total-path")
         self.paths = {"success": (args.success_path, compile_path(args.success_path, "--success-path")),
                       "total": (args.total_path, compile_path(args.total_path, "--total-path"))}
         self.templates = [value]
@@ -68,22 +62,19 @@ class JsonTransactions(ApiSource):
 
     def _number(self, name: str, document, url: str) -> float:
         expr, compiled = self.paths[name]
-        found = compiled.search(document)
         option = f"--{name}-path {expr!r}"
-        if found is None:
-            raise SourceError(f"{option} found nothing in the answer of {url}")
-        if isinstance(found, bool) or not isinstance(found, (int, float, str)):
-            raise SourceError(f"{option} gives {_short(found)}, not a number")
+        raw = found(compiled, option, document, url)
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise SourceError(f"{option} gives {_short(raw)}, not a number")
         try:
-            value = float(found)
+            value = float(raw)
         except ValueError:
-            raise SourceError(f"{option} gives {_short(found)}, not a number") from None
+            raise SourceError(f"{option} gives {_short(raw)}, not a number") from None
         if math.isnan(value) or math.isinf(value):
-            raise SourceError(f"{option} gives {_short(found)}, not a finite number")
+            raise SourceError(f"{option} gives {_short(raw)}, not a finite number")
         if value < 0:
-            raise SourceError(f"{option} gives {_short(found)}: a count cannot be negative")
+            raise SourceError(f"{option} gives {_short(raw)}: a count cannot be negative")
         return value
-
 
 def _short(value, limit: int = 60) -> str:
     import json

@@ -46,6 +46,7 @@ class Mixpanel(ApiSource):
     default_api = REGIONS["us"]
     rate_limit = ("Mixpanel's Query API allows 60 queries an hour and 5 at once per project, shared by all "
                   "its users; run this check less often, or with --no-compare")
+    value_form = DIGITS, "the project id is a number"
 
     @classmethod
     def add_arguments(cls, options):
@@ -66,8 +67,6 @@ class Mixpanel(ApiSource):
     def __init__(self, value, run):
         super().__init__(value, run)
         args = self.args
-        if not DIGITS.match(str(value)):
-            raise ConfigError(f"--mixpanel {value!r}: the project id is a number")
         if not args.funnel_id or not DIGITS.match(args.funnel_id):
             raise ConfigError("--mixpanel needs --funnel-id, the saved funnel's number")
         if not args.service_account:

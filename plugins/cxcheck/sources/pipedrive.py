@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from cxcheck.runtime.times import TimeParser, iso_time
-from cxcheck.sources.base import ApiSource, ConfigError, SourceError
+from cxcheck.sources.base import ApiSource, SourceError
 from cxcheck.sources.churn import DealWindows, number
 from cxcheck.sources.fields import Fields
 from cxcheck.sources.rows import Rejects, dated
@@ -47,11 +47,10 @@ class Pipedrive(ApiSource):
     help = "Pipedrive deals won and lost (COMPANY as in COMPANY.pipedrive.com; API token: --token-env/--token-file)"
     rate_limit = "Pipedrive spends a daily token budget per company and limits bursts per 2 seconds"
     add_arguments = staticmethod(add_deal_arguments)
+    value_form = COMPANY, "the company's subdomain, as in COMPANY.pipedrive.com"
 
     def __init__(self, value, run):
         super().__init__(value, run)
-        if not COMPANY.match(value):
-            raise ConfigError(f"--pipedrive {value!r}: the company's subdomain, as in COMPANY.pipedrive.com")
         self.base_url = self.args.api_url or f"https://{value}.pipedrive.com/api"
         self.rows = 0
 

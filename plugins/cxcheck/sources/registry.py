@@ -5,7 +5,10 @@ on the check's scale; `tickets` are support tickets, (created, solved, seconds w
 `response_times` are how long requests took, with the Apdex of a target (latency.ResponseTimes);
 `funnel` gives a funnel's steps per window (sources.funnels); `churn` the customers lost among
 those who could be, per window (sources.churn); `transactions` the successes of customers'
-transactions per window (sources.transactions). Sources are imported when a plugin builds its
+transactions per window (sources.transactions); `reviews` store and review-site reviews,
+sources.reviews.Review (time, stars, version, text); `payments` the attempts, failures, refunds
+and disputes per window (sources.payments); `subscriptions` the subscriptions MRR is computed
+from (revenue.Subscription). Sources are imported when a plugin builds its
 parser: their modules must import nothing heavy at top level.
 """
 
@@ -49,6 +52,25 @@ SOURCES = {
         "cxcheck.sources.hubspot_deals:HubSpotDeals",
         "cxcheck.sources.churnevents:CsvEvents",
         "cxcheck.sources.churnevents:JsonLinesEvents",
+    ],
+    "reviews": [
+        "cxcheck.sources.appstore:AppStore",
+        "cxcheck.sources.appstoreconnect:AppStoreConnect",
+        "cxcheck.sources.googleplay:GooglePlay",
+        "cxcheck.sources.trustpilot:Trustpilot",
+        "cxcheck.sources.reviewfiles:ReviewCsvExport",
+        "cxcheck.sources.reviewfiles:ReviewJsonLinesExport",
+    ],
+    "payments": [
+        "cxcheck.sources.stripe:Stripe",
+        "cxcheck.sources.payment_exports:PaymentsCsv",
+        "cxcheck.sources.payment_exports:ChargesJsonLines",
+        "cxcheck.sources.prompayments:PrometheusPayments",
+    ],
+    "subscriptions": [
+        "cxcheck.sources.stripe_billing:StripeBilling",
+        "cxcheck.sources.subscription_exports:SubscriptionsCsv",
+        "cxcheck.sources.subscription_exports:SubscriptionsJsonLines",
     ],
 }
 

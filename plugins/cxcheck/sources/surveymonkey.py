@@ -17,7 +17,7 @@ documented shape (sources/fields.py).
 from __future__ import annotations
 
 from cxcheck.runtime.times import TimeParser, iso_time
-from cxcheck.sources.base import ApiSource, ConfigError, SourceError
+from cxcheck.sources.base import ApiSource, SourceError
 from cxcheck.sources.fields import Fields
 from cxcheck.sources.rows import Rejects, dated
 from cxcheck.sources.scores import NPS_SCALE, Scale, parse_score
@@ -31,15 +31,11 @@ class SurveyMonkey(ApiSource):
     help = "a SurveyMonkey survey (with --question-id)"
     default_api = "https://api.surveymonkey.com"
     reports_skipped = True
+    needs, needs_why = ("--question-id",), "the survey question"
 
     @classmethod
     def add_arguments(cls, options):
         options.add("--question-id", metavar="QID", help="--surveymonkey: the rating or NPS question")
-
-    def __init__(self, value, run):
-        super().__init__(value, run)
-        if not self.args.question_id:
-            raise ConfigError("--surveymonkey needs --question-id (the survey question)")
 
     def read_responses(self, scale: Scale, since: float, until: float, rejects: Rejects):
         return read(self.client, rejects, self.value, self.args.question_id, since, until, scale)

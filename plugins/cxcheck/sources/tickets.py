@@ -13,7 +13,7 @@ import math
 
 from cxcheck.runtime.times import TimeParser
 from cxcheck.sources.base import ConfigError, Source
-from cxcheck.sources.exports import _pick, _shown, csv_export, jsonl_items, optional_column, wide_rows
+from cxcheck.sources.exports import add_date_format, csv_cells, jsonl_objects
 from cxcheck.sources.rows import Rejects, dated
 
 MEASURES = ("first-reply", "resolution")
@@ -54,8 +54,7 @@ def add_ticket_field_arguments(options) -> None:
                 help="the first reply time (default: first_reply_at, first_response_at, ...)")
     options.add("--solved-column", "--solved-field", dest="solved_column", metavar="NAME",
                 help="the solving time, empty while unsolved (default: solved_at, resolved_at, closed_at, ...)")
-    options.add("--date-format", action="append", default=[], metavar="STRPTIME",
-                help="a date format such as %%d/%%m/%%Y %%H:%%M, repeatable (default: ISO 8601 or unix seconds)")
+    add_date_format(options)
 
 
 class TicketExport(Source):
@@ -117,19 +116,12 @@ class TicketCsvExport(TicketExport):
 
     def rows(self, rejects: Rejects, need_reply: bool, need_solved: bool = False):
         """(line, created, first reply, solved) raw cells; a missing optional column gives None."""
-        args, path = self.args, self.value
-        with csv_export(path) as (names, reader):
-            created_at = _pick(names, args.created_column, CREATED_NAMES, "creation time", "--created-column", path)
-            reply_at = optional_column(names, args.first_reply_column, REPLY_NAMES, path, "first reply time",
-                                       "--first-reply-column", need_reply)
-            solved_at = optional_column(names, args.solved_column, SOLVED_NAMES, path, "solving time",
-                                        "--solved-column", need_solved)
-            width = max(i for i in (created_at, reply_at, solved_at) if i is not None)
-            self.columns = tuple(None if i is None else f"column {_shown([names[i]])}"
-                                 for i in (created_at, reply_at, solved_at))
-            for row in wide_rows(reader, width, rejects):
-                yield (reader.line_num, row[created_at], None if reply_at is None else row[reply_at],
-                       None if solved_at is None else row[solved_at])
+        args, self.columns = self.args, []
+        for line, cells in csv_cells(self.value, rejects, [
+                (args.created_column, CREATED_NAMES, "creation time", "--created-column", True),
+                (args.first_reply_column, REPLY_NAMES, "first reply time", "--first-reply-column", need_reply),
+                (args.solved_column, SOLVED_NAMES, "solving time", "--solved-column", need_solved)], self.columns):
+            yield line, *cells
 
 
 class TicketJsonLinesExport(TicketExport):
@@ -142,10 +134,7 @@ class TicketJsonLinesExport(TicketExport):
         keys = (args.created_column or "created_at", args.first_reply_column or "first_reply_at",
                 args.solved_column or "solved_at")
         self.columns = tuple(f"field {key!r}" for key in keys)
-        for number, item in jsonl_items(self.value, rejects):
-            if not isinstance(item, dict):
-                rejects.add("not a JSON object", number)
-                continue
+        for number, item in jsonl_objects(self.value, rejects):
             yield (number, *(item.get(key) for key in keys))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from cxcheck.runtime.times import TimeParser, iso_time
-from cxcheck.sources.base import ApiSource, ConfigError
+from cxcheck.sources.base import ApiSource
 from cxcheck.sources.fields import Fields
 from cxcheck.sources.rows import Rejects
 from cxcheck.sources.scores import Scale, scored
@@ -38,6 +38,7 @@ class Typeform(ApiSource):
     help = "a Typeform form (with --field-ref)"
     default_api = REGIONS["us"]
     reports_skipped = True
+    needs, needs_why = ("--field-ref",), "the survey field's ref"
 
     @classmethod
     def add_arguments(cls, options):
@@ -48,8 +49,6 @@ class Typeform(ApiSource):
 
     def __init__(self, value, run):
         super().__init__(value, run)
-        if not self.args.field_ref:
-            raise ConfigError("--typeform needs --field-ref (the survey field's ref)")
         self.region = getattr(self.args, "region", "us") or "us"
         self.base_url = self.args.api_url or REGIONS.get(self.region, REGIONS["us"])
         self.hint = None

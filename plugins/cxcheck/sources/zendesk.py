@@ -33,7 +33,7 @@ import re
 
 from cxcheck.runtime import excerpt
 from cxcheck.runtime.times import TimeParser, iso_time
-from cxcheck.sources.base import ApiSource, ConfigError
+from cxcheck.sources.base import ApiSource
 from cxcheck.sources.fields import Fields
 from cxcheck.sources.rows import Rejects, dated
 from cxcheck.sources.scores import UNANSWERED, Scale
@@ -53,6 +53,7 @@ class Zendesk(ApiSource):
     reports_unanswered = True
     business_hours = True
     max_requests = 2000         # 200,000 ratings at 100 a page
+    value_form = SUBDOMAIN, "the account's subdomain, as in SUBDOMAIN.zendesk.com"
 
     @classmethod
     def add_arguments(cls, options):
@@ -61,8 +62,6 @@ class Zendesk(ApiSource):
                          "EMAIL/token); without it the token is an OAuth access token")
 
     def __init__(self, value, run):
-        if not SUBDOMAIN.match(value):
-            raise ConfigError(f"--zendesk {value!r}: the account's subdomain, as in SUBDOMAIN.zendesk.com")
         self.default_api = f"https://{value.lower()}.zendesk.com"
         super().__init__(value, run)
         self.email = self.args.zendesk_email

@@ -8,7 +8,6 @@ import os
 import pkgutil
 
 import cxcheck
-import cxcheck.checks
 
 # Modules the plugins import only when a run needs them (the process run pays for them only
 # then); a worker pays once. Missing optional ones are left to the run that needs them.
@@ -31,16 +30,18 @@ class Plugin:
 
 
 def discover(broken: list | None = None) -> dict[str, Plugin]:
-    """Every module of cxcheck.checks with a plugin main(): name -> Plugin. The name is the
+    """The plugins of cxcheck's plugin table with a plugin main(): name -> Plugin. The name is the
     plugin's own program name (its parser's prog, the console script's name). A module that
     does not import is left out (and named in `broken`): the core runs that plugin itself."""
+    from cxcheck.plugin_table import PLUGINS
+
     plugins = {}
-    for info in pkgutil.iter_modules(cxcheck.checks.__path__):
+    for entry in PLUGINS:
         try:
-            module = importlib.import_module(f"cxcheck.checks.{info.name}")
+            module = importlib.import_module(entry.module)
         except Exception as exc:
             if broken is not None:
-                broken.append(f"cxcheck.checks.{info.name} ({type(exc).__name__}: {exc})")
+                broken.append(f"{entry.module} ({type(exc).__name__}: {exc})")
             continue
         main = getattr(module, "main", None)
         if callable(main) and hasattr(main, "build_parser") and hasattr(main, "body"):

@@ -171,14 +171,7 @@ class LoginSummary(nagiosplugin.Summary):
         outcome = results[journey_checks.OUTCOME]
         if outcome.state != nagiosplugin.Ok:
             return f"login{self._who()} failed at {outcome.hint}"
-        time = results[journey_checks.TIME]
-        text = f"logged in{self._who()} in {fmt_seconds(time.metric.value)}"
-        if time.state != nagiosplugin.Ok:
-            text += f" ({time.hint})"
-        slow = journey_checks.slow_steps(results)
-        if slow:
-            text += ", slowest " + journey_checks.describe_slow(slow[0])
-        return text
+        return f"logged in{self._who()} in {journey_checks.timed(results)}{journey_checks.slowest(results)}"
 
     def verbose(self, results):
         return []

@@ -17,9 +17,8 @@ from array import array
 import nagiosplugin
 
 from cxcheck import runtime
-from cxcheck.bases.samples import RejectsRows
+from cxcheck.bases.samples import RejectsRows, add_max_rejected, add_minimum, add_now
 from cxcheck.runtime import Duration, perf_value
-from cxcheck.runtime.times import now_time
 
 EXAMPLES = """
   # the 90th percentile of the first reply over tickets created in the last 7 days, from Zendesk
@@ -56,8 +55,7 @@ def build_parser() -> runtime.Parser:
                                         "or, with --metric backlog, the number of tickets",
                             range_type=runtime.DurationRange)
     reading = add_source_arguments(parser, "tickets", "the tickets")
-    reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
-                help="more rows than this share unreadable is UNKNOWN: the percentile would lie (default 5)")
+    add_max_rejected(reading.group, "percentile")
     what = parser.add_argument_group("what to measure")
     what.add_argument("--metric", choices=METRICS, default="first-reply",
                       help="first-reply (default), resolution, or backlog (unsolved tickets older than --older-than)")
@@ -70,14 +68,10 @@ def build_parser() -> runtime.Parser:
                            "solved for resolution)")
     what.add_argument("--window", type=Duration, default=Duration("7d"), metavar="DURATION",
                       help="how far back, such as 24h, 7d or 4w (default 7d)")
-    what.add_argument("--now", type=now_time, metavar="TIME",
-                      help="the window's end (default: now), ISO 8601 or unix seconds, for reproducible runs")
+    add_now(what)
     what.add_argument("--older-than", type=Duration, default=Duration("24h"), metavar="DURATION",
                       help="--metric backlog: count unsolved tickets created longer ago than this (default 24h)")
-    what.add_argument("--min-tickets", type=runtime.positive_int, default=10, metavar="N",
-                      help="fewer tickets is --low-sample-state: a percentile of a handful says little (default 10)")
-    what.add_argument("--low-sample-state", choices=list(runtime.STATE_CODES), default="unknown",
-                      help="state under --min-tickets (default unknown)")
+    add_minimum(what, "--min-tickets", 10, "tickets", more=": a percentile of a handful says little")
     parser.add_http_options()
     return parser
 

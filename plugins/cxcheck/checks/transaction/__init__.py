@@ -30,14 +30,15 @@ from __future__ import annotations
 
 from cxcheck import runtime
 from cxcheck.bases import journey_checks
+from cxcheck.bases.samples import add_minimum
 from cxcheck.runtime import ConfigError
 from cxcheck.slo import DEFAULT_BURN_WINDOWS, BurnPair, parse_burn_windows
 
 __all__ = ["BurnPair", "build_parser", "main", "parse_burn_windows"]
 
 # This module is the options and the dispatch; each mode is imported only when chosen:
-# synthetic (attempts), realusers (measures from a source, in
-# measures), judged in verdicts with the SLO maths of cxcheck.slo.
+# synthetic (attempts), realusers (measures from a source), judged in verdicts with the SLO
+# maths of cxcheck.slo.
 
 MAX_ATTEMPTS = 50
 
@@ -85,11 +86,8 @@ def build_parser() -> runtime.Parser:
 
     add_source_arguments(parser, "transactions", "the real users' transactions")
     real = parser.add_argument_group("real users: volume, window and burn rate")
-    real.add_argument("--min-volume", type=runtime.non_negative_float, metavar="N",
-                      help="fewer transactions than this (needs the total) is --low-volume-state "
-                           "(default 1: no transaction at all)")
-    real.add_argument("--low-volume-state", choices=list(runtime.STATE_CODES), default="ok",
-                      help="state under --min-volume (default ok, said in the status line)")
+    add_minimum(real, "--min-volume", None, "transactions", "ok", "1: no transaction at all",
+                "; it needs the total", runtime.non_negative_float)
     real.add_argument("--window", type=runtime.Duration, metavar="DURATION",
                       help="the window replacing ${window} for the success metric (default: the first "
                            "burn pair's long window)")

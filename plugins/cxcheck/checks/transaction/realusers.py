@@ -7,9 +7,10 @@ import nagiosplugin
 
 from cxcheck import runtime, slo
 from cxcheck.bases.samples import LowSampleContext, StatisticContext
-from cxcheck.checks.transaction.metrics import SUCCESS, TOTAL, range_or_default
 from cxcheck.checks.transaction.verdicts import (
     LOW_VOLUME,
+    SUCCESS,
+    TOTAL,
     BurnContext,
     RealUsersSummary,
     Volume,
@@ -18,6 +19,7 @@ from cxcheck.checks.transaction.verdicts import (
     pair_label,
 )
 from cxcheck.runtime import ConfigError, fmt_count, fmt_percent, perf_value
+from cxcheck.runtime.contexts import range_or_default
 from cxcheck.sources.transactions import WINDOW
 
 DEFAULT_WARNING, DEFAULT_CRITICAL = None, "50:"

@@ -10,9 +10,10 @@ import nagiosplugin
 
 from cxcheck import runtime
 from cxcheck.bases import journey_checks
-from cxcheck.checks.transaction.metrics import ATTEMPTS, FAILURES, SUCCESS, range_or_default
 from cxcheck.runtime import ConfigError, Fact, MaybeContext, PerfOnly, Record, fmt_percent, fmt_seconds, perf_value
+from cxcheck.runtime.contexts import range_or_default
 
+SUCCESS, ATTEMPTS, FAILURES = "success", "attempts", "failures"     # perfdata labels
 DEFAULT_WARNING, DEFAULT_CRITICAL = "100:", "50:"
 DEADLINE, FAILED_STEPS = "deadline", "failed_steps"
 
@@ -171,11 +172,11 @@ def synthetic_check(run: runtime.Run, args) -> nagiosplugin.Check:
     if (attempts - 1) * interval >= args.timeout:
         raise ConfigError(f"--attempts {attempts} with --interval {interval:g} take more than -t {args.timeout:g} s "
                           "of pauses alone")
+    warning = range_or_default(args.warning, DEFAULT_WARNING)
+    critical = range_or_default(args.critical, DEFAULT_CRITICAL)
     scenario = load(args.scenario)
     plain, secret = journey_checks.variables_from_args(args)
     journey = journey_checks.make_journey(run, scenario, plain, secret)
-    critical = range_or_default(args.critical, DEFAULT_CRITICAL)
-    warning = range_or_default(args.warning, DEFAULT_WARNING)
     return nagiosplugin.Check(
         Synthetic(run, journey, attempts, interval, critical),
         MaybeContext(SUCCESS, warning, critical, fmt_metric="{valueunit} success"),

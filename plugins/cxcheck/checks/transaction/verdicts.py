@@ -11,9 +11,9 @@ from __future__ import annotations
 import nagiosplugin
 
 from cxcheck import slo
-from cxcheck.checks.transaction.metrics import SUCCESS, TOTAL
 from cxcheck.runtime import PerfOnly, fmt_count, fmt_percent, perf_label, perf_value, plural
 
+SUCCESS, TOTAL = "success", "total"                 # perfdata labels
 LOW_VOLUME, NOT_JUDGED = "low volume", "not judged"
 
 
