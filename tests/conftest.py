@@ -95,8 +95,8 @@ def run_module(module: str, *args: str, env: dict | None = None, timeout: float 
                               input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
         return PluginRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
     encoding = locale.getpreferredencoding(False)
-    code, out, err = fork_server().run(module, args, environment, timeout=timeout, cwd=cwd,
-                                       stdin=None if stdin is None else stdin.encode(encoding))
+    code, out, err, _ = fork_server().run(module, args, environment, timeout=timeout, cwd=cwd,
+                                          stdin=None if stdin is None else stdin.encode(encoding))
     return PluginRun(code, as_text(out, encoding), as_text(err, encoding), time.monotonic() - started)
 
 

@@ -68,8 +68,8 @@ def serve(control_fd: int):
                 pid, channel = running.pop(key.fd)
                 selector.unregister(key.fd)
                 os.close(key.fd)
-                _, status = os.waitpid(pid, 0)
-                _send(channel, {"code": os.waitstatus_to_exitcode(status)})
+                _, status, usage = os.wait4(pid, 0)
+                _send(channel, {"code": os.waitstatus_to_exitcode(status), "cpu": usage.ru_utime + usage.ru_stime})
                 channel.close()
 
 
@@ -273,9 +273,9 @@ class ForkServer:
             self.proc = None
 
     def run(self, module: str, args: list[str], env: dict, stdin: bytes | None, timeout: float,
-            cwd: str | None = None) -> tuple[int, bytes, bytes]:
-        """(exit code, stdout, stderr) of `python -m module *args`; subprocess.TimeoutExpired
-        after killing it, as subprocess.run does."""
+            cwd: str | None = None) -> tuple[int, bytes, bytes, float]:
+        """(exit code, stdout, stderr, CPU seconds) of `python -m module *args`;
+        subprocess.TimeoutExpired after killing it, as subprocess.run does."""
         import resource
 
         job = {"module": module, "args": list(args), "env": env, "cwd": os.path.abspath(cwd or "."), "umask": _umask(),
@@ -319,7 +319,7 @@ def _collect(channel, stdin_w, data: bytes, out_r: int, err_r: int, timeout: flo
             selector.register(stdin_w, selectors.EVENT_WRITE)
         else:
             os.close(stdin_w)
-    pid, code, sent = None, None, 0
+    pid, code, cpu, sent = None, None, 0.0, 0
     try:
         while len(selector.get_map()) > 0:
             left = deadline - time.monotonic()
@@ -347,7 +347,7 @@ def _collect(channel, stdin_w, data: bytes, out_r: int, err_r: int, timeout: flo
                     if "error" in answer:
                         raise OSError(answer["error"])
                     pid = answer.get("pid", pid)
-                    code = answer.get("code", code)
+                    code, cpu = answer.get("code", code), answer.get("cpu", cpu)
                 else:
                     chunk = os.read(key.fd, 65536)
                     if chunk:
@@ -361,7 +361,7 @@ def _collect(channel, stdin_w, data: bytes, out_r: int, err_r: int, timeout: flo
                 os.close(fd)
     if code is None:
         raise RuntimeError(f"the fork server went away during {command}")
-    return code, bytes(output[out_r]), bytes(output[err_r])
+    return code, bytes(output[out_r]), bytes(output[err_r]), cpu
 
 
 def _wait_code(channel, seconds: float):

@@ -1,7 +1,8 @@
 """`python -m process_facts [WHAT...]`: what a plugin's process sees of itself, as JSON on stdout;
 tests/test_plugin_runs.py runs it as a process and in a fork and compares. WHAT asks for a way
 out as well: `exit=N`, `exit-text`, `raise`, `thread` (a non-daemon thread still writing after the
-module is done), `atexit`, `unflushed`, `interrupt`, `alarm`, `requests` (imported, as
+module is done), `atexit`, `unflushed`, `interrupt`, `alarm`, `hang` (its pid, then
+sleeps), `requests` (imported, as
 an HTTP plugin does), `secret` (registers a secret, logs a
 handler, sets a variable and a directory: the next run must not see them)."""
 
@@ -120,6 +121,9 @@ def leave(what: str):
         sys.stdout.write("no newline, not flushed")
     elif what == "interrupt":
         raise KeyboardInterrupt
+    elif what == "hang":
+        print(os.getpid(), flush=True)
+        time.sleep(60)
     elif what == "alarm":
         signal.setitimer(signal.ITIMER_REAL, 0.05)
         time.sleep(5)
