@@ -161,12 +161,14 @@ def _run_as_main(module: str) -> int:
     import runpy
     import signal
 
+    from cxcheck.worker.child import _exit_code  # SystemExit's code as the interpreter takes it
+
     code = 0
     try:
         _forget(module)
         runpy._run_module_as_main(module, alter_argv=True)
     except SystemExit as exc:
-        code = _exit_status(exc.code)
+        code = _exit_code(exc.code)
     except KeyboardInterrupt as exc:
         _print_uncaught(exc)
         code = -signal.SIGINT
@@ -208,15 +210,6 @@ def _print_uncaught(exc: BaseException):
     """The traceback the interpreter prints, from runpy's frame down (this module's left out)."""
     exc.__traceback__ = exc.__traceback__.tb_next
     sys.excepthook(type(exc), exc, exc.__traceback__)
-
-
-def _exit_status(value) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, int):
-        return value & 0xFF
-    print(value, file=sys.stderr)
-    return 1
 
 
 # ---------------------------------------------------------------------------------------------
