@@ -340,6 +340,24 @@ def self_signed(tmp_path_factory) -> str:
     return str(pem)
 
 
+@pytest.fixture
+def browser_tmp():
+    """A TMPDIR of its own for a browser check's run, so that what it left can be told from other
+    runs'; short (Chromium's sockets live below it, a Unix socket's path is at most 107 bytes) and
+    on a RAM file system when there is one, as a run's home is by default (launch.home_base):
+    removed within the time a run has at its deadline, which a busy disk does not allow. Whatever
+    a failed test left in it is swept at the end, as the next run would."""
+    import tempfile
+
+    from cxcheck.browser.ending import sweep
+    from cxcheck.browser.launch import RAM_DIR, home_base
+
+    path = Path(tempfile.mkdtemp(prefix="cxpage-", dir=RAM_DIR if home_base() == RAM_DIR else "/tmp"))
+    yield path
+    sweep(str(path))
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def need_browser():
     """Chromium, its driver and Selenium: missing, a CI run fails and a local one skips."""
     need_binary("chromium", "chromium")

@@ -321,7 +321,7 @@ def phases(nodes: dict[str, Icinga2], ports: dict[str, int], link: Link, run_log
 
     # Phase 3: satellite-b killed (SIGKILL to its whole session, as a crash).
     victim = nodes["satellite-b"]
-    kill_session(victim.proc.pid, signal.SIGKILL)
+    kill_session(victim.proc.pid, signal.SIGKILL, grace=0)
     victim.proc.wait(timeout=30)
     killed_at = time.time()
     moved = [service for service in SERVICES if expected[service] == "satellite-b"]
