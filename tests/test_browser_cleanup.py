@@ -13,13 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from conftest import MODULES, Reference, need_browser, plugin_env, run_plugin, wait_for
@@ -36,16 +33,8 @@ def browser_installed():
 
 
 @pytest.fixture
-def tmp():
-    """The run's TMPDIR, short: Chromium's sockets live below it and a Unix socket's path is at
-    most 107 bytes (pytest's tmp_path is too deep for that). Whatever a failed test left in it
-    is swept at the end, as the next run would."""
-    from cxcheck.browser.launch import sweep
-
-    path = Path(tempfile.mkdtemp(prefix="cxpage-", dir="/tmp"))
-    yield path
-    sweep(str(path))
-    shutil.rmtree(path, ignore_errors=True)
+def tmp(browser_tmp):
+    return browser_tmp
 
 
 @pytest.fixture

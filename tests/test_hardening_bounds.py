@@ -182,14 +182,16 @@ def test_deeply_nested_json_line_is_rejected_and_counted(tmp_path):
 def peak_run(name: str, *args: str, env=None, tmp_path) -> tuple[subprocess.CompletedProcess, int]:
     """The plugin run as the engine runs it, with its own peak resident size (VmHWM, kB)."""
     probe = tmp_path / "peak.py"
-    probe.write_text(
-        "import runpy, sys\n"
-        f"sys.argv = [{name!r}] + sys.argv[1:]\n"
-        "try:\n"
-        f"    runpy.run_module({MODULES[name]!r}, run_name='__main__')\n"
-        "finally:\n"
+    probe.write_text(                   # run as a program, it ends with os._exit: read the peak there
+        "import os, runpy, sys\n"
+        "def peak(code, exit=os._exit):\n"
         "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
-        "    sys.stderr.write('peak_kb=%s\\n' % hwm)\n")
+        "    sys.stderr.write('peak_kb=%s\\n' % hwm)\n"
+        "    sys.stderr.flush()\n"
+        "    exit(code)\n"
+        "os._exit = peak\n"
+        f"sys.argv = [{name!r}] + sys.argv[1:]\n"
+        f"runpy.run_module({MODULES[name]!r}, run_name='__main__')\n")
     proc = subprocess.run([sys.executable, str(probe), *args], capture_output=True, text=True, timeout=120,
                           env=plugin_env(env))
     return proc, int(proc.stderr.rsplit("peak_kb=", 1)[1])

@@ -146,13 +146,17 @@ def test_huge_body_memory_stays_small(raw_server, tmp_path):
     server = raw_server(huge)
     probe = tmp_path / "rss.py"
     # VmHWM is this process image's own peak; ru_maxrss would carry pytest's size over the fork.
+    # Run as a program, the plugin ends with os._exit once its result is out: read it there.
     probe.write_text(
-        "import runpy, sys\n"
-        "sys.argv = ['check_cx_login'] + sys.argv[1:]\n"
-        "try:\n    runpy.run_module('cxcheck.checks.login', run_name='__main__')\n"
-        "finally:\n"
+        "import os, runpy, sys\n"
+        "def peak(code, exit=os._exit):\n"
         "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
-        "    sys.stderr.write('maxrss_kb=%s\\n' % hwm)\n")
+        "    sys.stderr.write('maxrss_kb=%s\\n' % hwm)\n"
+        "    sys.stderr.flush()\n"
+        "    exit(code)\n"
+        "os._exit = peak\n"
+        "sys.argv = ['check_cx_login'] + sys.argv[1:]\n"
+        "runpy.run_module('cxcheck.checks.login', run_name='__main__')\n")
     import subprocess
     import sys
 

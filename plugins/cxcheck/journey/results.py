@@ -15,13 +15,14 @@ from cxcheck.runtime import ConfigError, DeadlineExceeded, Record, masker
 
 class StepResult(Record):
     _fields = ("name", "ran", "ok", "elapsed", "status", "url", "reason", "timed_out", "hops", "extracted",
-               "response", "warning", "critical", "action", "screenshot")
+               "response", "warning", "critical", "action", "screenshot", "dialog_count", "dialogs")
 
     def __init__(self, name: str, ran: bool = False, ok: bool = False, elapsed: float | None = None,
                  status: int | None = None, url: str | None = None, reason: str | None = None,
                  timed_out: bool = False, hops: list | None = None, extracted: dict | None = None,
                  response=None, warning: str | None = None, critical: str | None = None,
-                 action: str | None = None, screenshot: str | None = None):
+                 action: str | None = None, screenshot: str | None = None, dialog_count: int = 0,
+                 dialogs: list | None = None):
         self.name, self.ran, self.ok, self.elapsed, self.status, self.url = name, ran, ok, elapsed, status, url
         self.reason, self.timed_out, self.response = reason, timed_out, response
         self.hops = [] if hops is None else hops
@@ -29,6 +30,8 @@ class StepResult(Record):
         self.warning, self.critical = warning, critical
         self.action = action            # a browser step: what it did ("click text=Log In")
         self.screenshot = screenshot    # the PNG saved when the step failed (--screenshot-dir)
+        self.dialog_count = dialog_count    # a browser step: dialogs the page opened (dismissed)
+        self.dialogs = [] if dialogs is None else dialogs      # the first of them, as said
 
 
 class JourneyResult(Record):
