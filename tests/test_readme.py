@@ -39,7 +39,7 @@ def test_the_readme_begins_with_the_two_commands_and_ci_runs_the_second():
     assert len(commands) == 2, commands
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip()]
     assert ci[-1] == commands[1]
-    assert steps(commands[0])[-1] == "cxcheck demo" and steps(commands[1])[-1] .startswith("python -m pytest -q ")
+    assert steps(commands[0])[-1] == "cxcheck demo" and steps(commands[1])[-1].startswith("python -m pytest -q ")
 
 
 @pytest.mark.parametrize("which", [0, 1])
