@@ -40,6 +40,14 @@ class PluginRun:
     stdout: str
     stderr: str
     elapsed: float
+    reference: float | None = None      # wall time of the Reference run beside it, when one was asked for
+
+    @property
+    def overrun(self) -> float:
+        """How much longer the run took than the reference beside it, which ended exactly at the
+        deadline: what a deadline test judges, whatever the machine's load (see Reference)."""
+        assert self.reference is not None, "run_plugin(..., reference=SECONDS) gives a reference"
+        return self.elapsed - self.reference
 
     @property
     def status(self) -> str:
@@ -74,10 +82,63 @@ class PluginRun:
         return self.stdout.splitlines()[1:]
 
 
+REFERENCE = "import importlib, sys, time; importlib.import_module(sys.argv[1]); time.sleep(float(sys.argv[2]))"
+
+
+class Reference:
+    """A process started beside a plugin run that pays what the plugin pays before its deadline
+    starts (the interpreter, the plugin module's imports) and then sleeps out the deadline: it ends
+    when the run would if it stopped exactly at its deadline, on this machine, now. A busy machine
+    (CI beside other jobs, two CPU hogs) slows the interpreter's start and every wake-up of both
+    alike, so a deadline test judges how far past its reference a run ends, not the clock alone."""
+
+    def __init__(self, module: str, seconds: float, env: dict | None = None):
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-c", REFERENCE, module, str(seconds)], env=plugin_env(env),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.ended = None
+        self.waiter = threading.Thread(target=self._wait, daemon=True)
+        self.waiter.start()
+
+    def _wait(self):
+        self.proc.wait()
+        self.ended = time.monotonic()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def elapsed(self, timeout: float = 120) -> float:
+        self.waiter.join(timeout)
+        if self.ended is None:
+            self.proc.kill()
+            raise AssertionError(f"the reference process did not end within {timeout} s")
+        return self.ended - self.started
+
+
+def run_until(reached, run, deadlines=(4, 10, 25)):
+    """`run(seconds)` with each deadline in turn until `reached(result)`. On a busy machine a run
+    may stop at its deadline before it gets where the test looks (a hanging step after eight
+    others); a longer -t gets it there, and its deadline is judged the same way. Idle, once."""
+    for seconds in deadlines:
+        result = run(seconds)
+        if reached(result):
+            return result, seconds
+    raise AssertionError(f"never got there, even with -t {deadlines[-1]}: {result.stdout}")
+
+
 def run_plugin(name: str, *args: str, env: dict | None = None, timeout: float = 60,
-               stdin: str | None = None, netns: bool = False, process: bool = False) -> PluginRun:
-    """Run a plugin the way Nagios does and return what it said."""
-    return run_module(MODULES[name], *args, env=env, timeout=timeout, stdin=stdin, netns=netns, process=process)
+               stdin: str | None = None, netns: bool = False, process: bool = False,
+               reference: float | None = None) -> PluginRun:
+    """Run a plugin the way Nagios does and return what it said. With `reference` (the run's
+    deadline, seconds), it runs as its own process with a Reference beside it (result.overrun)."""
+    beside = Reference(MODULES[name], reference, env) if reference is not None else None
+    run = run_module(MODULES[name], *args, env=env, timeout=timeout, stdin=stdin, netns=netns,
+                     process=process or beside is not None)
+    if beside is not None:
+        run.reference = beside.elapsed()
+    return run
 
 
 def run_module(module: str, *args: str, env: dict | None = None, timeout: float = 60, stdin: str | None = None,

@@ -15,7 +15,7 @@ import time
 from cxcheck.browser import interact, screenshots
 from cxcheck.browser.session import RESERVE, RESERVE_SHARE, Browser
 from cxcheck.journey.browser_steps import Target
-from cxcheck.journey.results import JourneyResult, check_references, resolve_url, run_steps
+from cxcheck.journey.results import JourneyResult, base_url, check_references, resolve_url, run_steps
 from cxcheck.journey.variables import for_run
 from cxcheck.runtime import ConfigError, Deadline, DeadlineExceeded, Record, SourceError, log, masker
 
@@ -49,7 +49,7 @@ class BrowserJourney:
 
     def run(self) -> JourneyResult:
         variables = for_run(self.scenario, self.overrides, self.secret_overrides)
-        base = variables.substitute(self.scenario.base_url) if self.scenario.base_url else None
+        base = base_url(self.scenario, variables, self.overrides)
         with Browser(self.deadline, **self.browser_options) as browser:
             def perform(step, result):
                 where = f"{self.scenario.source}: step {step.name!r}"

@@ -39,7 +39,8 @@ SCREENSHOT_TIME = 0.2      # seconds a screenshot needs at least; with less left
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_page", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
                             metric_help="the main metric (--metric), in seconds",
-                            range_type=runtime.DurationRange)
+                            range_type=runtime.DurationRange,
+                            thresholds=runtime.CEILING)
     page = parser.add_argument_group("page")
     page.add_argument("-u", "--url", metavar="URL", help="the page to open (http:// or https://)")
     page.add_argument("--metric", choices=page_options.TIMES, default="load",

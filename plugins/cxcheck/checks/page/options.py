@@ -53,7 +53,7 @@ def add_browser_options(parser):
 
 def metric_ranges(args) -> dict[str, tuple[str | None, str | None]]:
     """name -> (warning, critical): -w/-c on --metric, --warning-NAME/--critical-NAME on each."""
-    from cxcheck.runtime.options import threshold_order
+    from cxcheck.runtime.thresholds import threshold_order
 
     ranges = {}
     for name in RANGED:
