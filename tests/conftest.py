@@ -3,6 +3,7 @@ small misbehaving servers. Everything listens on 127.0.0.1 and is stopped by its
 
 from __future__ import annotations
 
+import locale
 import os
 import re
 import shutil
@@ -39,6 +40,14 @@ class PluginRun:
     stdout: str
     stderr: str
     elapsed: float
+    reference: float | None = None      # wall time of the Reference run beside it, when one was asked for
+
+    @property
+    def overrun(self) -> float:
+        """How much longer the run took than the reference beside it, which ended exactly at the
+        deadline: what a deadline test judges, whatever the machine's load (see Reference)."""
+        assert self.reference is not None, "run_plugin(..., reference=SECONDS) gives a reference"
+        return self.elapsed - self.reference
 
     @property
     def status(self) -> str:
@@ -73,16 +82,117 @@ class PluginRun:
         return self.stdout.splitlines()[1:]
 
 
+REFERENCE = "import importlib, sys, time; importlib.import_module(sys.argv[1]); time.sleep(float(sys.argv[2]))"
+
+
+class Reference:
+    """A process started beside a plugin run that pays what the plugin pays before its deadline
+    starts (the interpreter, the plugin module's imports) and then sleeps out the deadline: it ends
+    when the run would if it stopped exactly at its deadline, on this machine, now. A busy machine
+    (CI beside other jobs, two CPU hogs) slows the interpreter's start and every wake-up of both
+    alike, so a deadline test judges how far past its reference a run ends, not the clock alone."""
+
+    def __init__(self, module: str, seconds: float, env: dict | None = None):
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([sys.executable, "-c", REFERENCE, module, str(seconds)], env=plugin_env(env),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.ended = None
+        self.waiter = threading.Thread(target=self._wait, daemon=True)
+        self.waiter.start()
+
+    def _wait(self):
+        self.proc.wait()
+        self.ended = time.monotonic()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def elapsed(self, timeout: float = 120) -> float:
+        self.waiter.join(timeout)
+        if self.ended is None:
+            self.proc.kill()
+            raise AssertionError(f"the reference process did not end within {timeout} s")
+        return self.ended - self.started
+
+
+def run_until(reached, run, deadlines=(4, 10, 25)):
+    """`run(seconds)` with each deadline in turn until `reached(result)`. On a busy machine a run
+    may stop at its deadline before it gets where the test looks (a hanging step after eight
+    others); a longer -t gets it there, and its deadline is judged the same way. Idle, once."""
+    for seconds in deadlines:
+        result = run(seconds)
+        if reached(result):
+            return result, seconds
+    raise AssertionError(f"never got there, even with -t {deadlines[-1]}: {result.stdout}")
+
+
 def run_plugin(name: str, *args: str, env: dict | None = None, timeout: float = 60,
-               stdin: str | None = None, netns: bool = False) -> PluginRun:
-    """Run a plugin as its own process, the way Nagios does, and return what it said."""
-    command = [sys.executable, "-m", MODULES[name], *args]
-    if netns:
-        command = ["unshare", "-n", *command]
+               stdin: str | None = None, netns: bool = False, process: bool = False,
+               reference: float | None = None) -> PluginRun:
+    """Run a plugin the way Nagios does and return what it said. With `reference` (the run's
+    deadline, seconds), it runs as its own process with a Reference beside it (result.overrun)."""
+    beside = Reference(MODULES[name], reference, env) if reference is not None else None
+    run = run_module(MODULES[name], *args, env=env, timeout=timeout, stdin=stdin, netns=netns,
+                     process=process or beside is not None)
+    if beside is not None:
+        run.reference = beside.elapsed()
+    return run
+
+
+def run_module(module: str, *args: str, env: dict | None = None, timeout: float = 60, stdin: str | None = None,
+               netns: bool = False, process: bool = False, cwd: str | None = None) -> PluginRun:
+    """`python -m module args` with an engine's clean environment: a fork of the loaded fork
+    server (tests/forkserver.py), the process python -m would be; with process=True, and for
+    what a fork cannot be (a network namespace, an interpreter's start), a fresh interpreter."""
+    environment = plugin_env(env)
     started = time.monotonic()
-    proc = subprocess.run(command, capture_output=True, text=True, env=plugin_env(env), timeout=timeout,
-                          input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
-    return PluginRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    if process or netns or PROCESS_RUNS or startup_variables(env):
+        command = [sys.executable, "-m", module, *args]
+        if netns:
+            command = ["unshare", "-n", *command]
+        proc = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout, cwd=cwd,
+                              input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+        return PluginRun(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    encoding = locale.getpreferredencoding(False)
+    code, out, err, _ = fork_server().run(module, args, environment, timeout=timeout, cwd=cwd,
+                                          stdin=None if stdin is None else stdin.encode(encoding))
+    return PluginRun(code, as_text(out, encoding), as_text(err, encoding), time.monotonic() - started)
+
+
+# CXCHECK_TEST_PROCESS_RUNS=1 runs every plugin in a fresh interpreter (to compare, or to bisect).
+PROCESS_RUNS = os.environ.get("CXCHECK_TEST_PROCESS_RUNS") == "1"
+_server: list = []
+
+
+def fork_server():
+    """The session's fork server, started at its first run (stopped when the session ends)."""
+    if not _server:
+        from forkserver import ForkServer
+
+        server = ForkServer(plugin_env(), str(PLUGINS))
+        server.start()
+        _server.append(server)
+    return _server[0]
+
+
+def pytest_sessionfinish(session):
+    while _server:
+        _server.pop().stop()
+
+
+def startup_variables(env: dict | None) -> list[str]:
+    """What in a run's environment an interpreter reads only when it starts (a fork cannot)."""
+    from forkserver import STARTUP_VARIABLES
+
+    base = plugin_env()
+    return [key for key, value in (env or {}).items() if key.startswith(STARTUP_VARIABLES) and base.get(key) != value]
+
+
+def as_text(data: bytes, encoding: str) -> str:
+    """Bytes as subprocess.run(text=True) gives them: decoded, universal newlines."""
+    return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
 
 
 @pytest.fixture
@@ -291,6 +401,24 @@ def self_signed(tmp_path_factory) -> str:
     return str(pem)
 
 
+@pytest.fixture
+def browser_tmp():
+    """A TMPDIR of its own for a browser check's run, so that what it left can be told from other
+    runs'; short (Chromium's sockets live below it, a Unix socket's path is at most 107 bytes) and
+    on a RAM file system when there is one, as a run's home is by default (launch.home_base):
+    removed within the time a run has at its deadline, which a busy disk does not allow. Whatever
+    a failed test left in it is swept at the end, as the next run would."""
+    import tempfile
+
+    from cxcheck.browser.ending import sweep
+    from cxcheck.browser.launch import RAM_DIR, home_base
+
+    path = Path(tempfile.mkdtemp(prefix="cxpage-", dir=RAM_DIR if home_base() == RAM_DIR else "/tmp"))
+    yield path
+    sweep(str(path))
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def need_browser():
     """Chromium, its driver and Selenium: missing, a CI run fails and a local one skips."""
     need_binary("chromium", "chromium")
@@ -301,3 +429,11 @@ def need_browser():
         if os.environ.get("CI"):
             pytest.fail("selenium is missing: install the test extra (pip install '.[test]')")
         pytest.skip("selenium not installed (pip install 'cxcheck[browser]')")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files holding a slow test first, the rest in their order: on the README's workers (one
+    file each, in this order) the engine stacks, which mostly wait, start while the quick files
+    fill the other worker, and none is left to run alone at the end."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)

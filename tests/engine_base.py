@@ -109,8 +109,8 @@ def browser_missing() -> str | None:
     return reason
 
 
-def kill_session(sid: int, sig=signal.SIGKILL):
-    """Signal every process whose session id is `sid` (a daemon's plugins outlive it)."""
+def session_members(sid: int) -> list[int]:
+    members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -118,11 +118,37 @@ def kill_session(sid: int, sig=signal.SIGKILL):
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[3]) == sid:
-            try:
-                os.kill(int(entry.name), sig)
-            except ProcessLookupError:
-                pass
+        if int(fields[3]) == sid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def kill_session(sid: int, sig=signal.SIGKILL, grace: float = 3.0):
+    """End every process whose session id is `sid` (a daemon's plugins outlive it). A plugin gets
+    SIGTERM first and `grace` seconds to end what it started itself (a check_cx_page's Chromium
+    runs in a group of its own, which a SIGKILL of the plugin would orphan), then `sig`; the
+    browsers of plugins that could not clean up are swept as the next run would."""
+    members = session_members(sid)
+    if sig == signal.SIGKILL and members and grace > 0:
+        for pid in members:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while session_members(sid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        members = session_members(sid)
+    for pid in members:
+        _signal(pid, sig)
+    if sig == signal.SIGKILL:
+        from cxcheck.browser.ending import sweep
+
+        sweep()
+
+
+def _signal(pid: int, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 CGI_DIR = Path("/usr/lib/cgi-bin/nagios4")

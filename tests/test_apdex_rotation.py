@@ -10,6 +10,7 @@ import os
 import random
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -217,11 +218,18 @@ def test_a_log_that_is_not_a_file(plugin, tmp_path):
     assert result.stdout == f"CX APDEX UNKNOWN - cannot read {tmp_path / 'fifo'}: not a regular file\n"
 
 
+def test_a_missing_state_directory_is_made_for_the_check_alone(plugin, tmp_path):
+    log = write(tmp_path / "access.log", lines(3))
+    assert requests_of(ran(plugin, log, tmp_path / "missing" / "s.json")) == 3
+    assert stat.S_IMODE((tmp_path / "missing").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "missing" / "s.json").stat().st_mode) == 0o600
+
+
 def test_a_state_file_that_cannot_be_written(plugin, tmp_path):
     log = write(tmp_path / "access.log", lines(3))
-    result = plugin("check_cx_apdex", *args_for(log, tmp_path / "missing" / "s.json"))
-    assert result.stdout == (f"CX APDEX UNKNOWN - cannot open state file {tmp_path / 'missing' / 's.json'}: "
-                             "No such file or directory\n")
+    (tmp_path / "file").write_text("")
+    result = plugin("check_cx_apdex", *args_for(log, tmp_path / "file" / "s.json"))
+    assert result.stdout == f"CX APDEX UNKNOWN - cannot open state directory {tmp_path / 'file'}: Not a directory\n"
 
 
 def test_an_unreadable_log(tmp_path):

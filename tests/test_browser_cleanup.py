@@ -13,19 +13,17 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from conftest import MODULES, need_browser, plugin_env, run_plugin, wait_for
+from conftest import MODULES, Reference, need_browser, plugin_env, run_plugin, wait_for
 
 pytestmark = pytest.mark.slow
-MARGIN = 1.5            # seconds past -t: the hard timeout (0.25 s after it), ending the browser, exiting
+MARGIN = 2.5            # seconds past -t (its Reference): the hard timeout (0.25 s after it), ending the browser,
+                        # exiting, on a busy machine
 PROFILE = "cxcheck-browser-"
 
 
@@ -35,16 +33,8 @@ def browser_installed():
 
 
 @pytest.fixture
-def tmp():
-    """The run's TMPDIR, short: Chromium's sockets live below it and a Unix socket's path is at
-    most 107 bytes (pytest's tmp_path is too deep for that). Whatever a failed test left in it
-    is swept at the end, as the next run would."""
-    from cxcheck.browser.launch import sweep
-
-    path = Path(tempfile.mkdtemp(prefix="cxpage-", dir="/tmp"))
-    yield path
-    sweep(str(path))
-    shutil.rmtree(path, ignore_errors=True)
+def tmp(browser_tmp):
+    return browser_tmp
 
 
 @pytest.fixture
@@ -59,6 +49,7 @@ def start(tmp):
 
     yield started
     for run in runs:
+        run.reference.stop()
         if run.proc.poll() is None:
             run.proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -110,6 +101,8 @@ class Running:
 
     def __init__(self, tmp, *args):
         self.tmp = tmp
+        # what the run would take if it ended exactly at its -t, on this machine now (conftest.Reference)
+        self.reference = Reference(MODULES["check_cx_page"], float(args[args.index("-t") + 1]))
         self.started = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, "-m", MODULES["check_cx_page"], *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -160,9 +153,14 @@ def test_load_that_never_finishes_is_a_timeout_naming_what_it_waited_for(fresh_s
     assert len(group(pgid)) >= 3                        # chromedriver, Chromium and its helpers
     code, out, err, elapsed = run.finish()
     assert (code, err) == (2, ""), out
+    assert elapsed < run.reference.elapsed() + MARGIN
+    # The load cut off within the reserve kept for it names what it waited for; on a machine too
+    # busy to write that within the reserve, the deadline's own line comes instead (as below).
+    if out.startswith("CX PAGE CRITICAL - timed out after 8 s while loading /catalogue/slow-widget/"):
+        assert_nothing_left(tmp, pgid)
+        return
     assert out.splitlines()[0].split(" | ")[0] == (f"CX PAGE CRITICAL - load did not finish in 8 s, still waiting "
                                                   f"for {shop.url}/3p/widget.js?ms=60000")
-    assert elapsed < 8 + MARGIN
     assert re.search(r" load=U(;|\s|$)", out.splitlines()[0]) and " ttfb=0" in out.splitlines()[0]
     assert f"still waiting for: {shop.url}/3p/widget.js?ms=60000" in out.splitlines()
     assert_nothing_left(tmp, pgid)
@@ -171,25 +169,25 @@ def test_load_that_never_finishes_is_a_timeout_naming_what_it_waited_for(fresh_s
 def test_timeout_state_applies_to_the_unfinished_load(fresh_shop, tmp):
     shop = fresh_shop
     result = run_plugin("check_cx_page", "-u", widget(shop, 60000), "-t", "4", "--timeout-state", "warning",
-                        env={"TMPDIR": str(tmp)}, timeout=30)
+                        env={"TMPDIR": str(tmp)}, timeout=30, reference=4)
     # Which line depends on how busy the machine is: the one of the load cut off within the
     # reserve kept for it, or the deadline's own; the state is --timeout-state's either way.
     assert result.code == 1 and result.text.startswith(("CX PAGE WARNING - load did not finish in 4 s, ",
                                                         "CX PAGE WARNING - timed out after 4 s while "))
-    assert result.elapsed < 4 + MARGIN
+    assert result.overrun < MARGIN
     assert_nothing_left(tmp, None)
 
 
 def test_script_in_an_endless_loop_ends_at_the_deadline(fresh_shop, tmp, start):
     shop = fresh_shop
-    run = start("-u", f"{shop.url}/busy-loop/", "-t", "5")
+    run = start("-u", f"{shop.url}/busy-loop/", "-t", "12")     # a busy machine starts Chromium in 5 s and more
     pgid = run.browser_group(shop, "/busy-loop/")
     code, out, err, elapsed = run.finish()
     assert (code, err) == (2, ""), out
     assert out.splitlines()[0].split(" | ")[0] in (
-        "CX PAGE CRITICAL - load did not finish in 5 s, no request pending (a script still running?)",
-        "CX PAGE CRITICAL - timed out after 5 s while loading /busy-loop/")
-    assert elapsed < 5 + MARGIN
+        "CX PAGE CRITICAL - load did not finish in 12 s, no request pending (a script still running?)",
+        "CX PAGE CRITICAL - timed out after 12 s while loading /busy-loop/")
+    assert elapsed < run.reference.elapsed() + MARGIN
     assert_nothing_left(tmp, pgid)
 
 

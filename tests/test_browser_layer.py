@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from cxcheck.browser import launch, screenshots
+from cxcheck.browser import ending, launch, screenshots
 from cxcheck.browser.timings import Failed, NetworkLog, PageLoad, js_errors
 from cxcheck.runtime import ConfigError
 
@@ -105,19 +105,20 @@ def test_missing_chromedriver_names_the_packages(monkeypatch):
 def test_sweep_ends_what_a_dead_run_left_and_spares_a_live_one(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = tmp_path / f"{launch.PROFILE_PREFIX}{dead.pid}-abc"
-    live = tmp_path / f"{launch.PROFILE_PREFIX}{os.getpid()}-def"
+    stale = tmp_path / f"{ending.PROFILE_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{ending.PROFILE_PREFIX}{os.getpid()}-def"
     stale.mkdir(), live.mkdir()
-    # An "orphaned browser": a process in a group of its own whose command line names the profile.
-    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", f"--user-data-dir={stale}"],
-                              start_new_session=True)
+    # An "orphaned browser": a process in a group of its own that carries the run's home in its
+    # environment, as every process the run's chromedriver starts does.
+    orphan = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True,
+                              env={**os.environ, ending.MARK.decode(): str(stale)})
     try:
-        for _ in range(500):            # the sweep finds it by its command line: wait for the exec
-            with open(f"/proc/{orphan.pid}/cmdline", "rb") as handle:
+        for _ in range(500):            # the sweep finds it by its environment: wait for the exec
+            with open(f"/proc/{orphan.pid}/environ", "rb") as handle:
                 if str(stale).encode() in handle.read():
                     break
             time.sleep(0.01)
-        launch.sweep(str(tmp_path))
+        ending.sweep(str(tmp_path))
         assert orphan.wait(timeout=10) == -9
         assert not stale.exists() and live.exists()
     finally:

@@ -4,10 +4,11 @@ named, a failing step is CRITICAL with U after it, and the deadline holds when a
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
-from conftest import ROOT, run_plugin
+from conftest import ROOT, run_plugin, run_until
 
 SCENARIOS = ROOT / "templates" / "scenarios"
 HTML = str(SCENARIOS / "shop-checkout-html.yaml")
@@ -17,9 +18,9 @@ HTML_STEPS = ["login_page", "login", "catalogue", "add_to_basket", "checkout", "
 ENV = {"SHOP_PASSWORD": "correct-horse-battery"}
 
 
-def checkout(shop, scenario=HTML, *args, env=None):
+def checkout(shop, scenario=HTML, *args, env=None, **kw):
     return run_plugin("check_cx_checkout", "--scenario", scenario, "--var", f"base_url={shop.url}",
-                      "--var-env", "password=SHOP_PASSWORD", *args, env=env or ENV)
+                      "--var-env", "password=SHOP_PASSWORD", *args, env=env or ENV, **kw)
 
 
 def assert_clean(result, state):
@@ -76,7 +77,8 @@ def test_slowed_step_is_named(fresh_shop):
     warn = checkout(fresh_shop, HTML, "--step-warning", "place_order=0.5")
     assert warn.code == 1, warn.stdout
     assert_clean(warn, "WARNING")
-    assert "slowest step place_order 0.6" in warn.text and "(> 0.5)" in warn.text
+    slowest = re.search(r"slowest step place_order (\d+\.\d+) s \(> 0\.5\)", warn.text)
+    assert slowest and float(slowest.group(1)) >= 0.6, warn.text      # at least the latency; more when busy
     assert warn.perfdata["step_place_order"][1:3] == ("0.5", "8")
     assert warn.value("step_place_order") >= 0.6
     crit = checkout(fresh_shop, HTML, "--step-warning", "place_order=0.2", "--step-critical", "place_order=0.4",
@@ -121,20 +123,24 @@ def test_transport_failure_names_the_step(fresh_shop):
 @pytest.mark.parametrize("state, code", [("critical", 2), ("warning", 1), ("unknown", 3)])
 def test_hanging_step_holds_the_deadline(fresh_shop, state, code):
     fresh_shop.set_faults({"latency": {"/checkout/thank-you/": 60}})
-    result = checkout(fresh_shop, HTML, "-t", "1.5", "--timeout-state", state)
+    result, seconds = run_until(lambda result: "place_order" in result.text, lambda seconds: checkout(
+        fresh_shop, HTML, "-t", str(seconds), "--timeout-state", state, reference=seconds))
     assert result.code == code, result.stdout
     assert_clean(result, state.upper())
-    assert "checkout failed at step place_order: timed out after 1.5 s" in result.text
-    assert result.elapsed < 1.5 + 0.75
+    # the run's own line, or the backstop's when the machine is too busy for it to be written in time
+    assert result.text.endswith((f"checkout failed at step place_order: timed out after {seconds} s",
+                                 f"timed out after {seconds} s while step place_order")), result.text
+    assert result.overrun < 1.5
     assert result.value("step_payment") > 0 and result.perfdata["step_place_order"][0] == "U"
 
 
 def test_hanging_step_in_a_later_run_holds_the_deadline(fresh_shop):
-    fresh_shop.set_faults({"latency": {"/api/orders": 0.4}})
-    result = checkout(fresh_shop, API, "--runs", "5", "-t", "1")
+    fresh_shop.set_faults({"latency": {"/api/orders": 0.8}})
+    result, seconds = run_until(lambda result: "(run " in result.text, lambda seconds: checkout(
+        fresh_shop, API, "--runs", "5", "-t", str(seconds), reference=seconds), deadlines=(3, 8, 20))
     assert result.code == 2, result.stdout
-    assert "timed out after 1 s" in result.text and "(run " in result.text
-    assert result.elapsed < 1 + 0.75
+    assert f"timed out after {seconds} s" in result.text
+    assert result.overrun < 1.5
 
 
 @pytest.mark.parametrize("args, words", [

@@ -16,6 +16,7 @@ import pytest
 from conftest import need_binary
 from engines import CLEAN_PATH, ROOT, STOCK_OBJECTS, Nagios, console_scripts, module_exists, stop_process
 
+pytestmark = pytest.mark.slow            # real engines or packages: scheduled first (conftest)
 PLUGIN_DIR = Path("/usr/lib/nagios/plugins")
 DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 SHARE = Path("/usr/share/cxcheck")
@@ -137,6 +138,28 @@ def test_installed_plugins_use_debians_python_and_libraries(installed):
     assert debian_nagiosplugin, "python3-nagiosplugin is not installed"
     # byte-compiled at install (the monitoring user cannot write there)
     assert list((DIST_PACKAGES / "cxcheck").glob("runtime/__pycache__/plugin.cpython-*.pyc"))
+
+
+def test_installed_plugins_are_where_the_engines_look_and_the_nagios_user_runs_them(installed):
+    """The README's poller section: Debian's own resource.cfg ($USER1$) and constants.conf (PluginDir)
+    point at the package's plugin directory, and the nagios user, which runs the engines' checks,
+    can run every plugin there (root's, mode 0755) with the engine's clean environment."""
+    from engine_icinga2 import STOCK_ICINGA2
+    from engine_nagios import STOCK_RESOURCE_CFG
+
+    assert f"\n$USER1$={PLUGIN_DIR}\n" in STOCK_RESOURCE_CFG.read_text()
+    assert f'\nconst PluginDir = "{PLUGIN_DIR}"\n' in (STOCK_ICINGA2 / "constants.conf").read_text()
+    need_binary("runuser", "util-linux")
+    if subprocess.run(["id", "nagios"], capture_output=True, timeout=60).returncode:
+        need_binary("no-nagios-user", "nagios4-core")
+    for name in console_scripts():
+        if name.startswith("check_"):
+            status = (PLUGIN_DIR / name).stat()
+            assert (status.st_uid, oct(status.st_mode & 0o7777)) == (0, "0o755"), name
+            run = subprocess.run(["runuser", "-u", "nagios", "--", str(PLUGIN_DIR / name), "--version"],
+                                 capture_output=True, text=True, env={"PATH": CLEAN_PATH, "LANG": "C.UTF-8"},
+                                 timeout=120, cwd="/", stdin=subprocess.DEVNULL)
+            assert (run.returncode, run.stderr) == (0, "") and run.stdout.startswith(f"{name} (cxcheck) "), name
 
 
 def test_installed_plugins_run_against_the_demo_shop(installed, shop, tmp_path):

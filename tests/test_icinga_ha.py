@@ -43,6 +43,7 @@ from engines import TEMPLATES, Icinga2, kill_session, wait_until, write_wrappers
 from icinga_features import icinga_log, stock_feature
 from test_icinga_distributed import API_PASSWORD, API_USER, api_services, certificates
 
+pytestmark = pytest.mark.slow            # real engines or packages: scheduled first (conftest)
 INTERVAL = 5.0
 SERVICES = [f"cx-login-{n}" for n in range(1, 7)]
 NODES = ("master", "satellite-a", "satellite-b")
@@ -320,7 +321,7 @@ def phases(nodes: dict[str, Icinga2], ports: dict[str, int], link: Link, run_log
 
     # Phase 3: satellite-b killed (SIGKILL to its whole session, as a crash).
     victim = nodes["satellite-b"]
-    kill_session(victim.proc.pid, signal.SIGKILL)
+    kill_session(victim.proc.pid, signal.SIGKILL, grace=0)
     victim.proc.wait(timeout=30)
     killed_at = time.time()
     moved = [service for service in SERVICES if expected[service] == "satellite-b"]

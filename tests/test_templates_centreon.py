@@ -31,6 +31,7 @@ from engines import (
     write_wrappers,
 )
 
+pytestmark = pytest.mark.slow            # real engines or packages: scheduled first (conftest)
 CLAPI = TEMPLATES / "centreon" / "cxcheck-clapi.txt"
 README = TEMPLATES / "centreon" / "README.md"
 

@@ -34,6 +34,7 @@ from engines import (
 )
 from weblogs import REQUESTS, nginx
 
+pytestmark = pytest.mark.slow            # real engines or packages: scheduled first (conftest)
 NAGIOS_DIR = TEMPLATES / "nagios"
 COMMANDS = NAGIOS_DIR / "cxcheck-commands.cfg"
 SERVICE_TEMPLATES = NAGIOS_DIR / "cxcheck-templates.cfg"

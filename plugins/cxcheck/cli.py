@@ -99,7 +99,9 @@ def _run_time_names(scenario) -> set:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cxcheck", description=__doc__.strip().splitlines()[0],
+    from cxcheck.runtime.options import SuggestingParser
+
+    parser = SuggestingParser(prog="cxcheck", description=__doc__.strip().splitlines()[0],
                                      epilog=__doc__.split("\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-V", "--version", action="version", version=f"cxcheck {__version__}")

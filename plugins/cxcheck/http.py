@@ -8,6 +8,7 @@ masked. Headers the administrator gives (--header) go only to the hosts the chec
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from urllib.parse import urlsplit
@@ -201,6 +202,11 @@ TLS_REASONS = (
     ("certificate is not yet valid", "certificate is not yet valid", False),
     ("unable to get local issuer", "certificate issuer unknown", True),
     ("certificate verify failed", "certificate verify failed", True),
+    # What OpenSSL says of an answer that is not TLS at all: a plain-HTTP port asked for https://.
+    ("wrong version number", "the server does not speak TLS on this port (plain HTTP? then the URL is http://)",
+     False),
+    ("packet length too long", "the server does not speak TLS on this port (plain HTTP? then the URL is http://)",
+     False),
 )
 
 
@@ -232,6 +238,8 @@ def describe_error(exc: Exception, url: str, ca_file: str | None = None) -> str:
                                else " (use --ca-file to trust it, or --insecure)")
                 return f"TLS error with {where}: {reason}"
         return f"TLS error with {where}: {_innermost(text)}"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return f"the proxy (--proxy) failed on the way to {where}: {_innermost(text)}"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"no connection to {where} within the timeout"
     if isinstance(exc, requests.exceptions.ReadTimeout):
@@ -256,12 +264,16 @@ def describe_error(exc: Exception, url: str, ca_file: str | None = None) -> str:
 
 
 def _innermost(text: str) -> str:
-    """urllib3 nests reasons in parentheses and quotes; the last clause is the useful one."""
-    text = text.strip().rstrip(")'\"")
+    """urllib3 nests reasons in parentheses and quotes; the last clause is the useful one. The
+    C source line OpenSSL errors end with (_ssl.c:1006) is not, and no parenthesis is left open."""
+    text = re.sub(r"\s*\(_ssl\.c:\d+\)", "", text).strip().rstrip(")'\"")
     for sep in ("] ", ": "):
         if sep in text:
             text = text.rsplit(sep, 1)[-1]
-    return text.strip("('\" ") or "unknown error"
+    text = text.strip("('\" ")
+    while text.count("(") > text.count(")"):       # an exception's repr cut open: its innermost argument
+        text = text[text.rindex("(") + 1:].strip("('\" ")
+    return text or "unknown error"
 
 
 def _ca_file(session) -> str | None:

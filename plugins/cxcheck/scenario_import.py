@@ -72,7 +72,10 @@ def draft(path: str, data, name: str | None, keep_hosts) -> tuple:
         from cxcheck.journey.har_steps import draft_from_hits
 
         hits, origin, dropped, others = har.page_requests(har.read(data, path), keep_hosts)
-        result = draft_from_hits(hits, origin, name or urlsplit(origin).hostname or "journey")
+        try:
+            result = draft_from_hits(hits, origin, name or urlsplit(origin).hostname or "journey")
+        except har.HarError as exc:
+            raise har.HarError(f"{path}: {exc}") from None
         if others:
             result.notes.insert(0, "other hosts, left out (--keep-host HOST keeps one): " + ", ".join(sorted(others)))
         return result, "a HAR file", dropped

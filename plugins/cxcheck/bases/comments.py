@@ -32,6 +32,7 @@ def add_sentiment_arguments(parser: runtime.Parser) -> None:
                        help="ceiling on the share of negative comments in percent, such as 30")
     group.add_argument("--critical-negative", type=runtime.nagios_range, metavar="RANGE",
                        help="ceiling on the share of negative comments in percent, such as 50")
+    parser.add_range_pair("--warning-negative", "--critical-negative", runtime.CEILING)
     group.add_argument("--themes", type=runtime.positive_int, default=5, metavar="N",
                        help="how many themes of the negative comments the long output lists (default 5)")
 

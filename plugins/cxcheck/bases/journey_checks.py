@@ -183,7 +183,13 @@ def make_journey(run: runtime.Run, scenario, plain: dict, secret: dict, on_step=
 
 
 def evidence_longoutput(run: runtime.Run, result, prefix: str = ""):
-    """The screenshot of a failed browser step, at every verbosity: what the customer saw."""
+    """The screenshot of a failed browser step and the dialogs pages opened (dismissed), at
+    every verbosity: what the customer saw."""
+    for step in result.steps:
+        run.longoutput.extend(f"{prefix}dialog dismissed at step {step.name}: {dialog}" for dialog in step.dialogs)
+        if step.dialog_count > len(step.dialogs):
+            run.longoutput.append(f"{prefix}dialogs dismissed at step {step.name}: "
+                                  f"{step.dialog_count - len(step.dialogs)} more")
     failed = result.failed
     if failed is not None and failed.screenshot:
         run.longoutput.append(f"{prefix}screenshot of step {failed.name}: {failed.screenshot}")

@@ -1,20 +1,20 @@
-"""Starting and ending the browser's processes, so that none outlives the run.
+"""Starting the browser's processes, so that none outlives the run (browser.ending ends them).
 
 chromedriver starts in a new session (its own process group) and Chromium with every helper
-process it forks stays in that group: one
-SIGKILL to the group ends them all; the crash handlers Chromium starts in sessions of their own
-are found by the profile directory their command line names (XDG_CONFIG_HOME points there, so
-they write nothing outside it). The run becomes a child subreaper, so the helpers orphaned
-by that kill are reaped here, not left as zombies under a PID 1 that never waits. If the run
-itself is SIGKILLed, the kernel kills chromedriver (PR_SET_PDEATHSIG) and the next run sweeps the
-orphaned Chromium: its profile directory names the run that owned it.
+process it forks stays in that group; every one of them carries the run's home in its
+environment ($CXCHECK_BROWSER), the crash handlers Chromium starts in sessions of their own too.
+Chromium's HOME, XDG directories and TMPDIR are in the run's home, on a RAM file system when
+there is one: it writes nothing outside it, and downloads are refused besides. The run becomes
+a child subreaper, so the helpers orphaned by a kill are reaped here, not left as zombies under
+a PID 1 that never waits. If the run itself is SIGKILLed, the kernel kills chromedriver
+(PR_SET_PDEATHSIG) and the next run sweeps the orphaned Chromium.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
-import re
 import shutil
 import signal
 import socket
@@ -22,18 +22,20 @@ import subprocess
 import tempfile
 import time
 
+from cxcheck.browser.ending import END_WAIT, MARK, PROFILE_PREFIX, kill_browser, reap, remove, sweep
 from cxcheck.runtime import ConfigError, DeadlineExceeded, SourceError, processes
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER = ("chromedriver",)
 INSTALL = "apt-get install chromium chromium-driver"
-PROFILE_PREFIX = "cxcheck-browser-"
-PROFILE = re.compile(re.escape(PROFILE_PREFIX) + r"(\d+)-")
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 # A Unix socket's path is at most 107 bytes; Chromium's is TMPDIR/org.chromium.Chromium.XXXXXX/
 # SingletonSocket (46 more).
 SCRATCH_MAX = 107 - 46
 SHORT_TMP = "/tmp"
+# A RAM file system for the run's home, when $TMPDIR does not say where: removing a profile of
+# some 200 files from a busy disk can take longer than the hard timeout leaves (0.4 s measured).
+RAM_DIR, RAM_FREE = "/dev/shm", 1 << 30
 READY_POLL = 0.02       # seconds between looks at chromedriver's port while it starts
 
 
@@ -58,12 +60,21 @@ def _libc():
         return None
 
 
-def _in_child():
-    """In chromedriver before exec: its own session; killed when the run that started it dies."""
+def _in_child(run: int):
+    """In chromedriver before exec: its own session; killed when the run that started it dies
+    (and not started at all if it has died already); the kernel's first choice, with all it
+    starts, if the machine runs out of memory."""
     os.setsid()
     libc = _libc()
     if libc is not None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != run:
+        os._exit(1)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
 
 
 def free_port() -> int:
@@ -91,31 +102,31 @@ class Driver:
         return os.path.join(self.home, "profile")
 
     def start(self, chromedriver: str):
-        for tmp in dict.fromkeys((tempfile.gettempdir(), SHORT_TMP)):
+        for tmp in dict.fromkeys((tempfile.gettempdir(), SHORT_TMP, RAM_DIR)):
             sweep(tmp)
         libc = _libc()
         if libc is not None:
             libc.prctl(PR_SET_CHILD_SUBREAPER, 1)
-        self.home = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
+        self.home = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-", dir=home_base())
         processes.own(self, self.end)
         self.port = free_port()
         # Chromium's own temp dirs (org.chromium.Chromium.*, which a group kill leaves) go in the
         # run's home too: removed with it, never piling up in the system's temp dir. Unless that
         # path is too long for the Unix socket Chromium makes below it (then Chromium exits): then
         # a short one in /tmp, named as a home so that the sweep finds it too.
-        env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
-                   XDG_CACHE_HOME=os.path.join(self.home, "cache"))
+        env = dict(os.environ, HOME=self.home, XDG_CONFIG_HOME=os.path.join(self.home, "config"),
+                   XDG_CACHE_HOME=os.path.join(self.home, "cache"), **{MARK.decode(): self.home})
         scratch = os.path.join(self.home, "t")
         if len(scratch) <= SCRATCH_MAX:
             os.mkdir(scratch, 0o700)
         else:
             scratch = self.scratch = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-", dir=SHORT_TMP)
         env["TMPDIR"] = scratch
-        with open(os.path.join(self.home, "chromedriver.log"), "wb") as log:
+        with open(os.path.join(self.home, "chromedriver.log"), "wb") as log, processes.starting():
             self.process = subprocess.Popen(
                 [chromedriver, f"--port={self.port}", "--allowed-ips=127.0.0.1"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=_in_child, close_fds=True, env=env)
+                preexec_fn=functools.partial(_in_child, os.getpid()), close_fds=True, env=env)
         self._wait_ready()
 
     def _wait_ready(self):
@@ -146,99 +157,49 @@ class Driver:
     def members(self) -> list[int]:
         return processes.group_members(self.process.pid) if self.process is not None else []
 
-    def end(self):
-        """Kill the whole group, reap, remove the profile; safe to call twice. Raises nothing but
-        the deadline's alarm, and only once the work it interrupted is done: registered until
-        then, so the hard timeout's end_all() still finds it."""
+    def end(self, until: float | None = None):
+        """Kill every process of the browser, reap them, remove the home; by the monotonic time
+        `until` (what is still dying then, or not removed, is left to the next run's sweep).
+        Safe to call twice. Raises nothing but the deadline's alarm, and only once the work it
+        interrupted is done: registered until then, so the hard timeout's end_all() finds it."""
+        until = time.monotonic() + END_WAIT if until is None else until
         try:
-            self._end()
+            self._end(until)
         except DeadlineExceeded:
-            self._end()
+            self._end(until)
             raise
         finally:
             processes.disown(self)
 
-    def _end(self):
-        if self.process is not None:
-            processes.end_group(self.process.pid)
-            for pid, _ in _users_of([self.home]):
-                _kill(pid)
-            try:
-                self.process.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
-            reap()
-        for path in (self.home, self.scratch):
-            if path:
-                shutil.rmtree(path, ignore_errors=True)
-
-
-def reap():
-    """Collect the exit status of orphaned browser helpers reparented to this (subreaper) run,
-    but never of a child something else in this process waits for."""
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
+    def _end(self, until: float):
+        """Kill, remove the home at once (a killed process never runs again, it only has to be
+        torn down), then wait for the ends and reap them, with what time is left."""
+        if not self.home:
             return
-        if pid == 0:
-            if not processes.children_of(os.getpid()):
-                return
-            time.sleep(0.01)
+        group = self.process.pid if self.process is not None else None
+        for wait in (False, True):
+            kill_browser(group, self.home, until, wait)
+            reap()
+            for path in (self.home, self.scratch):
+                if path and os.path.lexists(path):
+                    remove(path, until)
 
 
-def sweep(tmp: str | None = None):
-    """End the browsers of runs that died without cleaning up (SIGKILL, OOM), remove their
-    profiles. A profile whose run is still alive is left alone."""
-    tmp = tmp or tempfile.gettempdir()
+
+def home_base() -> str:
+    """Where the run's home goes: $TMPDIR when set, else a RAM file system with room to spare
+    (not Docker's 64 MB /dev/shm), else the system's temp dir."""
+    if os.environ.get("TMPDIR"):
+        return tempfile.gettempdir()
     try:
-        names = [n for n in os.listdir(tmp) if n.startswith(PROFILE_PREFIX)]
-    except OSError:
-        return
-    stale = []
-    for name in names:
-        match = PROFILE.match(name)
-        if match and not _alive(int(match.group(1))):
-            stale.append(os.path.join(tmp, name))
-    if not stale:
-        return
-    for pid, group in _users_of(stale):
-        processes.end_group(group)
-        _kill(pid)
-    for path in stale:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _kill(pid: int):
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
+        with open("/proc/self/mounts") as mounts:
+            ram = any(line.split()[1:3] == [RAM_DIR, "tmpfs"] for line in mounts)
+        room = os.statvfs(RAM_DIR)
+        if ram and room.f_bavail * room.f_frsize >= RAM_FREE and os.access(RAM_DIR, os.W_OK | os.X_OK):
+            return RAM_DIR
+    except (OSError, IndexError):
         pass
+    return tempfile.gettempdir()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
-
-def _users_of(paths) -> list[tuple[int, int]]:
-    """(pid, process group) of the processes whose command line names one of `paths`."""
-    found = []
-    needles = [path.encode() for path in paths]
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                cmdline = handle.read()
-            if any(needle in cmdline for needle in needles):
-                found.append((int(entry), os.getpgid(int(entry))))
-        except OSError:
-            continue
-    return found

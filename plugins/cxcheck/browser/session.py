@@ -3,16 +3,22 @@
 Every Selenium call is bounded: page loads and scripts by the timeouts `bound()` sets from what
 is left of the deadline, anything else by the SIGALRM backstop, which raises DeadlineExceeded
 inside a blocked call. However the run ends, `__exit__` (or, on the hard exits, the runtime's
-process registry) kills the browser's whole process group and removes its profile.
+process registry) kills every process of the browser and removes its home, within what is left
+before the hard timeout. Dialogs are dismissed and counted (browser.dialogs), downloads refused,
+a renderer over the memory cap ended (browser.memory).
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from cxcheck.browser import launch
+from cxcheck.browser.dialogs import KEPT, Dialogs
+from cxcheck.browser.ending import END_WAIT
+from cxcheck.browser.memory import DEFAULT_CAP, MemoryCap, pss
 from cxcheck.browser.timings import READ_JS, SLOWEST_JS, VITALS_JS, Network, NetworkLog, PageLoad, js_errors
-from cxcheck.runtime import ConfigError, DeadlineExceeded, SourceError, log, masker
+from cxcheck.runtime import HARD_MARGIN, ConfigError, DeadlineExceeded, SourceError, log, masker
 
 NEED_SELENIUM = ("the browser checks need Selenium: pip install 'cxcheck[browser]' "
                  "(or apt-get install python3-selenium)")
@@ -26,19 +32,29 @@ FLAGS = (
     "--disable-breakpad", "--disable-crash-reporter",
     "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
     "--password-store=basic", "--use-mock-keychain", "--mute-audio", "--hide-scrollbars",
+    "--disk-cache-size=52428800",       # the HTTP cache of a fresh profile: bounded, in RAM with the home
 )
+# Commands that act on the page: one a dialog interrupted has done what it did, never again.
+ACTIONS = {"get", "clickElement", "sendKeysToElement", "clearElement", "actions", "goBack", "goForward", "refresh"}
+CLOSE_SHARE = 0.8           # of the hard timeout's margin, for ending the browser at the deadline
+
+
+class MemoryCapped(SourceError):
+    """A renderer went over the memory cap and was ended: the page, not the check, is at fault."""
 
 
 class Browser:
     def __init__(self, deadline, *, insecure: bool = False, user_agent: str | None = None,
-                 window: tuple[int, int] = (1366, 768)):
+                 window: tuple[int, int] = (1366, 768), memory_cap: int = DEFAULT_CAP):
         self.deadline = deadline
         self.insecure, self.user_agent, self.window = insecure, user_agent, window
         self.driver = None
         self.peak_memory = 0
         self.page_url = ""
+        self.dialogs = Dialogs()
         self._process = launch.Driver(deadline)
         self._network = NetworkLog()
+        self._cap = MemoryCap(self._process.members, memory_cap)
 
     def __enter__(self) -> Browser:
         try:
@@ -55,23 +71,66 @@ class Browser:
             # ignore_proxy: chromedriver is on loopback; an http_proxy in the environment is for the page.
             connection = ChromiumRemoteConnection(self._process.url, "goog", "chrome", True, True)
             self.driver = webdriver.Remote(command_executor=connection, options=options)
-            self.cdp("Page.addScriptToEvaluateOnNewDocument", source=VITALS_JS)
+            self.driver.execute = self._answering(self.driver.execute)
+            self._cap.start()
+            self.cdp("Browser.setDownloadBehavior", behavior="deny")
+            for script in (VITALS_JS, self.dialogs.script()):
+                self.cdp("Page.addScriptToEvaluateOnNewDocument", source=script)
             self.take_network(), self.take_js_errors()      # the blank start page's: not the customer's
+            self.sample_memory()
         except WebDriverException as exc:
             self.close()
             raise SourceError(f"Chromium did not start: {first_line(exc)}") from None
-        except BaseException:
+        except BaseException:       # the deadline included, wherever it comes: nothing is left
             self.close()
             raise
-        self.sample_memory()
         return self
 
     def __exit__(self, *exc_info):
         self.close()
 
     def close(self):
-        self.driver = None              # no quit(): the group kill is quicker and cannot hang
-        self._process.end()
+        """End the browser: no quit() (the kill is quicker and cannot hang). Its end is waited for
+        until the deadline at most, so that the result still comes out before the hard timeout
+        (once past the deadline, a share of the hard timeout's margin); what is still dying then
+        dies without being waited for."""
+        self.driver = None
+        self._cap.stop()
+        now, end = time.monotonic(), self.deadline.end
+        limit = end if now < end else end + HARD_MARGIN * CLOSE_SHARE
+        self._process.end(min(now + END_WAIT, max(limit, now + 0.05)))
+
+    def _answering(self, execute):
+        """The driver's `execute`, answering what a page does to it: a dialog that escaped the
+        page's dismissers is dismissed and counted (a command it interrupted is tried again,
+        unless it acted on the page); a command that failed because the memory cap ended the
+        renderer says so."""
+        from selenium.common.exceptions import UnexpectedAlertPresentException, WebDriverException
+
+        def answered(command, params=None):
+            for _ in range(KEPT):
+                try:
+                    return execute(command, params)
+                except UnexpectedAlertPresentException as exc:
+                    self.dialogs.add("dialog", exc.alert_text)
+                    try:
+                        execute("w3cDismissAlert", {})
+                    except WebDriverException:
+                        pass
+                    if command in ACTIONS:
+                        return {"value": None}
+                except WebDriverException:
+                    if self._cap.over is not None:
+                        raise MemoryCapped(self.memory_said()) from None
+                    raise
+            return execute(command, params)
+
+        return answered
+
+    def memory_said(self) -> str:
+        over = self._cap.over
+        return (f"the page's renderer went over the memory cap of {self._cap.cap // 2**20} MB "
+                f"({over.size // 2**20} MB) and was ended")
 
     def _options(self, options, chromium: str):
         options.binary_location = chromium
@@ -85,9 +144,13 @@ class Browser:
             options.add_argument(f"--user-agent={self.user_agent}")
         options.set_capability("acceptInsecureCerts", bool(self.insecure))
         options.set_capability("pageLoadStrategy", "normal")
-        options.set_capability("unhandledPromptBehavior", "dismiss")
+        options.set_capability("unhandledPromptBehavior", "ignore")
         options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
         options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
+        # Downloads refused (also by DevTools once started); were one to start, it stays in the run's home.
+        options.add_experimental_option("prefs", {
+            "download_restrictions": 3, "download.prompt_for_download": False,
+            "download.default_directory": os.path.join(self._process.home, "t")})
         return options
 
     # -- bounded calls ----------------------------------------------------------------------
@@ -128,12 +191,20 @@ class Browser:
             self.driver.get(url)
         except TimeoutException:
             return self._unfinished()
+        except MemoryCapped as exc:
+            return self._failed(str(exc))
         except WebDriverException as exc:
             reason = first_line(exc)
             if "net::" not in reason:
                 raise SourceError(f"the browser failed: {reason}") from None
             return self._failed(reason[reason.index("net::"):])
-        return self.settle(paint)
+        self._network.feed(self._log("performance"))
+        if self._network.is_download(url):
+            return self._failed("it is a download (Content-Disposition: attachment), refused")
+        try:
+            return self.settle(paint)
+        except MemoryCapped as exc:
+            return self._failed(str(exc))
 
     def settle(self, paint: bool = False) -> PageLoad:
         """The timings of the document now shown, once its load event has run (and, with
@@ -148,7 +219,8 @@ class Browser:
         if str(values.get("url", "")).startswith("chrome-error:"):      # Chromium's own error page
             return self._failed()
         self.page_url = values.get("url") or self.page_url
-        page = PageLoad.read(values, network=self.take_network(), js_errors=self.take_js_errors())
+        page = PageLoad.read(values, network=self.take_network(), js_errors=self.take_js_errors(),
+                             **self.dialogs.take())
         if page.status is None:
             page.status = self._network.status_of(page.url)
         self.sample_memory()
@@ -159,23 +231,24 @@ class Browser:
         network = self.take_network()
         document = next((f for f in network.failed if f.url == self.page_url and f.error), None)
         error = document.error if document else (reason or "the page could not be loaded")
-        return PageLoad(url=self.page_url, error=error, network=network, js_errors=self.take_js_errors())
+        return PageLoad(url=self.page_url, error=error, network=network, js_errors=self.take_js_errors(),
+                        **self.dialogs.take())
 
     def _unfinished(self) -> PageLoad:
         """What a load that did not finish got so far; within the reserve kept for it."""
         from selenium.common.exceptions import WebDriverException
 
         values = None
-        try:
-            left = self.deadline.timeout()
-            self._call("setTimeouts", {"script": max(int(left * 500), 1)})
+        try:        # half of what is left, for chromedriver's wait for the navigation and the script
+            left = max(int(self.deadline.timeout() * 500), 1)
+            self._call("setTimeouts", {"script": left, "pageLoad": left})
             values = self.driver.execute_async_script(READ_JS, False, False)
         except (WebDriverException, SourceError):
             log.debug("no timings from the unfinished page")
         if values and values.get("url"):
             self.page_url = values["url"]
         page = PageLoad.read(values, url=self.page_url, timed_out=True, network=self.take_network(),
-                             js_errors=self.take_js_errors())
+                             js_errors=self.take_js_errors(), **self.dialogs.take())
         page.url = page.url or self.page_url
         self.sample_memory()
         return page
@@ -204,11 +277,14 @@ class Browser:
         return self._network.take(self.page_url)
 
     def take_js_errors(self) -> list[str]:
-        return [masker.mask(error) for error in js_errors(self._log("browser"))]
+        """The console's uncaught errors since the last take (its dialogs go to `dialogs`)."""
+        return [masker.mask(error) for error in js_errors(self.dialogs.read(self._log("browser")))]
 
     def _log(self, kind: str) -> list:
         try:
             return self._call("getLog", {"type": kind}) or []
+        except MemoryCapped:
+            return []
         except SourceError:
             if self.deadline.remaining <= 0:
                 raise DeadlineExceeded() from None
@@ -221,25 +297,12 @@ class Browser:
 
         try:
             return self.driver.get_screenshot_as_png()
-        except WebDriverException:
+        except (WebDriverException, MemoryCapped):
             return None
 
     def sample_memory(self):
         total = sum(pss(pid) for pid in self._process.members())
         self.peak_memory = max(self.peak_memory, total)
-
-
-def pss(pid: int) -> int:
-    """Proportional set size in bytes: shared pages split among the processes sharing them, so
-    the sum over a browser's processes is what the browser costs (RSS counts them each time)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
 
 
 def first_line(exc) -> str:

@@ -101,17 +101,21 @@ class Network(Record):
 
 
 class PageLoad(Record):
-    _fields = ("url", "status", "ttfb", "dcl", "load", "lcp", "cls", "timed_out", "error", "network", "js_errors")
+    _fields = ("url", "status", "ttfb", "dcl", "load", "lcp", "cls", "timed_out", "error", "network", "js_errors",
+               "dialog_count", "dialogs")
 
     def __init__(self, url: str = "", status: int | None = None, ttfb: float | None = None,
                  dcl: float | None = None, load: float | None = None, lcp: float | None = None,
                  cls: float | None = None, timed_out: bool = False, error: str | None = None,
-                 network: Network | None = None, js_errors: list | None = None):
+                 network: Network | None = None, js_errors: list | None = None, dialog_count: int = 0,
+                 dialogs: list | None = None):
         self.url, self.status, self.ttfb, self.dcl, self.load = url, status, ttfb, dcl, load
         self.lcp, self.cls, self.timed_out = lcp, cls, timed_out
         self.error = error              # the browser could not load the page at all (net::ERR_...)
         self.network = Network() if network is None else network
         self.js_errors = [] if js_errors is None else js_errors
+        self.dialog_count = dialog_count    # dialogs the page opened (dismissed), the first ones in `dialogs`
+        self.dialogs = [] if dialogs is None else dialogs
 
     @classmethod
     def read(cls, values: dict | None, **more) -> PageLoad:
@@ -155,13 +159,16 @@ class NetworkLog:
                 hop.update(status=params["redirectResponse"].get("status"), done=True)
                 self.requests[f"{rid}>{len(self.requests)}"] = hop
             self.requests[rid] = {"url": url, "status": None, "error": None, "done": False, "bytes": 0,
-                                  "document": params.get("type") == "Document"}
+                                  "document": params.get("type") == "Document", "download": False}
             return
         request = self.requests.get(rid)
         if request is None:
             return
         if method == "Network.responseReceived":
-            request["status"] = (params.get("response") or {}).get("status")
+            response = params.get("response") or {}
+            request["status"] = response.get("status")
+            headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
+            request["download"] = headers.get("content-disposition", "").strip().lower().startswith("attachment")
         elif method == "Network.loadingFinished" and not request["error"]:
             request["done"], request["bytes"] = True, int(params.get("encodedDataLength") or 0)
         elif method == "Network.loadingFailed":
@@ -169,6 +176,10 @@ class NetworkLog:
                 return
             request["done"] = True
             request["error"] = params.get("blockedReason") or params.get("errorText") or "failed"
+
+    def is_download(self, url: str) -> bool:
+        """The document asked for at `url` came as an attachment: a download, not a page."""
+        return any(r["url"] == url and r["document"] and r["download"] for r in self.requests.values())
 
     def document_pending(self) -> bool:
         """A document request on its way: a navigation started but not yet shown."""
@@ -189,7 +200,7 @@ class NetworkLog:
             if request["error"] or (isinstance(status, int) and status >= 400):
                 failed.append(Failed(request["url"], status if isinstance(status, int) else None,
                                      request["error"], urlsplit(request["url"]).hostname == host))
-            elif not request["done"]:
+            elif not (request["done"] or request["download"]):     # a download refused is over
                 pending.append(request["url"])
         network = Network(requests=len(self.requests), bytes=total, failed=failed, pending=pending)
         for request in self.requests.values():      # kept across takes: a step may take before its page settles

@@ -53,7 +53,8 @@ def build_parser() -> runtime.Parser:
     from cxcheck.sources.registry import add_source_arguments
 
     parser = runtime.Parser("check_cx_apdex", description=__doc__.strip(), examples=EXAMPLES, timeout=10.0,
-                            metric_help="the Apdex, 0..1 (floors, e.g. -w 0.85: -c 0.7:)")
+                            metric_help="the Apdex, 0..1 (floors, e.g. -w 0.85: -c 0.7:)",
+                            thresholds=runtime.FLOOR)
     judge = parser.add_argument_group("Apdex")
     judge.add_argument("-T", "--target", type=target, metavar="SECONDS",
                        help="the target time T: satisfied within T, tolerating within 4T (0.5, 500ms)")

@@ -43,7 +43,8 @@ EXAMPLES = """
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_checkout", description=__doc__.strip(),
                             examples=EXAMPLES, timeout=30.0,
-                            metric_help="the journey's total time in seconds (the median with --runs)")
+                            metric_help="the journey's total time in seconds (the median with --runs)",
+                            thresholds=runtime.CEILING)
     journey = parser.add_argument_group("journey")
     journey.add_argument("--scenario", metavar="FILE", required=True, help="the journey (YAML scenario file)")
     journey.add_argument("--runs", type=runtime.positive_int, default=1, metavar="N",

@@ -78,7 +78,8 @@ CHURN = ChurnRate()
 
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_churn", description=__doc__.strip(), examples=EXAMPLES, timeout=60.0,
-                            metric_help="the churn in %% (ceilings, e.g. -w 20 -c 30)")
+                            metric_help="the churn in %% (ceilings, e.g. -w 20 -c 30)",
+                            thresholds=runtime.CEILING)
     add_rate_arguments(parser, CHURN)
     parser.add_http_options()
     return parser

@@ -75,7 +75,8 @@ CONVERSION = Conversion()
 
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_conversion", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
-                            metric_help="the conversion in %% (floors, e.g. -w 2: -c 1:)")
+                            metric_help="the conversion in %% (floors, e.g. -w 2: -c 1:)",
+                            thresholds=runtime.FLOOR)
     add_rate_arguments(parser, CONVERSION)
     parser.add_http_options()
     return parser

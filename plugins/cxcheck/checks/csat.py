@@ -99,7 +99,8 @@ DECLARED = CustomerSatisfaction(Scale(1, 5, kind="CSAT", satisfied=(4, 5)))
 
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_csat", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
-                            metric_help="the CSAT in percent (floors, e.g. -w 80: -c 70:)")
+                            metric_help="the CSAT in percent (floors, e.g. -w 80: -c 70:)",
+                            thresholds=runtime.FLOOR)
     add_survey_arguments(parser, DECLARED)
     answers = parser.add_argument_group("what satisfied means")
     answers.add_argument("--scale", type=scale_option, default=scale_option("1-5"), metavar="LOW-HIGH",

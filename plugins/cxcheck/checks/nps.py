@@ -49,7 +49,8 @@ NPS = NetPromoterScore()
 
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_nps", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
-                            metric_help="the NPS (floors, e.g. -w 30: -c 0:)")
+                            metric_help="the NPS (floors, e.g. -w 30: -c 0:)",
+                            thresholds=runtime.FLOOR)
     add_survey_arguments(parser, NPS)
     parser.add_http_options()
     return parser

@@ -92,7 +92,8 @@ FAILURE_RATE = FailureRate()
 
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_payments", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
-                            metric_help="the failed share of payment attempts in %% (ceilings, e.g. -w 5 -c 10)")
+                            metric_help="the failed share of payment attempts in %% (ceilings, e.g. -w 5 -c 10)",
+                            thresholds=runtime.CEILING)
     add_rate_arguments(parser, FAILURE_RATE)
     parser.add_http_options()
     return parser

@@ -163,7 +163,8 @@ def build_parser() -> runtime.Parser:
     from cxcheck.sources.registry import add_source_arguments
 
     parser = runtime.Parser("check_cx_revenue", description=__doc__.strip(), examples=EXAMPLES, timeout=60.0,
-                            metric_help="MRR in the account's currency (floors, e.g. -w 10000: -c 8000:)")
+                            metric_help="MRR in the account's currency (floors, e.g. -w 10000: -c 8000:)",
+                            thresholds=runtime.FLOOR)
     reading = add_source_arguments(parser, "subscriptions", "the subscriptions")
     reading.add("--max-rejected", type=runtime.non_negative_float, default=5.0, metavar="PERCENT",
                 help="more subscriptions than this share unreadable is UNKNOWN: MRR would lie (default 5)")
@@ -179,11 +180,13 @@ def build_parser() -> runtime.Parser:
                        help="alert when MRR at the end is more than PERCENT lower than at the window's start")
     judge.add_argument("--change-state", choices=["warning", "critical"], default="warning",
                        help="state of a drop beyond --max-drop (default warning)")
-    for name, what in (("arpu", "ARPU, in the account's currency (floors: 20:)"),
-                       ("revenue-churn", "the revenue churn over the window, in %% (ceilings: 3)")):
+    for name, what, direction in (("arpu", "ARPU, in the account's currency (floors: 20:)", runtime.FLOOR),
+                                  ("revenue-churn", "the revenue churn over the window, in %% (ceilings: 3)",
+                                   runtime.CEILING)):
         for level in ("warning", "critical"):
             judge.add_argument(f"--{level}-{name}", type=runtime.nagios_range, metavar="RANGE",
                                help=f"{level} range for {what}")
+        parser.add_range_pair(f"--warning-{name}", f"--critical-{name}", direction)
     parser.add_http_options()
     return parser
 

@@ -13,13 +13,14 @@ import subprocess
 import sys
 import sysconfig
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxcheck.demo import business
 from cxcheck.runtime import STATE_NAMES
 
 PASSWORD_ENV = "CXCHECK_DEMO_PASSWORD"
+WRONG_ENV, WRONG_PASSWORD = "CXCHECK_DEMO_WRONG", "not-the-password"
 NPS_NOW = "2026-11-01T00:00:00Z"
 
 
@@ -33,6 +34,17 @@ class DemoRun:
     why: str = ""
     prepare: object = None  # called first: the final args, or a string saying why the run is skipped
     skipped: bool = False
+    env: dict = field(default_factory=dict)     # set for this run, and shown before the command
+    shows: str = ""         # what the output must say, too, for the state to be the expected one
+
+    @property
+    def command(self) -> str:
+        """The command line as an administrator would type it, its variables in front."""
+        variables = [f"{name}={shlex.quote(value)}" for name, value in self.env.items()]
+        return " ".join([*variables, self.script, *map(shlex.quote, self.args)])
+
+    def as_expected(self, code: int, output: str) -> bool:
+        return code == self.expected and self.shows in output
 
 
 def scenarios_dir() -> Path:
@@ -56,6 +68,7 @@ def demo_runs(url: str, access_log: str | None = None, state_file: str | None = 
     """Every plugin against the shop; with the shop's access log, check_cx_apdex on it last, once
     the other runs have been its customers."""
     from cxcheck.demo.shop import DEMO_ACCOUNTS
+    from cxcheck.demo.shop.browser import MISSING_IMAGE
 
     account = next(iter(DEMO_ACCOUNTS))
     scenarios = scenarios_dir()
@@ -74,8 +87,9 @@ def demo_runs(url: str, access_log: str | None = None, state_file: str | None = 
                 ["-u", f"{url}/accounts/login/", "--username", account, "--password-env", PASSWORD_ENV,
                  "--then-url", f"{url}/accounts/", "--then-text", account, "-w", "2", "-c", "5"], 0),
         DemoRun("The same login with a wrong password", "check_cx_login", "cxcheck.checks.login",
-                ["-u", f"{url}/accounts/login/", "--username", account, "--password-env", "CXCHECK_DEMO_WRONG"],
-                2, "the shop rejects the password: CRITICAL, as it should"),
+                ["-u", f"{url}/accounts/login/", "--username", account, "--password-env", WRONG_ENV],
+                2, "the shop rejects the password: CRITICAL, as it should", env={WRONG_ENV: WRONG_PASSWORD},
+                shows="the login page came back"),
         DemoRun("How long does the checkout take, step by step?", "check_cx_checkout", "cxcheck.checks.checkout",
                 ["--scenario", str(scenarios / "shop-checkout-html.yaml"), *shop_vars, "-w", "5", "-c", "10"], 0),
         DemoRun("Do orders succeed? (synthetic, through the JSON API)", "check_cx_transaction",
@@ -83,7 +97,7 @@ def demo_runs(url: str, access_log: str | None = None, state_file: str | None = 
                 ["--scenario", str(scenarios / "shop-checkout-api.yaml"), *shop_vars, "--attempts", "3"], 0),
         DemoRun("What does a customer's browser see? (a slow third-party widget, a missing photo)", "check_cx_page",
                 "cxcheck.checks.page", page, 2, "the widget's photo is gone (404): only a browser sees it",
-                prepare=lambda: browser_missing() or page),
+                prepare=lambda: browser_missing() or page, shows=MISSING_IMAGE),
         DemoRun("Can a customer log in where only JavaScript builds the form? (a journey in the browser)",
                 "check_cx_checkout", "cxcheck.checks.checkout", browser_login, 0,
                 prepare=lambda: browser_missing() or browser_login),
@@ -143,11 +157,15 @@ def funnel_through_prometheus(url: str):
     prometheus = business.DemoPrometheus(url)
     if prometheus.binary is None:
         return "skipped: Prometheus is not installed (Debian package prometheus)"
-    _prometheus.append(prometheus.start())
-    account, password = next(iter(DEMO_ACCOUNTS.items()))
-    before = prometheus.value(business.SEEN) or 0
-    ordered = business.walk_the_funnel(url, scenarios_dir() / "shop-checkout-html.yaml", account, password)
-    prometheus.wait(lambda: (prometheus.value(business.SEEN) or 0) >= before + ordered, 30, "the orders in Prometheus")
+    try:
+        _prometheus.append(prometheus.start())
+        account, password = next(iter(DEMO_ACCOUNTS.items()))
+        before = prometheus.value(business.SEEN) or 0
+        ordered = business.walk_the_funnel(url, scenarios_dir() / "shop-checkout-html.yaml", account, password)
+        prometheus.wait(lambda: (prometheus.value(business.SEEN) or 0) >= before + ordered, 30,
+                        "the orders in Prometheus")
+    except RuntimeError as error:
+        return f"skipped: the demo's Prometheus did not get the funnel: {str(error).splitlines()[0]}"
     return business.conversion_args(prometheus.url)
 
 
@@ -161,35 +179,52 @@ def run_all(runs: list[DemoRun], out=sys.stdout) -> int:
     from cxcheck.demo.shop import DEMO_ACCOUNTS
 
     env[PASSWORD_ENV] = next(iter(DEMO_ACCOUNTS.values()))
-    env["CXCHECK_DEMO_WRONG"] = "not-the-password"
     plugins_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugins_root, env.get("PYTHONPATH")]))
     surprises = 0
     for run in runs:
-        if run.prepare is not None:
-            prepared = run.prepare()
-            if isinstance(prepared, str):
-                run.skipped = True
-                print(f"\n# {run.title}\n[{prepared}]", file=out)
-                continue
-            run.args = prepared
-        shown = " ".join([run.script, *map(shlex.quote, run.args)])
+        if not prepare(run, out):
+            continue
         print(f"\n# {run.title}", file=out)
-        print(f"$ {shown}", file=out)
+        print(f"$ {run.command}", file=out)
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", run.module, *run.args], env=env, capture_output=True,
-                              text=True, timeout=120, stdin=subprocess.DEVNULL)
+        proc = subprocess.run([sys.executable, "-m", run.module, *run.args], env={**env, **run.env},
+                              capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         took = time.monotonic() - started
         print(proc.stdout.rstrip("\n"), file=out)
         state = STATE_NAMES.get(proc.returncode, f"exit {proc.returncode}")
-        verdict = "as expected" if proc.returncode == run.expected else \
-            f"UNEXPECTED, wanted {STATE_NAMES.get(run.expected)}"
-        note = f"; {run.why}" if run.why and proc.returncode == run.expected else ""
+        expected = run.as_expected(proc.returncode, proc.stdout)
+        verdict = "as expected" if expected else f"UNEXPECTED, wanted {STATE_NAMES.get(run.expected)}" + (
+            f" saying {run.shows!r}" if run.shows else "")
+        note = f"; {run.why}" if run.why and expected else ""
         print(f"[exit {proc.returncode} {state}, {took:.2f} s, {verdict}{note}]", file=out)
         if proc.stderr.strip():
             print(proc.stderr.rstrip("\n"), file=out)
-        surprises += proc.returncode != run.expected
+        surprises += not expected
     return surprises
+
+
+def prepare(run: DemoRun, out) -> bool:
+    """Whether the run can happen here; a skipped one is said where it would have run."""
+    if run.prepare is None:
+        return True
+    prepared = run.prepare()
+    if isinstance(prepared, str):
+        run.skipped = True
+        print(f"\n# {run.title}\n[{prepared}]", file=out)
+        return False
+    run.args = prepared
+    return True
+
+
+def summary(runs: list[DemoRun], surprises: int) -> str:
+    """The last line: how many runs gave what was expected, and how many did not run at all."""
+    ran = [run for run in runs if not run.skipped]
+    line = f"{len(ran) - surprises} of {len(ran)} plugin runs gave the expected state"
+    skipped = len(runs) - len(ran)
+    if skipped:
+        line += f"; {skipped} of the {len(runs)} did not run here (skipped, said above)"
+    return line + "; the shop is stopped."
 
 
 def demo(serve: bool = False, port: int = 0, access_log: str | None = None) -> int:
@@ -206,7 +241,7 @@ def demo(serve: bool = False, port: int = 0, access_log: str | None = None) -> i
             print(f"cxcheck demo: {error}", file=sys.stderr)
             return 2
         try:
-            print(f"demo shop on {shop.url}" + (f", access log {access_log}" if access_log else ""))
+            print(f"demo shop on {shop.url}" + (f", access log {access_log}" if access_log else ""), flush=True)
             if serve:
                 return _serve(shop, access_log)
             runs = demo_runs(shop.url, log, os.path.join(scratch, "apdex-state.json"))
@@ -214,19 +249,35 @@ def demo(serve: bool = False, port: int = 0, access_log: str | None = None) -> i
         finally:
             stop_prometheus()
             shop.stop()
-    ran = [run for run in runs if not run.skipped]
-    print(f"\n{len(ran) - surprises} of {len(ran)} plugin runs gave the expected state; the shop is stopped.")
+    print("\n" + summary(runs, surprises))
     return 1 if surprises else 0
 
 
 def _serve(shop, access_log: str | None) -> int:
+    import signal
+
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt         # the same way out as Ctrl-C: the demo's Prometheus stopped too
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return _serving(shop, access_log)
+    except KeyboardInterrupt:           # also while the funnel's Prometheus is still being prepared
+        return 0
+
+
+def _serving(shop, access_log: str | None) -> int:
     from cxcheck.demo.shop import DEMO_ACCOUNTS
 
     account, password = next(iter(DEMO_ACCOUNTS.items()))
     print(f"account {account}, password in ${PASSWORD_ENV} for the commands below\n")
     print(f"export {PASSWORD_ENV}={shlex.quote(password)}")
+    # What each run needs is made here too (the funnel's Prometheus, kept up with the shop), or the
+    # command is left out with the reason: nothing printed needs what the demo does not give.
     for run in demo_runs(shop.url, access_log):
-        print(f"# {run.title}\n{' '.join([run.script, *map(shlex.quote, run.args)])}\n")
+        if prepare(run, sys.stdout):
+            print(f"# {run.title}\n{run.command}\n")
     if not access_log:
         print("# the shop's customers' Apdex: start with --access-log PATH, then check_cx_apdex --log PATH -T 0.5\n")
     slow = '{"latency": {"/checkout/payment/": 3}}'
@@ -234,8 +285,5 @@ def _serve(shop, access_log: str | None) -> int:
     print(f"fail half the orders:  curl -X POST -d '{{\"failure_rate\": 0.5}}' {shop.url}/admin/faults")
     print(f"only a browser sees:  {shop.url}/spa/login/  {shop.url}/catalogue/slow-widget/  {shop.url}/js-error/")
     print("Ctrl-C stops the shop.", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        return 0
+    while True:
+        time.sleep(3600)

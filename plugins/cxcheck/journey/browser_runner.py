@@ -15,9 +15,9 @@ import time
 from cxcheck.browser import interact, screenshots
 from cxcheck.browser.session import RESERVE, RESERVE_SHARE, Browser
 from cxcheck.journey.browser_steps import Target
-from cxcheck.journey.results import JourneyResult, check_references, resolve_url, run_steps
+from cxcheck.journey.results import JourneyResult, base_url, check_references, resolve_url, run_steps
 from cxcheck.journey.variables import for_run
-from cxcheck.runtime import ConfigError, Deadline, DeadlineExceeded, Record, log, masker
+from cxcheck.runtime import ConfigError, Deadline, DeadlineExceeded, Record, SourceError, log, masker
 
 GRACE = 0.25        # seconds the browser has past a step's own timeout to answer the last look
 
@@ -49,7 +49,7 @@ class BrowserJourney:
 
     def run(self) -> JourneyResult:
         variables = for_run(self.scenario, self.overrides, self.secret_overrides)
-        base = variables.substitute(self.scenario.base_url) if self.scenario.base_url else None
+        base = base_url(self.scenario, variables, self.overrides)
         with Browser(self.deadline, **self.browser_options) as browser:
             def perform(step, result):
                 where = f"{self.scenario.source}: step {step.name!r}"
@@ -91,6 +91,20 @@ class StepRun:
         self.idle = 0.0
 
     def run(self, argument, wait_for, expect: dict, base: str | None):
+        dialogs = self.browser.dialogs
+        before = (dialogs.count, len(dialogs.seen))
+        try:
+            self._run(argument, wait_for, expect, base)
+        finally:
+            if self.journey.deadline.remaining > GRACE:
+                try:
+                    self.browser.take_js_errors()       # the console: the step's dialogs are in it
+                except SourceError:
+                    pass
+            self.result.dialog_count = dialogs.count - before[0]
+            self.result.dialogs = [str(dialog) for dialog in dialogs.seen[before[1]:]]
+
+    def _run(self, argument, wait_for, expect: dict, base: str | None):
         step, result = self.step, self.result
         result.action = step.describe(argument)
         started = time.monotonic()

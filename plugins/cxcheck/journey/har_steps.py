@@ -16,14 +16,31 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from cxcheck.journey.draft import CSRF_NAME, Draft
 from cxcheck.journey.forms import parse_forms
+from cxcheck.journey.har import HarError
 from cxcheck.journey.variables import looks_secret
 
 TEXT_INPUTS = {"text", "email", "password", "tel", "number", "search", "url", "textarea", "date", "datetime-local",
                "month", "week", "time", ""}
 TOKEN_HEADER = re.compile(r"^(authorization|x-[a-z0-9-]*(token|key|auth|csrf|xsrf)[a-z0-9-]*)$", re.IGNORECASE)
 KEPT_HEADER = re.compile(r"^x-requested-with$", re.IGNORECASE)
-BUTTON_NAME = re.compile(r"submit|button|^btn|^continue$|^commit$|^action$", re.IGNORECASE)
 REGEX_SPECIAL = re.compile(r"([.^$*+?{}\[\]\\|()])")
+
+
+class SavedWithoutBodies(HarError):
+    """A form submitted from a page the HAR holds without its HTML: which fields the form supplies
+    itself (hidden ones, CSRF tokens under any name) cannot be told from those typed, and a journey
+    sending the recorded ones is refused by the site (403) at every run. The fix is in the browser."""
+
+    def __init__(self, page: str):
+        super().__init__(
+            f"saved without response bodies: the page {page} is there without its HTML, so the fields its form "
+            "fills in itself (hidden ones, the CSRF token) cannot be told from those typed, and the scenario "
+            "would be refused at that form. Save the HAR with content: in Chrome or Edge, DevTools > Network, "
+            "tick Preserve log, walk the journey, then right-click a request > Save all as HAR with content "
+            "(Chrome may drop a page's body once you navigate away; its Recorder panel > Export > JSON needs "
+            "none); in Firefox, Network > gear menu > Persist Logs, then Save All As HAR (with about:config's "
+            "devtools.netmonitor.har.includeResponseBodies true)")
+        self.page = page
 
 
 def draft_from_hits(hits, origin: str, name: str) -> Draft:
@@ -75,7 +92,7 @@ def _form_step(draft: Draft, hit, page) -> dict | None:
         return None
     page_url, html = page
     if html is None:
-        return _blind_submission(draft, pairs, hit)
+        raise SavedWithoutBodies(draft.url(page_url))
     target = request.url.split("#", 1)[0]
     if request.method == "GET":
         target = target.split("?", 1)[0]
@@ -131,21 +148,6 @@ def _submission(draft: Draft, form, pairs, hit) -> dict:
         spec["fields"] = fields
     if button is not None:
         spec["button"] = button.name
-    return {"name": name, "submit_form": spec}
-
-
-def _blind_submission(draft: Draft, pairs, hit) -> dict:
-    """A form whose page was saved without its HTML: the form is the one whose fields match best;
-    every field is filled in as sent, except CSRF tokens and what looks like the clicked button."""
-    name = draft.step_name("submit_" + _last_segment(hit.request.url))
-    fields = {}
-    for field_name, value in pairs:
-        if CSRF_NAME.search(field_name) or BUTTON_NAME.search(field_name) or field_name in fields:
-            continue
-        fields[field_name] = draft.typed(field_name, value, where=f"step {name}")
-    draft.notes.append(f"step {name}: the page before it was saved without its HTML, so every field sent is "
-                       "filled in; remove those the form supplies itself (hidden ones)")
-    spec = {"fields": fields} if fields else {}
     return {"name": name, "submit_form": spec}
 
 

@@ -6,6 +6,7 @@ No transport here: a check imports this without the HTTP stack or the browser.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin
 
 from cxcheck.journey.variables import references
@@ -14,13 +15,14 @@ from cxcheck.runtime import ConfigError, DeadlineExceeded, Record, masker
 
 class StepResult(Record):
     _fields = ("name", "ran", "ok", "elapsed", "status", "url", "reason", "timed_out", "hops", "extracted",
-               "response", "warning", "critical", "action", "screenshot")
+               "response", "warning", "critical", "action", "screenshot", "dialog_count", "dialogs")
 
     def __init__(self, name: str, ran: bool = False, ok: bool = False, elapsed: float | None = None,
                  status: int | None = None, url: str | None = None, reason: str | None = None,
                  timed_out: bool = False, hops: list | None = None, extracted: dict | None = None,
                  response=None, warning: str | None = None, critical: str | None = None,
-                 action: str | None = None, screenshot: str | None = None):
+                 action: str | None = None, screenshot: str | None = None, dialog_count: int = 0,
+                 dialogs: list | None = None):
         self.name, self.ran, self.ok, self.elapsed, self.status, self.url = name, ran, ok, elapsed, status, url
         self.reason, self.timed_out, self.response = reason, timed_out, response
         self.hops = [] if hops is None else hops
@@ -28,6 +30,8 @@ class StepResult(Record):
         self.warning, self.critical = warning, critical
         self.action = action            # a browser step: what it did ("click text=Log In")
         self.screenshot = screenshot    # the PNG saved when the step failed (--screenshot-dir)
+        self.dialog_count = dialog_count    # a browser step: dialogs the page opened (dismissed)
+        self.dialogs = [] if dialogs is None else dialogs      # the first of them, as said
 
 
 class JourneyResult(Record):
@@ -125,10 +129,36 @@ def run_steps(steps, deadline, on_step, perform, failures: tuple = ()) -> list[S
     return results
 
 
+def base_url(scenario, variables, overrides) -> str | None:
+    """The scenario's base_url with its variables in; a value that is not a full web URL is the
+    configuration's mistake (UNKNOWN, with the fix), never a step's failure. The error names where
+    the value came from: --var NAME, the scenario's variable, or its base_url."""
+    from cxcheck.runtime.targets import web_url
+
+    if not scenario.base_url:
+        return None
+    base = variables.substitute(scenario.base_url, f"{scenario.source}: base_url")
+    names = sorted(references(scenario.base_url))
+    if len(names) == 1 and scenario.base_url.strip() == f"${{{names[0]}}}":
+        where = f"--var {names[0]}" if names[0] in overrides else f"{scenario.source}: variable {names[0]!r}"
+    else:
+        where = f"{scenario.source}: base_url"
+    return web_url(where, base, path="")
+
+
 def resolve_url(url: str, base: str | None, previous: str | None, where: str) -> str:
-    """A step's URL: absolute as given, else relative to base_url, else to the page before."""
+    """A step's URL: absolute as given, else relative to base_url, else to the page before. One
+    that cannot be a web page's (ftp://, or a host:port without a scheme, which would be joined to
+    base_url as a path) is the scenario's mistake: UNKNOWN before the step is sent."""
     if url.startswith(("http://", "https://")):
         return url
+    scheme, sep, _ = url.partition("://")
+    if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        raise ConfigError(f"{where}: URL {masker.mask(repr(url))}: unsupported scheme {scheme}:// (http:// or "
+                          "https://)")
+    if re.match(r"[\w.-]+:\d+(/|$)", url):
+        raise ConfigError(f"{where}: URL {masker.mask(repr(url))} needs a full URL such as "
+                          f"{masker.mask('http://' + url)}")
     if base:
         return urljoin(base.rstrip("/") + "/", url)
     if previous:

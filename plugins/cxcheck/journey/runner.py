@@ -10,6 +10,7 @@ from cxcheck.journey.forms import FormError, parse_forms, select_form
 from cxcheck.journey.results import (
     JourneyResult,
     StepResult,
+    base_url,
     check_references,
     resolve_url,
     run_steps,
@@ -36,7 +37,7 @@ class Journey:
 
     def run(self) -> JourneyResult:
         variables = for_run(self.scenario, self.overrides, self.secret_overrides)
-        base = variables.substitute(self.scenario.base_url) if self.scenario.base_url else None
+        base = base_url(self.scenario, variables, self.overrides)
         session = new_session(self.http)
         self._name_targets(session, variables, base)
         seen = {"previous": None, "page": None}
@@ -76,7 +77,7 @@ class Journey:
             if step.url and not references(step.url) & extracted:
                 url = variables.substitute(step.url, f"{self.scenario.source}: step {step.name!r}")
                 if url.startswith(("http://", "https://")) or base:
-                    session.target(resolve_url(url, base, None, ""))
+                    session.target(resolve_url(url, base, None, f"{self.scenario.source}: step {step.name!r}"))
 
     def _send(self, session, step: Step, variables: Variables, base: str | None,
               previous: Response | None, page: Response | None) -> Response:

@@ -88,8 +88,18 @@ class Scenario(Record):
         self.browser = browser          # runs in Chromium: its steps are browser_steps.BrowserStep
 
 
+def _recording(path: str, kind: str) -> ScenarioError:
+    """A browser recording given where a scenario goes: the command that turns it into one."""
+    stem, dot, suffix = path.rpartition(".")
+    target = (stem if dot and "/" not in suffix else path) + ".yaml"
+    return ScenarioError(f"{path} is a browser recording ({kind}), not a scenario: import it first "
+                         f"(cxcheck scenario import {path} -o {target}), then run --scenario {target}")
+
+
 def load(path: str) -> Scenario:
     """Read and validate a scenario file."""
+    if path.lower().endswith(".har"):
+        raise _recording(path, "a HAR file")
     text = read_text(path, MAX_SCENARIO, "scenario", ScenarioError)
     import yaml  # only runs that read a scenario pay for it
 
@@ -106,6 +116,11 @@ def load(path: str) -> Scenario:
         raise ScenarioError(f"{path}: malformed YAML: nested too deeply") from None
     except TooBig as exc:
         raise ScenarioError(f"{path}: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("log"), dict) and "entries" in data["log"]:
+        raise _recording(path, "a HAR file")
+    if isinstance(data, dict) and "title" in data and isinstance(data.get("steps"), list) \
+            and all(isinstance(step, dict) and "type" in step for step in data["steps"]):
+        raise _recording(path, "a Chrome DevTools Recorder export")
     return from_dict(data, source=path)
 
 

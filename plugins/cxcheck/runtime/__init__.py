@@ -8,6 +8,8 @@
 - durations: the one duration grammar (90m, 1.5d, 1h30m, seconds);
 - deadline: one deadline from -t and the SIGALRM backstop;
 - options: the shared parser and option types;
+- thresholds: -w/-c hints in the metric's direction (CEILING or FLOOR, declared by each plugin);
+- targets: web URLs, proxies and TLS files checked before any request;
 - contexts: MaybeContext (U perfdata, ranges judged only when given) and perfdata helpers;
 - plugin: the console-script entry that never breaks the monitoring-plugin protocol.
 
@@ -46,7 +48,6 @@ from cxcheck.runtime.options import (
     positive_int,
     refuse_on_argv,
     timeout_seconds,
-    web_url,
 )
 from cxcheck.runtime.plugin import Run, clean_text, log, plugin, render, run_plugin
 from cxcheck.runtime.secrets import (
@@ -63,15 +64,17 @@ from cxcheck.runtime.secrets import (
     read_token,
 )
 from cxcheck.runtime.states import STATE_CODES, STATE_NAMES, STATE_OBJECTS
+from cxcheck.runtime.targets import web_url
+from cxcheck.runtime.thresholds import CEILING, FLOOR
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 __all__ = [
-    "Backstop", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "Fact", "HARD_MARGIN",
-    "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext", "Note", "Parser",
-    "PerfOnly", "Record", "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError", "add_http_arguments",
-    "clean_text", "confidence", "excerpt", "fmt_count", "fmt_number", "fmt_percent", "fmt_seconds", "header",
-    "input_name", "install_masking", "log", "mask_identity", "masker", "nagios_range", "name_value",
-    "non_negative_float", "notes", "open_input", "parse_duration", "perf_label", "perf_value", "plugin", "plural",
-    "positive_float", "positive_int", "read_secret", "read_text", "read_token", "refuse_on_argv", "render",
+    "Backstop", "CEILING", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "FLOOR",
+    "Fact", "HARD_MARGIN", "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext",
+    "Note", "Parser", "PerfOnly", "Record", "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError",
+    "add_http_arguments", "clean_text", "confidence", "excerpt", "fmt_count", "fmt_number", "fmt_percent",
+    "fmt_seconds", "header", "input_name", "install_masking", "log", "mask_identity", "masker", "nagios_range",
+    "name_value", "non_negative_float", "notes", "open_input", "parse_duration", "perf_label", "perf_value", "plugin",
+    "plural", "positive_float", "positive_int", "read_secret", "read_text", "read_token", "refuse_on_argv", "render",
     "run_plugin", "say_duration", "seconds_text", "timeout_seconds", "violation", "web_url",
 ]

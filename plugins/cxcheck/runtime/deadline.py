@@ -7,13 +7,46 @@ import select
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 from cxcheck.runtime.values import DeadlineExceeded
 
 # The soft alarm at the deadline lets the check unwind and report the steps that finished;
 # the hard end, this much later, exits whatever the code is doing.
 HARD_MARGIN = 0.25
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# A SIGALRM this long before the deadline is not the deadline's: someone else's, a stop signal.
+ALARM_SLACK = 0.05
+
+
+_atomic = {"depth": 0, "due": False}     # the main thread's: signal handlers run only there
+
+
+@contextmanager
+def atomic():
+    """A stretch the deadline's alarm does not cut: it is raised once the stretch is over. For
+    what must not be left half done, such as starting a process (the alarm in a fork handler of
+    the parent would be lost, or leave a child whose pid the run never learnt)."""
+    _atomic["depth"] += 1
+    try:
+        yield
+    finally:
+        _atomic["depth"] -= 1
+        if _atomic["depth"] == 0 and _atomic["due"]:
+            _atomic["due"] = False
+            raise DeadlineExceeded()
+
+
+def process_age() -> float:
+    """Seconds since this process started (was forked), from /proc: where an engine's clock for
+    the check starts, before the interpreter and the imports. 0 where it cannot be known."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            started = int(handle.read().rsplit(b")", 1)[1].split()[19])   # field 22, starttime
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+    return age if 0 <= age < 60 else 0.0
 
 
 class Deadline:
@@ -59,8 +92,9 @@ class Backstop:
     between bytecodes, and C code that retries its own interrupted calls (glibc's resolver waiting
     for a DNS server that never answers) holds the main thread for as long as it likes. The
     watcher calls `on_hard_timeout` HARD_MARGIN after the deadline if the run has not ended, and
-    `on_signal(signum)` as soon as SIGTERM or SIGINT arrives (the C-level handler writes the
-    signal to a pipe the watcher reads). Both are expected to write the result and exit."""
+    `on_signal(signum)` as soon as a stop signal arrives (the C-level handler writes the signal
+    to a pipe the watcher reads): SIGTERM, SIGINT, SIGHUP, and a SIGALRM that is not the
+    deadline's. Both are expected to write the result and exit."""
 
     def __init__(self, deadline: Deadline, on_hard_timeout, on_signal=None):
         self.deadline = deadline
@@ -81,9 +115,8 @@ class Backstop:
             if self.on_signal is not None:
                 for signum in STOP_SIGNALS:
                     self._saved[signum] = signal.signal(signum, _noted)
-            if hasattr(signal, "setitimer"):
-                signal.signal(signal.SIGALRM, self._alarm)
-                signal.setitimer(signal.ITIMER_REAL, max(self.deadline.remaining, 0.001))
+            self._saved[signal.SIGALRM] = signal.signal(signal.SIGALRM, self._alarm)
+            signal.setitimer(signal.ITIMER_REAL, max(self.deadline.remaining, 0.001))
         self._thread = threading.Thread(target=self._watch, name="cxcheck-backstop", daemon=True)
         self._thread.start()
 
@@ -91,9 +124,8 @@ class Backstop:
         """The deadline no longer matters (the result is being written); stop signals still do."""
         self._hard_at = None
         if self._pipe is not None:
-            if hasattr(signal, "setitimer"):
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, _noted)       # from now on a stop signal like the others
             try:
                 os.write(self._pipe[1], b"\0")          # wake the watcher: no hard deadline now
             except OSError:
@@ -119,7 +151,16 @@ class Backstop:
             self._pipe = None
 
     def _alarm(self, signum, frame):
+        if self._foreign_alarm():
+            return
+        if _atomic["depth"]:
+            _atomic["due"] = True
+            return
         raise DeadlineExceeded()
+
+    def _foreign_alarm(self) -> bool:
+        """A SIGALRM well before the deadline is not the deadline's alarm."""
+        return self.deadline.remaining > ALARM_SLACK
 
     def _watch(self):
         while not self._released:
@@ -135,7 +176,8 @@ class Backstop:
                 return
             if ready:
                 for signum in os.read(self._pipe[0], 64):
-                    if signum in STOP_SIGNALS and self.on_signal is not None:
+                    stop = signum in STOP_SIGNALS or (signum == signal.SIGALRM and self._foreign_alarm())
+                    if stop and self.on_signal is not None:
                         self.on_signal(signal.Signals(signum))
                         return
             elif self._hard_at is not None and time.monotonic() >= self._hard_at:

@@ -10,6 +10,8 @@ import nagiosplugin
 
 from cxcheck import __version__
 from cxcheck.runtime.states import STATE_CODES
+from cxcheck.runtime.targets import check_proxy, check_tls_files
+from cxcheck.runtime.thresholds import CEILING, threshold_order
 from cxcheck.runtime.values import ConfigError, Record
 
 
@@ -82,40 +84,6 @@ def name_value(text: str) -> tuple[str, str]:
     return name, value
 
 
-def web_url(option: str, url: str, relative: bool = False) -> str:
-    """The URL as given, or one line that shows the fix: a scheme other than http(s) is named as
-    such, a bare host name gets an example of a full URL."""
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme.lower() not in ("http", "https"):
-        raise ConfigError(f"{option} {url}: unsupported scheme {scheme}:// (cxcheck checks web pages: "
-                          "http:// or https://)")
-    if sep and rest.split("/", 1)[0] or relative and url.startswith("/"):
-        return url
-    bare = (rest if sep else url).lstrip("/")
-    if relative:
-        raise ConfigError(f"{option} needs a full URL or a path such as /{bare}, not {url!r}")
-    example = "https://" + (bare if "/" in bare else (bare or "shop.example.com") + "/login")
-    raise ConfigError(f"{option} needs a full URL such as {example}, not {url!r}")
-
-
-def threshold_order(warning: str | None, critical: str | None, options: tuple[str, str] = ("-w", "-c")) -> None:
-    """-w 5 -c 2 is critical before it ever warns: nearly always the two swapped by mistake.
-    `options` names the pair as the user gave it (a check with ranges per metric has several)."""
-    if not warning or not critical:
-        return
-    low, high = nagiosplugin.Range(warning), nagiosplugin.Range(critical)
-    if low.invert or high.invert:
-        return
-    w, c = options
-    fix = f"did you mean {w} {critical} {c} {warning}?"
-    if low.start == high.start and low.end > high.end:        # alert above: higher is worse
-        raise ConfigError(f"the critical threshold ({c} {critical}) is below the warning one ({w} {warning}): "
-                          f"a value over {high.end:g} is critical before it ever warns; {fix}")
-    if low.end == high.end and low.start < high.start:        # alert below: higher is better
-        raise ConfigError(f"the critical threshold ({c} {critical}) is above the warning one ({w} {warning}): "
-                          f"a value under {high.start:g} is critical before it ever warns; {fix}")
-
-
 class _SecretOnArgv(argparse.Action):
     """A secret given as a value on the command line: refused with the options that take it safely."""
 
@@ -147,11 +115,70 @@ def add_http_arguments(http):
     return http
 
 
-class Parser(argparse.ArgumentParser):
+def closest_option(parser: argparse.ArgumentParser, given: str) -> str | None:
+    """The option a mistyped one most likely meant (--usrname: --username, -W: -w), or None."""
+    import difflib
+
+    name = given.split("=", 1)[0]
+    known = [option for action in parser._actions if action.help != argparse.SUPPRESS
+             for option in action.option_strings]
+    same = [option for option in known if option.lower() == name.lower()]
+    if same or not name.startswith("--"):
+        return same[0] if same else None
+    found = difflib.get_close_matches(name, [option for option in known if option.startswith("--")], n=1,
+                                      cutoff=0.75)
+    return found[0] if found else None
+
+
+class SuggestingParser(argparse.ArgumentParser):
+    """argparse that answers a mistyped option with the closest one it knows; each subcommand's
+    parser suggests from its own options (argparse hands its leftovers up to the top parser)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        import sys
+
+        self._given = list(sys.argv[1:] if args is None else args)
+        namespace, extras = super().parse_known_args(args, namespace)
+        hints = dict(getattr(namespace, "_closest_options", {}))
+        for extra in extras:
+            best = closest_option(self, extra) if extra.startswith("-") and extra not in hints else None
+            if best:
+                hints[extra] = best
+        namespace._closest_options = hints
+        return namespace, extras
+
+    def parse_args(self, args=None, namespace=None):
+        namespace, extras = self.parse_known_args(args, namespace)
+        hints = namespace.__dict__.pop("_closest_options", {})
+        if extras:
+            said = [f"{hints[extra]} for {extra.split('=', 1)[0]}" for extra in extras if extra in hints]
+            hint = ""
+            if len(said) == 1 and len([extra for extra in extras if extra.startswith("-")]) == 1:
+                hint = f"; did you mean {said[0].split(' for ')[0]}?"
+            elif said:
+                hint = f"; did you mean {', '.join(said)}?"
+            self.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return namespace
+
+    def explain(self, message: str) -> str:
+        """An error, with the option a typo hid when one is missing (--scenaro for --scenario)."""
+        if not message.startswith("the following arguments are required"):
+            return message
+        known = {option for action in self._actions for option in action.option_strings}
+        said = [f"{best} for {token.split('=', 1)[0]}" for token in getattr(self, "_given", [])
+                if token.startswith("--") and token.split("=", 1)[0] not in known
+                for best in [closest_option(self, token)] if best]
+        return message + (f"; did you mean {', '.join(said)}?" if said else "")
+
+    def error(self, message):
+        super().error(self.explain(message))
+
+
+class Parser(SuggestingParser):
     """argparse with the options every plugin shares; errors become ConfigError (UNKNOWN)."""
 
     def __init__(self, prog: str, description: str, examples: str, timeout: float = 10.0,
-                 metric_help: str = "the main metric", range_type=nagios_range):
+                 metric_help: str = "the main metric", range_type=nagios_range, thresholds: str = CEILING):
         super().__init__(
             prog=prog, description=description, add_help=False,
             epilog="examples:\n" + examples.strip("\n"),
@@ -172,6 +199,11 @@ class Parser(argparse.ArgumentParser):
                             help="state when the deadline passes (default critical)")
         common.add_argument("-v", "--verbose", action="count", default=0,
                             help="more detail: -v one line per request, -vv debug, -vvv tracebacks")
+        self.range_pairs = [("-w", "-c", thresholds)]
+
+    def add_range_pair(self, warning: str, critical: str, thresholds: str = CEILING):
+        """Another (warning, critical) pair of options, for a metric of its own: checked as -w/-c are."""
+        self.range_pairs.append((warning, critical, thresholds))
 
     def add_http_options(self):
         return add_http_arguments(self.add_argument_group("HTTP and TLS"))
@@ -185,11 +217,14 @@ class Parser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):
         parsed = super().parse_args(args, namespace)
-        threshold_order(parsed.warning, parsed.critical)
+        for warning, critical, thresholds in self.range_pairs:
+            dests = [self._option_string_actions[option].dest for option in (warning, critical)]
+            threshold_order(*(getattr(parsed, dest) for dest in dests), options=(warning, critical),
+                            thresholds=thresholds)
         return parsed
 
     def error(self, message):
-        raise ConfigError(message)
+        raise ConfigError(self.explain(message))
 
 
 class HttpOptions(Record):
@@ -209,8 +244,12 @@ class HttpOptions(Record):
                 raise ConfigError(f"cannot read {path}")
         if args.client_key and not args.client_cert:
             raise ConfigError("--client-key needs --client-cert")
+        check_tls_files(args.ca_file, args.client_cert, args.client_key)
+        if args.proxy:
+            check_proxy(args.proxy)
         headers = {"User-Agent": args.user_agent}
         headers.update(dict(args.header))
         cert = (args.client_cert, args.client_key) if args.client_key else args.client_cert
         verify = False if args.insecure else (args.ca_file or True)
         return cls(verify=verify, cert=cert, proxy=args.proxy, headers=headers)
+

@@ -1,15 +1,19 @@
 """The plugin entry: parse, arm the deadline, run the check, write one result, exit.
 
 Whatever happens, exactly one result reaches stdout: the check's, a one-line UNKNOWN for a
-configuration error or a bug of ours, the timeout line, or the line naming a stop signal. Nothing
+configuration error or a bug of ours, the timeout line, or the line naming a stop signal (SIGTERM,
+SIGINT, SIGHUP, a SIGALRM not the deadline's) whenever it comes: cxcheck.startup answers those
+that come while the modules are imported, this module from the parsing of options on. Nothing
 reaches stderr in a normal run (Icinga 2 reads both as one stream): warnings and log records go
 to the -vv debug lines or nowhere.
+
+Run as a program, the deadline counts from the process's start, as the engine's clock does: the
+interpreter's start and the imports are part of -t.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import signal
@@ -20,14 +24,17 @@ import warnings
 
 import nagiosplugin
 
+from cxcheck import startup
 from cxcheck.runtime import processes
-from cxcheck.runtime.deadline import STOP_SIGNALS, Backstop, Deadline
+from cxcheck.runtime.deadline import STOP_SIGNALS, Backstop, Deadline, process_age
 from cxcheck.runtime.options import HttpOptions
 from cxcheck.runtime.secrets import install_masking, masker
 from cxcheck.runtime.states import STATE_CODES, STATE_OBJECTS
 from cxcheck.runtime.values import ConfigError, DeadlineExceeded, Record, SourceError
 
 log = logging.getLogger("cxcheck")
+PROMISE = 0.5               # seconds past -t (or a stop signal) by which the process has exited
+EXIT_TIME = 0.05            # kept for the exit itself
 
 
 class Run(Record):
@@ -84,6 +91,12 @@ def _warning_to_log(message, category, filename, lineno, file=None, line=None):
     log.info("warning: %s: %s", category.__name__, str(message))
 
 
+def _unraisable_to_log(unraisable):
+    """An exception Python cannot raise (in a finaliser, a fork handler): a -vv line, not stderr."""
+    log.info("ignored in %s: %s: %s", getattr(unraisable.object, "__qualname__", unraisable.object),
+             type(unraisable.exc_value).__name__, masker.mask(str(unraisable.exc_value)))
+
+
 def render(name: str, check: nagiosplugin.Check, extra_lines=()) -> tuple[str, int]:
     state = check.state
     summary = clean_text(check.summary_str)
@@ -107,7 +120,7 @@ class _Output:
         self._lock = threading.Lock()
         self.done = False
 
-    def emit(self, text: str) -> bool:
+    def emit(self, text: str, code: int) -> bool:
         with self._lock:
             if self.done:
                 return False
@@ -118,6 +131,7 @@ class _Output:
                     sys.stdout.flush()
                 except (OSError, ValueError):   # the engine closed our stdout: nothing left to tell
                     pass
+            startup.answered(code)
             return True
 
 
@@ -152,9 +166,12 @@ def parser_for(build_parser) -> argparse.ArgumentParser:
 
 
 def run_plugin(name: str, build_parser, body, argv=None) -> int:
-    started = time.monotonic()
+    """`argv` None: run as a program (the deadline counts from the process's start)."""
+    started = time.monotonic() - (process_age() if argv is None else 0.0)
+    startup.begin(name)
     install_masking()
     warnings.showwarning = _warning_to_log
+    sys.unraisablehook = _unraisable_to_log
     if not logging.getLogger().handlers:    # no record reaches stderr by logging's last resort
         logging.getLogger().addHandler(logging.NullHandler())
     output = _Output()
@@ -163,17 +180,18 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         return f"{name} {state.upper()} - {clean_text(reason)}\n" + "".join(_line(line) + "\n" for line in lines)
 
     def one_line(state: str, reason, lines=()) -> int:
-        output.emit(text_of(state, reason, lines))
+        output.emit(text_of(state, reason, lines), STATE_CODES[state])
         return STATE_CODES[state]
 
     # Until the backstop is armed (it needs -t), a stop signal still gets its one line.
     def stopped_early(signum, frame):
-        if output.emit(text_of("unknown", f"stopped by {signal.Signals(signum).name} while starting")):
+        if output.emit(text_of("unknown", f"stopped by {signal.Signals(signum).name} while starting"),
+                       STATE_CODES["unknown"]):
             os._exit(STATE_CODES["unknown"])
 
     early = {}
     if threading.current_thread() is threading.main_thread():
-        early = {signum: signal.signal(signum, stopped_early) for signum in STOP_SIGNALS}
+        early = {signum: signal.signal(signum, stopped_early) for signum in (*STOP_SIGNALS, signal.SIGALRM)}
 
     try:
         args = parser_for(build_parser).parse_args(argv)
@@ -198,14 +216,17 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         return f"timed out after {args.timeout:g} s{during()}"
 
     # From the backstop's thread: if the main thread's result is out already, it exits by itself.
+    # What the run started is ended (and its ends collected) in the time left of the promise.
     def hard_timeout():
-        if output.emit(text_of(args.timeout_state, timed_out_line(), list(run.longoutput))):
-            processes.end_all()
-            os._exit(STATE_CODES[args.timeout_state])
+        code = STATE_CODES[args.timeout_state]
+        if output.emit(text_of(args.timeout_state, timed_out_line(), list(run.longoutput)), code):
+            processes.end_all(max(run.deadline.end + PROMISE - EXIT_TIME, time.monotonic() + processes.END_BUDGET))
+            os._exit(code)
 
     def stopped(signum):
-        if output.emit(text_of("unknown", f"stopped by {signum.name}{during()}", list(run.longoutput))):
-            processes.end_all()
+        if output.emit(text_of("unknown", f"stopped by {signum.name}{during()}", list(run.longoutput)),
+                       STATE_CODES["unknown"]):
+            processes.end_all(time.monotonic() + PROMISE - EXIT_TIME - 0.1)
             os._exit(STATE_CODES["unknown"])
 
     backstop = Backstop(run.deadline, hard_timeout, stopped)
@@ -215,7 +236,7 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         check()
         backstop.disarm()
         text, code = render(name, check, run.longoutput + debug_lines)
-        output.emit(text)
+        output.emit(text, code)
         return code
     except DeadlineExceeded:
         backstop.disarm()
@@ -237,6 +258,20 @@ def _restore(handlers: dict):
         signal.signal(signum, handler)
 
 
+def exit_now(code: int):
+    """The result is out: exit without the interpreter's shutdown. That shutdown would sweep every
+    object the imports made (requests, urllib3, ...; ~20 ms of CPU, 10 % of a run, for nothing
+    the process still needs), and it puts the default signal actions back first: a SIGTERM then
+    would end the process as killed by it, not with the code the result said."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def plugin(name: str, build_parser):
     """Decorator: turns `body(run) -> nagiosplugin.Check` into a console-script main()."""
 
@@ -244,11 +279,8 @@ def plugin(name: str, build_parser):
         @nagiosplugin.guarded(verbose=0)
         def main(argv=None):
             code = run_plugin(name, build_parser, body, argv)
-            # The result is out. At exit the interpreter's collector would sweep every object the
-            # imports made (requests, urllib3, ...): ~20 ms of CPU, 10 % of a run, for nothing the
-            # process still needs. Frozen objects are left to the exit (refcounts still free them).
             if argv is None:            # run as a program, not called by other Python code
-                gc.freeze()
+                exit_now(code)
             sys.exit(code)
 
         main.body = body

@@ -1,5 +1,6 @@
-"""The lines a log gained since the last run, across rotation, its position kept in a nagiosplugin
-Cookie (a JSON state file, locked while in use, written only once the run has read).
+"""The lines a log gained since the last run, across rotation, its position kept in a state file
+(runtime.statefiles: nagiosplugin's Cookie, a JSON file locked while in use, in a directory only
+the check's user may write, replaced whole once the run has read).
 
 nagiosplugin's LogTail (1.4) keeps {inode, pos} per log path in a Cookie, and alone it cannot
 give every line exactly once:
@@ -101,7 +102,7 @@ class LogTail:
     # -- opening -------------------------------------------------------------------------------
 
     def __enter__(self):
-        import nagiosplugin
+        from cxcheck.runtime.statefiles import StateFile
 
         try:
             if not stat.S_ISREG(os.stat(self.path).st_mode):
@@ -111,10 +112,10 @@ class LogTail:
         handle = _readable(self.path)
         try:
             self.stat = os.fstat(handle.fileno())
-            self.cookie = nagiosplugin.Cookie(self.state_file)
+            self.cookie = StateFile(self.state_file)
             try:
                 self.cookie.open()
-            except ValueError as exc:            # Cookie has emptied the file: this run starts afresh
+            except ValueError as exc:            # unreadable content: this run starts afresh, saves over it
                 self.notes.append(f"state file {self.state_file} was corrupt ({_short(exc)}) and is reset: "
                                   "read the log from its start")
             except OSError as exc:

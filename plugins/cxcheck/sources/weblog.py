@@ -11,7 +11,7 @@ import os
 import re
 import time
 
-from cxcheck.sources.base import ConfigError, Source
+from cxcheck.sources.base import Source
 
 STATE_DIR = "/var/tmp/cxcheck"
 # How far before the window's start the binary search lands: Apache's %t is the request's start,
@@ -175,7 +175,8 @@ class AccessLog(Source):
         return None
 
     def default_state_file(self, target: float) -> str:
-        """One state file per log and measurement: two services on one log never share it."""
+        """One state file per log and measurement: two services on one log never share it. The
+        directory is made (0700) and checked when the file is opened (runtime.statefiles)."""
         import zlib
 
         folder = os.environ.get("CXCHECK_STATE_DIR") or STATE_DIR
@@ -183,9 +184,4 @@ class AccessLog(Source):
         what = repr((self.path, self.format.text, self.format.time.name, args.path_regex, sorted(args.method),
                      sorted(args.exclude_status), target, os.geteuid()))
         name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(self.path))[:40]
-        try:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the state directory {folder}: {exc.strerror or exc} "
-                              "(--state-file PATH to choose another place)") from None
         return os.path.join(folder, f"apdex-{name}-{zlib.crc32(what.encode()):08x}.json")

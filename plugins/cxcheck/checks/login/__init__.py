@@ -35,7 +35,8 @@ EXAMPLES = """
 
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_login", description=__doc__.strip().splitlines()[0],
-                            examples=EXAMPLES, metric_help="the login time in seconds")
+                            examples=EXAMPLES, metric_help="the login time in seconds",
+                            thresholds=runtime.CEILING)
     login = parser.add_argument_group("login")
     login.add_argument("-u", "--url", metavar="URL", help="the login page")
     login.add_argument("--scenario", metavar="FILE", help="a scenario for logins that are not one form")

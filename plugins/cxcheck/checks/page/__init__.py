@@ -2,10 +2,11 @@
 
 Opens the page in headless Chromium and reports the browser's own timings (time to first byte,
 DOMContentLoaded, load, Largest Contentful Paint, in seconds), Cumulative Layout Shift, the number
-and bytes of the requests it made, the resources that failed (status >= 400 or a network error)
-and the uncaught JavaScript errors. -w/-c judge the main metric (--metric, default load); every
-metric has its own --warning-NAME/--critical-NAME. A load that does not finish within -t is a
-timeout (--timeout-state) naming what it still waited for.
+and bytes of the requests it made, the resources that failed (status >= 400 or a network error),
+the uncaught JavaScript errors and the dialogs it opened (alert, confirm, prompt: dismissed at
+once). -w/-c judge the main metric (--metric, default load); every metric has its own
+--warning-NAME/--critical-NAME. A load that does not finish within -t is a timeout
+(--timeout-state) naming what it still waited for.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ SCREENSHOT_TIME = 0.2      # seconds a screenshot needs at least; with less left
 def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_page", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
                             metric_help="the main metric (--metric), in seconds",
-                            range_type=runtime.DurationRange)
+                            range_type=runtime.DurationRange,
+                            thresholds=runtime.CEILING)
     page = parser.add_argument_group("page")
     page.add_argument("-u", "--url", metavar="URL", help="the page to open (http:// or https://)")
     page.add_argument("--metric", choices=page_options.TIMES, default="load",
@@ -53,6 +55,9 @@ def build_parser() -> runtime.Parser:
                            "(same host as the page, the default) or all")
     page.add_argument("--fail-on-js-errors", action="store_true",
                       help="an uncaught JavaScript error is CRITICAL")
+    page.add_argument("--fail-on-dialogs", action="store_true",
+                      help="a dialog the page opens (alert, confirm, prompt; dismissed at once either way) "
+                           "is CRITICAL")
     page_options.add_range_options(parser)
     evidence = parser.add_argument_group("evidence")
     evidence.add_argument("--screenshot-dir", metavar="DIR", help="save a PNG of the page when the run fails")
@@ -111,6 +116,7 @@ class Page(nagiosplugin.Resource):
         yield nagiosplugin.Metric("js_errors", len(load.js_errors), "c", min=0, context="js_errors")
         yield nagiosplugin.Metric("browser_memory", self.browser.peak_memory or None, "B", min=0,
                                   context="browser_memory")
+        yield nagiosplugin.Metric("dialogs", load.dialog_count, "c", min=0, context="dialogs")
 
     def expectations(self, facts: dict) -> dict:
         """{texts: [...], selectors: [...]}: what --expect-text and --expect-selector asked that
@@ -146,7 +152,7 @@ class PageCheck(nagiosplugin.Check):
         args = self.run.args
         self.run.activity = "starting the browser"
         with Browser(self.run.deadline, insecure=args.insecure, user_agent=args.user_agent,
-                     window=args.window) as browser:
+                     window=args.window, memory_cap=args.memory_cap * 2**20) as browser:
             self.page.browser = browser
             super().__call__()
             if args.screenshot_dir and self.state != nagiosplugin.Ok:

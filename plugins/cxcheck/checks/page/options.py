@@ -18,7 +18,7 @@ RANGED = {
     "bytes": ("bytes", "bytes received"),
 }
 # Perfdata labels, in this order whatever nagiosplugin does.
-PERFDATA = (*RANGED, "failed_resources", "js_errors", "browser_memory")
+PERFDATA = (*RANGED, "failed_resources", "js_errors", "browser_memory", "dialogs")
 WINDOW = re.compile(r"(\d{2,5})x(\d{2,5})")
 WINDOW_LIMITS = (100, 10000)
 
@@ -46,11 +46,14 @@ def add_browser_options(parser):
     browser.add_argument("--user-agent", metavar="TEXT", help="the browser's User-Agent (default Chromium's own)")
     browser.add_argument("--window", type=window_size, default=(1366, 768), metavar="WxH",
                          help="the browser window's size in pixels (default 1366x768)")
+    browser.add_argument("--memory-cap", type=runtime.positive_int, default=1024, metavar="MB",
+                         help="the page's renderer using more memory than this is ended and the load fails "
+                              "(default 1024 MB; an empty page's takes some 150 MB)")
 
 
 def metric_ranges(args) -> dict[str, tuple[str | None, str | None]]:
     """name -> (warning, critical): -w/-c on --metric, --warning-NAME/--critical-NAME on each."""
-    from cxcheck.runtime.options import threshold_order
+    from cxcheck.runtime.thresholds import threshold_order
 
     ranges = {}
     for name in RANGED:

@@ -120,12 +120,33 @@ class JsErrors(MaybeContext):
                                metric)
 
 
+class Dialogs(MaybeContext):
+    """Dialogs the page opened (dismissed at once) are counted always; CRITICAL with --fail-on-dialogs."""
+
+    def __init__(self, judged: bool):
+        super().__init__("dialogs")
+        self.judged = judged
+
+    def evaluate(self, metric, resource):
+        load = resource.load
+        if not (self.judged and load.dialog_count):
+            return self.result_cls(nagiosplugin.Ok, None, metric)
+        return self.result_cls(nagiosplugin.Critical, f"{dialogs_text(load)} opened", metric)
+
+
+def dialogs_text(load) -> str:
+    """'2 dialogs (alert 'Session expired', confirm 'Leave?')': the first two named."""
+    named = ", ".join(str(dialog) for dialog in load.dialogs[:2])
+    more = " and more" if load.dialog_count > 2 else ""
+    return f"{plural(load.dialog_count, 'dialog')} ({named}{more})" if named else plural(load.dialog_count, "dialog")
+
+
 def contexts(run: runtime.Run, ranges: dict) -> list:
     args = run.args
     return [PageOutcome(run), Expectations("expect"),
             *(MaybeContext(name, warning, critical) for name, (warning, critical) in ranges.items()),
             FailedResources(args.fail_on_resource_errors), JsErrors(args.fail_on_js_errors),
-            MaybeContext("browser_memory"), PageSummary(args.metric, run.verbosity)]
+            MaybeContext("browser_memory"), Dialogs(args.fail_on_dialogs), PageSummary(args.metric, run.verbosity)]
 
 
 class PageSummary(nagiosplugin.Summary):
@@ -157,6 +178,8 @@ class PageSummary(nagiosplugin.Summary):
             notes.append(plural(len(page.load.network.failed), "failed resource"))
         if page.load.js_errors:
             notes.append(plural(len(page.load.js_errors), "JavaScript error"))
+        if page.load.dialog_count:
+            notes.append(plural(page.load.dialog_count, "dialog") + " dismissed")
         return "".join(f", {note}" for note in notes)
 
     def problem(self, results):
@@ -197,6 +220,9 @@ class PageSummary(nagiosplugin.Summary):
         lines += [f"failed resource: {failed_text(f)}{'' if f.first_party else ' (third party)'}"
                   for f in load.network.failed]
         lines += [f"JavaScript error: {error}" for error in load.js_errors]
+        lines += [f"dialog dismissed: {dialog}" for dialog in load.dialogs]
+        if load.dialog_count > len(load.dialogs):
+            lines.append(f"dialogs dismissed: {load.dialog_count - len(load.dialogs)} more")
         if load.timed_out:
             lines += [f"still waiting for: {runtime.masker.mask(url)}" for url in load.network.pending]
         if self.verbosity:

@@ -41,7 +41,8 @@ def build_parser() -> runtime.Parser:
     from cxcheck.sources.registry import add_source_arguments
 
     parser = runtime.Parser("check_cx_ratings", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
-                            metric_help="the average star rating, 1-5 (floors, e.g. -w 4: -c 3.5:)")
+                            metric_help="the average star rating, 1-5 (floors, e.g. -w 4: -c 3.5:)",
+                            thresholds=runtime.FLOOR)
     reading = add_source_arguments(parser, "reviews", "the reviews")
     add_max_rejected(reading.group, "rating", "reviews")
     judge = add_window_arguments(parser, ("--min-volume", 10, "reviews in the window", "ok"), "--max-drop",
@@ -52,6 +53,7 @@ def build_parser() -> runtime.Parser:
                        help="ceiling on the share of 1-2 star reviews in percent, such as 20")
     judge.add_argument("--critical-low-share", type=runtime.nagios_range, metavar="RANGE",
                        help="ceiling on the share of 1-2 star reviews in percent, such as 35")
+    parser.add_range_pair("--warning-low-share", "--critical-low-share", runtime.CEILING)
     add_sentiment_arguments(parser)
     parser.add_http_options()
     return parser

@@ -53,7 +53,8 @@ def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_support", description=__doc__.strip(), examples=EXAMPLES, timeout=30.0,
                             metric_help="the percentile (durations, e.g. -w 4h -c 8h; bare numbers are seconds) "
                                         "or, with --metric backlog, the number of tickets",
-                            range_type=runtime.DurationRange)
+                            range_type=runtime.DurationRange,
+                            thresholds=runtime.CEILING)
     reading = add_source_arguments(parser, "tickets", "the tickets")
     add_max_rejected(reading.group, "percentile")
     what = parser.add_argument_group("what to measure")

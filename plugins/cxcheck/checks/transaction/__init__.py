@@ -68,7 +68,8 @@ def build_parser() -> runtime.Parser:
     parser = runtime.Parser("check_cx_transaction", description=__doc__.strip(),
                             examples=EXAMPLES, timeout=30.0,
                             metric_help="the success ratio in %% (defaults: synthetic -w 100: -c 50:, "
-                                        "real users -c 50:)")
+                                        "real users -c 50:)",
+                            thresholds=runtime.FLOOR)
     syn = parser.add_argument_group("synthetic transactions")
     syn.add_argument("--scenario", metavar="FILE", help="the journey to attempt (YAML scenario file)")
     syn.add_argument("--attempts", type=_attempts, metavar="N",
@@ -79,6 +80,7 @@ def build_parser() -> runtime.Parser:
                      help="warning range for the median time of the attempts that succeeded, seconds")
     syn.add_argument("--time-critical", type=runtime.nagios_range, metavar="RANGE",
                      help="critical range for the median time of the attempts that succeeded, seconds")
+    parser.add_range_pair("--time-warning", "--time-critical", runtime.CEILING)
     journey_checks.add_variable_options(syn)
     journey_checks.add_screenshot_options(syn)
 

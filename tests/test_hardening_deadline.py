@@ -1,0 +1,53 @@
+"""The deadline as the engine's clock sees it (issue 21, class 4): -t counts from the process's
+start, the interpreter's start and the imports included, not from the first line of the check.
+
+Judged from outside against a reference started at the same moment (`sleep` for -t + 0.5 s), so
+that a loaded machine's lateness is allowed for, and nothing more.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+from conftest import MODULES, plugin_env
+
+LATE = """
+import sys, time
+time.sleep({delay})                     # a start-up as slow as a very loaded poller's
+sys.argv = ["/usr/lib/nagios/plugins/check_cx_login", *sys.argv[1:]]
+from {module} import main
+main()
+"""
+PROMISE, SLACK = 0.5, 0.1
+
+
+def test_the_deadline_counts_from_the_process_start(raw_server):
+    server = raw_server(lambda conn, stopping: stopping.wait(30))
+    timeout, delay = 2.0, 1.0
+    started, ends, output = time.monotonic(), {}, {}
+    reference = subprocess.Popen(["sleep", f"{timeout + PROMISE}"])
+    proc = subprocess.Popen([sys.executable, "-c", LATE.format(delay=delay, module=MODULES["check_cx_login"]),
+                             "-u", server.url + "/login", "--username", "u", "--password-env", "PW", "-t",
+                             f"{timeout:g}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=plugin_env({"PW": "x"}))
+
+    def timed(name, wait):
+        output[name] = wait()
+        ends[name] = time.monotonic() - started
+
+    waiters = [threading.Thread(target=timed, args=("plugin", proc.communicate)),
+               threading.Thread(target=timed, args=("reference", reference.wait))]
+    for waiter in waiters:
+        waiter.start()
+    for waiter in waiters:
+        waiter.join(30)
+    out, err = output["plugin"]
+    ended, late = ends["plugin"], max(ends["reference"] - (timeout + PROMISE), 0)
+    assert (proc.returncode, err) == (2, ""), out
+    assert out.startswith("CX LOGIN CRITICAL - ") and "timed out after 2 s" in out, out
+    # Ended by -t + 0.5 s after the process began (1 s of it before any of our code ran), not
+    # 1 s later; and not before -t either.
+    assert timeout - 0.1 < ended <= timeout + PROMISE + late + SLACK, (ended, late)
