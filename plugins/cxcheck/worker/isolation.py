@@ -41,6 +41,8 @@ CACHES = {
     "logging._handlers", "tempfile._name_sequence", "gettext._translations", "inspect._filesbymodname",
     "inspect.modulesbyfile", "cxcheck.runtime.plugin._parsers",
 }
+# Module-level values a run sets for itself (begin() sets them again): put back after each check.
+RUN_STATE = (("cxcheck.startup", "_answered"), ("cxcheck.startup", "_name"))
 
 
 class Baseline:
@@ -64,6 +66,7 @@ class Baseline:
         self.loggers = {name: _logger_state(logger) for name, logger in _loggers()}
         self.disable = logging.root.manager.disable
         self.runtime = _nagiosplugin_runtime()
+        self.run_state = {(m, n): getattr(sys.modules[m], n) for m, n in RUN_STATE if m in sys.modules}
 
     def apply_env(self, env: dict[str, str]):
         """The job's environment over the runner's, as a process started with it would see it."""
@@ -100,6 +103,8 @@ class Baseline:
         socket.setdefaulttimeout(self.timeout)
         self._restore_logging()
         _reset_nagiosplugin_runtime(self.runtime)
+        for (module, name), value in self.run_state.items():
+            setattr(sys.modules[module], name, value)
         from cxcheck.runtime import masker
 
         masker.clear()
