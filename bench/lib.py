@@ -176,6 +176,20 @@ def spread(values, scale: float = 1.0, digits: int = 1) -> str:
             f"{max(values) * scale:.{digits}f})")
 
 
+def rows_against(samples: dict[str, list[float]], names: dict[str, str], reference: str) -> list[list[str]]:
+    """Table rows of CPU per check: each row's name, its spread in ms and, when the reference row
+    ran, its ratio to that row taken round by round (one load for both)."""
+    base = samples.get(reference)
+    rows = []
+    for key, values in samples.items():
+        row = [names[key], spread(values, 1000)]
+        if base:
+            ratios = [v / b for v, b in zip(values, base)]
+            row.append(f"{median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
+        rows.append(row)
+    return rows
+
+
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     """A Markdown table, columns padded so it also reads well on a terminal."""
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows)]

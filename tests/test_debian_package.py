@@ -247,8 +247,9 @@ def test_installed_worker_unit_and_worker(installed, tmp_path):
     from worker_core import FakeCore
 
     unit = Path(UNIT).read_text()
-    assert "\nExecStart=/usr/bin/cxcheck worker --nagios-cfg /etc/nagios4/nagios.cfg\n" in unit
-    assert "\nUser=nagios\n" in unit and "\nKillMode=mixed\n" in unit
+    assert "\nExecStart=/usr/bin/cxcheck worker --nagios-cfg /etc/nagios4/nagios.cfg --fd-store\n" in unit
+    assert "\nUser=nagios\n" in unit and "\nKillMode=mixed\n" in unit and "\nType=notify\n" in unit
+    assert re.search(r"\nFileDescriptorStoreMax=[1-9]", unit), "a restart keeps the connections to the core"
     analyze = shutil.which("systemd-analyze")
     if analyze:
         proc = subprocess.run([analyze, "verify", UNIT], capture_output=True, text=True, timeout=60,

@@ -35,7 +35,7 @@ def plugin_dir(tmp_path):
     return write_wrappers(tmp_path / "plugins")
 
 
-MODES = {"fork-per-job": [], "reused-children": ["--jobs-per-child", "100"]}
+MODES = {"warm-children": [], "fork-per-job": ["--jobs-per-child", "1"]}
 
 
 @pytest.fixture(params=list(MODES))
@@ -177,7 +177,8 @@ def test_sigterm_answers_the_job_in_flight_then_stops(worker, shop):
     result = conn.result(job_id, 15)
     assert result["exited_ok"] == b"1" and b"CX LOGIN" in result["outstd"]
     assert worker.proc.wait(timeout=15) == 0
-    assert "SIGTERM: stopping once the jobs in flight are answered" in worker.stderr()
+    assert "SIGTERM: answering the 1 jobs in flight and every job that comes until each connection is idle" \
+        in worker.stderr()
 
 
 def test_an_unreadable_nagios_cfg_is_one_line_and_exit_2(tmp_path):

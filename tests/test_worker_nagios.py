@@ -22,7 +22,7 @@ JOB_LINE = re.compile(r"^\[\d+\] wproc: cxcheck:\S+: job \d+ (check_cx_\w+): \S+
 
 
 # A fresh fork per check, and children that run checks in turn.
-MODES = {"fork-per-job": [], "reused-children": ["--jobs-per-child", "50"]}
+MODES = {"warm-children": [], "fork-per-job": ["--jobs-per-child", "1"]}
 
 
 @pytest.fixture(scope="module", params=list(MODES))

@@ -27,7 +27,7 @@ NPS_SAMPLE = PLUGINS / "cxcheck" / "demo" / "data" / "nps_sample.csv"
 
 # A fresh fork per job; and one child running every job in turn (what one run leaves behind
 # must not show in the next).
-MODES = {"fork-per-job": [], "one-child-for-all": ["--jobs-per-child", "1000", "--max-children", "1"]}
+MODES = {"fork-per-job": ["--jobs-per-child", "1"], "one-child-for-all": ["--max-children", "1"]}
 
 
 @pytest.fixture(scope="module", params=list(MODES))

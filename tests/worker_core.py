@@ -126,15 +126,15 @@ class FakeCore:
 
 
 def start_worker(socket_path: Path, plugin_dir: Path, *args: str, env: dict | None = None,
-                 stderr=None) -> subprocess.Popen:
+                 stderr=None, python: str = sys.executable, **popen) -> subprocess.Popen:
     """`cxcheck worker` from this checkout, in its own session (stop it with engines.stop_process)."""
     full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONPATH": str(PLUGINS),
                 "HOME": os.environ.get("HOME", "/root")}
     full_env.update(env or {})
-    return subprocess.Popen([sys.executable, "-m", "cxcheck.cli", "worker", "--query-socket", str(socket_path),
+    return subprocess.Popen([python, "-m", "cxcheck.cli", "worker", "--query-socket", str(socket_path),
                              "--plugin-dir", str(plugin_dir), *args], env=full_env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=stderr if stderr is not None else subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, **popen)
 
 
 class WorkerAgainstCore:

@@ -153,6 +153,18 @@ def _traceback_lines(exc: BaseException) -> list[str]:
     return lines
 
 
+# One parser per plugin and process: parse_args() leaves a parser as it was, and a process that
+# runs check after check (cxcheck worker) builds each once instead of at every check.
+_parsers: dict = {}
+
+
+def parser_for(build_parser) -> argparse.ArgumentParser:
+    parser = _parsers.get(build_parser)
+    if parser is None:
+        parser = _parsers[build_parser] = build_parser()
+    return parser
+
+
 def run_plugin(name: str, build_parser, body, argv=None) -> int:
     """`argv` None: run as a program (the deadline counts from the process's start)."""
     started = time.monotonic() - (process_age() if argv is None else 0.0)
@@ -182,7 +194,7 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
         early = {signum: signal.signal(signum, stopped_early) for signum in (*STOP_SIGNALS, signal.SIGALRM)}
 
     try:
-        args = build_parser().parse_args(argv)
+        args = parser_for(build_parser).parse_args(argv)
     except ConfigError as exc:
         _restore(early)
         return one_line("unknown", exc)

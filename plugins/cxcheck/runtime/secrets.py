@@ -21,6 +21,7 @@ short to recognise.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import sys
 
@@ -62,7 +63,8 @@ def _escaped_forms(char: str) -> list[str]:
     return forms + [re.escape(char)]
 
 
-def _char_forms(char: str) -> list[str]:
+@functools.lru_cache(maxsize=512)     # a process that runs check after check builds each once
+def _char_forms(char: str) -> tuple[str, ...]:
     """Regular expressions for one character of a secret, in every rendering it takes."""
     import re
 
@@ -97,7 +99,7 @@ def _char_forms(char: str) -> list[str]:
     forms.append(f"&#{code};|&#[xX]{_hex(code, 1)};")
     forms.extend(f"&{name};" for name in _HTML_NAMES.get(char, ()))
     forms.append(re.escape(char))       # last: an escaped form that starts alike is the longer match
-    return forms
+    return tuple(forms)
 
 
 def _text_pattern(text: str) -> str:
@@ -130,6 +132,7 @@ def _percent_pieces(text: str) -> list[tuple[str, str | None]]:
     return pieces
 
 
+@functools.lru_cache(maxsize=64)      # as _char_forms
 def _base64_pattern(core: str) -> str:
     """Base64 text as it travels: its + / = percent-encoded or backslash-escaped at worst."""
     import re

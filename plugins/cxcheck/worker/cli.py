@@ -14,7 +14,7 @@ DEBIAN_QUERY_SOCKET = "/var/lib/nagios4/rw/nagios.qh"     # nagios4-core's compi
 DESCRIPTION = """\
 Run cxcheck's plugins for a Nagios 4 core (or Naemon) as a check worker: the core hands every
 check_cx_* command to this process through its query handler socket, and each check runs in a
-child forked from a process that has imported everything once, instead of a new interpreter.
+warm child of a process that has imported everything once, instead of a new interpreter.
 Output and exit code are those of the same command run as a process."""
 
 EPILOG = """\
@@ -39,17 +39,22 @@ def add_arguments(parser: argparse.ArgumentParser):
                              "/usr/lib/nagios/plugins); commands are routed by plugin name as well")
     parser.add_argument("--max-children", type=positive_int, default=32, metavar="N",
                         help="checks running at a time; more wait for a free child (default 32)")
-    parser.add_argument("--jobs-per-child", type=positive_int, default=1, metavar="N",
-                        help="jobs a child runs one after another before it exits (default 1: a fresh "
-                             "fork for every job). More is cheaper per check (the copy-on-write and cold "
-                             "start of a fork are paid once for N jobs); the state a run leaves is reset "
-                             "between jobs")
+    parser.add_argument("--jobs-per-child", type=positive_int, default=1000, metavar="N",
+                        help="checks a child runs one after another before it exits (default 1000); what a "
+                             "check changes in the process is put back before the next, and a child a check "
+                             "left something in (a thread, an open file) is replaced. 1: a fresh fork for "
+                             "every check, at several times the CPU")
     parser.add_argument("--name", default="cxcheck", help="the worker's name in the core's log (default cxcheck)")
     parser.add_argument("--max-backoff", type=positive_float, default=10.0, metavar="SECONDS",
                         help="longest wait between attempts to reach the core (default 10)")
-    parser.add_argument("--drain", type=non_negative_float, default=10.0, metavar="SECONDS",
+    parser.add_argument("--drain", type=non_negative_float, default=20.0, metavar="SECONDS",
                         help="on SIGTERM or SIGINT, answer the jobs in flight for up to this long first "
-                             "(default 10; a second signal stops at once)")
+                             "(default 20; a second signal stops at once)")
+    parser.add_argument("--fd-store", action="store_true",
+                        help="keep the connections to the core in the service manager's file descriptor "
+                             "store, so that a restart hands them, and the jobs that came meanwhile, to the "
+                             "next worker: no check is lost (systemd FileDescriptorStoreMax=, as the packaged "
+                             "unit sets it; on by itself where systemd says $FDSTORE)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="-v a line per job on stderr, -vv in the core's log too, -vvv debugging")
 
@@ -78,14 +83,20 @@ def query_socket(args) -> str:
 
 
 def run(args) -> int:
-    from cxcheck.worker import registry
-    from cxcheck.worker.loop import Log, Worker
+    from cxcheck.worker import handover, registry
+    from cxcheck.worker.log import Log
+    from cxcheck.worker.loop import Worker
     from cxcheck.worker.protocol import register_request
 
     log = Log(args.verbose)
+    notifier = handover.Notifier()
+    notifier.fd_store = args.fd_store or os.environ.get("FDSTORE", "0") not in ("", "0")
+    passed = handover.listen_fds()
     try:
         path = query_socket(args)
         register_request(args.name, "check_cx", 1)
+        if notifier.fd_store and not notifier.present:
+            raise SetupError("--fd-store needs a service manager (no NOTIFY_SOCKET in the environment)")
     except (SetupError, ValueError) as exc:
         log.info(f"error: {exc}")
         return 2
@@ -110,6 +121,6 @@ def run(args) -> int:
     gc.collect()
     gc.freeze()
     worker = Worker(path, plugins, keys, args.name, args.max_children, log, max_backoff=args.max_backoff,
-                    drain=args.drain, jobs_per_child=args.jobs_per_child)
+                    drain=args.drain, jobs_per_child=args.jobs_per_child, notifier=notifier)
     log.info(f"starting (pid {os.getpid()}): {len(plugins)} plugins, core socket {path}")
-    return worker.run()
+    return worker.run(passed)

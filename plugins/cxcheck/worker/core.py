@@ -11,6 +11,7 @@ from cxcheck.worker.protocol import MessageReader, ProtocolError, register_reque
 FIRST_RETRY = 0.2       # seconds before the first reconnection; doubled on each failure
 SEND_TIMEOUT = 10.0     # a core that takes nothing for this long is gone
 STABLE = 10.0           # a registration that lasted this long resets the backoff
+CLOSE_WAIT = 2.0        # after our shutdown, how long the core's end of file is waited for
 MAX_REPLY = 4096
 
 
@@ -30,6 +31,8 @@ class Connection:
         self.retry_at = 0.0
         self.delay = FIRST_RETRY
         self.up_since: float | None = None
+        self.closing = False                # our side is shut: only the core's end of file is awaited
+        self.shut_at = 0.0
         self._reply = bytearray()
         self._reader = MessageReader()
 
@@ -55,6 +58,30 @@ class Connection:
         self.generation += 1
         self._reply.clear()
         self._reader = MessageReader()
+
+    def adopt(self, sock: socket.socket, partial: bytes = b""):
+        """A connection a previous worker registered (and left the start of a message on)."""
+        sock.settimeout(SEND_TIMEOUT)
+        self.sock = sock
+        self.generation += 1
+        self.registered, self.closing = True, False
+        self.up_since = time.monotonic()
+        self._reply.clear()
+        self._reader = MessageReader()
+        self._reader.feed(partial)
+
+    @property
+    def partial(self) -> bytes:
+        """The start of a message not complete yet."""
+        return self._reader.pending
+
+    def shutdown(self):
+        """No more results from us: the core reads its end of file and stops sending jobs here."""
+        self.closing, self.shut_at = True, time.monotonic()
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
 
     def receive(self) -> list[dict[str, str]]:
         """What the core sent: the registration's answer first, then jobs. ConnectionLost when it
@@ -105,7 +132,7 @@ class Connection:
         stable = self.up_since is not None and time.monotonic() - self.up_since >= STABLE
         if stable:
             self.delay = FIRST_RETRY
-        self.registered = False
+        self.registered = self.closing = False
         self.up_since = None
         self._retry_later()
 

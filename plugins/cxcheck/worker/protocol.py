@@ -64,6 +64,10 @@ class MessageReader:
         self.limit = limit
         self._buffer = bytearray()
 
+    @property
+    def pending(self) -> bytes:
+        return bytes(self._buffer)
+
     def feed(self, data: bytes) -> list[dict[str, str]]:
         self._buffer += data
         messages = []

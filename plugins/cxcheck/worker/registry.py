@@ -8,6 +8,7 @@ import os
 import pkgutil
 
 import cxcheck
+from cxcheck.runtime.plugin import parser_for
 
 # Modules the plugins import only when a run needs them (the process run pays for them only
 # then); a worker pays once. Missing optional ones are left to the run that needs them.
@@ -45,7 +46,7 @@ def discover(broken: list | None = None) -> dict[str, Plugin]:
             continue
         main = getattr(module, "main", None)
         if callable(main) and hasattr(main, "build_parser") and hasattr(main, "body"):
-            name = main.build_parser().prog
+            name = parser_for(main.build_parser).prog        # built once, here: every child has it
             plugins[name] = Plugin(name, main, getattr(main, "plugin_name", name))
     return dict(sorted(plugins.items()))
 
