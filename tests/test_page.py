@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import MODULES, free_port, need_browser, plugin_env, run_plugin
@@ -148,10 +149,11 @@ def test_error_status_and_refused_connection_are_critical(shop):
 
 
 def test_tls_user_agent_and_window_reach_the_browser(site, self_signed):
-    # Read at the load event: a script run while the document is parsed sometimes sees 0x0 in
-    # headless Chromium (on main too), before the window's size reaches the renderer.
+    # The viewport's size, read at the load event: outerWidth/outerHeight are sometimes 0x0 in
+    # headless Chromium until the window's bounds reach the renderer; the viewport is set before
+    # (its height less the window's frame).
     page_html = ("<!DOCTYPE html><html><head><title>Size</title></head><body><p>Which window?</p><script>"
-                 "addEventListener('load', () => fetch('/seen?w=' + outerWidth + '&h=' + outerHeight));"
+                 "addEventListener('load', () => fetch('/seen?w=' + innerWidth + '&h=' + innerHeight + '&ow=' + outerWidth + '&oh=' + outerHeight));"
                  "</script></body></html>")
     server = site({"/": (200, {"Content-Type": "text/html; charset=utf-8"}, page_html),
                    "/seen": (204, {}, ""), "/favicon.ico": (204, {}, "")}, certfile=self_signed)
@@ -163,8 +165,9 @@ def test_tls_user_agent_and_window_reach_the_browser(site, self_signed):
     assert result.code == 0, result.stdout
     pages = [r for r in server.requests if r[1] == "/"]
     assert pages and all(r[2]["User-Agent"] == "cxcheck-page-test/1" for r in pages)
-    wait = [r[1] for r in server.requests if r[1].startswith("/seen")]
-    assert wait == ["/seen?w=800&h=600"]
+    [seen] = [parse_qs(urlsplit(r[1]).query) for r in server.requests if r[1].startswith("/seen")]
+    assert seen["w"] == ["800"] and 0 < int(seen["h"][0]) <= 600, seen
+    assert (seen["ow"], seen["oh"]) in ((["800"], ["600"]), (["0"], ["0"])), seen
 
 
 def screenshots(directory):
