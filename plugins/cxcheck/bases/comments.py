@@ -28,11 +28,9 @@ def add_sentiment_arguments(parser: runtime.Parser) -> None:
     group.add_argument("--sentiment", action="store_true", help=SENTIMENT_HELP)
     group.add_argument("--language", choices=["en", "fr", "auto"], default="auto",
                        help="of the comments: en, fr, or auto (each comment's own, by its words; default)")
-    group.add_argument("--warning-negative", type=runtime.nagios_range, metavar="RANGE",
-                       help="ceiling on the share of negative comments in percent, such as 30")
-    group.add_argument("--critical-negative", type=runtime.nagios_range, metavar="RANGE",
-                       help="ceiling on the share of negative comments in percent, such as 50")
-    parser.add_range_pair("--warning-negative", "--critical-negative", runtime.CEILING)
+    parser.add_range_pair("--warning-negative", "--critical-negative", runtime.CEILING, group=group, helps=(
+        "ceiling on the share of negative comments in percent, such as 30",
+        "ceiling on the share of negative comments in percent, such as 50"))
     group.add_argument("--themes", type=runtime.positive_int, default=5, metavar="N",
                        help="how many themes of the negative comments the long output lists (default 5)")
 

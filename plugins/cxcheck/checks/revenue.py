@@ -183,10 +183,8 @@ def build_parser() -> runtime.Parser:
     for name, what, direction in (("arpu", "ARPU, in the account's currency (floors: 20:)", runtime.FLOOR),
                                   ("revenue-churn", "the revenue churn over the window, in %% (ceilings: 3)",
                                    runtime.CEILING)):
-        for level in ("warning", "critical"):
-            judge.add_argument(f"--{level}-{name}", type=runtime.nagios_range, metavar="RANGE",
-                               help=f"{level} range for {what}")
-        parser.add_range_pair(f"--warning-{name}", f"--critical-{name}", direction)
+        parser.add_range_pair(f"--warning-{name}", f"--critical-{name}", direction, group=judge,
+                              helps=(f"warning range for {what}", f"critical range for {what}"))
     parser.add_http_options()
     return parser
 

@@ -201,8 +201,11 @@ class Parser(SuggestingParser):
                             help="more detail: -v one line per request, -vv debug, -vvv tracebacks")
         self.range_pairs = [("-w", "-c", thresholds)]
 
-    def add_range_pair(self, warning: str, critical: str, thresholds: str = CEILING):
-        """Another (warning, critical) pair of options, for a metric of its own: checked as -w/-c are."""
+    def add_range_pair(self, warning: str, critical: str, thresholds: str = CEILING, helps=None, group=None):
+        """Another (warning, critical) pair of range options, for a metric of its own, declared in
+        `group` (default the parser) with `helps` (warning's, critical's) and checked as -w/-c are."""
+        for option, text in zip((warning, critical), helps or ()):
+            (group or self).add_argument(option, type=nagios_range, metavar="RANGE", help=text)
         self.range_pairs.append((warning, critical, thresholds))
 
     def add_http_options(self):

@@ -49,11 +49,9 @@ def build_parser() -> runtime.Parser:
                                  "warn when the average dropped more than this from the previous window, such as 0.3",
                                  metavar="STARS", examples="7d, 30d or 12w",
                                  compared="; compared with the window before")
-    judge.add_argument("--warning-low-share", type=runtime.nagios_range, metavar="RANGE",
-                       help="ceiling on the share of 1-2 star reviews in percent, such as 20")
-    judge.add_argument("--critical-low-share", type=runtime.nagios_range, metavar="RANGE",
-                       help="ceiling on the share of 1-2 star reviews in percent, such as 35")
-    parser.add_range_pair("--warning-low-share", "--critical-low-share", runtime.CEILING)
+    parser.add_range_pair("--warning-low-share", "--critical-low-share", runtime.CEILING, group=judge, helps=(
+        "ceiling on the share of 1-2 star reviews in percent, such as 20",
+        "ceiling on the share of 1-2 star reviews in percent, such as 35"))
     add_sentiment_arguments(parser)
     parser.add_http_options()
     return parser

@@ -76,11 +76,9 @@ def build_parser() -> runtime.Parser:
                      help=f"attempts, each in a fresh session (default 3, at most {MAX_ATTEMPTS})")
     syn.add_argument("--interval", type=runtime.non_negative_float, metavar="SECONDS",
                      help="pause between attempts (default 0); attempts and pauses must fit in -t")
-    syn.add_argument("--time-warning", type=runtime.nagios_range, metavar="RANGE",
-                     help="warning range for the median time of the attempts that succeeded, seconds")
-    syn.add_argument("--time-critical", type=runtime.nagios_range, metavar="RANGE",
-                     help="critical range for the median time of the attempts that succeeded, seconds")
-    parser.add_range_pair("--time-warning", "--time-critical", runtime.CEILING)
+    parser.add_range_pair("--time-warning", "--time-critical", runtime.CEILING, group=syn, helps=(
+        "warning range for the median time of the attempts that succeeded, seconds",
+        "critical range for the median time of the attempts that succeeded, seconds"))
     journey_checks.add_variable_options(syn)
     journey_checks.add_screenshot_options(syn)
 
