@@ -96,6 +96,30 @@ def profiles(tmp) -> list[str]:
     return sorted(name for name in os.listdir(tmp) if name.startswith(PROFILE))
 
 
+class EndedEarly(AssertionError):
+    """A run that ended before its browser asked for the page."""
+
+    def __init__(self, output: tuple[str, str]):
+        super().__init__(f"the run ended early: {output}")
+        self.output = output
+
+
+def loading(start, tmp, shop, path: str, *args, attempts: int = 3):
+    """A run whose browser asked for `path`, and its browser's group. A machine busy enough to
+    hold the browser's start past -t gives no such run: that run must have ended on the
+    deadline's line, leaving nothing, and another is tried (at most `attempts`)."""
+    for attempt in range(attempts):
+        run = start(*args)
+        try:
+            return run, run.browser_group(shop, path)
+        except EndedEarly as early:
+            out, err = early.output
+            assert re.match(r"CX PAGE CRITICAL - timed out after \S+ s while starting the browser", out), early
+            assert err == "" and attempt < attempts - 1, early
+            assert_nothing_left(tmp, None)
+    raise AssertionError("not reached")
+
+
 class Running:
     """A plugin run in the background, as the engine starts it, with its temp dir."""
 
@@ -114,7 +138,7 @@ class Running:
         `path` (the page is loading)."""
         def found():
             if self.proc.poll() is not None:
-                raise AssertionError(f"the run ended early: {self.proc.communicate(timeout=5)}")
+                raise EndedEarly(self.proc.communicate(timeout=5))
             if not any(r["path"] == path for r in shop.stats["requests"]):
                 return None
             return next((gid for pid, _, parent, gid in every_process() if parent == self.proc.pid and gid == pid),
@@ -136,9 +160,11 @@ class Running:
 def assert_nothing_left(tmp, pgid: int | None):
     """No process of the run's browser (zombies count), none naming its temp dir, nothing in
     the temp dir (no profile, no Chromium temp dir)."""
+    # Killed before the run's exit; on a loaded machine the kernel's teardown of a niced
+    # renderer waits for CPU, so their end is waited for (bounded).
     if pgid is not None:
-        wait_for(lambda: not group(pgid), timeout=5, what=f"browser group {pgid} to end")
-    assert naming(tmp) == []
+        wait_for(lambda: not group(pgid), timeout=15, what=f"browser group {pgid} to end")
+    wait_for(lambda: not naming(tmp), timeout=15, what=f"no process naming {tmp}")
     assert os.listdir(tmp) == []
 
 
@@ -148,8 +174,7 @@ def widget(shop, ms: int) -> str:
 
 def test_load_that_never_finishes_is_a_timeout_naming_what_it_waited_for(fresh_shop, tmp, start):
     shop = fresh_shop
-    run = start("-u", widget(shop, 60000), "-t", "8")
-    pgid = run.browser_group(shop, "/catalogue/slow-widget/")
+    run, pgid = loading(start, tmp, shop, "/catalogue/slow-widget/", "-u", widget(shop, 60000), "-t", "8")
     assert len(group(pgid)) >= 3                        # chromedriver, Chromium and its helpers
     code, out, err, elapsed = run.finish()
     assert (code, err) == (2, ""), out
@@ -180,8 +205,7 @@ def test_timeout_state_applies_to_the_unfinished_load(fresh_shop, tmp):
 
 def test_script_in_an_endless_loop_ends_at_the_deadline(fresh_shop, tmp, start):
     shop = fresh_shop
-    run = start("-u", f"{shop.url}/busy-loop/", "-t", "12")     # a busy machine starts Chromium in 5 s and more
-    pgid = run.browser_group(shop, "/busy-loop/")
+    run, pgid = loading(start, tmp, shop, "/busy-loop/", "-u", f"{shop.url}/busy-loop/", "-t", "12")
     code, out, err, elapsed = run.finish()
     assert (code, err) == (2, ""), out
     assert out.splitlines()[0].split(" | ")[0] in (

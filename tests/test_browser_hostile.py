@@ -263,7 +263,7 @@ class Watched:
         raise AssertionError(f"the run or its browser did not end within {limit} s")
 
 
-def assert_deadline_held(run: Watched, timeout: float):
+def assert_deadline_held(run: Watched, timeout: float, browser: bool = True):
     out, err = run.output
     assert err == "", err
     lateness = run.reference_exited - (timeout + PROMISE)
@@ -273,7 +273,7 @@ def assert_deadline_held(run: Watched, timeout: float):
     # more to end them on a busy machine (a renderer runs at a low priority), never long.
     assert run.unkilled == [], described(run.unkilled)
     assert run.browser_ended - run.exited <= ENDED_AFTER, (run.exited, run.browser_ended)
-    assert len(run.tree) >= 3, "no browser was started: the deadline proved nothing"
+    assert len(run.tree) >= 3 or not browser, "no browser was started: the deadline proved nothing"
 
 
 # What the run may say: the load cut off within the time kept for it, or the deadline's own line
@@ -290,12 +290,20 @@ HOSTILE = {
 @pytest.mark.parametrize("path", list(HOSTILE))
 def test_the_deadline_holds_on_a_hostile_page(pages, path):
     timeout = 10.0          # as in the issue: the browser starts and reaches the page well within it
-    asked = pages.requests.count(path)
-    run = Watched(["-u", pages.url + path], timeout)
-    assert pages.requests.count(path) > asked, "the browser never reached the page: the deadline proved nothing"
-    status = run.output[0].splitlines()[0] if run.output[0] else ""
+    for _ in range(3):
+        asked = pages.requests.count(path)
+        run = Watched(["-u", pages.url + path], timeout)
+        status = run.output[0].splitlines()[0] if run.output[0] else ""
+        reached = pages.requests.count(path) > asked
+        assert_deadline_held(run, timeout, browser=reached)
+        if reached:
+            break
+        # A machine busy enough to hold the browser's start past -t: the deadline held, but the
+        # page was not what it held against. Tried again, a bounded number of times.
+        assert status.startswith(TIMED_OUT.format(t=f"{timeout:g}")), run.output
+    else:
+        raise AssertionError("the browser never reached the page in 3 runs: the deadline proved nothing")
     assert status.startswith(tuple(text.format(t=f"{timeout:g}") for text in HOSTILE[path])), run.output
-    assert_deadline_held(run, timeout)
 
 
 def test_a_page_allocating_2_gb_meets_the_memory_cap(pages):

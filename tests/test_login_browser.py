@@ -66,7 +66,7 @@ def test_expectations_and_the_members_page(chromium, shop):
 
 
 def test_named_fields_that_do_not_exist_fail_naming_them(chromium, shop):
-    result = spa_login(shop, "--browser", "--username-field", "user", "-t", "8")
+    result = spa_login(shop, "--browser", "--username-field", "user", "-t", "12")
     assert result.code == 2, result.stdout
     assert result.text == ("CX LOGIN CRITICAL - login as s***@example.com failed at step credentials: "
                            'no element matches [name="user"]')
