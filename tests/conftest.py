@@ -432,8 +432,14 @@ def need_browser():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Files holding a slow test first, the rest in their order: on the README's workers (one
-    file each, in this order) the engine stacks, which mostly wait, start while the quick files
-    fill the other worker, and none is left to run alone at the end."""
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+    """The files marked slow first, the longest (its `seconds`, as measured) first, then the rest
+    in their order: the README's workers take a file each in this order, so the long files start
+    early and the quick ones fill the gaps; none long is left to run alone at the end."""
+    def seconds(item) -> float:
+        marker = item.get_closest_marker("slow")
+        return marker.kwargs.get("seconds", 1) if marker else 0
+
+    cost = {}
+    for item in items:
+        cost[item.path] = max(cost.get(item.path, 0), seconds(item))
+    items.sort(key=lambda item: -cost[item.path])

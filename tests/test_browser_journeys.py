@@ -12,6 +12,8 @@ from conftest import ROOT, need_browser, run_plugin, run_until
 
 from cxcheck.journey.scenario import ScenarioError, from_dict
 
+pytestmark = pytest.mark.slow(seconds=48)   # its measured time: the longest files start first (conftest)
+
 SCENARIOS = ROOT / "templates" / "scenarios"
 CHECKOUT = str(SCENARIOS / "shop-checkout-browser.yaml")
 LOGIN = str(SCENARIOS / "shop-login-browser.yaml")

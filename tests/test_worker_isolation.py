@@ -32,6 +32,8 @@ from worker_core import WorkerAgainstCore
 
 from cxcheck.worker import registry
 
+pytestmark = pytest.mark.slow(seconds=40)   # its measured time: the longest files start first (conftest)
+
 PLUGIN_NAMES = sorted(registry.discover())
 PRELUDE = """
 import json, logging, os, signal, socket, sys, threading, time, warnings

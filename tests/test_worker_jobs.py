@@ -18,6 +18,8 @@ from worker_core import END, FakeCore, WorkerAgainstCore, start_worker
 
 from cxcheck.worker import registry
 
+pytestmark = pytest.mark.slow(seconds=60)   # its measured time: the longest files start first (conftest)
+
 PLUGINS = sorted(registry.discover())
 PW = {"CX_PW": "not-the-password"}
 

@@ -19,6 +19,8 @@ from worker_core import WorkerAgainstCore
 
 from cxcheck.worker import registry
 
+pytestmark = pytest.mark.slow(seconds=20)   # its measured time: the longest files start first (conftest)
+
 PLUGIN_NAMES = sorted(registry.discover())
 PASSWORD_ENV = "CX_WORKER_PW"
 SCENARIOS = ROOT / "templates" / "scenarios"
