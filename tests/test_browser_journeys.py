@@ -6,6 +6,7 @@ screenshot of a failed step."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, need_browser, run_plugin, run_until
@@ -31,6 +32,17 @@ def chromium():
 def checkout(shop, scenario, *args, plugin="check_cx_checkout"):
     return run_plugin(plugin, "--scenario", str(scenario), "--var", f"base_url={shop.url}",
                       "--var-env", "password=SHOP_PASSWORD", *args, env=ENV)
+
+
+def roomy(scenario: str, keep=()) -> list[str]:
+    """--step-warning/--step-critical of 20/30 s for every step the example scenario gives a range
+    (2 s and more) but those in `keep`: the tests using it judge what the journey did, and a
+    browser step on a loaded machine passes 2 s."""
+    import yaml
+
+    steps = yaml.safe_load(Path(scenario).read_text())["steps"]
+    return [arg for step in steps if ("warning" in step or "critical" in step) and step["name"] not in keep
+            for level, limit in (("warning", 20), ("critical", 30)) for arg in (f"--step-{level}", f"{step['name']}={limit}")]
 
 
 def write(tmp_path, text: str, name="journey.yaml") -> str:
@@ -126,7 +138,7 @@ def test_screenshot_dir_is_refused_for_an_http_journey(shop, tmp_path):
 
 
 def test_browser_checkout_is_ok(chromium, shop):
-    result = checkout(shop, CHECKOUT, "-w", "20", "-c", "30", "-t", "60")
+    result = checkout(shop, CHECKOUT, "-w", "20", "-c", "30", "-t", "60", *roomy(CHECKOUT, keep=["place_order"]))
     assert result.code == 0, result.stdout
     assert_clean(result, "OK")
     assert re.fullmatch(r"CX CHECKOUT OK - checkout \d+\.\d{3} s, 13 steps", result.text), result.text
@@ -179,7 +191,7 @@ def test_an_element_that_never_comes_fails_naming_it(chromium, shop, tmp_path):
 
 
 def test_script_built_form_is_found_by_label_and_secrets_are_masked(chromium, shop):
-    result = checkout(shop, LOGIN, "--runs", "2", "-vvv")
+    result = checkout(shop, LOGIN, "--runs", "2", "-vvv", *roomy(LOGIN))
     assert result.code == 0, result.stdout
     assert_clean(result, "OK")
     assert re.fullmatch(r"CX CHECKOUT OK - spa-login \d+\.\d{3} s median of 2 runs, max \d+\.\d{3} s, 3 steps",
