@@ -246,3 +246,29 @@ def test_sigkill_leaves_orphans_that_the_next_run_sweeps(fresh_shop, tmp, start)
     wait_for(lambda: not [pid for pid, state in group(pgid) if state != "Z"], timeout=5, what="the sweep")
     assert profiles(tmp) == []
     assert naming(tmp) == []
+
+
+def niceness(pid: int) -> list[int]:
+    """The nice value of each thread of a process (Chromium sets its threads' own)."""
+    values = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as handle:
+                values.append(int(handle.read().rsplit(b")", 1)[1].split()[16]))
+    return values
+
+
+def test_the_browser_never_runs_above_the_poller(fresh_shop, tmp, start):
+    """Run as root (here, and in many containers), Chromium raises threads to nice -8: above
+    the engine and above the run, which must get the CPU to end it at the deadline. Its start
+    leaves it no right to (CAP_SYS_NICE out of the bounding set)."""
+    shop = fresh_shop
+    run, pgid = loading(start, tmp, shop, "/catalogue/slow-widget/", "-u", widget(shop, 60000), "-t", "30")
+    time.sleep(1)                                       # the page's renderer and GPU threads at work
+    members = [pid for pid, state in group(pgid) if state != "Z"]
+    assert len(members) >= 3
+    raised = {pid: nice for pid in members for nice in niceness(pid) if nice < 0}
+    assert raised == {}, raised
+    run.proc.terminate()
+    code, out, err, _ = run.finish(timeout=10)
+    assert code == 3, out
