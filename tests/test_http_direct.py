@@ -262,3 +262,29 @@ def test_a_proxy_is_still_spoken_to_through_urllib3(raw_server, wires):
     assert response.body == b"from the proxy"
     assert proxy.seen[0][0] == "GET http://shop.invalid/account HTTP/1.1"     # the proxy's absolute form
     assert wires == [("DirectAdapter", "http://shop.invalid/account")]
+
+
+HEADS = {
+    "usual": b"Content-Type: text/html; charset=utf-8\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2\r\n"
+             b"X-Empty:\r\nX-Spaced:   padded value  \r\n\r\n",
+    "LF line ends": b"Content-Type: text/plain\nContent-Length: 4\n\n",
+    "no blank line (EOF)": b"Content-Length: 4\r\n",
+    "folded": b"X-Long: first\r\n  second\r\nContent-Length: 0\r\n\r\n",
+    "a line without a colon": b"Content-Length: 0\r\nnot a header\r\nX-After: 1\r\n\r\n",
+    "a space in the name": b"Bad Name: 1\r\nContent-Length: 0\r\n\r\n",
+    "a stray CR": b"X-Odd: a\rb\r\nContent-Length: 0\r\n\r\n",
+    "latin-1 bytes": b"Content-Disposition: attachment; filename=\"caf\xe9.txt\"\r\n\r\n",
+    "an empty name": b": value\r\nContent-Length: 0\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HEADS))
+def test_the_head_reads_as_http_clients_email_parser_reads_it(case):
+    import http.client
+    import io
+
+    from cxcheck.http_direct import read_head
+
+    ours, theirs = read_head(io.BytesIO(HEADS[case])), http.client.parse_headers(io.BytesIO(HEADS[case]))
+    assert (ours.items(), ours.get_payload(), [type(d) for d in ours.defects]) == \
+           (theirs.items(), theirs.get_payload(), [type(d) for d in theirs.defects])
