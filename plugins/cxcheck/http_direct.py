@@ -94,6 +94,15 @@ def _decodable(request) -> bool:
     return all(part.split(";")[0].strip().lower() in ENCODINGS for part in wanted.split(","))
 
 
+def _direct(request, parts, timeout, proxies) -> bool:
+    """Whether the request is one the direct wire sends: no proxy, a body in memory, an
+    encoding it decodes."""
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and not (proxies and select_proxy(request.url, proxies))
+            and isinstance(request.body, (bytes, str, type(None))) and _decodable(request)
+            and isinstance(timeout, (int, float, tuple, type(None))))
+
+
 class _Decoder:
     """gzip (every member) or deflate (zlib-wrapped or raw), never more than `limit` bytes out
     of one call: a small compressed body cannot blow up in memory before the body cap sees it."""
@@ -229,9 +238,7 @@ class DirectAdapter(NotingAdapter):
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         parts = urlsplit(request.url)
-        if (parts.scheme not in ("http", "https") or not parts.hostname or select_proxy(request.url, proxies)
-                or not isinstance(request.body, (bytes, str, type(None))) or not _decodable(request)
-                or not isinstance(timeout, (int, float, tuple, type(None)))):
+        if not _direct(request, parts, timeout, proxies):
             return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         connect_limit, read_limit = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         port = parts.port or (443 if parts.scheme == "https" else 80)
