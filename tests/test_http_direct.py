@@ -276,7 +276,7 @@ def test_the_head_reads_as_http_clients_email_parser_reads_it(case):
     import http.client
     import io
 
-    from cxcheck.http_direct import read_head
+    from cxcheck.http_response import read_head
 
     ours, theirs = read_head(io.BytesIO(HEADS[case])), http.client.parse_headers(io.BytesIO(HEADS[case]))
     assert (ours.items(), ours.get_payload(), [type(d) for d in ours.defects]) == \

@@ -27,7 +27,7 @@ SURVEY_APIS = ["cxcheck.sources.apiclient"]
 # What a rate check needs only once it judges: the statistics and the time-zone database.
 STATISTICS = ["statistics", "zoneinfo"]
 HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "cxcheck.http_contact",
-              "cxcheck.http_direct", "lxml"]
+              "cxcheck.http_direct", "cxcheck.http_response", "lxml"]
 # The browser checks' layer and what drives Chromium: for check_cx_page and browser: true scenarios only.
 BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
 
