@@ -272,6 +272,8 @@ def test_installed_worker_unit_and_worker(installed, tmp_path):
         assert (result["outstd"].decode(), int(result["wait_status"]) >> 8) == (process.stdout, process.returncode)
         assert process.stdout.startswith("CX NPS OK")
     finally:
+        worker.terminate()
+        core.close_shut(15, running=lambda: worker.poll() is None)
         stop_process(worker, 15)
         core.close()
 
