@@ -54,8 +54,8 @@ pytestmark = pytest.mark.slow(seconds=57)   # its measured time: the longest fil
 HOST = "demo-shop"
 ADMIN = ("cxadmin", "not-a-secret-of-any-shop")
 GRAPH_TEMPLATES = TEMPLATES / "icingaweb2-graphite"
-ROUNDS = 5
-SPACING = 4        # seconds between the login journey's rounds
+ROUNDS = 3
+SPACING = 2        # seconds between the login journey's rounds
 BROWSER_SERVICES = {"cx-page-catalogue", "cx-login-browser"}
 # The units cxcheck emits, and the factor Icinga 2 applies to each for the metric backends (its
 # docs, above: seconds, percent, bytes and counters keep their numbers). A unit a plugin emits
