@@ -32,7 +32,7 @@ from worker_core import WorkerAgainstCore
 
 from cxcheck.worker import registry
 
-pytestmark = pytest.mark.slow(seconds=21)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=12)   # its measured time: the longest files start first (conftest)
 
 PLUGIN_NAMES = sorted(registry.discover())
 PRELUDE = """
