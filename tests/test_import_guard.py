@@ -26,7 +26,8 @@ TICKETS_SAMPLE = ROOT / "plugins" / "cxcheck" / "demo" / "data" / "tickets_sampl
 SURVEY_APIS = ["cxcheck.sources.apiclient"]
 # What a rate check needs only once it judges: the statistics and the time-zone database.
 STATISTICS = ["statistics", "zoneinfo"]
-HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "lxml"]
+HTTP_STACK = ["requests", "urllib3", "charset_normalizer", "idna", "cxcheck.http", "cxcheck.http_contact",
+              "cxcheck.http_direct", "lxml"]
 # The browser checks' layer and what drives Chromium: for check_cx_page and browser: true scenarios only.
 BROWSER = ["cxcheck.browser", "selenium", "cxcheck.journey.browser_runner"]
 

@@ -9,17 +9,14 @@ masked. Headers the administrator gives (--header) go only to the hosts the chec
 from __future__ import annotations
 
 import re
-import threading
 import time
 from urllib.parse import urlsplit
 
 import requests
-import requests.adapters
-import urllib3.connection
-import urllib3.connectionpool
 import urllib3.exceptions
-import urllib3.poolmanager
 
+from cxcheck.http_contact import first_contact
+from cxcheck.http_direct import DirectAdapter
 from cxcheck.pinned import CREDENTIAL_HEADERS, Session, origin, register_credentials
 from cxcheck.runtime import Deadline, DeadlineExceeded, HttpOptions, Record, SourceError, log, masker
 
@@ -79,74 +76,10 @@ class Response(Record):
         return self._json
 
 
-# ---------------------------------------------------------------------------------------------
-# When a request reaches the network
-#
-# A step's time starts when its request reaches the network (connecting, or writing it on a
-# kept-alive connection), as curl's does, not when Python starts assembling it: requests and
-# urllib3 spend about a millisecond building the request, the pool and the connection object
-# before the first packet, which is not the site's time. urllib3 has no hook for that moment, so
-# the connections our sessions use note it; everything else about them is urllib3's own.
-
-_first_contact = threading.local()
-
-
-def _note_contact():
-    if getattr(_first_contact, "at", 0.0) is None:
-        _first_contact.at = time.perf_counter()
-
-
-def _noting(base):
-    class Connection(base):
-        def connect(self):
-            _note_contact()                 # a new connection: from its first packet
-            return super().connect()
-
-        def request(self, *args, **kwargs):
-            if self.sock is not None:       # a kept-alive one: from writing the request
-                _note_contact()
-            return super().request(*args, **kwargs)
-
-        def request_chunked(self, *args, **kwargs):
-            if self.sock is not None:
-                _note_contact()
-            return super().request_chunked(*args, **kwargs)
-
-    Connection.__name__ = Connection.__qualname__ = f"Noting{base.__name__}"
-    return Connection
-
-
-class _HTTPPool(urllib3.connectionpool.HTTPConnectionPool):
-    ConnectionCls = _noting(urllib3.connection.HTTPConnection)
-
-
-class _HTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
-    ConnectionCls = _noting(urllib3.connection.HTTPSConnection)
-
-
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-def _use_noting_pools(manager):
-    # Only managers with urllib3's plain pools (a SOCKS proxy's have their own connections).
-    if manager.pool_classes_by_scheme is urllib3.poolmanager.pool_classes_by_scheme:
-        manager.pool_classes_by_scheme = _POOLS
-    return manager
-
-
-class _Adapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        _use_noting_pools(self.poolmanager)
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        return _use_noting_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
-
-
 def new_session(options: HttpOptions, max_redirects: int = MAX_REDIRECTS) -> Session:
     session = Session()
-    session.mount("https://", _Adapter())
-    session.mount("http://", _Adapter())
+    session.mount("https://", DirectAdapter())
+    session.mount("http://", DirectAdapter())
     # Environment proxies and netrc must not change what a check measures behind the admin's back.
     session.trust_env = False
     session.verify = options.verify
@@ -310,14 +243,14 @@ def fetch(session: requests.Session, method: str, url: str, deadline: Deadline, 
     limit = deadline.timeout(timeout)
     try:
         prepared, send = _prepare(session, method, url, kwargs)
-        _first_contact.at = None
+        first_contact.at = None
         started = time.perf_counter()
         resp = session.send(prepared, timeout=limit, **send)
         try:
             body = _read_body(resp, deadline, max_body) if method.upper() != "HEAD" else b""
             # From the first request's contact with the network (a connection of another kind,
             # e.g. through a SOCKS proxy, notes none: from handing the request over, then).
-            elapsed = time.perf_counter() - (_first_contact.at or started)
+            elapsed = time.perf_counter() - (first_contact.at or started)
         finally:
             resp.close()
     except requests.exceptions.Timeout as exc:

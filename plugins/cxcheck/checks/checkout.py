@@ -83,7 +83,7 @@ class Checkout(nagiosplugin.Resource):
             result = self.journey.run()
             self.results.append(result)
             prefix = f"run {number}: " if self.runs > 1 else ""
-            self.run.trace([prefix + line for line in trace_lines(result)])
+            self.run.trace(prefix + line for line in trace_lines(result))
             journey_checks.evidence_longoutput(self.run, result, prefix)
             if not result.ok:
                 break

@@ -22,6 +22,7 @@ IGNORED_TYPES = {"reset", "button", "file"}
 MAX_FORMS = 200
 FORM_START, FORM_END = "cxcheck-form", "cxcheck-form-end"
 MAX_FIELDS = 2000
+FIELD_TAGS = {"input", "button", "select", "option", "textarea"}     # the tags a form reads
 
 
 class FormError(ConfigError):
@@ -134,10 +135,12 @@ class _FormTarget:
         if not isinstance(tag, str):            # a comment or processing instruction
             return
         tag = tag.lower()
-        a = {k.lower(): (v if v is not None else "") for k, v in attrs.items()}
         if tag == FORM_END:
             self.end("form")
             return
+        if tag != FORM_START and (self._form is None or tag not in FIELD_TAGS):
+            return                              # most of a page: nothing a form sends
+        a = {k.lower(): (v if v is not None else "") for k, v in attrs.items()}
         if tag == FORM_START:
             if len(self.forms) >= MAX_FORMS:
                 return

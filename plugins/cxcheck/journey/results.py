@@ -83,12 +83,12 @@ def check_references(scenario, defined) -> None:
         known |= set(getattr(step, "extract", None) or {})
 
 
-def trace_lines(result: JourneyResult, with_variables: bool = False) -> list[str]:
-    """One line per step (and per request of it): what -v and `scenario check --run` show."""
-    lines = []
+def trace_lines(result: JourneyResult, with_variables: bool = False):
+    """One line per step (and per request of it): what -v and `scenario check --run` show.
+    Made as they are read: a run without -v never words them."""
     for step in result.steps:
         if not step.ran:
-            lines.append(f"{step.name}: not run")
+            yield f"{step.name}: not run"
             continue
         took = f"{step.elapsed:.3f} s" if step.elapsed is not None else "-"
         verdict = "ok" if step.ok else f"FAILED: {step.reason}"
@@ -98,11 +98,10 @@ def trace_lines(result: JourneyResult, with_variables: bool = False) -> list[str
             path = f"{masker.mask(step.action)}{where}{status}"
         else:
             path = " -> ".join(f"{h.method} {masker.mask(h.url)} {h.status}" for h in step.hops) or "no response"
-        lines.append(f"{step.name}: {path}, {took}, {verdict}")
+        yield f"{step.name}: {path}, {took}, {verdict}"
         if with_variables and step.extracted:
             pairs = ", ".join(f"{k}={masker.mask(v)}" for k, v in step.extracted.items())
-            lines.append(f"  extracted: {pairs}")
-    return lines
+            yield f"  extracted: {pairs}"
 
 
 def run_steps(steps, deadline, on_step, perform, failures: tuple = ()) -> list[StepResult]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _signal  # signal.signal's wrapper costs an exception per call (its enum lookup)
 import os
 import select
 import signal
@@ -114,8 +115,8 @@ class Backstop:
             self._saved["wakeup"] = signal.set_wakeup_fd(self._pipe[1], warn_on_full_buffer=False)
             if self.on_signal is not None:
                 for signum in STOP_SIGNALS:
-                    self._saved[signum] = signal.signal(signum, _noted)
-            self._saved[signal.SIGALRM] = signal.signal(signal.SIGALRM, self._alarm)
+                    self._saved[signum] = _signal.signal(signum, _noted)
+            self._saved[signal.SIGALRM] = _signal.signal(signal.SIGALRM, self._alarm)
             signal.setitimer(signal.ITIMER_REAL, max(self.deadline.remaining, 0.001))
         self._thread = threading.Thread(target=self._watch, name="cxcheck-backstop", daemon=True)
         self._thread.start()
@@ -125,7 +126,7 @@ class Backstop:
         self._hard_at = None
         if self._pipe is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, _noted)       # from now on a stop signal like the others
+            _signal.signal(signal.SIGALRM, _noted)       # from now on a stop signal like the others
             try:
                 os.write(self._pipe[1], b"\0")          # wake the watcher: no hard deadline now
             except OSError:
@@ -145,7 +146,7 @@ class Backstop:
         if self._pipe is not None:
             signal.set_wakeup_fd(self._saved.pop("wakeup", -1))
             for signum, handler in self._saved.items():
-                signal.signal(signum, handler)
+                _signal.signal(signum, handler)
             for fd in self._pipe:
                 os.close(fd)
             self._pipe = None

@@ -13,6 +13,7 @@ interpreter's start and the imports are part of -t.
 
 from __future__ import annotations
 
+import _signal  # signal.signal's wrapper costs an exception per call (its enum lookup)
 import argparse
 import logging
 import os
@@ -191,7 +192,7 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
 
     early = {}
     if threading.current_thread() is threading.main_thread():
-        early = {signum: signal.signal(signum, stopped_early) for signum in (*STOP_SIGNALS, signal.SIGALRM)}
+        early = {signum: _signal.signal(signum, stopped_early) for signum in (*STOP_SIGNALS, signal.SIGALRM)}
 
     try:
         args = parser_for(build_parser).parse_args(argv)
@@ -255,7 +256,7 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
 
 def _restore(handlers: dict):
     for signum, handler in handlers.items():
-        signal.signal(signum, handler)
+        _signal.signal(signum, handler)
 
 
 def exit_now(code: int):

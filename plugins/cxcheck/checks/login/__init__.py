@@ -69,8 +69,8 @@ def build_parser() -> runtime.Parser:
 def _login_page_returned(response, cookies) -> list[str]:
     from cxcheck.journey.forms import parse_forms
 
-    if "html" not in response.headers.get("content-type", "html"):
-        return []
+    if "html" not in response.headers.get("content-type", "html") or "password" not in response.text.lower():
+        return []           # no password field, so not the login page: no need to parse it
     for form in parse_forms(response.text):
         if len(form.inputs_of_type("password")) == 1:
             return ["the login page came back (wrong credentials?)"]

@@ -67,7 +67,7 @@ class Synthetic(nagiosplugin.Resource):
                 deadline.sleep(self.interval)
             self.journey.on_step = self._on_step(number)
             result = self.journey.run()
-            self.run.trace([f"attempt {number}: {line}" for line in trace_lines(result)])
+            self.run.trace(f"attempt {number}: {line}" for line in trace_lines(result))
             journey_checks.evidence_longoutput(self.run, result, f"attempt {number}: ")
             failed = result.failed
             if result.timed_out:
