@@ -7,6 +7,7 @@ stream, so a warning there would become part of the plugin's output).
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -99,3 +100,64 @@ def test_a_journey_writes_nothing_to_stderr(shop):
                         "--var", f"base_url={shop.url}", "--var-env", "password=SHOP_PASSWORD", "-vvv",
                         env={"SHOP_PASSWORD": "correct-horse-battery"})
     assert result.stdout and result.stderr == ""
+
+
+@pytest.fixture
+def mutual_tls_site(tmp_path, self_signed):
+    """An HTTPS login on 127.0.0.1 that asks for a client certificate, trusts `client.pem` (a
+    self-signed one) and greets the certificate's common name after the form is posted."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    client = certificate(tmp_path, "monitoring-client", "DNS:monitoring-client")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            subject = dict(pair[0] for pair in self.connection.getpeercert()["subject"])
+            body = (FORM if self.command == "GET" else f"<p>Welcome {subject['commonName']}</p>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(self_signed)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(client)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", client
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def test_a_client_certificate_is_presented_for_mutual_tls(mutual_tls_site, self_signed):
+    url, client = mutual_tls_site
+    result = login(url + "/login", "--ca-file", self_signed, "--client-cert", client,
+                   "--expect-text", "Welcome monitoring-client")
+    assert (result.code, result.text.split(" - ")[0]) == (0, "CX LOGIN OK"), result.stdout
+
+
+def test_a_server_that_wants_a_client_certificate_and_gets_none_is_one_tls_line(mutual_tls_site, self_signed):
+    url, _ = mutual_tls_site
+    result = login(url + "/login", "--ca-file", self_signed)
+    # The server's alert, or its end of the connection when it closes first (a race in the kernel).
+    assert result.code == 2, result.stdout
+    assert re.fullmatch(r"CX LOGIN CRITICAL - login as a\*\*\*@example\.com failed at step login_page: TLS error with "
+                        r"127\.0\.0\.1:\d+: (the server asks for a client certificate \(--client-cert\)|"
+                        r"EOF occurred in violation of protocol)", result.text), result.stdout
+    assert result.stderr == ""

@@ -162,26 +162,24 @@ def test_a_form_post_reaches_the_server_as_through_urllib3(raw_server, wires):
     assert sent["DirectAdapter"][0][2] == b"user=ana&pass=%C3%A9%26%3D"
 
 
-def test_a_journeys_requests_share_one_connection(raw_server, wires):
-    server = http_server(raw_server, lambda line, headers, body, n: reply(body=b"page %d" % n))
+def pages_through_the_direct_wire(server, count: int) -> list[bytes]:
     session = session_on(DirectAdapter)
     try:
-        bodies = [fetch(session, "GET", f"{server.url}/step{n}", Deadline(10)).body for n in range(3)]
+        return [fetch(session, "GET", f"{server.url}/step{n}", Deadline(10)).body for n in range(count)]
     finally:
         session.close()
-    assert bodies == [b"page 1", b"page 2", b"page 3"]
+
+
+def test_a_journeys_requests_share_one_connection(raw_server, wires):
+    server = http_server(raw_server, lambda line, headers, body, n: reply(body=b"page %d" % n))
+    assert pages_through_the_direct_wire(server, 3) == [b"page 1", b"page 2", b"page 3"]
     assert len(server.connections) == 1
     assert wires == []
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(raw_server, wires):
     server = http_server(raw_server, lambda line, headers, body, n: reply(body=b"page %d" % n), keep_alive=False)
-    session = session_on(DirectAdapter)
-    try:
-        bodies = [fetch(session, "GET", f"{server.url}/step{n}", Deadline(10)).body for n in range(3)]
-    finally:
-        session.close()
-    assert bodies == [b"page 1", b"page 2", b"page 3"]
+    assert pages_through_the_direct_wire(server, 3) == [b"page 1", b"page 2", b"page 3"]
     assert len(server.connections) == 3
 
 
@@ -189,12 +187,7 @@ def test_a_get_the_server_drops_on_a_reused_connection_is_sent_again_afresh(raw_
     # The second request arrives on the kept-alive connection and the server closes it unanswered
     # (as a server's keep-alive timeout racing the request does): a GET is sent once more.
     server = http_server(raw_server, lambda line, headers, body, n: None if n == 2 else reply(body=b"page %d" % n))
-    session = session_on(DirectAdapter)
-    try:
-        bodies = [fetch(session, "GET", f"{server.url}/step{n}", Deadline(10)).body for n in range(2)]
-    finally:
-        session.close()
-    assert bodies == [b"page 1", b"page 3"]
+    assert pages_through_the_direct_wire(server, 2) == [b"page 1", b"page 3"]
     assert len(server.connections) == 2
 
 

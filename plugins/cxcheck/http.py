@@ -135,6 +135,10 @@ TLS_REASONS = (
     ("certificate is not yet valid", "certificate is not yet valid", False),
     ("unable to get local issuer", "certificate issuer unknown", True),
     ("certificate verify failed", "certificate verify failed", True),
+    # Alerts the server sends about ours (mutual TLS).
+    ("alert certificate required", "the server asks for a client certificate (--client-cert)", False),
+    ("alert unknown ca", "the server does not trust the client certificate (--client-cert)", False),
+    ("alert bad certificate", "the server refused the client certificate (--client-cert)", False),
     # What OpenSSL says of an answer that is not TLS at all: a plain-HTTP port asked for https://.
     ("wrong version number", "the server does not speak TLS on this port (plain HTTP? then the URL is http://)",
      False),
