@@ -7,6 +7,7 @@ import locale
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -130,12 +131,21 @@ def run_until(reached, run, deadlines=(4, 10, 25)):
 
 def run_plugin(name: str, *args: str, env: dict | None = None, timeout: float = 60,
                stdin: str | None = None, netns: bool = False, process: bool = False,
-               reference: float | None = None) -> PluginRun:
+               reference: float | None = None, ends_first: bool = False) -> PluginRun:
     """Run a plugin the way Nagios does and return what it said. With `reference` (the run's
-    deadline, seconds), it runs as its own process with a Reference beside it (result.overrun)."""
+    deadline, seconds), it runs as its own process with a Reference beside it (result.overrun).
+    With `ends_first` (a run expected to end before its deadline: overrun < 0), a reference still
+    sleeping when the run has ended is not waited out: result.reference is how long it had slept
+    by then, already more than the run took."""
     beside = Reference(MODULES[name], reference, env) if reference is not None else None
     run = run_module(MODULES[name], *args, env=env, timeout=timeout, stdin=stdin, netns=netns,
                      process=process or beside is not None)
+    if beside is not None and ends_first:
+        now = time.monotonic()
+        beside.stop()
+        if beside.proc.returncode == -signal.SIGKILL:
+            run.reference = now - beside.started
+            return run
     if beside is not None:
         run.reference = beside.elapsed()
     return run

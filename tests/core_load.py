@@ -11,8 +11,11 @@ its paths changed, the CPU of its whole process tree, and every check result the
   can be made, the processes of the tree are summed from /proc (each process's own CPU plus
   what it reaped), which is exact whenever the tree is quiet, as it is at a bracket.
 - The results: status.dat, as the core writes it (every status_update_interval, 10 s in the
-  stock file): each service's last_check, state and output. (Debian builds the core without
-  NERD, its results channel on the query handler socket: `@nerd` answers 404.)
+  stock file): each service's last_check, state and output. A test that waits for results may
+  instead ask the core for them (`retained`): the external command SAVE_STATE_INFORMATION makes
+  it write retention.dat (the stock state_retention_file) at once, with the same fields. (Debian
+  builds the core without NERD, its results channel on the query handler socket: `@nerd`
+  answers 404.)
 """
 
 from __future__ import annotations
@@ -213,8 +216,8 @@ class Status:
     checked: bool
 
 
-def read_status(path: Path) -> dict[tuple[str, str], Status]:
-    """status.dat's servicestatus blocks: (host, service) -> Status."""
+def read_status(path: Path, block: str = "servicestatus") -> dict[tuple[str, str], Status]:
+    """status.dat's servicestatus blocks (retention.dat's: `service`): (host, service) -> Status."""
     try:
         text = path.read_text(errors="replace")
     except FileNotFoundError:
@@ -222,7 +225,7 @@ def read_status(path: Path) -> dict[tuple[str, str], Status]:
     services, fields, inside = {}, {}, False
     for line in text.splitlines():
         stripped = line.strip()
-        if stripped == "servicestatus {":
+        if stripped == f"{block} {{":
             fields, inside = {}, True
         elif inside and stripped == "}":
             key = (fields.get("host_name", ""), fields.get("service_description", ""))
@@ -253,6 +256,7 @@ class LoadedNagios:
         self.log_file = self.dir / PATHS["log_file"]
         self.env = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8", "HOME": str(self.dir), **(env or {})}
         self.status_file = self.dir / PATHS["status_file"]
+        self.retention_file = self.dir / PATHS["state_retention_file"]
         self.cpu = TreeCpu(name)
         self.proc: subprocess.Popen | None = None
 
@@ -282,11 +286,35 @@ class LoadedNagios:
     def services(self) -> dict[tuple[str, str], Status]:
         return read_status(self.status_file)
 
-    def wait_for_checks(self, keys, since: int, timeout: float) -> dict[tuple[str, str], Status]:
-        """Once every service of `keys` shows a result of a check run at or after `since`."""
+    def retained(self, timeout: float = 10) -> dict[tuple[str, str], Status]:
+        """The services as the core holds them now, not as of its last status.dat: asked to save
+        its state, it writes retention.dat anew (to a new file renamed over the old one)."""
+        try:
+            before = self.written()
+        except FileNotFoundError:
+            before = None
+        self.command("SAVE_STATE_INFORMATION")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.written() != before:
+                    return read_status(self.retention_file, "service")
+            except FileNotFoundError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"the core did not write {self.retention_file} within {timeout} s of SAVE_STATE_INFORMATION")
+
+    def written(self) -> tuple[int, int]:
+        stat = self.retention_file.stat()
+        return stat.st_ino, stat.st_mtime_ns
+
+    def wait_for_checks(self, keys, since: int, timeout: float, ask: bool = False) -> dict[tuple[str, str], Status]:
+        """Once every service of `keys` shows a result of a check run at or after `since`: in
+        status.dat, or with `ask` in what the core saves when asked (`retained`: no status.dat
+        lag, a command and a file write per look)."""
         deadline = time.monotonic() + timeout
         while True:
-            services = self.services()
+            services = self.retained() if ask else self.services()
             if all(k in services and services[k].checked and services[k].last_check >= since for k in keys):
                 return {k: services[k] for k in keys}
             if time.monotonic() > deadline:

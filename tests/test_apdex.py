@@ -15,6 +15,7 @@ import pytest
 from conftest import free_port, need_binary, wait_for
 from weblogs import REQUESTS, STATUS_OF_REQUESTS, WHEN, args_for, nginx, write
 
+pytestmark = pytest.mark.slow(seconds=18)   # its measured time: the longest files start first (conftest)
 WHOLE_LOG = STATUS_OF_REQUESTS.format(span="in the whole log")
 
 

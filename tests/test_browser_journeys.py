@@ -13,7 +13,7 @@ from conftest import ROOT, need_browser, run_plugin, run_until
 
 from cxcheck.journey.scenario import ScenarioError, from_dict
 
-pytestmark = pytest.mark.slow(seconds=48)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=33)   # its measured time: the longest files start first (conftest)
 
 SCENARIOS = ROOT / "templates" / "scenarios"
 CHECKOUT = str(SCENARIOS / "shop-checkout-browser.yaml")
@@ -182,7 +182,7 @@ def test_an_element_that_never_comes_fails_naming_it(chromium, shop, tmp_path):
   - name: submit
     click: text=Log In
 """)
-    result = run_plugin("check_cx_checkout", "--scenario", path, "-t", "20", reference=20)
+    result = run_plugin("check_cx_checkout", "--scenario", path, "-t", "20", reference=20, ends_first=True)
     assert result.code == 2, result.stdout
     assert_clean(result, "CRITICAL")
     assert result.text == "CX CHECKOUT CRITICAL - probe failed at step nickname: no element matches label=Nickname"

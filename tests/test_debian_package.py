@@ -16,7 +16,7 @@ import pytest
 from conftest import need_binary
 from engines import CLEAN_PATH, ROOT, STOCK_OBJECTS, Nagios, console_scripts, module_exists, stop_process
 
-pytestmark = pytest.mark.slow(seconds=13)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=21)   # its measured time: the longest files start first (conftest)
 PLUGIN_DIR = Path("/usr/lib/nagios/plugins")
 DIST_PACKAGES = Path("/usr/lib/python3/dist-packages")
 SHARE = Path("/usr/share/cxcheck")
@@ -272,6 +272,8 @@ def test_installed_worker_unit_and_worker(installed, tmp_path):
         assert (result["outstd"].decode(), int(result["wait_status"]) >> 8) == (process.stdout, process.returncode)
         assert process.stdout.startswith("CX NPS OK")
     finally:
+        worker.terminate()
+        core.close_shut(15, running=lambda: worker.poll() is None)
         stop_process(worker, 15)
         core.close()
 

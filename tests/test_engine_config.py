@@ -16,7 +16,7 @@ from engines import TEMPLATES, browser_missing, nagios_host, run_in_icinga2, run
 
 from cxcheck.demo.shop import DEMO_ACCOUNTS
 
-pytestmark = pytest.mark.slow(seconds=37)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=16)   # its measured time: the longest files start first (conftest)
 PASSWORD = DEMO_ACCOUNTS["shopper@example.com"]
 ENV_NAME = "CX_SHOP_PASSWORD"
 SCENARIOS = TEMPLATES / "scenarios"

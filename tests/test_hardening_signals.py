@@ -24,7 +24,7 @@ import time
 import pytest
 from conftest import MODULES, PLUGIN_TABLE, plugin_env, wait_for
 
-pytestmark = pytest.mark.slow(seconds=22)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=26)   # its measured time: the longest files start first (conftest)
 
 
 def start(name: str, *args: str, env=None) -> subprocess.Popen:

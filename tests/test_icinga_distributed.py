@@ -22,7 +22,7 @@ from conftest import free_port, need_binary
 from engines import CLEAN_PATH, TEMPLATES, Icinga2, wait_until, write_wrappers
 
 API_USER, API_PASSWORD = "cxcheck-test", "not-a-secret-of-any-shop"
-pytestmark = pytest.mark.slow(seconds=17)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=13)   # its measured time: the longest files start first (conftest)
 ZONES = """\
 object Endpoint "master" {{ host = "127.0.0.1"; port = "{master_port}" }}
 object Endpoint "satellite" {{ host = "127.0.0.1"; port = "{satellite_port}" }}

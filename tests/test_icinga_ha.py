@@ -43,12 +43,16 @@ from engines import TEMPLATES, Icinga2, kill_session, wait_until, write_wrappers
 from icinga_features import icinga_log, stock_feature
 from test_icinga_distributed import API_PASSWORD, API_USER, api_services, certificates
 
-pytestmark = pytest.mark.slow(seconds=113)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=108)   # its measured time: the longest files start first (conftest)
 INTERVAL = 5.0
 SERVICES = [f"cx-login-{n}" for n in range(1, 7)]
 NODES = ("master", "satellite-a", "satellite-b")
 SATELLITES = NODES[1:]
-STEADY, SPLIT, AFTER_KILL = 25.0, 25.0, 20.0      # seconds each phase is counted over
+STEADY, SPLIT, AFTER_KILL = 15.0, 15.0, 15.0      # seconds each phase is counted over: 3 intervals
+# Runs per interval of one endpoint: once is 1, the split's double running 2 on the two together.
+# A window of 3 intervals holds 2 to 4 runs of a check run once per interval (where its edges
+# fall, the load's delays), so once per interval is judged between 0.5 and 1.5, the midpoint.
+ONCE = (0.5, 1.5)
 SETTLE = 2 * INTERVAL + 10                         # authority timer (10 s) and a check interval
 
 SHOP = """\
@@ -361,7 +365,7 @@ def test_each_check_runs_once_per_interval_on_the_endpoint_the_rule_names(scenar
         nodes = scenario["steady"][service]
         assert set(nodes) == {scenario["expected"][service]}, f"{service} ran on {nodes} (no duplicates expected)"
         rate = sum(nodes.values())
-        assert 0.5 <= rate <= 1.25, f"{service}: {rate:.2f} runs per interval"
+        assert ONCE[0] <= rate <= ONCE[1], f"{service}: {rate:.2f} runs per interval"
     # The zone shares the work: both satellites have services (six names, the rule spreads them).
     assert set(scenario["expected"].values()) == set(SATELLITES)
 
@@ -381,7 +385,8 @@ def test_satellites_that_lose_each_other_both_run_every_check(scenario):
     for service in SERVICES:
         nodes = scenario["split"][service]
         assert set(nodes) == set(SATELLITES), f"{service} ran on {nodes}"
-        assert 1.5 <= sum(nodes.values()) <= 2.5, f"{service}: {nodes}"
+        # each endpoint once per interval: twice in all (2 runs each over 15 s under the suite's load)
+        assert all(ONCE[0] <= rate <= ONCE[1] for rate in nodes.values()), f"{service}: {nodes}"
     # The master takes both endpoints' results: the check source of a service changes hands.
     assert any(set(sources) == set(SATELLITES) for sources in scenario["split_sources"].values()), \
         scenario["split_sources"]
@@ -395,7 +400,7 @@ def test_a_killed_satellites_checks_move_to_the_other(scenario):
         nodes = scenario["after_kill"][service]
         assert set(nodes) == {"satellite-a"}, f"{service} ran on {nodes}"
         assert scenario["after_kill_sources"][service][-1] == "satellite-a", scenario["after_kill_sources"][service]
-        assert 0.5 <= nodes["satellite-a"] <= 1.25, f"{service}: {nodes}"
+        assert ONCE[0] <= nodes["satellite-a"] <= ONCE[1], f"{service}: {nodes}"
 
 
 def test_the_shop_saw_every_login_the_wrappers_logged(scenario):

@@ -21,7 +21,7 @@ from conftest import free_port, need_binary
 from engines import STATES, Apache, chromium_dump_dom, chromium_screenshot, need_cgis
 from test_templates_nagios import EXPECTED, HOST, build_site, run_site
 
-pytestmark = pytest.mark.slow(seconds=21)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=25)   # its measured time: the longest files start first (conftest)
 STATUS_PAGE = "/cgi-bin/nagios4/status.cgi?host=all&limit=0"
 
 

@@ -31,7 +31,7 @@ from engines import (
     write_wrappers,
 )
 
-pytestmark = pytest.mark.slow(seconds=14)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=11)   # its measured time: the longest files start first (conftest)
 CLAPI = TEMPLATES / "centreon" / "cxcheck-clapi.txt"
 README = TEMPLATES / "centreon" / "README.md"
 

@@ -26,7 +26,7 @@ from engines import (
 )
 from weblogs import REQUESTS, WHEN, nginx
 
-pytestmark = pytest.mark.slow(seconds=16)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=12)   # its measured time: the longest files start first (conftest)
 ICINGA_DIR = TEMPLATES / "icinga2"
 COMMANDS = ICINGA_DIR / "cxcheck-commands.conf"
 SERVICES = ICINGA_DIR / "cxcheck-services.conf"

@@ -18,7 +18,7 @@ from worker_core import END, FakeCore, WorkerAgainstCore, start_worker
 
 from cxcheck.worker import registry
 
-pytestmark = pytest.mark.slow(seconds=60)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=27)   # its measured time: the longest files start first (conftest)
 
 PLUGINS = sorted(registry.discover())
 PW = {"CX_PW": "not-the-password"}
@@ -177,6 +177,8 @@ def test_a_worker_started_before_the_core_registers_once_it_is_there(tmp_path, p
         core.accept(2 * len(PLUGINS), timeout=15)
     finally:
         proc.terminate()
+        if core:
+            core.close_shut(15, running=lambda: proc.poll() is None)
         proc.wait(timeout=15)
         if core:
             core.close()
@@ -191,6 +193,7 @@ def test_sigterm_answers_the_job_in_flight_then_stops(worker, fresh_shop):
     worker.proc.send_signal(signal.SIGTERM)
     result = conn.result(job_id, 15)
     assert result["exited_ok"] == b"1" and b"CX LOGIN" in result["outstd"]
+    worker.core.close_shut(15, running=lambda: worker.proc.poll() is None)
     assert worker.proc.wait(timeout=15) == 0
     assert "SIGTERM: answering the 1 jobs in flight and every job that comes until each connection is idle" \
         in worker.stderr()

@@ -19,7 +19,7 @@ from worker_core import WorkerAgainstCore
 
 from cxcheck.worker import registry
 
-pytestmark = pytest.mark.slow(seconds=20)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=23)   # its measured time: the longest files start first (conftest)
 
 PLUGIN_NAMES = sorted(registry.discover())
 PASSWORD_ENV = "CX_WORKER_PW"

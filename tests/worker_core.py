@@ -6,6 +6,7 @@ check each other. Also starts `cxcheck worker` against it. Used by the worker te
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -120,6 +121,18 @@ class FakeCore:
             conn.close()
         self.connections = {}
 
+    def close_shut(self, timeout: float, running=lambda: True):
+        """Close each connection once the worker has shut its end (its end of file read), as the
+        core does; the stopping worker waits for that (CLOSE_WAIT) before it closes its own."""
+        waiting = [conn for conn in self.connections.values() if conn.sock.fileno() != -1]
+        deadline = time.monotonic() + timeout
+        while waiting and running() and time.monotonic() < deadline:
+            ready, _, _ = select.select([conn.sock for conn in waiting], [], [], 0.1)
+            for conn in [conn for conn in waiting if conn.sock in ready]:
+                if not conn.pump(0):
+                    conn.close()
+                    waiting.remove(conn)
+
     def close(self):
         self.drop_all()
         self.server.close()
@@ -177,6 +190,9 @@ class WorkerAgainstCore:
         from engines import stop_process
 
         try:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                self.core.close_shut(timeout, running=lambda: self.proc.poll() is None)
             stop_process(self.proc, timeout)
         finally:
             self._stderr.close()
