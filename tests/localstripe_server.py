@@ -11,12 +11,15 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 import requests
 from conftest import free_port
 
 KEY = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc"
+ENV = {"STRIPE_KEY": KEY}           # how the tests hand the key to a plugin (--token-env STRIPE_KEY)
+DAY = 86400
 LAUNCH = """
 import sys
 from aiohttp import web
@@ -82,3 +85,51 @@ def localstripe_or_skip():
             raise
         pytest.skip("localstripe is not installed (pip install localstripe; it is in the test extra)")
     return LocalStripe()
+
+
+@contextmanager
+def populated():
+    """Payments: 7 succeeded (25.00 EUR each; 2 refunded, one in full, one in part) and 3 declined
+    (card 4000000000000341: card_declined). Subscriptions (EUR, plans of 20.00 a month, 240.00 a
+    year, 5.00 a week):
+      c1  3 x 20/month, began 60 days ago                 60        start and end
+      c2  240/year, began 90 days ago                     20        start and end
+      c3  5/week, began 45 days ago, cancelled now        5 x 52/12 = 21.6667   churned
+      c4  20/month, began now                             20        new
+      c5  20/month with a 14-day trial                    left out (localstripe leaves it incomplete)
+    MRR at the start 101.6667, at the end 100 (= 101.6667 + 20 - 21.6667); revenue churn
+    21.6667 / 101.6667 = 21.31 %; 3 paying customers: ARPU 33.33; subscribers 4 (c1 c2 c3 + c4
+    new), 1 lost: 25 % over 30 days; CLV 33.33 / 0.25 = 133.33.
+    The subscriptions' first invoices are charged too: 4 more successful payments (c1 60.00, c2
+    240.00, c3 5.00, c4 20.00)."""
+    server = localstripe_or_skip()
+    try:
+        good, declined = server.card(), server.card("4000000000000341")
+        charges = [server.post("/v1/charges", amount=2500, currency="eur", source=good)["id"] for _ in range(7)]
+        for _ in range(3):
+            server.post("/v1/charges", amount=2500, currency="eur", source=declined)
+        server.post("/v1/refunds", charge=charges[0])
+        server.post("/v1/refunds", charge=charges[1], amount=1000)
+        plans = {name: server.post("/v1/plans", amount=amount, currency="eur", interval=interval,
+                                   **{"product[name]": name})["id"]
+                 for name, amount, interval in (("monthly", 2000, "month"), ("yearly", 24000, "year"),
+                                                ("weekly", 500, "week"))}
+        now = int(time.time())
+
+        def subscribe(name, plan, quantity=1, days_ago=None, **extra):
+            customer = server.post("/v1/customers", name=name)["id"]
+            server.card(customer=customer)
+            if days_ago:
+                extra["backdate_start_date"] = str(now - days_ago * DAY)
+            return server.post("/v1/subscriptions", customer=customer, **{
+                "items[0][plan]": plans[plan], "items[0][quantity]": str(quantity)}, **extra)
+
+        subscribe("c1", "monthly", 3, days_ago=60)
+        subscribe("c2", "yearly", days_ago=90)
+        cancelled = subscribe("c3", "weekly", days_ago=45)
+        subscribe("c4", "monthly")
+        subscribe("c5", "monthly", trial_period_days="14")
+        server.delete(f"/v1/subscriptions/{cancelled['id']}")
+        yield server
+    finally:
+        server.stop()

@@ -1,5 +1,5 @@
 """Local emulators of the review APIs check_cx_ratings reads, on 127.0.0.1, field by field as the
-pages cited in tests/test_ratings_sources.py describe them: Apple's public customer-reviews feed
+pages cited in tests/ratings/test_ratings_sources.py describe them: Apple's public customer-reviews feed
 and lookup, App Store Connect's customerReviews (ES256 tokens verified), Google Play's
 reviews.list and Google's OAuth token endpoint (RS256 assertions verified), Trustpilot's business
 unit reviews. Built on emulators.ApiEmulator: its faults (script, headers, endless, drop) apply.

@@ -1,7 +1,7 @@
 """A local Stripe API on 127.0.0.1, as Stripe documents it, for what localstripe lacks: decline
 codes other than card_declined (outcome.reason), disputes, the created[gt|gte|lt|lte] filters,
-newest-first lists, Stripe's error objects, restricted keys. Used by tests/test_stripe_api.py and
-bench/bench_payments.py.
+newest-first lists, Stripe's error objects, restricted keys. Used by tests/payments/,
+tests/revenue/ and bench/bench_payments.py.
 
 Documentation followed (read 2026-12):
 - https://docs.stripe.com/api/authentication: the key as the Basic user name, no password.
@@ -130,3 +130,14 @@ class StripeError(ApiError):
 def error(status: int, kind: str, message: str, code: str | None = None) -> tuple:
     """A canned answer (for `script`) of Stripe's error shape."""
     return status, {}, {"error": {"type": kind, "code": code, "message": message}}
+
+
+NOW = "2026-11-01T00:00:00Z"         # the plugins' --now in the tests of both Stripe plugins
+
+
+def check(api, *args, plugin="check_cx_payments", env=None):
+    """A Stripe plugin run against `api` (this emulator) at NOW."""
+    from conftest import run_plugin
+
+    return run_plugin(plugin, "--stripe", "--token-env", "STRIPE_KEY", "--api-url", api.url, "--now", NOW, *args,
+                      env={"STRIPE_KEY": KEY} if env is None else env)

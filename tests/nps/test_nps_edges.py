@@ -22,7 +22,7 @@ from cxcheck.sources.rows import Rejects
 from cxcheck.sources.survey_exports import read_csv
 
 NOW = "2026-11-01T00:00:00Z"
-PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
+PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 TOKEN = "tok-Edge-456"
 JSON = {"Content-Type": "application/json"}
 

@@ -7,45 +7,21 @@ makes a quiet hour's drop no page while the same drop over real volume pages."""
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import run_plugin
+from prometheus_api import JSON, prometheus_api, query, windowed
 
 NOW = "2026-11-01T12:00:00Z"
 NOW_EPOCH = 1793534400
 WEEK = 7 * 86400
-JSON = {"Content-Type": "application/json"}
 ENTERED = 'sum(increase(cxshop_requests_total{path="/basket/add/"}[${window}]))'
 PAYMENT = 'sum(increase(cxshop_requests_total{path="/checkout/payment/"}[${window}]))'
 ORDERED = 'sum(increase(cxshop_orders_total{outcome="success"}[${window}]))'
 
 
-def query(handler) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
-
-
-def prometheus_api(site, values: dict, seen: list | None = None, auths: list | None = None):
-    """Answers each query with values[(query, time)] (a number, or None for an empty result)."""
-    def answer(handler, body):
-        params = query(handler)
-        if seen is not None:
-            seen.append(params)
-        if auths is not None:
-            auths.append(handler.headers.get("Authorization"))
-        value = values[(params["query"], float(params["time"]))]
-        result = [] if value is None else [{"metric": {}, "value": [float(params["time"]), str(value)]}]
-        return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
-
-    return site({"/api/v1/query": (200, JSON, answer)})
-
-
 def conversion(*args, env=None):
     return run_plugin("check_cx_conversion", "--now", NOW, *args, env=env)
-
-
-def windowed(text: str, window: str) -> str:
-    return text.replace("${window}", window)
 
 
 def test_prometheus_counters_steps_and_the_week_before(site):

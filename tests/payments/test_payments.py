@@ -1,22 +1,29 @@
-"""check_cx_payments and check_cx_revenue against a local server that answers as Stripe documents
-its API (tests/stripe_api.py cites the pages: authentication, pagination, charges, disputes,
-subscriptions, account, errors, decline codes, rate limits https://docs.stripe.com/rate-limits).
-What localstripe cannot show is tested here: decline codes besides card_declined, disputes,
-created[gt|gte|lt|lte] (the window's bounds sent), newest-first pages, Stripe's error objects,
-restricted and live keys, 429, a cursor that repeats, an answer not of the documented shape.
+"""check_cx_payments: against a local server that answers as Stripe documents its API
+(tests/stripe_api.py cites the pages: authentication, pagination, charges, disputes, account,
+errors, decline codes, rate limits https://docs.stripe.com/rate-limits), against a real stateful
+Stripe server (localstripe, on 127.0.0.1), from Stripe's exports (the Dashboard's payments CSV,
+charge objects one a line: https://docs.stripe.com/api/charges/object, /api/disputes/object) and
+from Prometheus counters. Figures by hand in each test.
+
+What localstripe cannot show is tested against the emulator: decline codes besides card_declined,
+disputes, created[gt|gte|lt|lte] (the window's bounds sent), newest-first pages, Stripe's error
+objects, restricted and live keys, 429, a cursor that repeats, an answer not of the documented shape.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import run_plugin
 from emulators import epoch
-from stripe_api import KEY, StripeApi, charge, dispute, error
+from localstripe_server import ENV as LOCALSTRIPE_ENV
+from localstripe_server import KEY as LOCALSTRIPE_KEY
+from localstripe_server import populated
+from stripe_api import KEY, NOW, StripeApi, charge, check, dispute, error
 
-NOW = "2026-11-01T00:00:00Z"
 END = int(epoch(NOW))
 HOUR, DAY = 3600, 86400
-ENV = {"STRIPE_KEY": KEY}
 REASONS = ["insufficient_funds"] * 10 + ["do_not_honor"] * 6 + ["expired_card"] * 4 + ["generic_decline"] * 2 \
     + ["highest_risk_level"] * 2
 
@@ -60,11 +67,6 @@ def stripe():
     charges, disputes = payments()
     with StripeApi(charges=charges, disputes=disputes) as api:
         yield api
-
-
-def check(api, *args, plugin="check_cx_payments", env=ENV):
-    return run_plugin(plugin, "--stripe", "--token-env", "STRIPE_KEY", "--api-url", api.url, "--now", NOW, *args,
-                      env=env)
 
 
 def test_failure_rate_declines_refunds_and_disputes_by_hand(stripe):
@@ -188,69 +190,114 @@ def test_keys_said_for_what_they_are():
     assert run.code == 3 and "publishable key (pk_), which reads nothing" in run.text
 
 
-def subscription(number, customer, amount, interval="month", days=-100, status="active", currency="eur", quantity=1,
-                 trial_end=None, canceled=None, ended=None, coupon=None, metered=False, count=1):
-    at = (lambda offset: None if offset is None else END + int(offset * DAY))
-    discount = None if coupon is None else {"id": f"di_{number}", "object": "discount", "coupon": coupon}
-    price = {"id": f"price_{number}", "object": "price", "unit_amount": amount, "unit_amount_decimal": str(amount),
-             "currency": currency, "billing_scheme": "per_unit", "type": "recurring",
-             "recurring": {"interval": interval, "interval_count": count,
-                           "usage_type": "metered" if metered else "licensed"}}
-    return {"id": f"sub_{number:04d}", "object": "subscription", "customer": customer, "currency": currency,
-            "status": status, "created": at(days), "start_date": at(days), "trial_end": at(trial_end),
-            "canceled_at": at(canceled), "cancel_at_period_end": status != "canceled" and canceled is not None,
-            "ended_at": at(ended), "livemode": True, "discount": discount,
-            "discounts": [discount["id"]] if discount else [],
-            "items": {"object": "list", "has_more": False, "data": [
-                {"id": f"si_{number}", "object": "subscription_item", "quantity": quantity, "price": price}]}}
+
+# Stripe's exports and Prometheus
+
+PAYMENTS_CSV = """id,Description,Created date (UTC),Amount,Amount Refunded,Currency,Status,Decline Reason,Dispute Date (UTC)
+ch_1,Order,2026-10-31 23:00:00,25.00,0.00,eur,Paid,,
+ch_2,Order,2026-10-31 22:00:00,40.00,40.00,eur,Refunded,,
+ch_3,Order,2026-10-31 21:00:00,25.00,10.00,eur,Partially refunded,,
+ch_4,Order,2026-10-31 20:00:00,19.90,0.00,eur,Failed,insufficient_funds,
+ch_5,Order,2026-10-31 19:00:00,100.00,0.00,usd,Failed,do_not_honor,
+ch_6,Order,2026-10-31 18:00:00,12.00,0.00,eur,Blocked,highest_risk_level,
+ch_7,Order,2026-10-31 17:00:00,25.00,0.00,eur,Pending,,
+ch_8,Order,2026-10-31 16:00:00,25.00,0.00,eur,Paid,,2026-10-31 20:30:00
+ch_9,Order,2026-10-31 15:00:00,25.00,0.00,eur,Canceled,,
+ch_10,Order,2026-10-24 12:00:00,25.00,0.00,eur,Paid,,
+ch_11,Order,2026-10-24 13:00:00,25.00,0.00,eur,Failed,expired_card,
+"""
 
 
-# Hand computation (EUR unless said; the window is the 30 days before NOW):
-#   c1  2 x 49.00 a month, 20 % off forever                    78.40      start and end
-#   c2  1,188.00 a year                                         99.00      start and end
-#   c3  12.00 a week, cancelled 12 days ago                     52.00      churned
-#   c4  29.00 a month, trial ended 10 days ago                  29.00      new
-#   c5  29.00 a month in trial                                  left out
-#   c6  a trial cancelled during the trial                      neither churn nor new
-#   c7  19.00 a month, 50 % off once (MRR unaffected), set to cancel at the period's end 2 days ago:
-#       Stripe's analytics take it off MRR at the request       19.00      churned
-#   c8  15.00 USD a month                                       other currency
-#   c9  metered                                                 left out
-# MRR at the start 78.40 + 99 + 52 + 19 = 248.40; at the end 78.40 + 99 + 29 = 206.40
-# (248.40 + 29 - 71); revenue churn 71 / 248.40 = 28.58 %; ARPU 206.40 / 3 = 68.80; drop 16.9 %.
-# Subscribers: c1 c2 c3 c7 c8 at the start + c4 = 6, lost c3 and c7: 33.33 %; CLV 68.80 / 0.3333 = 206.40.
-SUBSCRIPTIONS = [
-    subscription(1, "cus_1", 4900, quantity=2, coupon={"id": "TWENTY", "percent_off": 20, "duration": "forever"}),
-    subscription(2, "cus_2", 118800, "year", days=-200),
-    subscription(3, "cus_3", 1200, "week", days=-60, status="canceled", canceled=-12, ended=-12),
-    subscription(4, "cus_4", 2900, days=-24, trial_end=-10),
-    subscription(5, "cus_5", 2900, days=-3, status="trialing", trial_end=11),
-    subscription(6, "cus_6", 2900, days=-20, status="canceled", trial_end=-6, canceled=-8, ended=-8),
-    subscription(7, "cus_7", 1900, days=-45, canceled=-2,
-                 coupon={"id": "HALF", "percent_off": 50, "duration": "once"}),
-    subscription(8, "cus_8", 1500, days=-70, currency="usd"),
-    subscription(9, "cus_9", 0, metered=True),
-]
+def test_the_dashboards_payments_export_by_hand(tmp_path):
+    # The last day: 4 paid (2 refunded), 3 failed (one blocked by Radar), 1 pending, 1 cancelled (not an
+    # outcome: rejected); 1 dispute dated in the day. Failure 3 / 7 = 42.86 %; refunds 2 / 4 = 50 %;
+    # disputes 1 / 4 = 25 %; a week before: 1 / 2 = 50 %. Rejected 1 of 11 rows: 9.1 % > 5 %: UNKNOWN.
+    export = tmp_path / "payments.csv"
+    export.write_text(PAYMENTS_CSV)
+    run = run_plugin("check_cx_payments", "--payments-csv", str(export), "--now", NOW, "-w", "20", "-c", "50")
+    assert run.code == 3
+    assert run.text.startswith("CX PAYMENTS UNKNOWN - 1 of 11 rows rejected (9.1% > 5%): the failure rate would lie; "
+                               "1 a status that is not a payment's outcome, such as 'Canceled'"), run.text
+    run = run_plugin("check_cx_payments", "--payments-csv", str(export), "--now", NOW, "-w", "20", "-c", "50",
+                     "--max-rejected", "10")
+    assert run.code == 1, run.stdout
+    assert run.text.startswith("CX PAYMENTS WARNING - failure rate 42.86% (3 failed of 7 payments, 1 pending) over 1d"
+                               " (> 20%)"), run.text
+    assert run.value("refund_rate") == 50 and run.value("dispute_rate") == 25
+    assert run.value("failure_rate_previous") == 50
+    assert "declines: insufficient_funds 1, do_not_honor 1, highest_risk_level 1" in run.long_output
+    assert "failed amount: 31.90 EUR, 100.00 USD (not converted)" in run.long_output
 
 
-def test_revenue_figures_by_hand():
-    with StripeApi(subscriptions=SUBSCRIPTIONS) as api:
-        run = check(api, "-w", "200:", "--max-drop", "10", "--warning-revenue-churn", "25", plugin="check_cx_revenue")
-        assert run.code == 1, run.stdout + run.stderr
-        assert run.text == ("CX REVENUE WARNING - MRR 206.40 EUR, 3 customers, ARPU 68.80, revenue churn 28.58% "
-                            "over 30d, -16.9% since 30d ago: MRR fell 16.9% in 30d (> 10%); revenue_churn > 25")
-        assert run.value("mrr_previous") == 248.4 and run.value("new_mrr") == 29 and run.value("churned_mrr") == 71
-        assert run.value("customer_churn") == pytest.approx(33.33) and run.value("clv") == pytest.approx(206.4)
-        assert "MRR in other currencies, not converted: 15.00 USD (1 customer)" in run.long_output
-        assert "left out: 1 in trial, 1 metered prices only" in run.long_output
-        assert "subscribers: 2 lost of 6 (paying at the start or new in the window): 33.33% over 30d" in run.long_output
-        assert [query for _, path, query, _ in api.requests if path == "/v1/subscriptions"][0]["status"] == "all"
-        # Several currencies and no --currency: the account's default currency, read once.
-        assert "/v1/account" in api.paths()
+def test_charge_objects_one_a_line(tmp_path):
+    # 3 charges of the day (1 failed: insufficient_funds), one of the week before, one dispute of the day.
+    lines = [charge(1, END - 60), charge(2, END - 120, refunded=500),
+             charge(3, END - 180, "failed", reason="insufficient_funds"), charge(4, END - 7 * 86400 - 60),
+             dispute(1, END - 30, "ch_00000001")]
+    export = tmp_path / "charges.jsonl"
+    export.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    run = run_plugin("check_cx_payments", "--payments-jsonl", str(export), "--now", NOW)
+    assert run.code == 0, run.stdout
+    assert run.text.startswith("CX PAYMENTS OK - failure rate 33.33% (1 failed of 3 payments) over 1d"), run.text
+    assert run.value("refund_rate") == 50 and run.value("dispute_rate") == 50
+    assert run.value("failure_rate_previous") == 0
 
 
-def test_a_cancellation_at_period_end_kept_until_the_end():
-    with StripeApi(subscriptions=SUBSCRIPTIONS) as api:
-        run = check(api, "--churn-at", "end", "--currency", "eur", plugin="check_cx_revenue")
-        assert run.value("mrr") == pytest.approx(225.4) and run.value("churned_mrr") == 52
-        assert "/v1/account" not in api.paths()
+SUCCEEDED = 'sum(increase(shop_payments_total{outcome="succeeded"}[${window}]))'
+FAILED = 'sum(increase(shop_payments_total{outcome="failed"}[${window}])) or vector(0)'
+REFUNDED = 'sum(increase(shop_refunds_total[${window}])) or vector(0)'
+
+
+def test_payment_counters_in_prometheus(site):
+    """Counters of the shop's own attempts, through Prometheus' instant queries (the API
+    https://prometheus.io/docs/prometheus/latest/querying/api/#instant-queries). The last hour:
+    470.6 succeeded (increase() extrapolates: 471), 29.2 failed (29): 29 / 500 = 5.8 %; a week
+    before 490 and 10: 2 %; refunded 3 of 471: 0.64 %."""
+    from test_conversion import prometheus_api, windowed
+
+    now, before = float(END), float(END - 7 * 86400)
+    values = {(windowed(SUCCEEDED, "1h"), now): 470.6, (windowed(FAILED, "1h"), now): 29.2,
+              (windowed(REFUNDED, "1h"), now): 3, (windowed(SUCCEEDED, "1h"), before): 490,
+              (windowed(FAILED, "1h"), before): 10, (windowed(REFUNDED, "1h"), before): 0}
+    api = prometheus_api(site, values)
+    run = run_plugin("check_cx_payments", "--prometheus", api.url, "--succeeded-query", SUCCEEDED, "--failed-query",
+                     FAILED, "--refunded-query", REFUNDED, "--window", "1h", "--now", NOW, "-w", "5", "-c", "10")
+    assert run.code == 1, run.stdout
+    assert run.text == ("CX PAYMENTS WARNING - failure rate 5.8% (29 failed of 500 payments) over 1h (> 5%), "
+                        "2% 7d earlier"), run.text
+    assert run.value("refund_rate") == 0.64 and run.perfdata["dispute_rate"][0] == "U"
+    run = run_plugin("check_cx_payments", "--prometheus", api.url, "--succeeded-query", "shop_payments_total",
+                     "--failed-query", FAILED, "--now", NOW)
+    assert run.code == 3 and "every query needs ${window}" in run.text
+
+
+# A real, stateful Stripe server (localstripe): see tests/localstripe_server.populated for the data.
+
+
+@pytest.fixture(scope="module")
+def shop():
+    with populated() as server:
+        yield server
+
+
+def test_failed_share_of_payments_counted_by_hand(shop):
+    # 3 declined of 14 attempts (10 charges + 4 subscription invoices) = 21.43 %; refunded 2 of 11.
+    run = run_plugin("check_cx_payments", "--stripe", "--token-env", "STRIPE_KEY", "--api-url", shop.url,
+                     "--no-disputes", "-w", "20", "-c", "40", env=LOCALSTRIPE_ENV)
+    assert run.code == 1, run.stdout + run.stderr
+    assert run.text == ("CX PAYMENTS WARNING - failure rate 21.43% (3 failed of 14 payments) over 1d (> 20%), "
+                        "top decline card_declined (3), test mode"), run.text
+    assert "top decline card_declined (3)" in run.text and "test mode" in run.text
+    assert run.value("failure_rate") == pytest.approx(21.43)
+    assert run.value("payments") == 14 and run.value("failed") == 3
+    assert run.value("refund_rate") == pytest.approx(100 * 2 / 11, abs=0.01)
+    assert run.perfdata["dispute_rate"][0] == "U"
+    assert "failed amount: 75.00 EUR (not converted)" in run.long_output
+    assert any(line.startswith("test mode: $STRIPE_KEY is a test-mode secret key") for line in run.long_output)
+    assert LOCALSTRIPE_KEY not in run.stdout + run.stderr
+
+
+def test_disputes_are_not_in_localstripe_and_say_so(shop):
+    run = run_plugin("check_cx_payments", "--stripe", "--token-env", "STRIPE_KEY", "--api-url", shop.url, env=LOCALSTRIPE_ENV)
+    assert run.code == 3
+    assert run.text.startswith("CX PAYMENTS UNKNOWN - Stripe answered HTTP 404 for /v1/disputes"), run.text

@@ -1,7 +1,7 @@
 """check_cx_csat on exports and the survey tools' APIs: values against hand computation, scales,
 what satisfied means, and the survey verdicts (floors, significance, drop, low sample, rejects).
 
-The survey APIs answer as documented (see DESIGN.md and tests/test_nps_sources.py): Delighted runs
+The survey APIs answer as documented (see DESIGN.md and tests/nps/test_nps_sources.py): Delighted runs
 CSAT projects with scores 1-5 on GET /v1/survey_responses.json; Typeform rating fields carry
 `number`; SurveyMonkey rating questions map choice ids to 1..n by position.
 """
