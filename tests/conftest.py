@@ -453,3 +453,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         cost[item.path] = max(cost.get(item.path, 0), seconds(item))
     items.sort(key=lambda item: -cost[item.path])
+
+
+@pytest.fixture(scope="module")
+def localstripe():
+    """A real, stateful Stripe server (localstripe) on 127.0.0.1 holding the payments and
+    subscriptions of localstripe_server.populated (the payments and revenue tests read it)."""
+    from localstripe_server import populated
+
+    with populated() as server:
+        yield server

@@ -133,3 +133,10 @@ def populated():
         yield server
     finally:
         server.stop()
+
+
+def check(server, plugin: str, *args):
+    """A Stripe plugin run against localstripe with its test key."""
+    from conftest import run_plugin
+
+    return run_plugin(plugin, "--stripe", "--token-env", "STRIPE_KEY", "--api-url", server.url, *args, env=ENV)

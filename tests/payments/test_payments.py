@@ -17,9 +17,9 @@ import json
 import pytest
 from conftest import run_plugin
 from emulators import epoch
-from localstripe_server import ENV as LOCALSTRIPE_ENV
 from localstripe_server import KEY as LOCALSTRIPE_KEY
-from localstripe_server import populated
+from localstripe_server import check as localstripe_check
+from prometheus_api import prometheus_api, windowed
 from stripe_api import KEY, NOW, StripeApi, charge, check, dispute, error
 
 END = int(epoch(NOW))
@@ -253,8 +253,6 @@ def test_payment_counters_in_prometheus(site):
     https://prometheus.io/docs/prometheus/latest/querying/api/#instant-queries). The last hour:
     470.6 succeeded (increase() extrapolates: 471), 29.2 failed (29): 29 / 500 = 5.8 %; a week
     before 490 and 10: 2 %; refunded 3 of 471: 0.64 %."""
-    from test_conversion import prometheus_api, windowed
-
     now, before = float(END), float(END - 7 * 86400)
     values = {(windowed(SUCCEEDED, "1h"), now): 470.6, (windowed(FAILED, "1h"), now): 29.2,
               (windowed(REFUNDED, "1h"), now): 3, (windowed(SUCCEEDED, "1h"), before): 490,
@@ -271,19 +269,12 @@ def test_payment_counters_in_prometheus(site):
     assert run.code == 3 and "every query needs ${window}" in run.text
 
 
-# A real, stateful Stripe server (localstripe): see tests/localstripe_server.populated for the data.
+# A real, stateful Stripe server (localstripe, conftest's fixture): tests/localstripe_server.populated's data.
 
 
-@pytest.fixture(scope="module")
-def shop():
-    with populated() as server:
-        yield server
-
-
-def test_failed_share_of_payments_counted_by_hand(shop):
+def test_failed_share_of_payments_counted_by_hand(localstripe):
     # 3 declined of 14 attempts (10 charges + 4 subscription invoices) = 21.43 %; refunded 2 of 11.
-    run = run_plugin("check_cx_payments", "--stripe", "--token-env", "STRIPE_KEY", "--api-url", shop.url,
-                     "--no-disputes", "-w", "20", "-c", "40", env=LOCALSTRIPE_ENV)
+    run = localstripe_check(localstripe, "check_cx_payments", "--no-disputes", "-w", "20", "-c", "40")
     assert run.code == 1, run.stdout + run.stderr
     assert run.text == ("CX PAYMENTS WARNING - failure rate 21.43% (3 failed of 14 payments) over 1d (> 20%), "
                         "top decline card_declined (3), test mode"), run.text
@@ -297,7 +288,7 @@ def test_failed_share_of_payments_counted_by_hand(shop):
     assert LOCALSTRIPE_KEY not in run.stdout + run.stderr
 
 
-def test_disputes_are_not_in_localstripe_and_say_so(shop):
-    run = run_plugin("check_cx_payments", "--stripe", "--token-env", "STRIPE_KEY", "--api-url", shop.url, env=LOCALSTRIPE_ENV)
+def test_disputes_are_not_in_localstripe_and_say_so(localstripe):
+    run = localstripe_check(localstripe, "check_cx_payments")
     assert run.code == 3
     assert run.text.startswith("CX PAYMENTS UNKNOWN - Stripe answered HTTP 404 for /v1/disputes"), run.text

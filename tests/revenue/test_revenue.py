@@ -11,8 +11,7 @@ import json
 import pytest
 from conftest import run_plugin
 from emulators import epoch
-from localstripe_server import ENV as LOCALSTRIPE_ENV
-from localstripe_server import populated
+from localstripe_server import check as localstripe_check
 from stripe_api import NOW, StripeApi, check
 
 END = int(epoch(NOW))
@@ -124,18 +123,11 @@ def test_a_subscriptions_csv_by_hand(tmp_path):
     assert "left out: 1 in trial" in run.long_output
 
 
-# A real, stateful Stripe server (localstripe): see tests/localstripe_server.populated for the data.
+# A real, stateful Stripe server (localstripe, conftest's fixture): tests/localstripe_server.populated's data.
 
 
-@pytest.fixture(scope="module")
-def shop():
-    with populated() as server:
-        yield server
-
-
-def test_mrr_churn_arpu_and_clv_computed_by_hand(shop):
-    run = run_plugin("check_cx_revenue", "--stripe", "--token-env", "STRIPE_KEY", "--api-url", shop.url,
-                     "-w", "90:", "-c", "50:", env=LOCALSTRIPE_ENV)
+def test_mrr_churn_arpu_and_clv_computed_by_hand(localstripe):
+    run = localstripe_check(localstripe, "check_cx_revenue", "-w", "90:", "-c", "50:")
     assert run.code == 0, run.stdout + run.stderr
     assert run.text == ("CX REVENUE OK - MRR 100.00 EUR, 3 customers, ARPU 33.33, revenue churn 21.31% over 30d, "
                         "-1.6% since 30d ago")
