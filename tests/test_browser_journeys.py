@@ -226,10 +226,12 @@ def test_page_that_never_loads_is_a_timeout_within_the_deadline(chromium, shop, 
         reference=seconds), deadlines=(6, 15, 30))
     assert result.code == 3, result.stdout
     assert_clean(result, "UNKNOWN")
-    # The step's own line, or on a busy machine the deadline's (the step named either way).
+    # The step's own line, or on a busy machine the deadline's (the step named either way). The
+    # request still loading is named when the browser had reported it by then (not always, loaded).
     if result.perfdata:
-        assert result.text == (f"CX CHECKOUT UNKNOWN - slow failed at step widget: timed out after {seconds} s, "
-                               f"still waiting for {shop.url}/3p/widget.js?ms=60000")
+        assert re.fullmatch(re.escape(f"CX CHECKOUT UNKNOWN - slow failed at step widget: timed out after {seconds} s")
+                            + "(" + re.escape(f", still waiting for {shop.url}/3p/widget.js?ms=60000") + ")?",
+                            result.text), result.text
         assert result.perfdata["step_after"][0] == "U"
     else:
         assert result.text == f"CX CHECKOUT UNKNOWN - timed out after {seconds} s while step widget", result.stdout
