@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "plugins"))
 
 import lib  # noqa: E402
+import process_split  # noqa: E402
 from core_load import HOST_CFG, LoadedNagios, login_site  # noqa: E402
 from lib import median, rows_against, table  # noqa: E402
 from worker_core import start_worker  # noqa: E402
@@ -106,9 +107,10 @@ class Row:
                                      + (work / "worker.stderr").read_text(errors="replace")[-2000:])
                 time.sleep(0.1)
 
-    def round(self, rate: int) -> float:
+    def round(self, rate: int, by_process: bool = False) -> float:
         """Every service once, `rate` a second (0: all at once): CPU seconds of the tree per result."""
         start = self.nagios.cpu.quiet()
+        before = process_split.snapshot(self.nagios.cpu.pids()) if by_process else None
         time.sleep(max(0.0, int(time.time()) + 1 - time.time()))    # last_check counts whole seconds
         since = int(time.time())
         if rate:
@@ -118,6 +120,11 @@ class Row:
             self.nagios.force_host(HOST)
         results = self.nagios.wait_for_checks(self.keys, since, 600)
         end = self.nagios.cpu.quiet()
+        if by_process:
+            shares = process_split.split(before, process_split.snapshot(self.nagios.cpu.pids()), self.nagios.proc.pid,
+                                         self.worker.pid if self.worker else None, self.services)
+            print(f"  {self.key} by process, ms a result: "
+                  + ", ".join(f"{what} {ms:.2f}" for what, ms in sorted(shares.items())), file=sys.stderr)
         wrong = [s for s in results.values() if s.state != 0]
         if wrong:
             raise SystemExit(f"{self.name}: not OK: {wrong[0].service}: {wrong[0].output[:300]}")
@@ -134,7 +141,7 @@ class Row:
         self.nagios.stop()
 
 
-def interleaved(rows: dict, rounds: int, rate: int) -> dict[str, list[float]]:
+def interleaved(rows: dict, rounds: int, rate: int, by_process: bool = False) -> dict[str, list[float]]:
     """Round 0 warms up; then each round runs every row once, in a shuffled order: row -> CPU
     seconds per check, a round each."""
     samples = {key: [] for key in rows}
@@ -142,7 +149,7 @@ def interleaved(rows: dict, rounds: int, rate: int) -> dict[str, list[float]]:
     for number in range(rounds + 1):
         random.shuffle(order)
         for key in order:
-            cpu = rows[key].round(rate)
+            cpu = rows[key].round(rate, by_process)
             if number:
                 samples[key].append(cpu)
         print(f"round {number} ({time.strftime('%H:%M:%S')}): " + ", ".join(
@@ -172,6 +179,8 @@ def main(argv=None) -> int:
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter of the plugins and the worker (default this one; "
                              "/usr/bin/python3: as the Debian package runs them, with Debian's libraries)")
+    parser.add_argument("--by-process", action="store_true",
+                        help="also print each round's CPU by process: the core, its workers, the worker's relay and runners")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS-worker.md")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -189,7 +198,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="cxbench-worker-") as tmpdir:
             for key in keys:
                 rows[key] = Row(key, Path(tmpdir), binary, url, username, password, args.services, args.python)
-            samples = interleaved(rows, args.rounds, args.rate)
+            samples = interleaved(rows, args.rounds, args.rate, args.by_process)
             how = next(iter(rows.values())).nagios.cpu.how
     finally:
         for row in rows.values():
