@@ -20,6 +20,7 @@ import time
 
 import pytest
 from conftest import MODULES, Reference, need_browser, plugin_env, run_plugin, wait_for
+from killed_processes import described, unkilled
 
 pytestmark = pytest.mark.slow(seconds=39)   # its measured time: the longest files start first (conftest)
 MARGIN = 2.5            # seconds past -t (its Reference): the hard timeout (0.25 s after it), ending the browser,
@@ -161,10 +162,16 @@ def assert_nothing_left(tmp, pgid: int | None):
     """No process of the run's browser (zombies count), none naming its temp dir, nothing in
     the temp dir (no profile, no Chromium temp dir)."""
     # Killed before the run's exit; on a loaded machine the kernel's teardown of a niced
-    # renderer waits for CPU, so their end is waited for (bounded).
-    if pgid is not None:
-        wait_for(lambda: not group(pgid), timeout=15, what=f"browser group {pgid} to end")
-    wait_for(lambda: not naming(tmp), timeout=15, what=f"no process naming {tmp}")
+    # renderer waits for CPU, so their end is waited for (bounded), and past that every process
+    # still there must have been killed (a SIGKILL pending, or exiting): ended by the kernel.
+    def left() -> list[int]:
+        return sorted({pid for pid, state in (group(pgid) if pgid is not None else []) if state not in "ZX"}
+                      | set(naming(tmp)))
+
+    with contextlib.suppress(AssertionError):
+        wait_for(lambda: not left(), timeout=15, what=f"browser group {pgid} to end")
+    alive = unkilled(left())
+    assert alive == [], f"not killed:\n{described(alive)}"
     assert os.listdir(tmp) == []
 
 
