@@ -51,3 +51,22 @@ def test_the_deadline_counts_from_the_process_start(raw_server):
     # Ended by -t + 0.5 s after the process began (1 s of it before any of our code ran), not
     # 1 s later; and not before -t either.
     assert timeout - 0.1 < ended <= timeout + PROMISE + late + SLACK, (ended, late)
+
+
+def test_a_deadline_met_while_the_backstop_is_being_armed_ends_in_one_line(monkeypatch):
+    """The alarm can fire between the timer's start and the backstop thread's (a -t of a few
+    tenths, a busy machine): the run's line is all that is said, no 'cannot join thread'."""
+    from cxcheck.runtime.deadline import Backstop, Deadline
+    from cxcheck.runtime.values import DeadlineExceeded
+
+    def alarm_first(self):
+        raise DeadlineExceeded()
+
+    backstop = Backstop(Deadline(5), lambda: None, lambda signum: None)
+    monkeypatch.setattr(threading.Thread, "start", alarm_first)
+    try:
+        backstop.arm()
+    except DeadlineExceeded:
+        pass
+    monkeypatch.undo()
+    backstop.release()          # before the fix: RuntimeError: cannot join thread before it is started

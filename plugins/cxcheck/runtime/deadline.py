@@ -141,7 +141,7 @@ class Backstop:
                 os.write(self._pipe[1], b"\0")
             except OSError:
                 pass
-        if self._thread is not None:
+        if self._thread is not None and self._thread.ident is not None:    # a deadline met in arm(): never started
             self._thread.join(1.0)
         if self._pipe is not None:
             signal.set_wakeup_fd(self._saved.pop("wakeup", -1))
