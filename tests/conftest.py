@@ -441,18 +441,28 @@ def need_browser():
         pytest.skip("selenium not installed (pip install 'cxcheck[browser]')")
 
 
+@pytest.hookimpl(tryfirst=True)      # before xdist's, which reads the groups set here
 def pytest_collection_modifyitems(config, items):
-    """The files marked slow first, the longest (its `seconds`, as measured) first, then the rest
-    in their order: the README's workers take a file each in this order, so the long files start
+    """Work units for the README's workers (`--dist loadgroup`): a file each, except the files
+    marked chromium, one unit run on one worker one after another: each of their tests runs
+    Chromium, and two or three such files side by side on two cores (load 50 to 80) hold a page or
+    a step past the times the tests judge. The units marked slow first, the longest (the sum of
+    their files' measured `seconds`) first, then the rest in their order: the long ones start
     early and the quick ones fill the gaps; none long is left to run alone at the end."""
-    def seconds(item) -> float:
-        marker = item.get_closest_marker("slow")
-        return marker.kwargs.get("seconds", 1) if marker else 0
+    def unit(item) -> str:
+        return "chromium" if item.get_closest_marker("chromium") else str(item.path)
 
-    cost = {}
+    seconds: dict = {}                  # (unit, file) -> the file's measured seconds
     for item in items:
-        cost[item.path] = max(cost.get(item.path, 0), seconds(item))
-    items.sort(key=lambda item: -cost[item.path])
+        marker = item.get_closest_marker("slow")
+        key = (unit(item), item.path)
+        seconds[key] = max(seconds.get(key, 0), marker.kwargs.get("seconds", 1) if marker else 0)
+    cost: dict = {}
+    for (name, _), value in seconds.items():
+        cost[name] = cost.get(name, 0) + value
+    items.sort(key=lambda item: -cost[unit(item)])
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(unit(item)))
 
 
 @pytest.fixture(scope="module")

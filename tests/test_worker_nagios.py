@@ -1,7 +1,9 @@
 """`cxcheck worker` in a real Nagios 4 (Debian nagios4-core 4.4.6): the example host's services
 against the demo shop, run by the worker (each result in status.dat is the one the worker logged
 through the core's log), the core surviving the worker's death and running the checks itself
-again, and the worker registering anew after a reload."""
+again, and the worker registering anew after a reload; then a worker forking a child per check
+(--jobs-per-child 1) serving the same core. One core for both: how the worker runs its checks
+is not what the core sees."""
 
 from __future__ import annotations
 
@@ -21,12 +23,8 @@ pytestmark = pytest.mark.slow(seconds=82)   # its measured time: the longest fil
 JOB_LINE = re.compile(r"^\[\d+\] wproc: cxcheck:\S+: job \d+ (check_cx_\w+): \S+ in \d+ ms, CPU [\d.]+ ms: (.*)$", re.M)
 
 
-# A fresh fork per check, and children that run checks in turn.
-MODES = {"warm-children": [], "fork-per-job": ["--jobs-per-child", "1"]}
-
-
-@pytest.fixture(scope="module", params=list(MODES))
-def site(request, tmp_path_factory, shop):
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, shop):
     from cxcheck.demo.shop import DEMO_ACCOUNTS
 
     binary = need_binary("nagios4", "nagios4-core")
@@ -38,7 +36,6 @@ def site(request, tmp_path_factory, shop):
     # names is given to it as to the core (a systemd EnvironmentFile in production).
     nagios.worker_env = plugin_env({PASSWORD_VARIABLE: password})
     nagios.expected = [s for s in EXPECTED if s not in skipped]
-    nagios.worker_args = MODES[request.param]
     nagios.start()
     try:
         # The core runs every check once as it starts (NAGIOS_PACE): over before the first forced
@@ -57,10 +54,10 @@ def registrations(nagios) -> int:
     return len(re.findall(r"wproc: cxcheck:\S+: registered with the core at ", log_text(nagios)))
 
 
-def start(nagios, stderr_path):
+def start(nagios, stderr_path, *args):
     stderr = open(stderr_path, "wb")
     proc = start_worker(nagios.dir / "rw" / "nagios.qh", nagios.plugins, "-vv", "--max-backoff", "1",
-                        *nagios.worker_args, env=nagios.worker_env, stderr=stderr)
+                        *args, env=nagios.worker_env, stderr=stderr)
     stderr.close()
     return proc
 
@@ -93,23 +90,26 @@ def status_line(status: dict) -> str:
     return line[:300]
 
 
+def assert_from_worker(results: dict, text: str):
+    """Each result is the one the worker logged: durations to the microsecond make the lines unique."""
+    from_worker = worker_outputs(text)
+    for desc, status in results.items():
+        state, start_text, labels = EXPECTED[desc]
+        assert int(status["current_state"]) == state, (desc, status["plugin_output"])
+        assert status["plugin_output"].startswith(start_text), (desc, status["plugin_output"])
+        assert status_line(status) in from_worker, (desc, status_line(status), sorted(from_worker))
+
+
 def test_results_come_from_the_worker_then_from_the_core_once_it_dies_then_again_after_a_reload(site, tmp_path):
     nagios = site
-    worker = start(nagios, tmp_path / "worker1.stderr")
+    worker = start(nagios, tmp_path / "worker1.stderr")      # the default: children that run checks in turn
     try:
         wait_until(lambda: registrations(nagios) == 1, 30, "the worker's registration in nagios.log")
         text = log_text(nagios)
         assert "wproc: Registry request: name=cxcheck:check_cx_login;max_jobs=32;plugin=check_cx_login" in text
         assert f"plugin={nagios.plugins}/check_cx_login" in text and ";pid=" not in text.split("cxcheck:", 1)[1]
 
-        results = forced_round(nagios)
-        from_worker = worker_outputs(log_text(nagios))
-        for desc, status in results.items():
-            state, start_text, labels = EXPECTED[desc]
-            assert int(status["current_state"]) == state, (desc, status["plugin_output"])
-            assert status["plugin_output"].startswith(start_text), (desc, status["plugin_output"])
-            # Durations to the microsecond make the lines unique: the worker ran this very check.
-            assert status_line(status) in from_worker, (desc, status_line(status), sorted(from_worker))
+        assert_from_worker(forced_round(nagios), log_text(nagios))
 
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
@@ -130,10 +130,19 @@ def test_results_come_from_the_worker_then_from_the_core_once_it_dies_then_again
         os.kill(nagios.proc.pid, signal.SIGHUP)                   # a reload closes every worker's socket
         wait_until(lambda: registrations(nagios) == 3, 60, "the worker's registration after the reload")
         assert worker.poll() is None
-        results = forced_round(nagios)
-        from_worker = worker_outputs(log_text(nagios))
-        for desc, status in results.items():
-            assert status_line(status) in from_worker, (desc, status_line(status))
+        assert_from_worker(forced_round(nagios), log_text(nagios))
+    finally:
+        stop_process(worker, 10)
+    assert nagios.proc.poll() is None
+
+
+def test_a_worker_forking_a_child_per_check_serves_the_core_too(site, tmp_path):
+    nagios = site
+    before = registrations(nagios)
+    worker = start(nagios, tmp_path / "worker.stderr", "--jobs-per-child", "1")
+    try:
+        wait_until(lambda: registrations(nagios) == before + 1, 30, "the worker's registration in nagios.log")
+        assert_from_worker(forced_round(nagios), log_text(nagios))
     finally:
         stop_process(worker, 10)
     assert nagios.proc.poll() is None
