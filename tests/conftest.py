@@ -441,28 +441,46 @@ def need_browser():
         pytest.skip("selenium not installed (pip install 'cxcheck[browser]')")
 
 
-@pytest.hookimpl(tryfirst=True)      # before xdist's, which reads the groups set here
-def pytest_collection_modifyitems(config, items):
-    """Work units for the README's workers (`--dist loadgroup`): a file each, except the files
-    marked chromium, one unit run on one worker one after another: each of their tests runs
-    Chromium, and two or three such files side by side on two cores (load 50 to 80) hold a page or
-    a step past the times the tests judge. The units marked slow first, the longest (the sum of
-    their files' measured `seconds`) first, then the rest in their order: the long ones start
-    early and the quick ones fill the gaps; none long is left to run alone at the end."""
-    def unit(item) -> str:
-        return "chromium" if item.get_closest_marker("chromium") else str(item.path)
+# Files each of whose tests runs Chromium. Two or three of them side by side on two cores (load 50
+# to 80) held pages and steps past the times their tests judge: they are one work unit, run by one
+# worker one after another, while the other workers take the rest a file each.
+CHROMIUM_FILES = ("tests/test_browser_hostile.py", "tests/page/test_page.py", "tests/test_browser_cleanup.py",
+                  "tests/test_browser_journeys.py", "tests/login/test_login_browser.py")
+assert all((ROOT / path).is_file() for path in CHROMIUM_FILES), "a file of CHROMIUM_FILES was moved"
 
+
+def work_unit(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return "chromium" if path in CHROMIUM_FILES else path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """The README's `--dist loadfile`, with the Chromium files as one unit."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Units(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return Units(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The units with files marked slow first, the longest (the sum of their files' measured
+    `seconds`) first, then the rest in their order: the README's workers take them in this order,
+    so the long ones start early and the quick ones fill the gaps; none long is left to run
+    alone at the end."""
     seconds: dict = {}                  # (unit, file) -> the file's measured seconds
     for item in items:
         marker = item.get_closest_marker("slow")
-        key = (unit(item), item.path)
+        key = (work_unit(item.nodeid), item.path)
         seconds[key] = max(seconds.get(key, 0), marker.kwargs.get("seconds", 1) if marker else 0)
     cost: dict = {}
-    for (name, _), value in seconds.items():
-        cost[name] = cost.get(name, 0) + value
-    items.sort(key=lambda item: -cost[unit(item)])
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(unit(item)))
+    for (unit, _), value in seconds.items():
+        cost[unit] = cost.get(unit, 0) + value
+    items.sort(key=lambda item: -cost[work_unit(item.nodeid)])
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import pytest
 from conftest import MODULES, Reference, need_browser, plugin_env, run_plugin, wait_for
 from killed_processes import described, unkilled
 
-pytestmark = [pytest.mark.slow(seconds=39), pytest.mark.chromium]   # measured time; Chromium in every test (conftest)
+pytestmark = pytest.mark.slow(seconds=39)   # its measured time: the longest files start first (conftest)
 MARGIN = 2.5            # seconds past -t (its Reference): the hard timeout (0.25 s after it), ending the browser,
                         # exiting, on a busy machine
 PROFILE = "cxcheck-browser-"

@@ -13,7 +13,7 @@ from conftest import ROOT, need_browser, run_plugin, run_until
 
 from cxcheck.journey.scenario import ScenarioError, from_dict
 
-pytestmark = [pytest.mark.slow(seconds=33), pytest.mark.chromium]   # measured time; Chromium in every test (conftest)
+pytestmark = pytest.mark.slow(seconds=33)   # its measured time: the longest files start first (conftest)
 
 SCENARIOS = ROOT / "templates" / "scenarios"
 CHECKOUT = str(SCENARIOS / "shop-checkout-browser.yaml")

@@ -8,7 +8,7 @@ import re
 import pytest
 from conftest import need_browser, run_plugin
 
-pytestmark = [pytest.mark.slow(seconds=25), pytest.mark.chromium]   # measured time; Chromium in every test (conftest)
+pytestmark = pytest.mark.slow(seconds=25)   # its measured time: the longest files start first (conftest)
 ACCOUNT, PASSWORD = "shopper@example.com", "correct-horse-battery"
 ENV = {"SHOP_PW": PASSWORD, "WRONG_PW": "not-the-password"}
 STEPS = ["login_page", "credentials", "login"]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import MODULES, free_port, need_browser, plugin_env, run_plugin
 
-pytestmark = [pytest.mark.slow(seconds=66), pytest.mark.chromium]   # measured time; Chromium in every test (conftest)
+pytestmark = pytest.mark.slow(seconds=66)   # its measured time: the longest files start first (conftest)
 PERFDATA = ["ttfb", "dcl", "load", "lcp", "cls", "requests", "bytes", "failed_resources", "js_errors",
             "browser_memory", "dialogs"]
 S = r"\d+\.\d\d s"                     # a time as the status line says it
