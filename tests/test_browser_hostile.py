@@ -68,8 +68,15 @@ def test_dialogs_are_dismissed_counted_and_said(pages, path, said):
 
 def test_a_dialog_before_a_load_that_never_finishes_is_said_too(pages):
     """The load cut off within the 1.5 s kept for saying what it got: the dialog is in it."""
-    result = page(pages, "/dialog-hang/", timeout="10")
-    assert result.code == 2, result.stdout
+    for _ in range(3):
+        result = page(pages, "/dialog-hang/", timeout="10")
+        assert result.code == 2, result.stdout
+        if not result.text.startswith(TIMED_OUT.format(t="10")):
+            break
+        # The deadline's own line: a machine so busy that the browser did not answer within the
+        # time kept for it. The deadline held; what the cut-off load says is tried again, bounded.
+    else:
+        raise AssertionError(f"the deadline's line in 3 runs, never the cut-off load's: {result.text}")
     assert result.text == f"CX PAGE CRITICAL - load did not finish in 10 s, still waiting for {pages.url}/hang.gif"
     assert result.perfdata["dialogs"][0] == "1c"
     assert [line for line in result.long_output if line.startswith("dialog")] == \

@@ -19,7 +19,7 @@ from test_templates_nagios import EXPECTED, HOST, PASSWORD_VARIABLE, build_site
 from worker_core import start_worker
 
 # nagios.log: `[time] wproc: cxcheck:KEY: job N check_cx_login: OK in 93 ms, CPU 19.3 ms: CX LOGIN OK - ...`
-pytestmark = pytest.mark.slow(seconds=82)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=58)   # its measured time: the longest files start first (conftest)
 JOB_LINE = re.compile(r"^\[\d+\] wproc: cxcheck:\S+: job \d+ (check_cx_\w+): \S+ in \d+ ms, CPU [\d.]+ ms: (.*)$", re.M)
 
 
