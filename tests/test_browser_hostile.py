@@ -227,11 +227,21 @@ class Watched:
         raise AssertionError(f"the run or its browser did not end within {limit} s")
 
 
+def latest_exit(run: Watched, timeout: float) -> float:
+    """When the run must have exited: -t and the promise, and as late again as its reference was."""
+    return timeout + PROMISE + max(run.reference_exited - (timeout + PROMISE), 0) + SLACK
+
+
+def late_on_a_busy_machine(run: Watched, timeout: float) -> bool:
+    """Late, beside a reference that was late too: the run's end takes more turns of the CPU than
+    the reference's one wake-up (the deadline's, the browser's kill, the exit), each as late."""
+    return run.exited > latest_exit(run, timeout) and run.reference_exited - (timeout + PROMISE) > SLACK
+
+
 def assert_deadline_held(run: Watched, timeout: float, browser: bool = True):
     out, err = run.output
     assert err == "", err
-    lateness = run.reference_exited - (timeout + PROMISE)
-    assert run.exited <= timeout + PROMISE + max(lateness, 0) + SLACK, \
+    assert run.exited <= latest_exit(run, timeout), \
         f"exited at {run.exited:.2f} s for -t {timeout:g} (reference at {run.reference_exited:.2f} s): {out}"
     # Every process of the browser was killed before the exit; the kernel may take a moment
     # more to end them on a busy machine (a renderer runs at a low priority), never long.
@@ -254,11 +264,14 @@ HOSTILE = {
 @pytest.mark.parametrize("path", list(HOSTILE))
 def test_the_deadline_holds_on_a_hostile_page(pages, path):
     timeout = 10.0          # as in the issue: the browser starts and reaches the page well within it
-    for _ in range(3):
+    for attempt in range(3):
         asked = pages.requests.count(path)
         run = Watched(["-u", pages.url + path], timeout)
         status = run.output[0].splitlines()[0] if run.output[0] else ""
         reached = pages.requests.count(path) > asked
+        if late_on_a_busy_machine(run, timeout) and attempt < 2:
+            assert run.output[1] == "" and run.unkilled == [], described(run.unkilled)
+            continue        # its time tried again, bounded; idle, a late run fails at once
         assert_deadline_held(run, timeout, browser=reached)
         if reached:
             break

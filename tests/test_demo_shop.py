@@ -595,9 +595,11 @@ def test_cxcheck_demo_runs_every_plugin_against_the_shop():
     assert "\nCX PAYMENTS WARNING - failure rate 6.43% (27 failed of 420 payments) over 1d rose 157%" in proc.stdout
     assert "\nCX REVENUE OK - MRR 15,855.00 EUR, 289 customers, ARPU 54.86" in proc.stdout
     # last, check_cx_apdex on the shop's own access log: the requests of the runs before it
-    apdex = re.search(r"\nCX APDEX OK - Apdex 1\.00 \[0\.5\] excellent, (\d+) requests in the whole log: "
-                      r"satisfied \1, tolerating 0, frustrated 0;", proc.stdout)
-    assert apdex and int(apdex.group(1)) >= 20, proc.stdout
+    # (a loaded machine may hold a request or two past T: tolerating, never frustrating)
+    apdex = re.search(r"\nCX APDEX OK - Apdex (0\.9\d|1\.00) \[0\.5\] excellent, (\d+) requests in the whole log: "
+                      r"satisfied (\d+), tolerating (\d+), frustrated 0;", proc.stdout)
+    assert apdex and int(apdex.group(2)) >= 20, proc.stdout
+    assert int(apdex.group(3)) + int(apdex.group(4)) == int(apdex.group(2)) and int(apdex.group(4)) <= 2, apdex.group(0)
 
 
 def test_cxcheck_demo_says_why_the_browser_runs_are_skipped(monkeypatch, shop):
