@@ -127,3 +127,20 @@ def test_sweep_ends_what_a_dead_run_left_and_spares_a_live_one(tmp_path):
             orphan.wait(timeout=10)
 
 
+
+
+@pytest.mark.parametrize("started_ago, page_load", [(0.0, 8.5), (7.0, 1.5), (2.0, 6.5)])
+def test_a_page_load_leaves_the_reserve_of_t_however_long_the_browser_took_to_start(started_ago, page_load):
+    """-t 10 keeps 1.5 s from the load for reading what it got and saying it: a share of -t, not
+    of what is left (a browser that took 7 s to start on a loaded poller reads no faster)."""
+    from cxcheck.browser.session import Browser
+    from cxcheck.runtime import Deadline
+
+    browser = Browser.__new__(Browser)          # bound() alone: no browser
+    browser.deadline = Deadline(10, start=time.monotonic() - started_ago)
+    sent = []
+    browser._call = lambda command, params=None: sent.append((command, params))
+    browser.bound(reserve=True)
+    [(command, params)] = sent
+    assert command == "setTimeouts" and params["pageLoad"] == params["script"]
+    assert page_load * 1000 - 50 <= params["pageLoad"] <= page_load * 1000

@@ -22,8 +22,10 @@ from cxcheck.runtime import HARD_MARGIN, ConfigError, DeadlineExceeded, SourceEr
 
 NEED_SELENIUM = ("the browser checks need Selenium: pip install 'cxcheck[browser]' "
                  "(or apt-get install python3-selenium)")
-# Kept back from a page load for reading what it got, a screenshot and the result line.
+# Kept back from a page load for reading what it got, a screenshot and the result line: a share
+# of -t, not of what is left (a browser slow to start on a loaded poller leaves reading no faster).
 RESERVE, RESERVE_SHARE = 1.5, 0.15
+RESULT_TIME = 0.1           # seconds before the deadline by which ending the browser stops waiting
 # No traffic but the page's own: no updates, sync, safe-browsing or metrics calls home.
 FLAGS = (
     "--headless=new", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -91,13 +93,13 @@ class Browser:
 
     def close(self):
         """End the browser: no quit() (the kill is quicker and cannot hang). Its end is waited for
-        until the deadline at most, so that the result still comes out before the hard timeout
-        (once past the deadline, a share of the hard timeout's margin); what is still dying then
-        dies without being waited for."""
+        until just before the deadline, so that the run's result, not the deadline's line, comes
+        out (once past the deadline, a share of the hard timeout's margin, before the hard
+        timeout); what is still dying then dies without being waited for."""
         self.driver = None
         self._cap.stop()
         now, end = time.monotonic(), self.deadline.end
-        limit = end if now < end else end + HARD_MARGIN * CLOSE_SHARE
+        limit = end - RESULT_TIME if now < end else end + HARD_MARGIN * CLOSE_SHARE
         self._process.end(min(now + END_WAIT, max(limit, now + 0.05)))
 
     def _answering(self, execute):
@@ -160,7 +162,7 @@ class Browser:
         reserve, for a page load that must leave time to say what it got)."""
         left = self.deadline.timeout()
         if reserve:
-            left -= min(RESERVE, left * RESERVE_SHARE)
+            left -= min(RESERVE, self.deadline.seconds * RESERVE_SHARE)
         ms = max(int(left * 1000), 1)
         self._call("setTimeouts", {"pageLoad": ms, "script": ms, "implicit": 0})
 

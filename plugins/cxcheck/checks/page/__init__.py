@@ -103,7 +103,8 @@ class Page(nagiosplugin.Resource):
             if self.args.expect_text or self.args.expect_selector:
                 facts = interact.facts(self.browser, self.args.expect_text, self.args.expect_selector)
                 self.missing = self.expectations(facts)
-        self.browser.sample_memory()
+        if not load.timed_out:          # an unfinished load was sampled as it was cut off, the reserve is short
+            self.browser.sample_memory()
         network = load.network
         yield nagiosplugin.Metric("page", load, context="page")
         yield nagiosplugin.Metric("expect", self.missing, context="expect")
