@@ -170,16 +170,24 @@ def test_plugin_times_match_the_shops_own(fresh_shop):
     """Each step's time is what the customer waited: at least what the shop spent serving its
     requests (Server-Timing, /admin/requests), and not much more on a loopback connection."""
     fresh_shop.set_faults({"latency": {"/checkout/thank-you/": 0.25, "/catalogue/": 0.1}})
-    fresh_shop.clear_requests()
-    result = checkout(fresh_shop)
-    assert result.code == 0, result.stdout
-    served = shop_requests(fresh_shop)
     per_step = [1, 2, 1, 2, 1, 2, 2, 2, 2]           # requests per step, redirects included
-    assert len(served) == sum(per_step), served
-    index = 0
-    for name, count in zip(HTML_STEPS, per_step):
-        server = sum(r["duration_s"] for r in served[index:index + count])
-        index += count
-        plugin = result.value(f"step_{name}")
-        assert server <= plugin <= server + 0.25, (name, plugin, server)
+    for _ in range(3):
+        fresh_shop.clear_requests()
+        result = checkout(fresh_shop)
+        assert result.code == 0, result.stdout
+        served = shop_requests(fresh_shop)
+        assert len(served) == sum(per_step), served
+        index, over = 0, []
+        for name, count in zip(HTML_STEPS, per_step):
+            server = sum(r["duration_s"] for r in served[index:index + count])
+            index += count
+            plugin = result.value(f"step_{name}")
+            assert server <= plugin, (name, plugin, server)
+            if plugin > server + 0.25:
+                over.append((name, plugin, server))
+        # Over by more than 0.25 s: the client's own turns of the CPU on a loaded machine (seen
+        # at load 26). Tried again, bounded; idle, the first run holds.
+        if not over:
+            break
+    assert not over, over
     assert result.value("step_place_order") >= 0.25 and result.value("step_catalogue") >= 0.1
