@@ -20,7 +20,7 @@ import time
 
 import pytest
 from conftest import MODULES, Reference, need_browser, plugin_env, run_plugin, wait_for
-from killed_processes import described, unkilled
+from killed_processes import described, sweep_as_the_next_run, unkilled
 
 pytestmark = pytest.mark.slow(seconds=39)   # its measured time: the longest files start first (conftest)
 MARGIN = 2.5            # seconds past -t (its Reference): the hard timeout (0.25 s after it), ending the browser,
@@ -173,12 +173,7 @@ def assert_nothing_left(tmp, pgid: int | None):
         wait_for(lambda: not left(), timeout=15, what=f"browser group {pgid} to end")
     alive = unkilled(left())
     assert alive == [], f"not killed:\n{described(alive)}"
-    if lingering and os.listdir(tmp):
-        # A browser still tearing down at the run's exit (a loaded machine) may have outlasted the
-        # time the run had to remove its home: that home is the next run's sweep's, as designed.
-        from cxcheck.browser.ending import sweep
-
-        sweep(str(tmp))
+    sweep_as_the_next_run(tmp, lingering)
     assert os.listdir(tmp) == []
 
 

@@ -45,6 +45,11 @@ class MemoryCapped(SourceError):
     """A renderer went over the memory cap and was ended: the page, not the check, is at fault."""
 
 
+
+def load_reserve(deadline) -> float:
+    """Seconds of the run's deadline kept back from a page load (RESERVE, or its share of -t)."""
+    return min(RESERVE, deadline.seconds * RESERVE_SHARE)
+
 class Browser:
     def __init__(self, deadline, *, insecure: bool = False, user_agent: str | None = None,
                  window: tuple[int, int] = (1366, 768), memory_cap: int = DEFAULT_CAP):
@@ -162,7 +167,7 @@ class Browser:
         reserve, for a page load that must leave time to say what it got)."""
         left = self.deadline.timeout()
         if reserve:
-            left -= min(RESERVE, self.deadline.seconds * RESERVE_SHARE)
+            left -= load_reserve(self.deadline)
         ms = max(int(left * 1000), 1)
         self._call("setTimeouts", {"pageLoad": ms, "script": ms, "implicit": 0})
 

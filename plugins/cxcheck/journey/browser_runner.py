@@ -13,7 +13,7 @@ import re
 import time
 
 from cxcheck.browser import interact, screenshots
-from cxcheck.browser.session import RESERVE, RESERVE_SHARE, Browser
+from cxcheck.browser.session import Browser, load_reserve
 from cxcheck.journey.browser_steps import Target
 from cxcheck.journey.results import JourneyResult, base_url, check_references, resolve_url, run_steps
 from cxcheck.journey.variables import for_run
@@ -44,7 +44,7 @@ class BrowserJourney:
         self.on_step = on_step
         self.evidence = evidence
         self.browser_options = browser_options or {}
-        self.reserve = min(RESERVE, deadline.seconds * RESERVE_SHARE)
+        self.reserve = load_reserve(deadline)
         check_references(scenario, set(self.overrides) | set(self.secret_overrides))
 
     def run(self) -> JourneyResult:
