@@ -129,6 +129,15 @@ def run_until(reached, run, deadlines=(4, 10, 25)):
     raise AssertionError(f"never got there, even with -t {deadlines[-1]}: {result.stdout}")
 
 
+START_CUT_OFF = re.compile(r"CX \w+ CRITICAL - timed out after \S+ s while starting the browser")
+
+
+def past_the_start(result) -> bool:
+    """Whether a browser run got past its browser's start, for run_until: on a busy machine
+    (four CPU-bound workers on two cores) Chromium's start has taken all of a 15 s -t."""
+    return not START_CUT_OFF.match(result.text)
+
+
 def run_plugin(name: str, *args: str, env: dict | None = None, timeout: float = 60,
                stdin: str | None = None, netns: bool = False, process: bool = False,
                reference: float | None = None, ends_first: bool = False) -> PluginRun:

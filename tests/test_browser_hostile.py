@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import MODULES, need_browser, plugin_env, run_plugin, run_until
+from conftest import MODULES, need_browser, past_the_start, plugin_env, run_plugin, run_until
 from hostile_pages import HostilePages
 from killed_processes import described, sweep_as_the_next_run, unkilled
 
@@ -41,8 +41,11 @@ def pages():
         yield served
 
 
-def page(pages, path, *args, env=None, timeout="15"):
-    return run_plugin("check_cx_page", "-u", pages.url + path, "-t", timeout, *args, env=env, timeout=60)
+def page(pages, path, *args, env=None, timeout=None):
+    """A run with -t `timeout`; without one, -t 15, longer when the browser's start took all of it."""
+    def run(seconds):
+        return run_plugin("check_cx_page", "-u", pages.url + path, "-t", str(seconds), *args, env=env, timeout=90)
+    return run(timeout) if timeout is not None else run_until(past_the_start, run, deadlines=(15, 30, 45))[0]
 
 
 # -- class 2: dialogs -----------------------------------------------------------------------------
