@@ -489,7 +489,10 @@ def pytest_xdist_make_scheduler(config, log):
                     self.workqueue.move_to_end(unit, last=False)
                     super()._assign_work_unit(node)
                     return
-            # Nothing this node may take: it idles (the waiting worker once its files are done).
+            # Nothing this node may take, now or later: it is told so, or it would hold its last
+            # test (a worker runs a test once it knows the next) and that file's module fixtures
+            # (the HA zone's three daemons, checking every 5 s) until the session's end.
+            node.shutdown()
 
     return Units(config, log)
 
