@@ -1,19 +1,29 @@
 """templates/nagios in a real Nagios 4 core (Debian nagios4-core): `nagios4 -v` over the
 templates with Debian's stock objects, and a private Nagios running the example host against
 the demo shop, every service forced, states and perfdata read back from status.dat and from
-statusjson.cgi. The command lines are also parsed by the plugins' own option parsers."""
+statusjson.cgi. The command lines are also parsed by the plugins' own option parsers.
+
+The same Nagios in its own web UI: the CGIs (Debian nagios4-cgi) served by a private apache2 on
+127.0.0.1, the service status page fetched over HTTP and rendered by headless Chromium (Debian
+chromium) into a screenshot. CXCHECK_SCREENSHOT=PATH keeps the screenshot there
+(docs/nagios-services.png is made so)."""
 
 from __future__ import annotations
 
+import html
 import importlib
 import os
 import re
 import shlex
+import shutil
+import struct
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import need_binary
+from conftest import free_port, need_binary
 from engines import (
     EXAMPLE_URL,
     STATES,
@@ -21,8 +31,11 @@ from engines import (
     STOCK_NAGIOS_CFG,
     STOCK_OBJECTS,
     TEMPLATES,
+    Apache,
     Nagios,
     browser_missing,
+    chromium_dump_dom,
+    chromium_screenshot,
     console_scripts,
     example_services,
     module_exists,
@@ -34,12 +47,13 @@ from engines import (
 )
 from weblogs import REQUESTS, nginx
 
-pytestmark = pytest.mark.slow(seconds=22)   # its measured time: the longest files start first (conftest)
+pytestmark = pytest.mark.slow(seconds=36)   # its measured time: the longest files start first (conftest)
 NAGIOS_DIR = TEMPLATES / "nagios"
 COMMANDS = NAGIOS_DIR / "cxcheck-commands.cfg"
 SERVICE_TEMPLATES = NAGIOS_DIR / "cxcheck-templates.cfg"
 EXAMPLE = NAGIOS_DIR / "cxcheck-demo-shop.cfg"
 HOST = "demo-shop"
+STATUS_PAGE = "/cgi-bin/nagios4/status.cgi?host=all&limit=0"
 
 # What each service of the example (and the test's extra ones) must show against the demo shop:
 # state, the start of the status line, the perfdata labels it must carry.
@@ -205,16 +219,38 @@ def run_site(nagios: Nagios, services: list[str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def nagios_site(tmp_path_factory, shop, demo_password):
+def nagios_site(shop, demo_password):
     binary = need_binary("nagios4", "nagios4-core")
-    workdir = tmp_path_factory.mktemp("nagios-site")
-    nagios, skipped = build_site(workdir, shop.url, demo_password, binary)
-    services = [s for s in EXPECTED if s not in skipped]
+    # The CGIs (web_ui) run as www-data: the site must be readable by it (pytest's tmp is not).
+    workdir = Path(tempfile.mkdtemp(prefix="cxcheck-nagios-"))
+    workdir.chmod(0o755)
+    nagios = None
     try:
-        results = run_site(nagios, services)
+        nagios, skipped = build_site(workdir, shop.url, demo_password, binary)
+        for path in [nagios.dir, *nagios.dir.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o755)
+        results = run_site(nagios, [s for s in EXPECTED if s not in skipped])
         yield nagios, results, skipped
     finally:
-        nagios.stop()
+        if nagios is not None:
+            nagios.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def web_ui(nagios_site):
+    """The site's CGIs behind a private apache2."""
+    binary = need_binary("apache2", "apache2")
+    need_cgis()
+    nagios, results, skipped = nagios_site
+    apache = Apache(binary, nagios.dir.parent / "apache", free_port(), nagios.cgi_cfg)
+    try:
+        apache.write_config()
+        apache.start()
+        yield apache, results
+    finally:
+        apache.stop()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,3 +463,51 @@ def test_example_paths_exist_in_this_checkout():
         assert os.path.exists(name), name
     if skipped:
         pytest.skip("not checked (plugin missing): " + "; ".join(skipped))
+
+
+# -- the web UI ---------------------------------------------------------------------------------
+
+def status_rows(page: str) -> dict[str, str]:
+    """service description -> state text, from status.cgi's service table."""
+    rows = {}
+    for match in re.finditer(r"service=([^&'\"]+)[^>]*>([^<]+)</a>.*?class=['\"]status(OK|WARNING|CRITICAL|UNKNOWN|PENDING)['\"]",
+                             page, re.S):
+        rows.setdefault(html.unescape(match.group(2)), match.group(3))
+    return rows
+
+
+def test_status_page_lists_the_cxcheck_services_with_their_states(web_ui):
+    apache, results = web_ui
+    with urllib.request.urlopen(apache.url + STATUS_PAGE, timeout=30) as answer:
+        assert answer.status == 200
+        page = answer.read().decode("utf-8", "replace")
+    assert "Whoops" not in page, page[:2000]
+    rows = status_rows(page)
+    for service in results:
+        state = STATES[int(results[service]["current_state"])]
+        assert rows.get(service) == state, f"{service}: page says {rows.get(service)}, Nagios {state}; rows {rows}"
+    assert HOST in page
+
+
+def test_screenshot_of_the_service_status_page(web_ui, tmp_path):
+    apache, results = web_ui
+    chromium = need_binary("chromium", "chromium")
+    url = apache.url + STATUS_PAGE
+    profile = Path(tempfile.mkdtemp(prefix="cxcheck-chromium-"))
+    try:
+        dom = chromium_dump_dom(chromium, url, profile)
+        for service in results:
+            assert service in html.unescape(dom), f"{service} not in the rendered page"
+        out = tmp_path / "nagios-services.png"
+        proc = chromium_screenshot(chromium, url, out, profile, size=(1280, 60 + 40 * (len(results) + 6)))
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    assert out.exists(), proc.stderr[-2000:]
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == 1280 and height > 200
+    assert len(data) < 300_000
+    keep = os.environ.get("CXCHECK_SCREENSHOT")
+    if keep:
+        shutil.copyfile(out, keep)
