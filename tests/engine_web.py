@@ -8,7 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from engine_base import CLEAN_PATH, wait_until
+from engine_base import CLEAN_PATH, kill_session, session_members, wait_until
 
 
 class Apache:
@@ -72,7 +72,10 @@ SetEnv REMOTE_USER cxcheck
         wait_until(lambda: self.pid_file.exists() and self.pid_file.read_text().strip(), timeout,
                    "apache2's pid file")
 
-    def stop(self, timeout: float = 10):
+    def stop(self, timeout: float = 10, grace: float = 1.0):
+        """SIGTERM, as `apache2 -k stop`; what is still there after `grace` seconds is killed with
+        its whole session (apache2 detaches into one of its own): mod_wsgi's daemons would wait
+        out their 5 s shutdown-timeout, and a test's teardown has no request left to finish."""
         if not self.pid_file.exists():
             return
         try:
@@ -84,18 +87,18 @@ SetEnv REMOTE_USER cxcheck
         except ProcessLookupError:
             return
 
-        def gone():
+        def gone():             # a zombie is gone: init reaps it when it will (not ours to wait for)
             try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+            except (OSError, IndexError):
                 return True
-            # a zombie of ours would never go; apache2 -k start detaches, so it is not ours
-            return False
 
         try:
-            wait_until(gone, timeout, "apache2 to stop")
+            wait_until(gone, grace, "apache2 to stop")
         except AssertionError:
-            os.kill(pid, signal.SIGKILL)
+            kill_session(pid, grace=0)
+            wait_until(lambda: gone() and not session_members(pid), timeout, "apache2's processes to end")
 
 
 def chromium_screenshot(binary: str, url: str, out: Path, profile: Path, size=(1280, 640),
