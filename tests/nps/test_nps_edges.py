@@ -7,13 +7,15 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from conftest import Reference, plugin_env, run_plugin
+from conftest import Reference, plugin_env, run_plugin, run_until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -222,25 +224,32 @@ def test_previous_window_too_small_to_compare(tmp_path):
     ("churn", "--events-csv", "customer,event,date\nc1,subscribed,2026-10-30\n", "CHURN"),
 ])
 def test_timeout_while_reading_a_stalled_stdin(module, option, rows, name):
-    reference = Reference(f"cxcheck.checks.{module}", 1)
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", f"cxcheck.checks.{module}", option, "-", "-t", "1"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=plugin_env())
-    try:
-        proc.stdin.write(rows)
-        proc.stdin.flush()            # ... and the writer never finishes
-        proc.wait(timeout=15)         # the output is one short line: no pipe fills up meanwhile
-        elapsed = time.monotonic() - started
-        out = proc.stdout.read()
-    finally:
-        proc.kill()
-        proc.stdin.close()
-        proc.stdout.close()
-        proc.stderr.close()
-    assert proc.returncode == 2
-    assert out.splitlines()[0] == f"CX {name} CRITICAL - timed out after 1 s while reading standard input"
-    assert elapsed < reference.elapsed() + 1
+    def stalled(seconds):
+        reference = Reference(f"cxcheck.checks.{module}", seconds)
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", f"cxcheck.checks.{module}", option, "-", "-t", str(seconds)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=plugin_env())
+        try:
+            proc.stdin.write(rows)
+            proc.stdin.flush()            # ... and the writer never finishes
+            proc.wait(timeout=15)         # the output is one short line: no pipe fills up meanwhile
+            elapsed = time.monotonic() - started
+            out = proc.stdout.read()
+        finally:
+            proc.kill()
+            proc.stdin.close()
+            proc.stdout.close()
+            proc.stderr.close()
+        return SimpleNamespace(code=proc.returncode, text=out.splitlines()[0] if out else "", elapsed=elapsed,
+                               reference=reference.elapsed(), stdout=out)
+
+    # -t 1 on a busy machine may end during the interpreter's imports, before stdin is read: longer.
+    run, seconds = run_until(lambda run: not re.fullmatch(rf"CX {name} CRITICAL - timed out after \d+ s", run.text),
+                             stalled, deadlines=(1, 2, 4))
+    assert run.code == 2
+    assert run.text == f"CX {name} CRITICAL - timed out after {seconds} s while reading standard input"
+    assert run.elapsed < run.reference + 1
 
 
 # -- the other APIs' refusals -------------------------------------------------------------------
