@@ -127,8 +127,6 @@ def test_sweep_ends_what_a_dead_run_left_and_spares_a_live_one(tmp_path):
             orphan.wait(timeout=10)
 
 
-
-
 @pytest.mark.parametrize("started_ago, page_load", [(0.0, 8.5), (7.0, 1.5), (2.0, 6.5)])
 def test_a_page_load_leaves_the_reserve_of_t_however_long_the_browser_took_to_start(started_ago, page_load):
     """-t 10 keeps 1.5 s from the load for reading what it got and saying it: a share of -t, not

@@ -23,7 +23,7 @@ FORM = ('<html><form id="f" method="post" action="/login"><input type="email" na
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
 # -t of the runs that wait on a FIFO nobody writes: time for a fresh interpreter to reach the FIFO on
 # a loaded machine (with 1 s, beside two CPU hogs, the deadline once came during the imports).
-WAIT = "2"
+WAIT = 2
 
 
 def assert_unknown(result, name: str, text: str, within: float | None = None):
@@ -49,9 +49,9 @@ def test_password_file_that_never_ends():
 
 
 def test_password_file_nobody_writes(fifo):
-    result = run_plugin("check_cx_login", *LOGIN, "--password-file", fifo, "-t", WAIT, reference=float(WAIT))
+    result = run_plugin("check_cx_login", *LOGIN, "--password-file", fifo, "-t", str(WAIT), reference=WAIT)
     assert_unknown(result, "LOGIN", f"cannot read password file {fifo}: nothing opened it for writing within "
-                                     "the deadline (a FIFO without a writer?)", within=float(WAIT))
+                                     "the deadline (a FIFO without a writer?)", within=WAIT)
 
 
 def test_password_file_that_cannot_be_read():
@@ -76,18 +76,18 @@ def test_file_reference_nobody_writes(tmp_path, fifo):
     scenario = tmp_path / "s.yaml"
     scenario.write_text(f"name: s\nbase_url: http://127.0.0.1:9\nvariables:\n  pw: ${{file:{fifo}}}\n"
                         "steps:\n  - get: /\n    headers: {X-Pw: '${pw}'}\n")
-    result = run_plugin("check_cx_checkout", "--scenario", str(scenario), "-t", WAIT, reference=float(WAIT))
+    result = run_plugin("check_cx_checkout", "--scenario", str(scenario), "-t", str(WAIT), reference=WAIT)
     assert_unknown(result, "CHECKOUT", f"{scenario}: variable 'pw': ${{file:{fifo}}}: cannot read file {fifo}: "
                                        "nothing opened it for writing within the deadline (a FIFO without a writer?)",
-                   within=float(WAIT))
+                   within=WAIT)
 
 
 # -- scenario files ------------------------------------------------------------------------------
 
 def test_scenario_nobody_writes(fifo):
-    result = run_plugin("check_cx_login", "--scenario", fifo, "-t", WAIT, reference=float(WAIT))
+    result = run_plugin("check_cx_login", "--scenario", fifo, "-t", str(WAIT), reference=WAIT)
     assert_unknown(result, "LOGIN", f"cannot read scenario {fifo}: nothing opened it for writing within the "
-                                    "deadline (a FIFO without a writer?)", within=float(WAIT))
+                                    "deadline (a FIFO without a writer?)", within=WAIT)
 
 
 def test_scenario_that_never_ends():
@@ -135,9 +135,9 @@ def test_export_from_a_closed_stdin(option):
 
 @pytest.mark.parametrize("option", ["--csv", "--jsonl"])
 def test_export_nobody_writes(fifo, option):
-    result = run_plugin("check_cx_nps", option, fifo, "-t", WAIT, reference=float(WAIT))
+    result = run_plugin("check_cx_nps", option, fifo, "-t", str(WAIT), reference=WAIT)
     assert_unknown(result, "NPS", f"cannot read {fifo}: nothing opened it for writing within the deadline "
-                                  "(a FIFO without a writer?)", within=float(WAIT))
+                                  "(a FIFO without a writer?)", within=WAIT)
 
 
 @pytest.mark.parametrize("option, text", [

@@ -45,10 +45,10 @@ class MemoryCapped(SourceError):
     """A renderer went over the memory cap and was ended: the page, not the check, is at fault."""
 
 
-
 def load_reserve(deadline) -> float:
     """Seconds of the run's deadline kept back from a page load (RESERVE, or its share of -t)."""
     return min(RESERVE, deadline.seconds * RESERVE_SHARE)
+
 
 class Browser:
     def __init__(self, deadline, *, insecure: bool = False, user_agent: str | None = None,
