@@ -434,7 +434,8 @@ def browser_tmp():
 
     path = Path(tempfile.mkdtemp(prefix="cxpage-", dir=RAM_DIR if home_base() == RAM_DIR else "/tmp"))
     yield path
-    sweep(str(path))
+    for folder in (path, *(sub for sub in path.iterdir() if sub.is_dir())):     # a test's own TMPDIRs below it too
+        sweep(str(folder))
     shutil.rmtree(path, ignore_errors=True)
 
 

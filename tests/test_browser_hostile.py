@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -340,7 +341,7 @@ def test_a_run_cut_off_while_the_browser_starts_leaves_nothing(pages, browser_tm
         tmp = browser_tmp / f"t{step}"
         tmp.mkdir()
         # -vvv: an internal error comes with its traceback (CI once: "RuntimeError: release
-        # unlocked lock" at one of these -t; 168 runs beside six CPU hogs did not bring it back).
+        # unlocked lock", the alarm inside a thread's start: test_hardening_deadline).
         result = page(pages, "/plain/", "-vvv", env={"TMPDIR": str(tmp)}, timeout=f"{timeout:.2f}")
         assert result.code in (0, 2) and result.stderr == "", result.stdout
         lingering = carrying(str(tmp))
@@ -404,6 +405,74 @@ def test_the_deadline_at_the_end_of_the_start_leaves_nothing(browser_tmp, monkey
     with pytest.raises(DeadlineExceeded):
         Browser(Deadline(30)).__enter__()
     assert carrying(str(browser_tmp)) == [] and os.listdir(browser_tmp) == []
+
+
+def test_the_alarm_while_the_browser_closes_leaves_nothing(browser_tmp, monkeypatch):
+    """In-process: the deadline's SIGALRM at the first thing the browser's close does (a CI run
+    timed out "while reading /plain/" and left Chromium with all its helpers running: the alarm
+    had come after the page was read, before the kill began). The end is done whole, then the
+    deadline is raised."""
+    need_browser()
+    from cxcheck.browser.memory import MemoryCap
+    from cxcheck.browser.session import Browser
+    from cxcheck.runtime import Backstop, Deadline, DeadlineExceeded
+
+    deadline = Deadline(30)
+    stop = MemoryCap.stop
+
+    def alarm_then_stop(cap):
+        deadline.end = time.monotonic()         # the deadline is now: the alarm is its own
+        signal.raise_signal(signal.SIGALRM)     # its handler runs at the next line, in this frame
+        deadline.end += 30                      # the end then has its usual time (not judged here)
+        stop(cap)
+
+    in_tmp(monkeypatch, browser_tmp)
+    backstop = Backstop(deadline, lambda: None, lambda signum: None)
+    backstop.arm()
+    browser = Browser(deadline)
+    try:
+        with pytest.raises(DeadlineExceeded), browser:
+            monkeypatch.setattr(MemoryCap, "stop", alarm_then_stop)
+        left = carrying(str(browser_tmp))
+    finally:
+        backstop.release()
+        monkeypatch.undo()
+        browser.close()                         # what the alarm would have left: never this test's leftover
+    assert left == [] and os.listdir(browser_tmp) == [], described(left)
+
+
+ALARM_BEFORE_THE_CLOSE = """
+import signal, sys, time
+from cxcheck.browser.session import Browser
+
+def alarm(frame, event, arg):       # at the call of Browser.__exit__, before its first line
+    if frame.f_code is Browser.__exit__.__code__:
+        sys.settrace(None)
+        frame.f_locals["self"].deadline.end = time.monotonic()
+        signal.raise_signal(signal.SIGALRM)
+
+sys.settrace(alarm)
+sys.argv = ["check_cx_page", *sys.argv[1:]]
+from cxcheck.checks.page import main
+main()
+"""
+
+
+def test_an_end_the_alarm_cut_off_before_it_began_is_done_by_the_run(pages, browser_tmp):
+    """The alarm as the check leaves the browser's block, before its close has begun (a window of
+    a few bytecodes no stretch of the close can cover): the run still ends the browser, from its
+    registry, once the result is out."""
+    result = subprocess.run([sys.executable, "-c", ALARM_BEFORE_THE_CLOSE, "-u", pages.url + "/plain/", "-t", "30"],
+                            capture_output=True, text=True, env=plugin_env({"TMPDIR": str(browser_tmp)}), timeout=90)
+    assert (result.returncode, result.stderr) == (2, ""), result.stdout
+    assert result.stdout.startswith("CX PAGE CRITICAL - timed out after 30 s while reading /plain/"), result.stdout
+    lingering = carrying(str(browser_tmp))
+    assert unkilled(lingering) == [], described(unkilled(lingering))
+    deadline = time.monotonic() + ENDED_AFTER
+    while carrying(str(browser_tmp)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sweep_as_the_next_run(browser_tmp, bool(lingering))
+    assert os.listdir(browser_tmp) == []
 
 
 def test_nothing_starts_once_the_run_is_being_ended():

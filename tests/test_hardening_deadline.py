@@ -70,3 +70,56 @@ def test_a_deadline_met_while_the_backstop_is_being_armed_ends_in_one_line(monke
         pass
     monkeypatch.undo()
     backstop.release()          # before the fix: RuntimeError: cannot join thread before it is started
+
+
+def alarm_at(code, line_text: str):
+    """A tracer that sends this process the deadline's SIGALRM at the first line of `code` (a
+    function's code object) whose source holds `line_text`: the alarm at one exact bytecode."""
+    import inspect
+    import signal
+
+    source, first = inspect.getsourcelines(code)
+    target = first + next(i for i, line in enumerate(source) if line_text in line)
+
+    def tracer(frame, event, arg):
+        if frame.f_code is not code:
+            return None
+
+        def local(frame, event, arg):
+            if event == "line" and frame.f_lineno == target:
+                sys.settrace(None)
+                frame.f_trace = None
+                signal.raise_signal(signal.SIGALRM)
+            return local
+        return local
+    return tracer
+
+
+def test_the_alarm_inside_a_thread_start_is_the_deadline_not_a_lock_error():
+    """Thread.start() waits on a Condition; the alarm's exception just after that wait released
+    its lock (the next line) once turned a run's timeout into "internal error: RuntimeError:
+    release unlocked lock" (a CI run). A thread the run starts is started whole, then the
+    deadline is raised."""
+    from cxcheck.runtime.deadline import Backstop, Deadline, start_thread
+    from cxcheck.runtime.values import DeadlineExceeded
+
+    deadline = Deadline(30)
+    backstop = Backstop(deadline, lambda: None, lambda signum: None)
+    backstop.arm()
+    deadline.end = time.monotonic()         # the deadline is now: the alarm is its own
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, args=(30,), daemon=True)
+    try:
+        sys.settrace(alarm_at(threading.Condition.wait.__code__, "gotit = False"))
+        try:
+            start_thread(thread)
+        except DeadlineExceeded:
+            pass
+        else:
+            raise AssertionError("the alarm was lost")
+        finally:
+            sys.settrace(None)
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        backstop.release()

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 from cxcheck.browser.ending import END_WAIT, MARK, PROFILE_PREFIX, kill_browser, reap, remove, sweep
-from cxcheck.runtime import ConfigError, DeadlineExceeded, SourceError, processes
+from cxcheck.runtime import ConfigError, DeadlineExceeded, SourceError, atomic, processes
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 CHROMEDRIVER = ("chromedriver",)
@@ -165,16 +165,13 @@ class Driver:
     def end(self, until: float | None = None):
         """Kill every process of the browser, reap them, remove the home; by the monotonic time
         `until` (what is still dying then, or not removed, is left to the next run's sweep).
-        Safe to call twice. Raises nothing but the deadline's alarm, and only once the work it
-        interrupted is done: registered until then, so the hard timeout's end_all() finds it."""
-        until = time.monotonic() + END_WAIT if until is None else until
-        try:
-            self._end(until)
-        except DeadlineExceeded:
-            self._end(until)
-            raise
-        finally:
-            processes.disown(self)
+        Safe to call twice. Raises nothing but the deadline's alarm, and only once the end is
+        done: registered until then, so the hard timeout's end_all() finds it."""
+        with atomic():
+            try:
+                self._end(time.monotonic() + END_WAIT if until is None else until)
+            finally:
+                processes.disown(self)
 
     def _end(self, until: float):
         """Kill, remove the home at once (a killed process never runs again, it only has to be

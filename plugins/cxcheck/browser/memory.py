@@ -14,7 +14,7 @@ import re
 import signal
 import threading
 
-from cxcheck.runtime import Record
+from cxcheck.runtime import Record, start_thread
 
 POLL = 0.1                  # seconds between two looks at the browser's processes
 MEMBERS_EVERY = 5           # looks between two listings of its processes (a /proc scan)
@@ -72,7 +72,7 @@ class MemoryCap:
         self._thread = threading.Thread(target=self._watch, name="cxcheck-memory-cap", daemon=True)
 
     def start(self) -> MemoryCap:
-        self._thread.start()
+        start_thread(self._thread)
         return self
 
     def stop(self):

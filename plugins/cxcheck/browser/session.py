@@ -18,7 +18,7 @@ from cxcheck.browser.dialogs import KEPT, Dialogs
 from cxcheck.browser.ending import END_WAIT
 from cxcheck.browser.memory import DEFAULT_CAP, MemoryCap, pss
 from cxcheck.browser.timings import READ_JS, SLOWEST_JS, VITALS_JS, Network, NetworkLog, PageLoad, js_errors
-from cxcheck.runtime import HARD_MARGIN, ConfigError, DeadlineExceeded, SourceError, log, masker
+from cxcheck.runtime import HARD_MARGIN, ConfigError, DeadlineExceeded, SourceError, atomic, log, masker
 
 NEED_SELENIUM = ("the browser checks need Selenium: pip install 'cxcheck[browser]' "
                  "(or apt-get install python3-selenium)")
@@ -100,12 +100,15 @@ class Browser:
         """End the browser: no quit() (the kill is quicker and cannot hang). Its end is waited for
         until just before the deadline, so that the run's result, not the deadline's line, comes
         out (once past the deadline, a share of the hard timeout's margin, before the hard
-        timeout); what is still dying then dies without being waited for."""
-        self.driver = None
-        self._cap.stop()
-        now, end = time.monotonic(), self.deadline.end
-        limit = end - RESULT_TIME if now < end else end + HARD_MARGIN * CLOSE_SHARE
-        self._process.end(min(now + END_WAIT, max(limit, now + 0.05)))
+        timeout); what is still dying then dies without being waited for. The deadline's alarm
+        waits until the end is done: raised before the end began (a CI run once), it left the
+        whole browser to outlive the run."""
+        with atomic():
+            self.driver = None
+            self._cap.stop()
+            now, end = time.monotonic(), self.deadline.end
+            limit = end - RESULT_TIME if now < end else end + HARD_MARGIN * CLOSE_SHARE
+            self._process.end(min(now + END_WAIT, max(limit, now + 0.05)))
 
     def _answering(self, execute):
         """The driver's `execute`, answering what a page does to it: a dialog that escaped the

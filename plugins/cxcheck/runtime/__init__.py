@@ -32,7 +32,7 @@ from cxcheck.runtime.contexts import (
     plural,
     violation,
 )
-from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline
+from cxcheck.runtime.deadline import HARD_MARGIN, Backstop, Deadline, atomic, start_thread
 from cxcheck.runtime.durations import Duration, DurationRange, parse_duration, say_duration, seconds_text
 from cxcheck.runtime.inputs import input_name, open_input, read_text
 from cxcheck.runtime.options import (
@@ -72,9 +72,9 @@ __all__ = [
     "Backstop", "CEILING", "ConfigError", "Deadline", "DeadlineExceeded", "Duration", "DurationRange", "FLOOR",
     "Fact", "HARD_MARGIN", "HttpOptions", "MASK", "MASKABLE", "MAX_SECRET", "Masker", "MaskingStream", "MaybeContext",
     "Note", "Parser", "PerfOnly", "Record", "Run", "STATE_CODES", "STATE_NAMES", "STATE_OBJECTS", "SourceError",
-    "add_http_arguments", "clean_text", "confidence", "excerpt", "fmt_count", "fmt_number", "fmt_percent",
+    "add_http_arguments", "atomic", "clean_text", "confidence", "excerpt", "fmt_count", "fmt_number", "fmt_percent",
     "fmt_seconds", "header", "input_name", "install_masking", "log", "mask_identity", "masker", "nagios_range",
     "name_value", "non_negative_float", "notes", "open_input", "parse_duration", "perf_label", "perf_value", "plugin",
     "plural", "positive_float", "positive_int", "read_secret", "read_text", "read_token", "refuse_on_argv", "render",
-    "run_plugin", "say_duration", "seconds_text", "timeout_seconds", "violation", "web_url",
+    "run_plugin", "say_duration", "seconds_text", "start_thread", "timeout_seconds", "violation", "web_url",
 ]

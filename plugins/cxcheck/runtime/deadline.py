@@ -27,7 +27,11 @@ _atomic = {"depth": 0, "due": False}     # the main thread's: signal handlers ru
 def atomic():
     """A stretch the deadline's alarm does not cut: it is raised once the stretch is over. For
     what must not be left half done, such as starting a process (the alarm in a fork handler of
-    the parent would be lost, or leave a child whose pid the run never learnt)."""
+    the parent would be lost, or leave a child whose pid the run never learnt) or ending one.
+    Nothing in another thread: the alarm is never raised there."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     _atomic["depth"] += 1
     try:
         yield
@@ -36,6 +40,14 @@ def atomic():
         if _atomic["depth"] == 0 and _atomic["due"]:
             _atomic["due"] = False
             raise DeadlineExceeded()
+
+
+def start_thread(thread: threading.Thread):
+    """Thread.start() waits on a Condition: the alarm's exception raised in that wait, between
+    its lock's release and its try, leaves the lock released, and the with-block around it then
+    fails ("RuntimeError: release unlocked lock") instead of the run's timeout line."""
+    with atomic():
+        thread.start()
 
 
 def process_age() -> float:
@@ -119,7 +131,7 @@ class Backstop:
             self._saved[signal.SIGALRM] = _signal.signal(signal.SIGALRM, self._alarm)
             signal.setitimer(signal.ITIMER_REAL, max(self.deadline.remaining, 0.001))
         self._thread = threading.Thread(target=self._watch, name="cxcheck-backstop", daemon=True)
-        self._thread.start()
+        start_thread(self._thread)
 
     def disarm(self):
         """The deadline no longer matters (the result is being written); stop signals still do."""
@@ -141,7 +153,7 @@ class Backstop:
                 os.write(self._pipe[1], b"\0")
             except OSError:
                 pass
-        if self._thread is not None and self._thread.ident is not None:    # a deadline met in arm(): never started
+        if self._thread is not None and self._thread.ident is not None:    # arm() cut short: never started
             self._thread.join(1.0)
         if self._pipe is not None:
             signal.set_wakeup_fd(self._saved.pop("wakeup", -1))

@@ -252,6 +252,7 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
     finally:
         backstop.release()
         _restore(early)
+        processes.end_owned(max(run.deadline.end + PROMISE - EXIT_TIME, time.monotonic() + processes.END_BUDGET))
 
 
 def _restore(handlers: dict):

@@ -4,7 +4,8 @@ A check that starts a process (a browser) registers how to end it here, and star
 `starting()`. The plugin entry calls end_all() on the exits that skip `finally` (the hard timeout
 and stop signals, both os._exit) from another thread while the main one goes on: once end_all()
 has begun, `starting()` refuses, so nothing the main thread starts afterwards escapes it. The
-check's own `finally` ends what it started on the other exits; ending twice is harmless.
+check's own `finally` ends what it started on the other exits, and the plugin entry ends what is
+still registered once the result is out (end_owned); ending twice is harmless.
 
 What is read of other processes is cheap on a loaded machine: a process's children from
 /proc/PID/task/*/children rather than a scan of every process (a scan of a thousand /proc
@@ -63,6 +64,15 @@ def end_all(until: float | None = None) -> None:
     _closed = True
     if started:
         _starting.release()
+    end_owned(until)
+    for pid in children_of(os.getpid()):
+        kill(pid, signal.SIGTERM)
+
+
+def end_owned(until: float) -> None:
+    """End what is still registered, by `until`: on the hard exits, and after every run for an
+    end that the deadline's alarm cut off before it began (a few bytecodes wide, as the alarm
+    lands between a check's last line and its end's first)."""
     with _lock:
         ends = list(_owned.values())
         _owned.clear()
@@ -71,8 +81,6 @@ def end_all(until: float | None = None) -> None:
             end(until)
         except BaseException:       # on the way out: what could not be ended is swept by the next run
             pass
-    for pid in children_of(os.getpid()):
-        kill(pid, signal.SIGTERM)
 
 
 def children_of(pid: int) -> list[int]:
