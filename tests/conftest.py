@@ -26,6 +26,12 @@ from cxcheck.plugin_table import PLUGINS as PLUGIN_TABLE  # noqa: E402  (needs t
 
 MODULES = {**{entry.name: entry.module for entry in PLUGIN_TABLE}, "cxcheck": "cxcheck.cli"}
 
+# A suite started in the background (`cmd &` in a script) inherits SIGINT ignored, and so would
+# every process it starts: the tests of Ctrl-C (a demo stopped, the interpreter's own answer)
+# then see nothing. Their processes get SIGINT as a terminal's user would.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def plugin_env(extra: dict | None = None) -> dict:
     """A clean environment as a monitoring engine gives: PATH, our package, no proxies."""
