@@ -389,6 +389,25 @@ def test_a_chromedriver_whose_pid_the_deadline_cut_off_is_still_ended(tmp_path, 
     assert os.listdir(tmp_path) == []
 
 
+def test_an_end_out_of_time_is_finished_once_the_result_is_out(tmp_path, monkeypatch):
+    """In-process: an end given no time kills the browser but cannot remove its home; it stays
+    registered, and the run's last step (end_owned, after the result, within the promise)
+    removes it: the next run's sweep is for runs that died."""
+    need_browser()
+    from cxcheck.browser import launch
+    from cxcheck.runtime import Deadline, processes
+
+    in_tmp(monkeypatch, tmp_path)
+    driver = launch.Driver(Deadline(30))
+    driver.start(launch.find(launch.CHROMEDRIVER, "CXCHECK_CHROMEDRIVER", "chromedriver"))
+    chromedriver = driver.process
+    driver.end(time.monotonic())
+    chromedriver.wait(timeout=ENDED_AFTER)          # killed at once
+    assert os.listdir(tmp_path) == [os.path.basename(driver.home)]
+    processes.end_owned(time.monotonic() + 5)
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("step", ["take_js_errors", "sample_memory"])
 def test_the_deadline_at_the_end_of_the_start_leaves_nothing(browser_tmp, monkeypatch, step):
     """In-process: the deadline's alarm in the last things the start does, once Chromium is up

@@ -5,9 +5,10 @@ set for chromedriver, inherited by all it starts). So besides chromedriver's pro
 crash handlers Chromium starts in sessions of their own, and a chromedriver whose start the
 deadline cut off before its pid was known, are found and killed too, until none is left. The
 home is removed at once (a killed process never runs again), then the ends are waited for and
-reaped (the run is a child subreaper) with what time is left; whatever is still there then is
-left to the next run's sweep, which ends the browsers of runs that died (SIGKILL, OOM) and
-removes their homes: a home's name says which run it was.
+reaped (the run is a child subreaper) with what time is left; whatever is still there then the
+run finishes once its result is out, within its promise, else the next run's sweep does, which
+also ends the browsers of runs that died (SIGKILL, OOM) and removes their homes: a home's name
+says which run it was.
 """
 
 from __future__ import annotations

@@ -164,28 +164,27 @@ class Driver:
 
     def end(self, until: float | None = None):
         """Kill every process of the browser, reap them, remove the home; by the monotonic time
-        `until` (what is still dying then, or not removed, is left to the next run's sweep).
-        Safe to call twice. Raises nothing but the deadline's alarm, and only once the end is
-        done: registered until then, so the hard timeout's end_all() finds it."""
+        `until`. What is still dying then, or not removed, stays registered: the run finishes it
+        once its result is out, within its promise (processes.end_owned), else the next run's
+        sweep does. Safe to call twice. Raises nothing but the deadline's alarm, and only once
+        the end is done."""
         with atomic():
-            try:
-                self._end(time.monotonic() + END_WAIT if until is None else until)
-            finally:
+            if self._end(time.monotonic() + END_WAIT if until is None else until):
                 processes.disown(self)
 
-    def _end(self, until: float):
+    def _end(self, until: float) -> bool:
         """Kill, remove the home at once (a killed process never runs again, it only has to be
-        torn down), then wait for the ends and reap them, with what time is left."""
+        torn down), then wait for the ends and reap them, with what time is left; whether all
+        of it is gone."""
         if not self.home:
-            return
+            return True
         group = self.process.pid if self.process is not None else None
         for wait in (False, True):
-            kill_browser(group, self.home, until, wait)
+            ended = kill_browser(group, self.home, until, wait)
             reap()
-            for path in (self.home, self.scratch):
-                if path and os.path.lexists(path):
-                    remove(path, until)
-
+            removed = all([remove(path, until) for path in (self.home, self.scratch)
+                           if path and os.path.lexists(path)])
+        return ended and removed
 
 
 def home_base() -> str:
