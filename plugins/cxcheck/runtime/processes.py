@@ -70,9 +70,9 @@ def end_all(until: float | None = None) -> None:
 
 
 def end_owned(until: float) -> None:
-    """End what is still registered, by `until`: on the hard exits, and after every run for an
-    end that the deadline's alarm cut off before it began (a few bytecodes wide, as the alarm
-    lands between a check's last line and its end's first)."""
+    """End what is still registered, by `until`: on the hard exits, and after every run's result
+    for an end that ran out of time, or that the deadline's alarm cut off before it began (a
+    few bytecodes wide: between a check's last line and its end's first)."""
     with _lock:
         ends = list(_owned.values())
         _owned.clear()
