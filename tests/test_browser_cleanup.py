@@ -161,8 +161,9 @@ class Running:
 def assert_nothing_left(tmp, pgid: int | None, near_its_deadline: bool = False):
     """No process of the run's browser (zombies count), none naming its temp dir, nothing in
     the temp dir (no profile, no Chromium temp dir). A run that ended near its deadline
-    (`near_its_deadline`) had only what was left of -t to remove its home after its browser's
-    end: what it could not is the next run's sweep's, as designed."""
+    (`near_its_deadline`) finishes removing its home after its result, within its promise, on
+    a busy machine perhaps not: then it is the next run's sweep's, as designed (the end after
+    the result is judged in test_browser_hostile)."""
     # Killed before the run's exit; on a loaded machine the kernel's teardown of a niced
     # renderer waits for CPU, so their end is waited for (bounded), and past that every process
     # still there must have been killed (a SIGKILL pending, or exiting): ended by the kernel.

@@ -216,12 +216,16 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
     def timed_out_line() -> str:
         return f"timed out after {args.timeout:g} s{during()}"
 
+    def promised_end() -> float:
+        """By when what the run started is ended past the deadline: the time left of the promise."""
+        return max(run.deadline.end + PROMISE - EXIT_TIME, time.monotonic() + processes.END_BUDGET)
+
     # From the backstop's thread: if the main thread's result is out already, it exits by itself.
     # What the run started is ended (and its ends collected) in the time left of the promise.
     def hard_timeout():
         code = STATE_CODES[args.timeout_state]
         if output.emit(text_of(args.timeout_state, timed_out_line(), list(run.longoutput)), code):
-            processes.end_all(max(run.deadline.end + PROMISE - EXIT_TIME, time.monotonic() + processes.END_BUDGET))
+            processes.end_all(promised_end())
             os._exit(code)
 
     def stopped(signum):
@@ -252,7 +256,7 @@ def run_plugin(name: str, build_parser, body, argv=None) -> int:
     finally:
         backstop.release()
         _restore(early)
-        processes.end_owned(max(run.deadline.end + PROMISE - EXIT_TIME, time.monotonic() + processes.END_BUDGET))
+        processes.end_owned(promised_end())
 
 
 def _restore(handlers: dict):
